@@ -1,0 +1,69 @@
+//! RFC 3339 / ISO 8601 UTC times to epoch milliseconds, without a date crate
+//! (plugins stay small).
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)`.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |from: usize, to: usize| s.get(from..to)?.parse::<i64>().ok();
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let (millis, zone) = fraction_millis(&s[19..])?;
+    let offset_min = zone_offset_minutes(zone)?;
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_min * 60;
+    Some(secs * 1_000 + millis)
+}
+
+/// Splits an optional `.fff` fraction from the zone that follows it.
+fn fraction_millis(rest: &str) -> Option<(i64, &str)> {
+    let Some(frac) = rest.strip_prefix('.') else { return Some((0, rest)) };
+    let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let padded = format!("{:0<3}", &frac[..digits.min(3)]);
+    Some((padded.parse().ok()?, &frac[digits..]))
+}
+
+fn zone_offset_minutes(zone: &str) -> Option<i64> {
+    if zone.eq_ignore_ascii_case("z") {
+        return Some(0);
+    }
+    let sign = match zone.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = zone[1..].split_once(':')?;
+    Some(sign * (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?))
+}
+
+/// Days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_rfc3339;
+
+    #[test]
+    fn parses_utc_and_offsets() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2026-01-16T12:00:00Z"), Some(1_768_564_800_000));
+        assert_eq!(parse_rfc3339("2026-01-16T13:00:00.5+01:00"), Some(1_768_564_800_500));
+        assert_eq!(parse_rfc3339("2026-13-16T12:00:00Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+}
