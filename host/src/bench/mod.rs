@@ -1,0 +1,62 @@
+//! `swim bench`: benchmarks that print figures (SPEC section 12). They are
+//! not tests: nothing here passes or fails on speed.
+
+mod inputs;
+mod plugins;
+mod reload;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+
+use crate::cli::Cli;
+
+/// Benchmark subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Each built-in plugin on a batch, as wasm and as the same logic
+    /// compiled natively: ns per item and the ratio.
+    Plugins {
+        /// Items per batch.
+        #[arg(long, default_value_t = 10_000)]
+        items: usize,
+        /// Timed batches per plugin (the median is reported).
+        #[arg(long, default_value_t = 30)]
+        rounds: usize,
+    },
+    /// File write to live for never-seen files, while another thread calls
+    /// the plugin in a loop: latency, failed calls, lost events.
+    Reload {
+        /// Files to swap in.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
+}
+
+/// Runs a benchmark.
+pub fn run(_cli: &Cli, cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::Plugins { items, rounds } => plugins::run(*items, *rounds)?,
+        BenchCommand::Reload { rounds } => reload::run(*rounds)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Median and 99th percentile of samples.
+pub fn median_p99(samples: &mut [Duration]) -> (Duration, Duration) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+/// What the benchmarks ran on, printed with every result.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown cpu".into());
+    let profile = if cfg!(debug_assertions) { "debug build" } else { "release build" };
+    format!("{cores} cores, {cpu}, {profile}")
+}

@@ -1,0 +1,67 @@
+//! The `swim` command line (SPEC section 3): one binary, subcommands.
+
+mod plugins;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::telemetry::{self, LogFormat};
+
+/// VATSWIM: the hub for real-time flight information on VATSIM.
+#[derive(Debug, Parser)]
+#[command(name = "swim", version, about)]
+pub struct Cli {
+    /// Where state lives (database, compiled-plugin cache).
+    #[arg(long, global = true, env = "SWIM_DATA_DIR", default_value = "./swim-data")]
+    pub data_dir: PathBuf,
+    /// The plugins directory (default: DATA_DIR/plugins).
+    #[arg(long, global = true, env = "SWIM_PLUGINS_DIR")]
+    pub plugins_dir: Option<PathBuf>,
+    /// Log line format.
+    #[arg(long, global = true, env = "SWIM_LOG_FORMAT", value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// The plugins directory in effect.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.plugins_dir.clone().unwrap_or_else(|| self.data_dir.join("plugins"))
+    }
+
+    /// Where compiled components are cached.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.data_dir.join("cache")
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect and run plugins.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
+    /// Benchmarks (figures, not pass/fail).
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
+}
+
+/// Parses the command line and runs it; errors are printed with their context.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let result = match &cli.command {
+        Command::Plugins(cmd) => plugins::run(&cli, cmd),
+        Command::Bench(cmd) => crate::bench::run(&cli, cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The `swim` binary.
+
+fn main() -> std::process::ExitCode {
+    swim::cli::main()
+}

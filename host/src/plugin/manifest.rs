@@ -1,0 +1,222 @@
+//! `NAME.toml`, the manifest beside each `NAME.wasm`.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+/// The three kinds of plugin, one per WIT world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Turns changes into events and owned-field patches.
+    Detector,
+    /// Turns a partner's body into patches (`POST /ingest/{route}`).
+    IngestAdapter,
+    /// Matches events for subscribers.
+    SubscriptionFilter,
+}
+
+impl Kind {
+    /// The WIT world name of this kind.
+    pub fn world(self) -> &'static str {
+        match self {
+            Kind::Detector => "detector",
+            Kind::IngestAdapter => "ingest-adapter",
+            Kind::SubscriptionFilter => "subscription-filter",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.world())
+    }
+}
+
+/// Resource limits of one plugin.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Deadline of one call, in milliseconds.
+    pub call_timeout_ms: u64,
+    /// Memory of one instance, in MiB.
+    pub memory_mb: u64,
+    /// Consecutive faults before quarantine.
+    pub fault_threshold: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            call_timeout_ms: 50,
+            memory_mb: 64,
+            fault_threshold: 5,
+        }
+    }
+}
+
+/// The flight-record sections a detector can read.
+pub const SECTIONS: &[&str] = &[
+    "identity",
+    "flight_plan",
+    "position",
+    "progress",
+    "times",
+    "tmi",
+    "track",
+    "metering",
+    "airports",
+];
+
+/// A plugin's manifest.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The plugin's name; the file stem unless given.
+    #[serde(default)]
+    pub name: String,
+    /// Which world it implements.
+    pub kind: Kind,
+    /// Its version, as the operator knows it.
+    #[serde(default = "default_version")]
+    pub version: String,
+    /// A disabled plugin is loaded and validated but never called.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Handed to `init` as a JSON object.
+    #[serde(default)]
+    pub config: toml::Table,
+    /// Resource limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Detectors: the sections of each flight the plugin sees (plus
+    /// "airports" for the context's reference data). Default: all.
+    #[serde(default)]
+    pub reads: Option<BTreeSet<String>>,
+    /// Detectors: fields it may patch, e.g. "times.off_utc" or "tmi.*".
+    #[serde(default)]
+    pub owns: Vec<String>,
+    /// Ingest adapters: the route (`POST /ingest/{route}`); default the name.
+    #[serde(default)]
+    pub route: Option<String>,
+    /// Ingest adapters: the most items one body may carry.
+    #[serde(default)]
+    pub max_items: Option<u32>,
+}
+
+fn default_version() -> String {
+    "0.0.0".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A manifest that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// Not valid TOML or not the manifest's shape.
+    #[error("manifest is not valid: {0}")]
+    Syntax(#[from] toml::de::Error),
+    /// A field with a value the host cannot accept.
+    #[error("manifest field `{field}`: {message}")]
+    Field {
+        /// The field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl Manifest {
+    /// Parses a manifest; `stem` (the file name) is the name if none is given.
+    pub fn parse(text: &str, stem: &str) -> Result<Self, ManifestError> {
+        let mut manifest: Manifest = toml::from_str(text)?;
+        if manifest.name.is_empty() {
+            manifest.name = stem.to_string();
+        }
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// The manifest used for a file that has none: defaults, with the kind
+    /// taken from the component itself.
+    pub fn implied(name: &str, kind: Kind) -> Self {
+        Manifest {
+            name: name.to_string(),
+            kind,
+            version: default_version(),
+            enabled: true,
+            config: toml::Table::new(),
+            limits: Limits::default(),
+            reads: None,
+            owns: Vec::new(),
+            route: None,
+            max_items: None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ManifestError> {
+        let field = |field, message: String| Err(ManifestError::Field { field, message });
+        if let Some(unknown) = self.reads.iter().flatten().find(|s| !SECTIONS.contains(&s.as_str())) {
+            return field("reads", format!("unknown section {unknown:?}; known: {}", SECTIONS.join(", ")));
+        }
+        if self.limits.call_timeout_ms == 0 || self.limits.memory_mb == 0 || self.limits.fault_threshold == 0 {
+            return field("limits", "call_timeout_ms, memory_mb and fault_threshold must be above 0".into());
+        }
+        if self.kind != Kind::Detector && (!self.owns.is_empty() || self.reads.is_some()) {
+            return field("owns", format!("`owns` and `reads` are for detectors, this is a {}", self.kind));
+        }
+        if self.kind != Kind::IngestAdapter && (self.route.is_some() || self.max_items.is_some()) {
+            return field("route", format!("`route` and `max_items` are for ingest adapters, this is a {}", self.kind));
+        }
+        Ok(())
+    }
+
+    /// Whether a detector sees `section` of each flight.
+    pub fn reads(&self, section: &str) -> bool {
+        self.reads.as_ref().is_none_or(|r| r.contains(section))
+    }
+
+    /// The ingest route of an adapter.
+    pub fn route(&self) -> &str {
+        self.route.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The `[config]` table as the JSON string `init` takes.
+    pub fn config_json(&self) -> String {
+        serde_json::to_string(&self.config).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_a_minimal_manifest() {
+        let m = Manifest::parse("kind = \"detector\"", "squawk").unwrap();
+        assert_eq!(m.name, "squawk");
+        assert_eq!(m.limits, Limits::default());
+        assert!(m.enabled && m.reads("position"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = Manifest::parse("kind = \"detector\"\nreads = [\"wings\"]", "x").unwrap_err();
+        assert!(err.to_string().contains("`reads`: unknown section \"wings\""), "{err}");
+        let err = Manifest::parse("kind = \"detector\"\ncolour = 1", "x").unwrap_err();
+        assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+        let err = Manifest::parse("kind = \"gadget\"", "x").unwrap_err();
+        assert!(err.to_string().contains("unknown variant `gadget`"), "{err}");
+        let err = Manifest::parse("kind = \"detector\"\nroute = \"adl\"", "x").unwrap_err();
+        assert!(err.to_string().contains("for ingest adapters"), "{err}");
+    }
+
+    #[test]
+    fn config_reaches_init_as_json() {
+        let m = Manifest::parse("kind = \"ingest-adapter\"\n[config]\nmax_items = 10", "t").unwrap();
+        assert_eq!(m.config_json(), r#"{"max_items":10}"#);
+        assert_eq!(m.route(), "t");
+    }
+}

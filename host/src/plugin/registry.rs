@@ -1,0 +1,182 @@
+//! The plugin registry: compiles, validates and installs plugins by name,
+//! from the built-ins and the plugins directory, and answers who handles what.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use wasmtime::component::Linker;
+
+use super::engine::{PluginEngine, digest};
+use super::events::{EventSink, PluginAction, PluginEvent};
+use super::manifest::{Kind, Manifest};
+use super::sandbox::{self, Sandbox};
+use super::slot::{PluginStatus, Slot};
+use super::source::{self, Source};
+use super::validate::{self, Invalid};
+use super::version::{FilterParams, Version, WorldPre};
+use super::wit;
+
+/// Compiles and validates plugin files: the engine plus the linker every
+/// world shares.
+pub struct Loader {
+    engine: PluginEngine,
+    linker: Linker<Sandbox>,
+}
+
+impl Loader {
+    /// A loader caching compiled components in `cache_dir` (if any).
+    pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let engine = PluginEngine::new(cache_dir)?;
+        let linker = sandbox::linker(engine.engine())?;
+        Ok(Loader { engine, linker })
+    }
+
+    /// Compiles, checks and smoke-tests a plugin; the version is ready to call.
+    pub fn load(&self, source: &Source, filters: FilterParams) -> Result<Version, Invalid> {
+        validate::check_header(&source.bytes)?;
+        let component = self
+            .engine
+            .compile(&source.bytes)
+            .map_err(|e| Invalid::Compile(format!("{e:#}")))?;
+        let world = validate::world_of(self.engine.engine(), &component)?;
+        let manifest = match &source.manifest {
+            Some(text) => Manifest::parse(text, &source.name)?,
+            None => Manifest::implied(&source.name, world),
+        };
+        if manifest.kind != world {
+            return Err(Invalid::WrongWorld { found: world, expected: manifest.kind });
+        }
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| Invalid::Imports(format!("{e:#}")))?;
+        let pre = world_pre(world, pre).map_err(|e| Invalid::Compile(format!("{e:#}")))?;
+        let mut version = Version::new(manifest, source.origin.clone(), digest(&source.bytes), pre, filters);
+        version.description = validate::smoke_test(&version)?;
+        Ok(version)
+    }
+}
+
+fn world_pre(kind: Kind, pre: wasmtime::component::InstancePre<Sandbox>) -> wasmtime::Result<WorldPre> {
+    Ok(match kind {
+        Kind::Detector => WorldPre::Detector(wit::detector::DetectorPre::new(pre)?),
+        Kind::IngestAdapter => WorldPre::IngestAdapter(wit::ingest_adapter::IngestAdapterPre::new(pre)?),
+        Kind::SubscriptionFilter => {
+            WorldPre::SubscriptionFilter(wit::subscription_filter::SubscriptionFilterPre::new(pre)?)
+        }
+    })
+}
+
+/// Every plugin by name.
+pub struct Registry {
+    loader: Loader,
+    dir: Option<PathBuf>,
+    slots: RwLock<BTreeMap<String, Arc<Slot>>>,
+    events: EventSink,
+    /// One reload at a time: the watcher and a manual reload never interleave.
+    reloading: Mutex<()>,
+}
+
+impl Registry {
+    /// A registry over `dir` (the plugins directory, if any) that has loaded
+    /// every plugin it can; failures are recorded, not fatal.
+    pub fn open(dir: Option<PathBuf>, cache_dir: Option<PathBuf>, events: EventSink) -> anyhow::Result<Arc<Self>> {
+        let registry = Arc::new(Registry {
+            loader: Loader::new(cache_dir)?,
+            dir,
+            slots: RwLock::new(BTreeMap::new()),
+            events,
+            reloading: Mutex::new(()),
+        });
+        for name in source::all_names(registry.dir()) {
+            registry.reload(&name);
+        }
+        Ok(registry)
+    }
+
+    /// The plugins directory.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The loader (for `swim plugins check` and benchmarks).
+    pub fn loader(&self) -> &Loader {
+        &self.loader
+    }
+
+    /// Loads `name` again from the directory or the built-ins. A version
+    /// that fails validation never replaces a working one.
+    pub fn reload(&self, name: &str) {
+        let _one_at_a_time = self.reloading.lock();
+        let slot = self.slot_or_new(name);
+        match source::resolve(self.dir(), name) {
+            Ok(Some(source)) => self.install(&slot, &source),
+            Ok(None) => self.unload(name, &slot),
+            Err(e) => self.fail(name, &slot, e.to_string()),
+        }
+    }
+
+    fn install(&self, slot: &Slot, source: &Source) {
+        match self.loader.load(source, slot.filter_params()) {
+            Ok(version) => {
+                let action = if slot.current().is_some() { PluginAction::Reloaded } else { PluginAction::Loaded };
+                let version = Arc::new(version);
+                slot.install(version.clone());
+                tracing::info!(plugin = %source.name, version = %version.description.version, origin = ?source.origin, "plugin {}", serde_json::to_string(&action).unwrap_or_default().trim_matches('"'));
+                (self.events)(PluginEvent::about(action, &version, None));
+            }
+            Err(invalid) => self.fail(&source.name, slot, invalid.to_string()),
+        }
+    }
+
+    fn fail(&self, name: &str, slot: &Slot, message: String) {
+        let kept = if slot.current().is_some() { "; the previous version stays live" } else { "" };
+        tracing::error!(plugin = name, "plugin rejected: {message}{kept}");
+        slot.record_load_failure(message.clone());
+        (self.events)(PluginEvent::named(name, PluginAction::Failed, Some(message)));
+    }
+
+    fn unload(&self, name: &str, slot: &Slot) {
+        slot.clear();
+        self.slots.write().remove(name);
+        tracing::info!(plugin = name, "plugin unloaded");
+        (self.events)(PluginEvent::named(name, PluginAction::Unloaded, None));
+    }
+
+    fn slot_or_new(&self, name: &str) -> Arc<Slot> {
+        if let Some(slot) = self.slot(name) {
+            return slot;
+        }
+        let mut slots = self.slots.write();
+        slots.entry(name.to_string()).or_insert_with(|| Arc::new(Slot::new(name, self.events.clone()))).clone()
+    }
+
+    /// The plugin called `name`.
+    pub fn slot(&self, name: &str) -> Option<Arc<Slot>> {
+        self.slots.read().get(name).cloned()
+    }
+
+    /// Active plugins of a kind, by name.
+    pub fn active(&self, kind: Kind) -> Vec<Arc<Slot>> {
+        self.slots
+            .read()
+            .values()
+            .filter(|s| s.current().is_some_and(|v| v.kind() == kind) && s.is_callable())
+            .cloned()
+            .collect()
+    }
+
+    /// The active ingest adapter serving `route`.
+    pub fn adapter_for_route(&self, route: &str) -> Option<Arc<Slot>> {
+        self.active(Kind::IngestAdapter)
+            .into_iter()
+            .find(|s| s.current().is_some_and(|v| v.manifest.route() == route))
+    }
+
+    /// Every plugin's status.
+    pub fn statuses(&self) -> Vec<PluginStatus> {
+        self.slots.read().values().map(|s| s.snapshot()).collect()
+    }
+}

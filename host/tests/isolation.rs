@@ -1,0 +1,100 @@
+//! Misbehaving guests (real wasm crates in tests/guests): each fault fails
+//! only that plugin's call, the host and other plugins keep working, and
+//! repeated faults quarantine the plugin until its file changes.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Recorder, detector_manifest, guest, put, squawk_change};
+use swim::plugin::wit::Context;
+use swim::plugin::{CallError, Fault, PluginAction, Registry, Status, watcher};
+
+const THRESHOLD: u32 = 3;
+
+fn open(mode: &str) -> (tempfile::TempDir, std::path::PathBuf, Arc<Registry>, Recorder) {
+    let (tmp, dir) = common::plugins_dir();
+    put(&dir, "bad.toml", detector_manifest("bad", &format!("mode = \"{mode}\""), THRESHOLD).as_bytes());
+    put(&dir, "bad.wasm", &guest("misbehave"));
+    let recorder = Recorder::default();
+    let registry = Registry::open(Some(dir.clone()), None, recorder.sink()).unwrap();
+    (tmp, dir, registry, recorder)
+}
+
+fn call_bad(registry: &Registry) -> Result<usize, Fault> {
+    let slot = registry.slot("bad").unwrap();
+    match slot.detect(&Context::empty(0), &[squawk_change(1, None, Some(1200))]) {
+        Ok(d) => Ok(d.events.len()),
+        Err(CallError::Fault { fault, .. }) => Err(fault),
+        Err(other) => panic!("unexpected call error: {other}"),
+    }
+}
+
+/// The other plugins still answer correctly.
+fn assert_others_work(registry: &Registry) {
+    let squawk = registry.slot("squawk").unwrap();
+    let d = squawk.detect(&Context::empty(0), &[squawk_change(9, Some(1), Some(7700))]).unwrap();
+    assert_eq!(d.events.len(), 1);
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_by_its_deadline() {
+    let (_tmp, _dir, registry, _) = open("loop");
+    assert_eq!(call_bad(&registry), Err(Fault::Timeout { ms: 100 }));
+    assert_others_work(&registry);
+}
+
+#[test]
+fn allocating_past_the_memory_limit_traps() {
+    let (_tmp, _dir, registry, _) = open("oom");
+    match call_bad(&registry) {
+        Err(Fault::OutOfMemory { limit_mb: 16, requested_mb }) => assert!(requested_mb > 16),
+        other => panic!("expected out of memory, got {other:?}"),
+    }
+    assert_others_work(&registry);
+}
+
+#[test]
+fn a_panic_traps_with_the_panic_message() {
+    let (_tmp, _dir, registry, _) = open("panic");
+    match call_bad(&registry) {
+        Err(Fault::Trap(message)) => assert!(message.contains("panicking on purpose"), "{message}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_others_work(&registry);
+}
+
+#[test]
+fn repeated_faults_quarantine_the_plugin_until_its_file_changes() {
+    for mode in ["loop", "oom", "panic"] {
+        let (_tmp, dir, registry, recorder) = open(mode);
+        for _ in 0..THRESHOLD {
+            assert!(!matches!(call_bad(&registry), Ok(_) | Err(Fault::Quarantined { .. })), "{mode}");
+        }
+        let slot = registry.slot("bad").unwrap();
+        assert_eq!(slot.status(), Status::Quarantined, "{mode}");
+        assert!(registry.active(swim::plugin::Kind::Detector).iter().all(|s| s.name() != "bad"));
+        assert!(matches!(call_bad(&registry), Err(Fault::Quarantined { faults: THRESHOLD, .. })), "{mode}");
+        assert_eq!(slot.snapshot().calls, u64::from(THRESHOLD), "a quarantined plugin is not called");
+        assert_eq!(recorder.actions("bad").last(), Some(&PluginAction::Quarantined));
+        assert_others_work(&registry);
+
+        let _watch = watcher::watch(registry.clone()).unwrap();
+        put(&dir, "bad.toml", detector_manifest("bad", "mode = \"echo\"", THRESHOLD).as_bytes());
+        common::wait_until(Duration::from_secs(2), || slot.status() == Status::Active).expect("lifted on file change");
+        assert_eq!(call_bad(&registry), Ok(1), "{mode}");
+    }
+}
+
+#[test]
+fn a_fixed_file_restores_a_faulting_plugin() {
+    let (_tmp, dir, registry, _) = open("panic");
+    for _ in 0..THRESHOLD - 1 {
+        assert!(call_bad(&registry).is_err());
+    }
+    put(&dir, "bad.toml", detector_manifest("bad", "mode = \"echo\"", THRESHOLD).as_bytes());
+    registry.reload("bad");
+    assert_eq!(call_bad(&registry), Ok(1));
+    assert_eq!(registry.slot("bad").unwrap().status(), Status::Active);
+}

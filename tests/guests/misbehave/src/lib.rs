@@ -1,0 +1,75 @@
+//! A detector that misbehaves as its config says, to prove the host's
+//! isolation: `mode` is "echo" (default: one `test.echo` event per change,
+//! a well-behaved plugin), "slow" (echo after `delay_ms` of busy waiting),
+//! "loop", "oom", "panic" or "init-fail".
+
+use vatswim_plugin_api::{Change, Context, Description, Detection, Detector, Event};
+
+enum Mode {
+    Echo,
+    Slow(i64),
+    Loop,
+    Oom,
+    Panic,
+}
+
+struct Misbehave {
+    mode: Mode,
+}
+
+impl Detector for Misbehave {
+    fn describe() -> Description {
+        Description::new("misbehave", "0.1.0", "misbehaves on purpose (tests only)")
+    }
+
+    fn init(config: serde_json::Value) -> Result<Self, String> {
+        let mode = match config.get("mode").and_then(|m| m.as_str()).unwrap_or("echo") {
+            "echo" => Mode::Echo,
+            "slow" => Mode::Slow(config.get("delay_ms").and_then(|d| d.as_i64()).unwrap_or(200)),
+            "loop" => Mode::Loop,
+            "oom" => Mode::Oom,
+            "panic" => Mode::Panic,
+            "init-fail" => return Err("refusing to start: mode is init-fail".into()),
+            other => return Err(format!("unknown mode {other:?}")),
+        };
+        Ok(Misbehave { mode })
+    }
+
+    fn detect(&self, _ctx: &Context, changes: &[Change]) -> Detection {
+        match self.mode {
+            Mode::Echo => echo(changes),
+            Mode::Slow(delay_ms) => {
+                let until = vatswim_plugin_api::log::now() + delay_ms;
+                while vatswim_plugin_api::log::now() < until {}
+                echo(changes)
+            }
+            Mode::Loop => spin_forever(),
+            Mode::Oom => hoard_memory(),
+            Mode::Panic => panic!("misbehave: panicking on purpose"),
+        }
+    }
+}
+
+fn echo(changes: &[Change]) -> Detection {
+    Detection {
+        events: changes.iter().map(|c| Event::for_flight("test.echo", c.flight_uid, "{}")).collect(),
+        patches: Vec::new(),
+    }
+}
+
+fn spin_forever() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+fn hoard_memory() -> ! {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![1u8; 1 << 20]);
+        std::hint::black_box(&hoard);
+    }
+}
+
+vatswim_plugin_api::export_detector!(Misbehave);
