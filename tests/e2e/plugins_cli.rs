@@ -52,7 +52,7 @@ fn check_says_exactly_what_is_wrong() {
     std::fs::write(&text_file, "hello").unwrap();
     let wrong_world = stage(tmp.path(), "vatswim_plugin_fleet", "probe.wasm", Some("kind = \"detector\""));
     let init_fails = stage(tmp.path(), "misbehave", "bad.wasm", Some("kind = \"detector\"\n[config]\nmode = \"init-fail\""));
-    let panics = stage(tmp.path(), "misbehave", "boom.wasm", Some("kind = \"detector\"\n[config]\nmode = \"panic\""));
+    let panics = stage(tmp.path(), "misbehave", "boom.wasm", Some("kind = \"detector\"\n[config]\nmode = \"panic\"\nalways = true"));
     let bad_manifest = stage(tmp.path(), "misbehave", "typo.wasm", Some("kind = \"detector\"\ntimeout = 5"));
 
     let cases: [(&Path, &str); 6] = [
@@ -61,7 +61,7 @@ fn check_says_exactly_what_is_wrong() {
         (&wrong_world, "implements the subscription-filter world, but its manifest says kind = \"detector\""),
         (&init_fails, "init failed: refusing to start: mode is init-fail"),
         (&panics, "the smoke call (`detect` on empty input) failed: trapped:"),
-        (&bad_manifest, "manifest is not valid: unknown field `timeout`"),
+        (&bad_manifest, "unknown field `timeout`, expected one of `name`, `kind`"),
     ];
     for (file, expected) in cases {
         let out = swim(&["plugins", "check", file.to_str().unwrap()], tmp.path());

@@ -24,6 +24,25 @@ pub enum PluginAction {
     Unloaded,
 }
 
+impl PluginAction {
+    /// The action as it appears in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginAction::Loaded => "loaded",
+            PluginAction::Reloaded => "reloaded",
+            PluginAction::Failed => "failed",
+            PluginAction::Quarantined => "quarantined",
+            PluginAction::Unloaded => "unloaded",
+        }
+    }
+}
+
+impl std::fmt::Display for PluginAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The payload of a `system.plugin` event.
 #[derive(Debug, Clone, Serialize)]
 pub struct PluginEvent {

@@ -44,7 +44,7 @@ impl Fault {
         let panic_line = sandbox.flush_stderr();
         if let Some(requested) = sandbox.take_memory_refusal() {
             return Fault::OutOfMemory {
-                requested_mb: (requested / (1024 * 1024)) as u64,
+                requested_mb: requested.div_ceil(1024 * 1024) as u64,
                 limit_mb: memory_mb,
             };
         }

@@ -124,7 +124,7 @@ impl Registry {
                 let action = if slot.current().is_some() { PluginAction::Reloaded } else { PluginAction::Loaded };
                 let version = Arc::new(version);
                 slot.install(version.clone());
-                tracing::info!(plugin = %source.name, version = %version.description.version, origin = ?source.origin, "plugin {}", serde_json::to_string(&action).unwrap_or_default().trim_matches('"'));
+                tracing::info!(plugin = %source.name, version = %version.description.version, origin = ?source.origin, "plugin {action}");
                 (self.events)(PluginEvent::about(action, &version, None));
             }
             Err(invalid) => self.fail(&source.name, slot, invalid.to_string()),

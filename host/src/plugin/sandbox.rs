@@ -61,18 +61,23 @@ impl Sandbox {
     }
 
     /// Sends what the guest wrote to stderr since last time to the log and
-    /// returns its last line (a panic message, typically).
+    /// returns it as one line (a panic message, typically), without Rust's
+    /// hint about RUST_BACKTRACE, which means nothing to an operator here.
     pub fn flush_stderr(&mut self) -> Option<String> {
         let contents = self.stderr.contents();
         let fresh = contents.get(self.stderr_read..).filter(|b| !b.is_empty())?;
         self.stderr_read = contents.len();
         let text = String::from_utf8_lossy(fresh);
-        let mut last = None;
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect();
+        for line in &lines {
             self.log.write(LogLevel::Warn, line);
-            last = Some(line.to_string());
         }
-        last
+        let joined = lines.join(" ");
+        (!joined.is_empty()).then(|| joined.chars().take(500).collect())
     }
 
     /// Whether the stderr pipe is filling up (recycle the instance).

@@ -1,7 +1,9 @@
 //! A detector that misbehaves as its config says, to prove the host's
 //! isolation: `mode` is "echo" (default: one `test.echo` event per change,
 //! a well-behaved plugin), "slow" (echo after `delay_ms` of busy waiting),
-//! "loop", "oom", "panic" or "init-fail".
+//! "loop", "oom", "panic" or "init-fail". Like a real bug, the faults are
+//! triggered by data: an empty batch (the host's smoke call) gets an empty
+//! answer unless the config says `always = true`.
 
 use vatswim_plugin_api::{Change, Context, Description, Detection, Detector, Event};
 
@@ -15,6 +17,7 @@ enum Mode {
 
 struct Misbehave {
     mode: Mode,
+    always: bool,
 }
 
 impl Detector for Misbehave {
@@ -32,10 +35,14 @@ impl Detector for Misbehave {
             "init-fail" => return Err("refusing to start: mode is init-fail".into()),
             other => return Err(format!("unknown mode {other:?}")),
         };
-        Ok(Misbehave { mode })
+        let always = config.get("always").and_then(|a| a.as_bool()).unwrap_or(false);
+        Ok(Misbehave { mode, always })
     }
 
     fn detect(&self, _ctx: &Context, changes: &[Change]) -> Detection {
+        if changes.is_empty() && !self.always {
+            return Detection::default();
+        }
         match self.mode {
             Mode::Echo => echo(changes),
             Mode::Slow(delay_ms) => {
