@@ -26,7 +26,11 @@ fn main() {
 
     let packages: Vec<&str> = BUILTINS.iter().map(|(pkg, _)| *pkg).collect();
     build_guests(&root.join("Cargo.toml"), &packages, &target_dir);
-    build_guests(&root.join("tests/guests/Cargo.toml"), TEST_GUESTS, &target_dir);
+    build_guests(
+        &root.join("tests/guests/Cargo.toml"),
+        TEST_GUESTS,
+        &target_dir,
+    );
 
     let out = target_dir.join("wasm32-wasip2/plugin");
     write_builtin_table(&root, &out);
@@ -73,7 +77,9 @@ fn build_guests(manifest: &Path, packages: &[&str], target_dir: &Path) {
 /// Writes `builtin_plugins.rs`: one entry per built-in with its bytes and
 /// manifest embedded.
 fn write_builtin_table(root: &Path, wasm_dir: &Path) {
-    let mut src = String::from("/// Built-in plugins: (name, manifest TOML, component bytes).\npub const BUILTINS: &[(&str, &str, &[u8])] = &[\n");
+    let mut src = String::from(
+        "/// Built-in plugins: (name, manifest TOML, component bytes).\npub const BUILTINS: &[(&str, &str, &[u8])] = &[\n",
+    );
     for (package, name) in BUILTINS {
         let wasm = wasm_dir.join(format!("{}.wasm", package.replace('-', "_")));
         let manifest = root.join("plugins").join(name).join("plugin.toml");

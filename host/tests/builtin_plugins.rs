@@ -44,13 +44,27 @@ fn squawk_reports_each_new_emergency_once() {
     let seen: Vec<(u64, &str, serde_json::Value)> = detection
         .events
         .iter()
-        .map(|e| (e.flight_uid.unwrap(), e.kind.as_str(), serde_json::from_str(&e.payload).unwrap()))
+        .map(|e| {
+            (
+                e.flight_uid.unwrap(),
+                e.kind.as_str(),
+                serde_json::from_str(&e.payload).unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         seen,
         [
-            (1, "flight.emergency", serde_json::json!({"squawk": "7700", "emergency": "general_emergency"})),
-            (3, "flight.emergency", serde_json::json!({"squawk": "7500", "emergency": "unlawful_interference"})),
+            (
+                1,
+                "flight.emergency",
+                serde_json::json!({"squawk": "7700", "emergency": "general_emergency"})
+            ),
+            (
+                3,
+                "flight.emergency",
+                serde_json::json!({"squawk": "7500", "emergency": "unlawful_interference"})
+            ),
         ]
     );
     assert!(detection.patches.is_empty());
@@ -72,12 +86,31 @@ fn track_turns_a_perti_body_into_position_patches() {
     let item = &parsed.items[0];
     assert_eq!(item.index, 0);
     assert!(matches!(&item.patch.flight, FlightRef::Callsign(c) if c == "UAL123"));
-    let FieldValue::Position(p) = &item.patch.fields[0] else { panic!("expected a position patch") };
-    assert_eq!((p.lat, p.lon, p.altitude_ft, p.groundspeed_kts, p.heading_deg), (40.6413, -73.7781, Some(35000), Some(450), None));
+    let FieldValue::Position(p) = &item.patch.fields[0] else {
+        panic!("expected a position patch")
+    };
+    assert_eq!(
+        (
+            p.lat,
+            p.lon,
+            p.altitude_ft,
+            p.groundspeed_kts,
+            p.heading_deg
+        ),
+        (40.6413, -73.7781, Some(35000), Some(450), None)
+    );
     assert_eq!((p.squawk, p.updated_at), (Some(1200), 1_768_564_800_000));
-    let faults: Vec<(u32, &str)> = parsed.errors.iter().map(|e| (e.index, e.field.as_str())).collect();
+    let faults: Vec<(u32, &str)> = parsed
+        .errors
+        .iter()
+        .map(|e| (e.index, e.field.as_str()))
+        .collect();
     assert_eq!(faults, [(1, "latitude"), (2, "callsign"), (3, "squawk")]);
-    assert!(parsed.errors[0].message.contains("between -90 and 90"), "{}", parsed.errors[0].message);
+    assert!(
+        parsed.errors[0].message.contains("between -90 and 90"),
+        "{}",
+        parsed.errors[0].message
+    );
 }
 
 #[test]
@@ -86,10 +119,18 @@ fn track_refuses_whole_bodies_it_cannot_read() {
     let track = registry.adapter_for_route("track").unwrap();
     let refusal = |body: &[u8]| track.parse("application/json", body).unwrap().unwrap_err();
     assert!(refusal(b"{not json").starts_with("body is not valid JSON"));
-    assert_eq!(refusal(br#"{"flights":[]}"#), r#"body must be an object with a "tracks" array"#);
-    let over: Vec<String> = (0..1001).map(|i| format!(r#"{{"callsign":"X{i}","latitude":1,"longitude":1}}"#)).collect();
+    assert_eq!(
+        refusal(br#"{"flights":[]}"#),
+        r#"body must be an object with a "tracks" array"#
+    );
+    let over: Vec<String> = (0..1001)
+        .map(|i| format!(r#"{{"callsign":"X{i}","latitude":1,"longitude":1}}"#))
+        .collect();
     let body = format!(r#"{{"tracks":[{}]}}"#, over.join(","));
-    assert_eq!(refusal(body.as_bytes()), "1001 tracks is over the limit of 1000 per request");
+    assert_eq!(
+        refusal(body.as_bytes()),
+        "1001 tracks is over the limit of 1000 per request"
+    );
 }
 
 fn subject(uid: u64, callsign: &str) -> Subject {
@@ -110,15 +151,30 @@ fn fleet_matches_each_compiled_filter_in_one_batch() {
     let (registry, _, _tmp) = registry();
     let fleet = registry.slot("fleet").unwrap();
     let dal = fleet.compile_filter(r#"{"callsigns":["dal*"]}"#).unwrap();
-    let exact = fleet.compile_filter(r#"{"callsigns":["BAW117","AAL1"]}"#).unwrap();
-    let batch = [subject(1, "DAL44"), subject(2, "BAW117"), subject(3, "AAL10"), subject(4, "dal9")];
+    let exact = fleet
+        .compile_filter(r#"{"callsigns":["BAW117","AAL1"]}"#)
+        .unwrap();
+    let batch = [
+        subject(1, "DAL44"),
+        subject(2, "BAW117"),
+        subject(3, "AAL10"),
+        subject(4, "dal9"),
+    ];
     let mut matches = fleet.match_batch(&batch).unwrap();
     matches.sort_by_key(|m| m.filter);
-    let got: Vec<(u32, Vec<u32>)> = matches.into_iter().map(|m| (m.filter, m.subjects)).collect();
+    let got: Vec<(u32, Vec<u32>)> = matches
+        .into_iter()
+        .map(|m| (m.filter, m.subjects))
+        .collect();
     assert_eq!(got, [(dal, vec![0, 3]), (exact, vec![1])]);
 
     fleet.release_filter(dal).unwrap();
-    let after: Vec<u32> = fleet.match_batch(&batch).unwrap().iter().map(|m| m.filter).collect();
+    let after: Vec<u32> = fleet
+        .match_batch(&batch)
+        .unwrap()
+        .iter()
+        .map(|m| m.filter)
+        .collect();
     assert_eq!(after, [exact]);
 }
 
@@ -127,9 +183,18 @@ fn fleet_rejects_bad_params_with_the_plugins_message() {
     let (registry, _, _tmp) = registry();
     let fleet = registry.slot("fleet").unwrap();
     let err = fleet.compile_filter(r#"{"callsigns":"AAL1"}"#).unwrap_err();
-    assert!(matches!(&err, FilterError::Rejected(m) if m.starts_with("params need `callsigns`")), "{err}");
-    let err = fleet.compile_filter(r#"{"callsigns":["AAL1", 7]}"#).unwrap_err();
+    assert!(
+        matches!(&err, FilterError::Rejected(m) if m.starts_with("params need `callsigns`")),
+        "{err}"
+    );
+    let err = fleet
+        .compile_filter(r#"{"callsigns":["AAL1", 7]}"#)
+        .unwrap_err();
     assert_eq!(err.to_string(), "callsigns[1] must be a non-empty string");
     let err = fleet.compile_filter("not json").unwrap_err();
-    assert!(err.to_string().starts_with("filter params are not valid JSON"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("filter params are not valid JSON"),
+        "{err}"
+    );
 }

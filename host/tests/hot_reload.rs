@@ -16,15 +16,23 @@ const LIVE_WITHIN: Duration = Duration::from_secs(1);
 /// One emergency among the changes: squawk answers `flight.emergency`
 /// once, the echo guest answers `test.echo` for every change.
 fn probe_changes() -> Vec<Change> {
-    vec![squawk_change(1, Some(2000), Some(7700)), squawk_change(2, Some(1200), Some(1200))]
+    vec![
+        squawk_change(1, Some(2000), Some(7700)),
+        squawk_change(2, Some(1200), Some(1200)),
+    ]
 }
 
 fn kinds(slot: &Slot) -> Vec<String> {
-    let detection = slot.detect(&Context::empty(0), &probe_changes()).expect("call succeeds");
+    let detection = slot
+        .detect(&Context::empty(0), &probe_changes())
+        .expect("call succeeds");
     detection.events.into_iter().map(|e| e.kind).collect()
 }
 
-fn open_watched(dir: &std::path::Path, recorder: &Recorder) -> (Arc<Registry>, watcher::DirWatcher) {
+fn open_watched(
+    dir: &std::path::Path,
+    recorder: &Recorder,
+) -> (Arc<Registry>, watcher::DirWatcher) {
     let registry = Registry::open(Some(dir.to_path_buf()), None, recorder.sink()).unwrap();
     let watch = watcher::watch(registry.clone()).unwrap();
     (registry, watch)
@@ -33,16 +41,25 @@ fn open_watched(dir: &std::path::Path, recorder: &Recorder) -> (Arc<Registry>, w
 #[test]
 fn replacing_a_file_under_load_fails_no_call_and_is_live_within_a_second() {
     let (_tmp, dir) = common::plugins_dir();
-    put(&dir, "probe.toml", detector_manifest("probe", "", 5).as_bytes());
+    put(
+        &dir,
+        "probe.toml",
+        detector_manifest("probe", "", 5).as_bytes(),
+    );
     put(&dir, "probe.wasm", common::builtin("squawk"));
     let recorder = Recorder::default();
     let (registry, _watch) = open_watched(&dir, &recorder);
     let slot = registry.slot("probe").unwrap();
     assert_eq!(kinds(&slot), ["flight.emergency"]);
 
-    let (calls, failures, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let (calls, failures, stop) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
     let caller = {
-        let (slot, calls, failures, stop) = (slot.clone(), calls.clone(), failures.clone(), stop.clone());
+        let (slot, calls, failures, stop) =
+            (slot.clone(), calls.clone(), failures.clone(), stop.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 match slot.detect(&Context::empty(0), &probe_changes()) {
@@ -53,23 +70,37 @@ fn replacing_a_file_under_load_fails_no_call_and_is_live_within_a_second() {
             }
         })
     };
-    wait_until(Duration::from_secs(5), || calls.load(Ordering::Relaxed) > 50).expect("caller runs");
+    wait_until(Duration::from_secs(5), || {
+        calls.load(Ordering::Relaxed) > 50
+    })
+    .expect("caller runs");
 
     put(&dir, "probe.wasm", &guest("misbehave"));
     let took = wait_until(LIVE_WITHIN, || kinds(&slot) == ["test.echo", "test.echo"]);
     stop.store(true, Ordering::Relaxed);
     caller.join().unwrap();
 
-    assert!(took.is_some(), "new version not live within {LIVE_WITHIN:?}");
-    assert_eq!(failures.load(Ordering::Relaxed), 0, "calls failed during the swap");
+    assert!(
+        took.is_some(),
+        "new version not live within {LIVE_WITHIN:?}"
+    );
+    assert_eq!(
+        failures.load(Ordering::Relaxed),
+        0,
+        "calls failed during the swap"
+    );
     assert!(calls.load(Ordering::Relaxed) > 50);
-    assert_eq!(recorder.actions("probe"), [PluginAction::Loaded, PluginAction::Reloaded]);
+    assert_eq!(
+        recorder.actions("probe"),
+        [PluginAction::Loaded, PluginAction::Reloaded]
+    );
 }
 
 #[test]
 fn a_call_in_flight_finishes_on_the_version_it_started_with() {
     let (_tmp, dir) = common::plugins_dir();
-    let slow = detector_manifest("probe", "mode = \"slow\"\ndelay_ms = 300", 5).replace("call_timeout_ms = 100", "call_timeout_ms = 2000");
+    let slow = detector_manifest("probe", "mode = \"slow\"\ndelay_ms = 300", 5)
+        .replace("call_timeout_ms = 100", "call_timeout_ms = 2000");
     put(&dir, "probe.toml", slow.as_bytes());
     put(&dir, "probe.wasm", &guest("misbehave"));
     let registry = Registry::open(Some(dir.clone()), None, Recorder::default().sink()).unwrap();
@@ -80,19 +111,35 @@ fn a_call_in_flight_finishes_on_the_version_it_started_with() {
         std::thread::spawn(move || kinds(&slot))
     };
     std::thread::sleep(Duration::from_millis(50));
-    put(&dir, "probe.toml", detector_manifest("probe", "", 5).as_bytes());
+    put(
+        &dir,
+        "probe.toml",
+        detector_manifest("probe", "", 5).as_bytes(),
+    );
     put(&dir, "probe.wasm", common::builtin("squawk"));
     registry.reload("probe");
 
-    assert_eq!(kinds(&slot), ["flight.emergency"], "new calls run on the new version");
-    assert_eq!(in_flight.join().unwrap(), ["test.echo", "test.echo"], "the old call finished on the old version");
+    assert_eq!(
+        kinds(&slot),
+        ["flight.emergency"],
+        "new calls run on the new version"
+    );
+    assert_eq!(
+        in_flight.join().unwrap(),
+        ["test.echo", "test.echo"],
+        "the old call finished on the old version"
+    );
 }
 
 /// Writes a bad `probe.wasm` (and manifest), reloads, and checks the working
 /// squawk version still answers and the error says what is wrong.
 fn assert_rejected(bytes: &[u8], manifest: &str, expected: &str) {
     let (_tmp, dir) = common::plugins_dir();
-    put(&dir, "probe.toml", detector_manifest("probe", "", 5).as_bytes());
+    put(
+        &dir,
+        "probe.toml",
+        detector_manifest("probe", "", 5).as_bytes(),
+    );
     put(&dir, "probe.wasm", common::builtin("squawk"));
     let recorder = Recorder::default();
     let (registry, _watch) = open_watched(&dir, &recorder);
@@ -101,14 +148,30 @@ fn assert_rejected(bytes: &[u8], manifest: &str, expected: &str) {
 
     put(&dir, "probe.toml", manifest.as_bytes());
     put(&dir, "probe.wasm", bytes);
-    let failed = wait_until(LIVE_WITHIN * 3, || recorder.actions("probe").contains(&PluginAction::Failed));
+    let failed = wait_until(LIVE_WITHIN * 3, || {
+        recorder.actions("probe").contains(&PluginAction::Failed)
+    });
     assert!(failed.is_some(), "no failure reported for {expected:?}");
 
-    let message = recorder.last("probe").and_then(|e| e.message).unwrap_or_default();
-    assert!(message.contains(expected), "error {message:?} does not say {expected:?}");
-    assert_eq!(slot.current().unwrap().digest, working, "the working version was replaced");
+    let message = recorder
+        .last("probe")
+        .and_then(|e| e.message)
+        .unwrap_or_default();
+    assert!(
+        message.contains(expected),
+        "error {message:?} does not say {expected:?}"
+    );
+    assert_eq!(
+        slot.current().unwrap().digest,
+        working,
+        "the working version was replaced"
+    );
     assert_eq!(kinds(&slot), ["flight.emergency"]);
-    let status = registry.statuses().into_iter().find(|s| s.name == "probe").unwrap();
+    let status = registry
+        .statuses()
+        .into_iter()
+        .find(|s| s.name == "probe")
+        .unwrap();
     assert_eq!(status.status, Status::Active);
     assert!(status.last_error.unwrap().contains(expected));
 }
@@ -116,7 +179,11 @@ fn assert_rejected(bytes: &[u8], manifest: &str, expected: &str) {
 #[test]
 fn a_corrupt_file_is_rejected_and_the_working_version_stays() {
     let manifest = detector_manifest("probe", "", 5);
-    assert_rejected(b"this is not wasm at all", &manifest, "not a WebAssembly file");
+    assert_rejected(
+        b"this is not wasm at all",
+        &manifest,
+        "not a WebAssembly file",
+    );
     let mut truncated = common::builtin("squawk").to_vec();
     truncated.truncate(truncated.len() / 2);
     assert_rejected(&truncated, &manifest, "not a valid component");
@@ -125,7 +192,11 @@ fn a_corrupt_file_is_rejected_and_the_working_version_stays() {
 #[test]
 fn a_core_module_is_rejected_as_not_a_component() {
     let manifest = detector_manifest("probe", "", 5);
-    assert_rejected(b"\0asm\x01\0\0\0", &manifest, "a core WebAssembly module, not a component");
+    assert_rejected(
+        b"\0asm\x01\0\0\0",
+        &manifest,
+        "a core WebAssembly module, not a component",
+    );
 }
 
 #[test]
@@ -141,7 +212,11 @@ fn a_component_of_the_wrong_world_is_rejected() {
 #[test]
 fn a_plugin_whose_init_fails_is_rejected_with_its_message() {
     let manifest = detector_manifest("probe", "mode = \"init-fail\"", 5);
-    assert_rejected(&guest("misbehave"), &manifest, "init failed: refusing to start: mode is init-fail");
+    assert_rejected(
+        &guest("misbehave"),
+        &manifest,
+        "init failed: refusing to start: mode is init-fail",
+    );
 }
 
 #[test]
@@ -150,16 +225,26 @@ fn removing_an_override_falls_back_to_the_builtin() {
     let recorder = Recorder::default();
     let (registry, _watch) = open_watched(&dir, &recorder);
     let slot = registry.slot("squawk").unwrap();
-    assert_eq!(swim::plugin::slot::origin_label(&slot.current().unwrap().origin), "builtin");
+    assert_eq!(
+        swim::plugin::slot::origin_label(&slot.current().unwrap().origin),
+        "builtin"
+    );
 
-    put(&dir, "squawk.toml", detector_manifest("squawk", "", 5).as_bytes());
+    put(
+        &dir,
+        "squawk.toml",
+        detector_manifest("squawk", "", 5).as_bytes(),
+    );
     put(&dir, "squawk.wasm", &guest("misbehave"));
     wait_until(LIVE_WITHIN, || kinds(&slot) == ["test.echo", "test.echo"]).expect("override live");
 
     std::fs::remove_file(dir.join("squawk.wasm")).unwrap();
     std::fs::remove_file(dir.join("squawk.toml")).unwrap();
     wait_until(LIVE_WITHIN, || kinds(&slot) == ["flight.emergency"]).expect("built-in back");
-    assert_eq!(swim::plugin::slot::origin_label(&slot.current().unwrap().origin), "builtin");
+    assert_eq!(
+        swim::plugin::slot::origin_label(&slot.current().unwrap().origin),
+        "builtin"
+    );
 }
 
 #[test]
@@ -168,8 +253,14 @@ fn removing_a_plugin_without_builtin_unloads_it() {
     put(&dir, "probe.wasm", &guest("misbehave"));
     let recorder = Recorder::default();
     let (registry, _watch) = open_watched(&dir, &recorder);
-    assert!(registry.slot("probe").is_some(), "a file with no manifest loads with its world's defaults");
+    assert!(
+        registry.slot("probe").is_some(),
+        "a file with no manifest loads with its world's defaults"
+    );
     std::fs::remove_file(dir.join("probe.wasm")).unwrap();
     wait_until(LIVE_WITHIN, || registry.slot("probe").is_none()).expect("unloaded");
-    assert_eq!(recorder.actions("probe"), [PluginAction::Loaded, PluginAction::Unloaded]);
+    assert_eq!(
+        recorder.actions("probe"),
+        [PluginAction::Loaded, PluginAction::Unloaded]
+    );
 }

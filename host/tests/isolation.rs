@@ -13,9 +13,20 @@ use swim::plugin::{CallError, Fault, PluginAction, Registry, Status, watcher};
 
 const THRESHOLD: u32 = 3;
 
-fn open(mode: &str) -> (tempfile::TempDir, std::path::PathBuf, Arc<Registry>, Recorder) {
+fn open(
+    mode: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Arc<Registry>,
+    Recorder,
+) {
     let (tmp, dir) = common::plugins_dir();
-    put(&dir, "bad.toml", detector_manifest("bad", &format!("mode = \"{mode}\""), THRESHOLD).as_bytes());
+    put(
+        &dir,
+        "bad.toml",
+        detector_manifest("bad", &format!("mode = \"{mode}\""), THRESHOLD).as_bytes(),
+    );
     put(&dir, "bad.wasm", &guest("misbehave"));
     let recorder = Recorder::default();
     let registry = Registry::open(Some(dir.clone()), None, recorder.sink()).unwrap();
@@ -34,7 +45,9 @@ fn call_bad(registry: &Registry) -> Result<usize, Fault> {
 /// The other plugins still answer correctly.
 fn assert_others_work(registry: &Registry) {
     let squawk = registry.slot("squawk").unwrap();
-    let d = squawk.detect(&Context::empty(0), &[squawk_change(9, Some(1), Some(7700))]).unwrap();
+    let d = squawk
+        .detect(&Context::empty(0), &[squawk_change(9, Some(1), Some(7700))])
+        .unwrap();
     assert_eq!(d.events.len(), 1);
 }
 
@@ -49,7 +62,10 @@ fn an_infinite_loop_is_stopped_by_its_deadline() {
 fn allocating_past_the_memory_limit_traps() {
     let (_tmp, _dir, registry, _) = open("oom");
     match call_bad(&registry) {
-        Err(Fault::OutOfMemory { limit_mb: 16, requested_mb }) => assert!(requested_mb > 16),
+        Err(Fault::OutOfMemory {
+            limit_mb: 16,
+            requested_mb,
+        }) => assert!(requested_mb > 16),
         other => panic!("expected out of memory, got {other:?}"),
     }
     assert_others_work(&registry);
@@ -70,19 +86,48 @@ fn repeated_faults_quarantine_the_plugin_until_its_file_changes() {
     for mode in ["loop", "oom", "panic"] {
         let (_tmp, dir, registry, recorder) = open(mode);
         for _ in 0..THRESHOLD {
-            assert!(!matches!(call_bad(&registry), Ok(_) | Err(Fault::Quarantined { .. })), "{mode}");
+            assert!(
+                !matches!(call_bad(&registry), Ok(_) | Err(Fault::Quarantined { .. })),
+                "{mode}"
+            );
         }
         let slot = registry.slot("bad").unwrap();
         assert_eq!(slot.status(), Status::Quarantined, "{mode}");
-        assert!(registry.active(swim::plugin::Kind::Detector).iter().all(|s| s.name() != "bad"));
-        assert!(matches!(call_bad(&registry), Err(Fault::Quarantined { faults: THRESHOLD, .. })), "{mode}");
-        assert_eq!(slot.snapshot().calls, u64::from(THRESHOLD), "a quarantined plugin is not called");
-        assert_eq!(recorder.actions("bad").last(), Some(&PluginAction::Quarantined));
+        assert!(
+            registry
+                .active(swim::plugin::Kind::Detector)
+                .iter()
+                .all(|s| s.name() != "bad")
+        );
+        assert!(
+            matches!(
+                call_bad(&registry),
+                Err(Fault::Quarantined {
+                    faults: THRESHOLD,
+                    ..
+                })
+            ),
+            "{mode}"
+        );
+        assert_eq!(
+            slot.snapshot().calls,
+            u64::from(THRESHOLD),
+            "a quarantined plugin is not called"
+        );
+        assert_eq!(
+            recorder.actions("bad").last(),
+            Some(&PluginAction::Quarantined)
+        );
         assert_others_work(&registry);
 
         let _watch = watcher::watch(registry.clone()).unwrap();
-        put(&dir, "bad.toml", detector_manifest("bad", "mode = \"echo\"", THRESHOLD).as_bytes());
-        common::wait_until(Duration::from_secs(2), || slot.status() == Status::Active).expect("lifted on file change");
+        put(
+            &dir,
+            "bad.toml",
+            detector_manifest("bad", "mode = \"echo\"", THRESHOLD).as_bytes(),
+        );
+        common::wait_until(Duration::from_secs(2), || slot.status() == Status::Active)
+            .expect("lifted on file change");
         assert_eq!(call_bad(&registry), Ok(1), "{mode}");
     }
 }
@@ -93,7 +138,11 @@ fn a_fixed_file_restores_a_faulting_plugin() {
     for _ in 0..THRESHOLD - 1 {
         assert!(call_bad(&registry).is_err());
     }
-    put(&dir, "bad.toml", detector_manifest("bad", "mode = \"echo\"", THRESHOLD).as_bytes());
+    put(
+        &dir,
+        "bad.toml",
+        detector_manifest("bad", "mode = \"echo\"", THRESHOLD).as_bytes(),
+    );
     registry.reload("bad");
     assert_eq!(call_bad(&registry), Ok(1));
     assert_eq!(registry.slot("bad").unwrap().status(), Status::Active);

@@ -53,7 +53,11 @@ pub(crate) use {squawk_change, subject};
 
 /// The squawk a flight shows at `i`: one flight in a hundred starts squawking 7700.
 pub fn squawks(i: u64) -> (Option<u16>, Option<u16>) {
-    if i % 100 == 0 { (Some(2000), Some(7700)) } else { (Some(2000), Some(2000)) }
+    if i.is_multiple_of(100) {
+        (Some(2000), Some(7700))
+    } else {
+        (Some(2000), Some(2000))
+    }
 }
 
 /// A callsign from a handful of airlines.

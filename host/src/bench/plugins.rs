@@ -37,7 +37,10 @@ impl Figures {
 
 /// Runs every plugin benchmark and prints a line each.
 pub fn run(items: usize, rounds: usize) -> anyhow::Result<()> {
-    println!("bench plugins: {items} items per batch, median of {rounds} batches; {}", super::machine());
+    println!(
+        "bench plugins: {items} items per batch, median of {rounds} batches; {}",
+        super::machine()
+    );
     let loader = Loader::new(None)?;
     squawk(&loader, items, rounds)?.print();
     track(&loader, items, rounds)?.print();
@@ -46,7 +49,11 @@ pub fn run(items: usize, rounds: usize) -> anyhow::Result<()> {
 }
 
 /// Loads a built-in into a fresh slot, with `manifest` replacing its own if given.
-fn builtin_slot(loader: &Loader, name: &str, manifest: Option<String>) -> anyhow::Result<Arc<Slot>> {
+fn builtin_slot(
+    loader: &Loader,
+    name: &str,
+    manifest: Option<String>,
+) -> anyhow::Result<Arc<Slot>> {
     let builtin = source::builtin(name).ok_or_else(|| anyhow::anyhow!("no built-in {name}"))?;
     let source = Source {
         name: name.into(),
@@ -76,24 +83,48 @@ fn time_median(rounds: usize, mut f: impl FnMut()) -> Duration {
 fn squawk(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
     let slot = builtin_slot(loader, "squawk", None)?;
     let host_changes: Vec<wit::Change> = (0..items as u64)
-        .map(|i| { let (b, a) = inputs::squawks(i); squawk_change!(crate::plugin::wit, i, b, a) })
+        .map(|i| {
+            let (b, a) = inputs::squawks(i);
+            squawk_change!(crate::plugin::wit, i, b, a)
+        })
         .collect();
     let guest_changes: Vec<guest::Change> = (0..items as u64)
-        .map(|i| { let (b, a) = inputs::squawks(i); squawk_change!(guest, i, b, a) })
+        .map(|i| {
+            let (b, a) = inputs::squawks(i);
+            squawk_change!(guest, i, b, a)
+        })
         .collect();
     let expected = items.div_ceil(100);
     let ctx = Context::empty(0);
     let wasm = time_median(rounds, || {
         let detection = slot.detect(&ctx, &host_changes).expect("squawk detect");
-        assert_eq!(detection.events.len(), expected, "wasm squawk found the wrong number of emergencies");
+        assert_eq!(
+            detection.events.len(),
+            expected,
+            "wasm squawk found the wrong number of emergencies"
+        );
     });
     let native_plugin = squawk::Squawk::init(serde_json::json!({})).map_err(anyhow::Error::msg)?;
-    let guest_ctx = guest::Context { now: 0, airports: vec![], programs: vec![], program_changes: vec![] };
+    let guest_ctx = guest::Context {
+        now: 0,
+        airports: vec![],
+        programs: vec![],
+        program_changes: vec![],
+    };
     let native = time_median(rounds, || {
         let detection = native_plugin.detect(&guest_ctx, std::hint::black_box(&guest_changes));
-        assert_eq!(detection.events.len(), expected, "native squawk found the wrong number of emergencies");
+        assert_eq!(
+            detection.events.len(),
+            expected,
+            "native squawk found the wrong number of emergencies"
+        );
     });
-    Ok(Figures { plugin: "squawk", items, wasm, native })
+    Ok(Figures {
+        plugin: "squawk",
+        items,
+        wasm,
+        native,
+    })
 }
 
 fn track(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
@@ -103,22 +134,36 @@ fn track(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures
     let slot = builtin_slot(loader, "track", Some(manifest))?;
     let body = inputs::track_body(items);
     let wasm = time_median(rounds, || {
-        let parsed = slot.parse("application/json", &body).expect("track call").expect("track parse");
+        let parsed = slot
+            .parse("application/json", &body)
+            .expect("track call")
+            .expect("track parse");
         assert_eq!(parsed.items.len(), items, "wasm track lost items");
     });
-    let native_plugin = track::TrackAdapter::init(serde_json::json!({ "max_items": items })).map_err(anyhow::Error::msg)?;
+    let native_plugin = track::TrackAdapter::init(serde_json::json!({ "max_items": items }))
+        .map_err(anyhow::Error::msg)?;
     let native = time_median(rounds, || {
-        let parsed = native_plugin.parse("application/json", std::hint::black_box(&body)).expect("track parse");
+        let parsed = native_plugin
+            .parse("application/json", std::hint::black_box(&body))
+            .expect("track parse");
         assert_eq!(parsed.items.len(), items, "native track lost items");
     });
-    Ok(Figures { plugin: "track", items, wasm, native })
+    Ok(Figures {
+        plugin: "track",
+        items,
+        wasm,
+        native,
+    })
 }
 
 fn fleet(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
     let slot = builtin_slot(loader, "fleet", None)?;
     slot.compile_filter(inputs::FLEET_PARAMS)?;
-    let host_subjects: Vec<wit::Subject> = (0..items as u64).map(|i| subject!(crate::plugin::wit, i)).collect();
-    let guest_subjects: Vec<guest::Subject> = (0..items as u64).map(|i| subject!(guest, i)).collect();
+    let host_subjects: Vec<wit::Subject> = (0..items as u64)
+        .map(|i| subject!(crate::plugin::wit, i))
+        .collect();
+    let guest_subjects: Vec<guest::Subject> =
+        (0..items as u64).map(|i| subject!(guest, i)).collect();
     let count = |matches: &[wit::Matches]| matches.iter().map(|m| m.subjects.len()).sum::<usize>();
     let expected = count(&slot.match_batch(&host_subjects)?);
     let wasm = time_median(rounds, || {
@@ -135,7 +180,16 @@ fn fleet(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures
             .filter(|(_, s)| native_plugin.matches(&compiled, s))
             .map(|(i, _)| i as u32)
             .collect();
-        assert_eq!(hits.len(), expected, "native fleet disagrees with wasm fleet");
+        assert_eq!(
+            hits.len(),
+            expected,
+            "native fleet disagrees with wasm fleet"
+        );
     });
-    Ok(Figures { plugin: "fleet", items, wasm, native })
+    Ok(Figures {
+        plugin: "fleet",
+        items,
+        wasm,
+        native,
+    })
 }

@@ -23,14 +23,23 @@ struct CallerCounts {
 
 /// Runs the benchmark and prints its figures.
 pub fn run(rounds: usize) -> anyhow::Result<()> {
-    println!("bench reload: {rounds} never-seen files, no compile cache; {}", super::machine());
+    println!(
+        "bench reload: {rounds} never-seen files, no compile cache; {}",
+        super::machine()
+    );
     let dir = tempfile::tempdir()?;
     let base = source::builtin("squawk").ok_or_else(|| anyhow::anyhow!("no built-in squawk"))?;
-    std::fs::write(dir.path().join("probe.toml"), base.manifest.replace("name = \"squawk\"", "name = \"probe\""))?;
+    std::fs::write(
+        dir.path().join("probe.toml"),
+        base.manifest
+            .replace("name = \"squawk\"", "name = \"probe\""),
+    )?;
     write_atomically(dir.path(), "probe.wasm", &with_unique_section(base.wasm, 0))?;
     let registry = Registry::open(Some(dir.path().to_path_buf()), None, events::log_only())?;
     let _watch = watcher::watch(registry.clone())?;
-    let slot = registry.slot("probe").ok_or_else(|| anyhow::anyhow!("probe did not load"))?;
+    let slot = registry
+        .slot("probe")
+        .ok_or_else(|| anyhow::anyhow!("probe did not load"))?;
 
     let counts = Arc::new(CallerCounts::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -46,7 +55,9 @@ pub fn run(rounds: usize) -> anyhow::Result<()> {
         latencies.push(started.elapsed());
     }
     stop.store(true, Ordering::Relaxed);
-    caller.join().map_err(|_| anyhow::anyhow!("caller thread panicked"))?;
+    caller
+        .join()
+        .map_err(|_| anyhow::anyhow!("caller thread panicked"))?;
 
     let (median, p99) = median_p99(&mut latencies);
     let max = latencies.iter().max().copied().unwrap_or_default();
@@ -62,7 +73,11 @@ pub fn run(rounds: usize) -> anyhow::Result<()> {
 
 /// Calls the plugin in a loop with 100 changes of which one is an
 /// emergency, checking every answer.
-fn spawn_caller(slot: Arc<Slot>, counts: Arc<CallerCounts>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+fn spawn_caller(
+    slot: Arc<Slot>,
+    counts: Arc<CallerCounts>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     let changes: Vec<wit::Change> = (0..100u64)
         .map(|i| {
             let (b, a) = inputs::squawks(i);
@@ -85,7 +100,10 @@ fn spawn_caller(slot: Arc<Slot>, counts: Arc<CallerCounts>, stop: Arc<AtomicBool
 fn wait_for_digest(slot: &Slot, digest: &str, timeout: Duration) -> anyhow::Result<()> {
     let started = Instant::now();
     while slot.current().is_none_or(|v| v.digest != digest) {
-        anyhow::ensure!(started.elapsed() < timeout, "the new file was not live after {timeout:?}");
+        anyhow::ensure!(
+            started.elapsed() < timeout,
+            "the new file was not live after {timeout:?}"
+        );
         std::thread::sleep(Duration::from_micros(200));
     }
     Ok(())

@@ -14,13 +14,24 @@ use crate::telemetry::{self, LogFormat};
 #[command(name = "swim", version, about)]
 pub struct Cli {
     /// Where state lives (database, compiled-plugin cache).
-    #[arg(long, global = true, env = "SWIM_DATA_DIR", default_value = "./swim-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "SWIM_DATA_DIR",
+        default_value = "./swim-data"
+    )]
     pub data_dir: PathBuf,
     /// The plugins directory (default: DATA_DIR/plugins).
     #[arg(long, global = true, env = "SWIM_PLUGINS_DIR")]
     pub plugins_dir: Option<PathBuf>,
     /// Log line format.
-    #[arg(long, global = true, env = "SWIM_LOG_FORMAT", value_enum, default_value = "human")]
+    #[arg(
+        long,
+        global = true,
+        env = "SWIM_LOG_FORMAT",
+        value_enum,
+        default_value = "human"
+    )]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
@@ -29,7 +40,9 @@ pub struct Cli {
 impl Cli {
     /// The plugins directory in effect.
     pub fn plugins_dir(&self) -> PathBuf {
-        self.plugins_dir.clone().unwrap_or_else(|| self.data_dir.join("plugins"))
+        self.plugins_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("plugins"))
     }
 
     /// Where compiled components are cached.

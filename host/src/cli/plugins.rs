@@ -46,16 +46,28 @@ pub fn run(cli: &Cli, cmd: &PluginsCommand) -> anyhow::Result<ExitCode> {
 
 fn check(file: &Path, manifest: Option<&Path>) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin").to_string();
+    let name = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("plugin")
+        .to_string();
     let manifest_path = manifest.map(Path::to_path_buf).or_else(|| {
         let beside = file.with_extension("toml");
         beside.exists().then_some(beside)
     });
     let manifest_text = match &manifest_path {
-        Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?),
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        ),
         None => None,
     };
-    let source = Source { name, origin: Origin::File(file.to_path_buf()), bytes, manifest: manifest_text };
+    let source = Source {
+        name,
+        origin: Origin::File(file.to_path_buf()),
+        bytes,
+        manifest: manifest_text,
+    };
     let loader = Loader::new(None)?;
     match loader.load(&source, FilterParams::default()) {
         Ok(version) => {
@@ -76,7 +88,10 @@ fn print_check_ok(version: &Version, manifest: Option<&Path>) {
     println!("  summary:  {}", d.summary);
     match manifest {
         Some(path) => println!("  manifest: {}", path.display()),
-        None => println!("  manifest: none (defaults for a {}; add NAME.toml to configure)", m.kind),
+        None => println!(
+            "  manifest: none (defaults for a {}; add NAME.toml to configure)",
+            m.kind
+        ),
     }
     let l = &m.limits;
     println!(
@@ -100,10 +115,16 @@ fn list(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn print_table(statuses: &[PluginStatus]) {
-    println!("{:<12} {:<20} {:<8} {:<12} origin", "name", "kind", "version", "status");
+    println!(
+        "{:<12} {:<20} {:<8} {:<12} origin",
+        "name", "kind", "version", "status"
+    );
     for s in statuses {
         let kind = s.kind.map_or("-".to_string(), |k| k.to_string());
-        let status = serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let status = serde_json::to_value(s.status)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
         println!(
             "{:<12} {:<20} {:<8} {:<12} {}",
             s.name,
@@ -120,11 +141,16 @@ fn print_table(statuses: &[PluginStatus]) {
 
 fn watch(cli: &Cli) -> anyhow::Result<ExitCode> {
     let sink: EventSink = Arc::new(|event| {
-        println!("system.plugin {}", serde_json::to_string(&event).unwrap_or_default());
+        println!(
+            "system.plugin {}",
+            serde_json::to_string(&event).unwrap_or_default()
+        );
     });
     let registry = Registry::open(Some(cli.plugins_dir()), Some(cli.cache_dir()), sink)?;
     let _watch = watcher::watch(registry)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(tokio::signal::ctrl_c())?;
     Ok(ExitCode::SUCCESS)
 }

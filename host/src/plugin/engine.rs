@@ -29,7 +29,9 @@ impl PluginEngine {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
-        let engine = Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasm engine")?;
+        let engine = Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .context("creating the wasm engine")?;
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the plugin cache dir {}", dir.display()))?;
@@ -61,7 +63,9 @@ impl PluginEngine {
             // recompiled below.
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
                 Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(path = %path.display(), "ignoring a bad cache entry: {e:#}"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "ignoring a bad cache entry: {e:#}")
+                }
             }
         }
         let component = Component::new(&self.engine, bytes)?;
@@ -74,7 +78,9 @@ impl PluginEngine {
     fn cache_path(&self, bytes: &[u8]) -> Option<PathBuf> {
         let dir = self.cache_dir.as_ref()?;
         let mut engine_hash = DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut engine_hash);
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut engine_hash);
         let digest = hex::encode(Sha256::digest(bytes));
         Some(dir.join(format!("{digest}-{:016x}.cwasm", engine_hash.finish())))
     }

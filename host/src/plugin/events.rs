@@ -75,7 +75,14 @@ impl PluginEvent {
 
     /// An event about a plugin with no loaded version.
     pub fn named(plugin: &str, action: PluginAction, message: Option<String>) -> Self {
-        PluginEvent { plugin: plugin.to_string(), action, kind: None, version: None, origin: None, message }
+        PluginEvent {
+            plugin: plugin.to_string(),
+            action,
+            kind: None,
+            version: None,
+            origin: None,
+            message,
+        }
     }
 }
 

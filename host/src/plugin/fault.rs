@@ -29,7 +29,9 @@ pub enum Fault {
     Init(String),
     /// The plugin is quarantined after repeated faults; it is not called
     /// until its file changes.
-    #[error("quarantined after {faults} consecutive faults (last: {last}); replace its file to retry")]
+    #[error(
+        "quarantined after {faults} consecutive faults (last: {last}); replace its file to retry"
+    )]
     Quarantined {
         /// The consecutive faults that led to quarantine.
         faults: u32,
@@ -40,7 +42,12 @@ pub enum Fault {
 
 impl Fault {
     /// Turns a wasmtime error from a call into the fault it stands for.
-    pub fn classify(err: &wasmtime::Error, sandbox: &mut Sandbox, timeout_ms: u64, memory_mb: u64) -> Fault {
+    pub fn classify(
+        err: &wasmtime::Error,
+        sandbox: &mut Sandbox,
+        timeout_ms: u64,
+        memory_mb: u64,
+    ) -> Fault {
         let panic_line = sandbox.flush_stderr();
         if let Some(requested) = sandbox.take_memory_refusal() {
             return Fault::OutOfMemory {

@@ -158,17 +158,46 @@ impl Manifest {
 
     fn validate(&self) -> Result<(), ManifestError> {
         let field = |field, message: String| Err(ManifestError::Field { field, message });
-        if let Some(unknown) = self.reads.iter().flatten().find(|s| !SECTIONS.contains(&s.as_str())) {
-            return field("reads", format!("unknown section {unknown:?}; known: {}", SECTIONS.join(", ")));
+        if let Some(unknown) = self
+            .reads
+            .iter()
+            .flatten()
+            .find(|s| !SECTIONS.contains(&s.as_str()))
+        {
+            return field(
+                "reads",
+                format!(
+                    "unknown section {unknown:?}; known: {}",
+                    SECTIONS.join(", ")
+                ),
+            );
         }
-        if self.limits.call_timeout_ms == 0 || self.limits.memory_mb == 0 || self.limits.fault_threshold == 0 {
-            return field("limits", "call_timeout_ms, memory_mb and fault_threshold must be above 0".into());
+        if self.limits.call_timeout_ms == 0
+            || self.limits.memory_mb == 0
+            || self.limits.fault_threshold == 0
+        {
+            return field(
+                "limits",
+                "call_timeout_ms, memory_mb and fault_threshold must be above 0".into(),
+            );
         }
         if self.kind != Kind::Detector && (!self.owns.is_empty() || self.reads.is_some()) {
-            return field("owns", format!("`owns` and `reads` are for detectors, this is a {}", self.kind));
+            return field(
+                "owns",
+                format!(
+                    "`owns` and `reads` are for detectors, this is a {}",
+                    self.kind
+                ),
+            );
         }
         if self.kind != Kind::IngestAdapter && (self.route.is_some() || self.max_items.is_some()) {
-            return field("route", format!("`route` and `max_items` are for ingest adapters, this is a {}", self.kind));
+            return field(
+                "route",
+                format!(
+                    "`route` and `max_items` are for ingest adapters, this is a {}",
+                    self.kind
+                ),
+            );
         }
         Ok(())
     }
@@ -204,18 +233,26 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let err = Manifest::parse("kind = \"detector\"\nreads = [\"wings\"]", "x").unwrap_err();
-        assert!(err.to_string().contains("`reads`: unknown section \"wings\""), "{err}");
+        assert!(
+            err.to_string()
+                .contains("`reads`: unknown section \"wings\""),
+            "{err}"
+        );
         let err = Manifest::parse("kind = \"detector\"\ncolour = 1", "x").unwrap_err();
         assert!(err.to_string().contains("unknown field `colour`"), "{err}");
         let err = Manifest::parse("kind = \"gadget\"", "x").unwrap_err();
-        assert!(err.to_string().contains("unknown variant `gadget`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown variant `gadget`"),
+            "{err}"
+        );
         let err = Manifest::parse("kind = \"detector\"\nroute = \"adl\"", "x").unwrap_err();
         assert!(err.to_string().contains("for ingest adapters"), "{err}");
     }
 
     #[test]
     fn config_reaches_init_as_json() {
-        let m = Manifest::parse("kind = \"ingest-adapter\"\n[config]\nmax_items = 10", "t").unwrap();
+        let m =
+            Manifest::parse("kind = \"ingest-adapter\"\n[config]\nmax_items = 10", "t").unwrap();
         assert_eq!(m.config_json(), r#"{"max_items":10}"#);
         assert_eq!(m.route(), "t");
     }

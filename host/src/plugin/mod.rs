@@ -2,16 +2,16 @@
 //! `vatswim:plugin@0.1.0` (see `wit/`), loaded from the built-ins and the
 //! plugins directory, hot-reloaded, and isolated.
 //!
-//! - [`engine`]: the one wasmtime engine, epoch deadlines, compile cache.
-//! - [`manifest`]: `NAME.toml`.
-//! - [`source`]: built-ins and the plugins directory.
-//! - [`validate`]: what makes a file acceptable, with exact errors.
-//! - [`version`]: one loaded version and its live instance.
-//! - [`sandbox`]: what an instance may touch (nothing but log and clock).
-//! - [`fault`]: traps, timeouts, out-of-memory.
-//! - [`slot`]: a plugin by name: atomic swap, fault counting, quarantine.
-//! - [`registry`]: all plugins; [`watcher`]: hot reload.
-//! - [`events`]: `system.plugin` events.
+//! - `engine`: the one wasmtime engine, epoch deadlines, compile cache.
+//! - `manifest`: `NAME.toml`.
+//! - `source`: built-ins and the plugins directory.
+//! - `validate`: what makes a file acceptable, with exact errors.
+//! - `version`: one loaded version and its live instance.
+//! - `sandbox`: what an instance may touch (nothing but log and clock).
+//! - `fault`: traps, timeouts, out-of-memory.
+//! - `slot`: a plugin by name: atomic swap, fault counting, quarantine.
+//! - `registry`: all plugins; `watcher`: hot reload.
+//! - `events`: `system.plugin` events.
 
 pub mod engine;
 pub mod events;

@@ -46,23 +46,37 @@ impl Loader {
             None => Manifest::implied(&source.name, world),
         };
         if manifest.kind != world {
-            return Err(Invalid::WrongWorld { found: world, expected: manifest.kind });
+            return Err(Invalid::WrongWorld {
+                found: world,
+                expected: manifest.kind,
+            });
         }
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| Invalid::Imports(format!("{e:#}")))?;
         let pre = world_pre(world, pre).map_err(|e| Invalid::Compile(format!("{e:#}")))?;
-        let mut version = Version::new(manifest, source.origin.clone(), digest(&source.bytes), pre, filters);
+        let mut version = Version::new(
+            manifest,
+            source.origin.clone(),
+            digest(&source.bytes),
+            pre,
+            filters,
+        );
         version.description = validate::smoke_test(&version)?;
         Ok(version)
     }
 }
 
-fn world_pre(kind: Kind, pre: wasmtime::component::InstancePre<Sandbox>) -> wasmtime::Result<WorldPre> {
+fn world_pre(
+    kind: Kind,
+    pre: wasmtime::component::InstancePre<Sandbox>,
+) -> wasmtime::Result<WorldPre> {
     Ok(match kind {
         Kind::Detector => WorldPre::Detector(wit::detector::DetectorPre::new(pre)?),
-        Kind::IngestAdapter => WorldPre::IngestAdapter(wit::ingest_adapter::IngestAdapterPre::new(pre)?),
+        Kind::IngestAdapter => {
+            WorldPre::IngestAdapter(wit::ingest_adapter::IngestAdapterPre::new(pre)?)
+        }
         Kind::SubscriptionFilter => {
             WorldPre::SubscriptionFilter(wit::subscription_filter::SubscriptionFilterPre::new(pre)?)
         }
@@ -82,7 +96,11 @@ pub struct Registry {
 impl Registry {
     /// A registry over `dir` (the plugins directory, if any) that has loaded
     /// every plugin it can; failures are recorded, not fatal.
-    pub fn open(dir: Option<PathBuf>, cache_dir: Option<PathBuf>, events: EventSink) -> anyhow::Result<Arc<Self>> {
+    pub fn open(
+        dir: Option<PathBuf>,
+        cache_dir: Option<PathBuf>,
+        events: EventSink,
+    ) -> anyhow::Result<Arc<Self>> {
         let registry = Arc::new(Registry {
             loader: Loader::new(cache_dir)?,
             dir,
@@ -121,7 +139,11 @@ impl Registry {
     fn install(&self, slot: &Slot, source: &Source) {
         match self.loader.load(source, slot.filter_params()) {
             Ok(version) => {
-                let action = if slot.current().is_some() { PluginAction::Reloaded } else { PluginAction::Loaded };
+                let action = if slot.current().is_some() {
+                    PluginAction::Reloaded
+                } else {
+                    PluginAction::Loaded
+                };
                 let version = Arc::new(version);
                 slot.install(version.clone());
                 tracing::info!(plugin = %source.name, version = %version.description.version, origin = ?source.origin, "plugin {action}");
@@ -132,10 +154,18 @@ impl Registry {
     }
 
     fn fail(&self, name: &str, slot: &Slot, message: String) {
-        let kept = if slot.current().is_some() { "; the previous version stays live" } else { "" };
+        let kept = if slot.current().is_some() {
+            "; the previous version stays live"
+        } else {
+            ""
+        };
         tracing::error!(plugin = name, "plugin rejected: {message}{kept}");
         slot.record_load_failure(message.clone());
-        (self.events)(PluginEvent::named(name, PluginAction::Failed, Some(message)));
+        (self.events)(PluginEvent::named(
+            name,
+            PluginAction::Failed,
+            Some(message),
+        ));
     }
 
     fn unload(&self, name: &str, slot: &Slot) {
@@ -150,7 +180,10 @@ impl Registry {
             return slot;
         }
         let mut slots = self.slots.write();
-        slots.entry(name.to_string()).or_insert_with(|| Arc::new(Slot::new(name, self.events.clone()))).clone()
+        slots
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::new(Slot::new(name, self.events.clone())))
+            .clone()
     }
 
     /// The plugin called `name`.

@@ -140,15 +140,28 @@ impl MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_bytes {
             self.refused = Some(desired);
-            wasmtime::bail!("memory limit of {} MiB reached", self.max_bytes / (1024 * 1024));
+            wasmtime::bail!(
+                "memory limit of {} MiB reached",
+                self.max_bytes / (1024 * 1024)
+            );
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -168,14 +181,21 @@ struct LogWindow {
 
 impl LogWindow {
     fn new() -> Self {
-        LogWindow { started: Instant::now(), lines: 0, dropped: 0 }
+        LogWindow {
+            started: Instant::now(),
+            lines: 0,
+            dropped: 0,
+        }
     }
 }
 
 impl GuestLog {
     /// The log of plugin `plugin`.
     pub fn new(plugin: &str) -> Self {
-        GuestLog { plugin: plugin.to_string(), window: Mutex::new(LogWindow::new()) }
+        GuestLog {
+            plugin: plugin.to_string(),
+            window: Mutex::new(LogWindow::new()),
+        }
     }
 
     /// Writes one line, unless this second's budget is spent.
@@ -183,7 +203,11 @@ impl GuestLog {
         let (admitted, dropped) = self.admit();
         let plugin = self.plugin.as_str();
         if dropped > 0 {
-            tracing::warn!(plugin, dropped, "plugin log lines dropped by the rate limit");
+            tracing::warn!(
+                plugin,
+                dropped,
+                "plugin log lines dropped by the rate limit"
+            );
         }
         if !admitted {
             return;

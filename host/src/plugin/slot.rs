@@ -191,7 +191,11 @@ impl Slot {
     }
 
     /// Parses an ingest body; the inner `Err` is the adapter refusing it.
-    pub fn parse(&self, content_type: &str, body: &[u8]) -> Result<Result<Parsed, String>, CallError> {
+    pub fn parse(
+        &self,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Result<Parsed, String>, CallError> {
         self.run(Kind::IngestAdapter, |store, instance| match instance {
             WorldInstance::IngestAdapter(p) => p.call_parse(store, content_type, body),
             _ => unreachable!("kind checked by run"),
@@ -233,9 +237,15 @@ impl Slot {
         wanted: Kind,
         f: impl FnOnce(&mut Store<Sandbox>, &WorldInstance) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let version = self.current().ok_or_else(|| CallError::NotLoaded(self.name.clone()))?;
+        let version = self
+            .current()
+            .ok_or_else(|| CallError::NotLoaded(self.name.clone()))?;
         if version.kind() != wanted {
-            return Err(CallError::WrongKind { name: self.name.clone(), actual: version.kind(), wanted });
+            return Err(CallError::WrongKind {
+                name: self.name.clone(),
+                actual: version.kind(),
+                wanted,
+            });
         }
         if let Some(fault) = self.health.lock().quarantined.clone() {
             return Err(self.fault(fault));
@@ -243,7 +253,9 @@ impl Slot {
         let started = Instant::now();
         let result = version.call(f);
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
-        self.stats.nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.stats
+            .nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         match result {
             Ok(value) => {
                 self.health.lock().consecutive_faults = 0;
@@ -257,7 +269,10 @@ impl Slot {
     }
 
     fn fault(&self, fault: Fault) -> CallError {
-        CallError::Fault { name: self.name.clone(), fault }
+        CallError::Fault {
+            name: self.name.clone(),
+            fault,
+        }
     }
 
     fn record_fault(&self, version: &Version, fault: &Fault) {
@@ -270,11 +285,18 @@ impl Slot {
         if health.consecutive_faults < threshold || health.quarantined.is_some() {
             return;
         }
-        let quarantine = Fault::Quarantined { faults: health.consecutive_faults, last: fault.to_string() };
+        let quarantine = Fault::Quarantined {
+            faults: health.consecutive_faults,
+            last: fault.to_string(),
+        };
         health.quarantined = Some(quarantine.clone());
         drop(health);
         tracing::error!(plugin = %self.name, "{quarantine}");
-        (self.events)(PluginEvent::about(PluginAction::Quarantined, version, Some(quarantine.to_string())));
+        (self.events)(PluginEvent::about(
+            PluginAction::Quarantined,
+            version,
+            Some(quarantine.to_string()),
+        ));
     }
 
     /// A snapshot for operators.
@@ -292,7 +314,11 @@ impl Slot {
             last_error: self.health.lock().last_error.clone(),
             calls,
             faults: self.stats.faults.load(Ordering::Relaxed),
-            mean_call_us: if calls == 0 { 0.0 } else { nanos as f64 / calls as f64 / 1000.0 },
+            mean_call_us: if calls == 0 {
+                0.0
+            } else {
+                nanos as f64 / calls as f64 / 1000.0
+            },
         }
     }
 }

@@ -24,7 +24,11 @@ pub struct Builtin {
 pub fn builtins() -> impl Iterator<Item = Builtin> {
     embedded::BUILTINS
         .iter()
-        .map(|(name, manifest, wasm)| Builtin { name, manifest, wasm })
+        .map(|(name, manifest, wasm)| Builtin {
+            name,
+            manifest,
+            wasm,
+        })
 }
 
 /// The built-in plugin called `name`.
@@ -72,18 +76,34 @@ pub fn resolve(dir: Option<&Path>, name: &str) -> Result<Option<Source>, SourceE
         None => builtin.as_ref().map(|b| b.manifest.to_string()),
     };
     if let Some(path) = wasm_path.filter(|p| p.exists()) {
-        let bytes = std::fs::read(&path).map_err(|error| SourceError::Read { path: path.clone(), error })?;
-        return Ok(Some(Source { name: name.into(), origin: Origin::File(path), bytes, manifest }));
+        let bytes = std::fs::read(&path).map_err(|error| SourceError::Read {
+            path: path.clone(),
+            error,
+        })?;
+        return Ok(Some(Source {
+            name: name.into(),
+            origin: Origin::File(path),
+            bytes,
+            manifest,
+        }));
     }
     match builtin {
-        Some(b) => Ok(Some(Source { name: name.into(), origin: Origin::Builtin, bytes: b.wasm.to_vec(), manifest })),
+        Some(b) => Ok(Some(Source {
+            name: name.into(),
+            origin: Origin::Builtin,
+            bytes: b.wasm.to_vec(),
+            manifest,
+        })),
         None if manifest.is_some() => Err(SourceError::ManifestOnly(name.into())),
         None => Ok(None),
     }
 }
 
 fn read_text(path: &Path) -> Result<String, SourceError> {
-    std::fs::read_to_string(path).map_err(|error| SourceError::Read { path: path.to_path_buf(), error })
+    std::fs::read_to_string(path).map_err(|error| SourceError::Read {
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
 /// The plugin name a file in the plugins directory stands for, if any:

@@ -29,13 +29,17 @@ pub enum Invalid {
     #[error("not a valid component: {0}")]
     Compile(String),
     /// Built against another version of the WIT package.
-    #[error("built against {PACKAGE}@{found}; this host provides {PACKAGE}@{PACKAGE_VERSION}: rebuild it against plugin-api {PACKAGE_VERSION}")]
+    #[error(
+        "built against {PACKAGE}@{found}; this host provides {PACKAGE}@{PACKAGE_VERSION}: rebuild it against plugin-api {PACKAGE_VERSION}"
+    )]
     PackageVersion {
         /// The version the plugin imports.
         found: String,
     },
     /// Exports none of the worlds.
-    #[error("exports none of the {PACKAGE} worlds (detector, ingest-adapter, subscription-filter); its exports: {exports}")]
+    #[error(
+        "exports none of the {PACKAGE} worlds (detector, ingest-adapter, subscription-filter); its exports: {exports}"
+    )]
     NoWorld {
         /// What it does export.
         exports: String,
@@ -90,7 +94,11 @@ pub fn world_of(engine: &Engine, component: &Component) -> Result<Kind, Invalid>
         (false, true, false) => Ok(Kind::IngestAdapter),
         (false, false, true) => Ok(Kind::SubscriptionFilter),
         _ => Err(Invalid::NoWorld {
-            exports: if exports.is_empty() { "none".into() } else { exports.join(", ") },
+            exports: if exports.is_empty() {
+                "none".into()
+            } else {
+                exports.join(", ")
+            },
         }),
     }
 }
@@ -100,7 +108,9 @@ fn check_package_version<'a>(imports: impl Iterator<Item = &'a str>) -> Result<(
     for name in imports.filter(|n| n.starts_with(&prefix)) {
         let found = name.split_once('@').map_or("(none)", |(_, v)| v);
         if found != PACKAGE_VERSION {
-            return Err(Invalid::PackageVersion { found: found.to_string() });
+            return Err(Invalid::PackageVersion {
+                found: found.to_string(),
+            });
         }
     }
     Ok(())
@@ -115,7 +125,9 @@ pub fn smoke_test(version: &Version) -> Result<wit::Description, Invalid> {
         .call(|store, instance| match instance {
             WorldInstance::Detector(p) => p.call_detect(store, &Context::empty(0), &[]).map(drop),
             // An adapter may refuse an empty body: that is an answer, not a fault.
-            WorldInstance::IngestAdapter(p) => p.call_parse(store, "application/json", b"").map(drop),
+            WorldInstance::IngestAdapter(p) => {
+                p.call_parse(store, "application/json", b"").map(drop)
+            }
             WorldInstance::SubscriptionFilter(p) => p.call_match_batch(store, &[]).map(drop),
         })
         .map_err(|fault| Invalid::Smoke { call, fault })?;
@@ -136,15 +148,29 @@ mod tests {
 
     #[test]
     fn headers_are_told_apart() {
-        assert!(matches!(check_header(b"PK\x03\x04zipfile"), Err(Invalid::NotWasm)));
-        assert!(matches!(check_header(b"\0asm\x01\0\0\0"), Err(Invalid::CoreModule)));
+        assert!(matches!(
+            check_header(b"PK\x03\x04zipfile"),
+            Err(Invalid::NotWasm)
+        ));
+        assert!(matches!(
+            check_header(b"\0asm\x01\0\0\0"),
+            Err(Invalid::CoreModule)
+        ));
         assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
     }
 
     #[test]
     fn another_package_version_is_named() {
-        let err = check_package_version(["wasi:cli/stderr@0.2.0", "vatswim:plugin/host@0.2.0"].into_iter()).unwrap_err();
-        assert!(err.to_string().contains("built against vatswim:plugin@0.2.0; this host provides vatswim:plugin@0.1.0"), "{err}");
+        let err = check_package_version(
+            ["wasi:cli/stderr@0.2.0", "vatswim:plugin/host@0.2.0"].into_iter(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "built against vatswim:plugin@0.2.0; this host provides vatswim:plugin@0.1.0"
+            ),
+            "{err}"
+        );
         assert!(check_package_version(["vatswim:plugin/host@0.1.0"].into_iter()).is_ok());
     }
 }

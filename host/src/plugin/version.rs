@@ -72,7 +72,13 @@ pub struct Version {
 
 impl Version {
     /// A version that has not been called yet; `validate` makes it usable.
-    pub fn new(manifest: Manifest, origin: Origin, digest: String, pre: WorldPre, filters: FilterParams) -> Self {
+    pub fn new(
+        manifest: Manifest,
+        origin: Origin,
+        digest: String,
+        pre: WorldPre,
+        filters: FilterParams,
+    ) -> Self {
         let log = Arc::new(GuestLog::new(&manifest.name));
         Version {
             description: Description {
@@ -138,10 +144,15 @@ impl Version {
     /// (and, for a filter, every filter compiled so far).
     fn instantiate(&self) -> Result<Live, Fault> {
         let engine = self.pre_engine();
-        let mut store = Store::new(engine, Sandbox::new(self.log.clone(), self.manifest.limits.memory_mb));
+        let mut store = Store::new(
+            engine,
+            Sandbox::new(self.log.clone(), self.manifest.limits.memory_mb),
+        );
         store.limiter(|s| s.limiter());
         store.set_epoch_deadline(self.deadline_ticks());
-        let instance = self.instantiate_in(&mut store).map_err(|e| self.classify(&e, store.data_mut()))?;
+        let instance = self
+            .instantiate_in(&mut store)
+            .map_err(|e| self.classify(&e, store.data_mut()))?;
         self.init(&mut store, &instance)?;
         Ok(Live { store, instance })
     }
@@ -150,7 +161,9 @@ impl Version {
         Ok(match &self.pre {
             WorldPre::Detector(pre) => WorldInstance::Detector(pre.instantiate(store)?),
             WorldPre::IngestAdapter(pre) => WorldInstance::IngestAdapter(pre.instantiate(store)?),
-            WorldPre::SubscriptionFilter(pre) => WorldInstance::SubscriptionFilter(pre.instantiate(store)?),
+            WorldPre::SubscriptionFilter(pre) => {
+                WorldInstance::SubscriptionFilter(pre.instantiate(store)?)
+            }
         })
     }
 
@@ -169,7 +182,11 @@ impl Version {
     }
 
     /// A fresh filter instance knows no compiled filters: compile them again.
-    fn recompile_filters(&self, store: &mut Store<Sandbox>, instance: &WorldInstance) -> Result<(), Fault> {
+    fn recompile_filters(
+        &self,
+        store: &mut Store<Sandbox>,
+        instance: &WorldInstance,
+    ) -> Result<(), Fault> {
         let WorldInstance::SubscriptionFilter(p) = instance else {
             return Ok(());
         };

@@ -29,8 +29,12 @@ pub struct DirWatcher {
 
 /// Starts watching the registry's plugins directory (creating it if needed).
 pub fn watch(registry: Arc<Registry>) -> anyhow::Result<DirWatcher> {
-    let dir: PathBuf = registry.dir().context("no plugins directory to watch")?.to_path_buf();
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating the plugins dir {}", dir.display()))?;
+    let dir: PathBuf = registry
+        .dir()
+        .context("no plugins directory to watch")?
+        .to_path_buf();
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating the plugins dir {}", dir.display()))?;
     let (tx, rx) = mpsc::channel::<String>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         for path in event.map(|e| e.paths).unwrap_or_default() {

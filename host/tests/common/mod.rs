@@ -19,7 +19,9 @@ pub fn guest(name: &str) -> Vec<u8> {
 
 /// The embedded bytes of a built-in plugin.
 pub fn builtin(name: &str) -> &'static [u8] {
-    swim::plugin::source::builtin(name).expect("built-in plugin").wasm
+    swim::plugin::source::builtin(name)
+        .expect("built-in plugin")
+        .wasm
 }
 
 /// Writes a plugin file the way writers should: temp file, then rename.
@@ -47,11 +49,21 @@ impl Recorder {
     }
 
     pub fn actions(&self, plugin: &str) -> Vec<PluginAction> {
-        self.0.lock().iter().filter(|e| e.plugin == plugin).map(|e| e.action).collect()
+        self.0
+            .lock()
+            .iter()
+            .filter(|e| e.plugin == plugin)
+            .map(|e| e.action)
+            .collect()
     }
 
     pub fn last(&self, plugin: &str) -> Option<PluginEvent> {
-        self.0.lock().iter().rev().find(|e| e.plugin == plugin).cloned()
+        self.0
+            .lock()
+            .iter()
+            .rev()
+            .find(|e| e.plugin == plugin)
+            .cloned()
     }
 }
 
@@ -81,7 +93,11 @@ pub fn flight(uid: u64, squawk: Option<u16>) -> Flight {
 
 /// A change of squawk from `before` to `after`.
 pub fn squawk_change(uid: u64, before: Option<u16>, after: Option<u16>) -> Change {
-    Change { flight_uid: uid, before: Some(flight(uid, before)), after: Some(flight(uid, after)) }
+    Change {
+        flight_uid: uid,
+        before: Some(flight(uid, before)),
+        after: Some(flight(uid, after)),
+    }
 }
 
 /// Polls `cond` until it holds or `timeout` passes; returns how long it took.

@@ -15,10 +15,15 @@ pub struct CallsignSet {
 }
 
 impl CallsignSet {
+    /// Case-insensitive membership, without allocating per subject.
     fn contains(&self, callsign: &str) -> bool {
-        let callsign = callsign.to_ascii_uppercase();
-        self.exact.iter().any(|c| *c == callsign)
-            || self.prefixes.iter().any(|p| callsign.starts_with(p.as_str()))
+        let callsign = callsign.as_bytes();
+        self.exact
+            .iter()
+            .any(|c| c.as_bytes().eq_ignore_ascii_case(callsign))
+            || self.prefixes.iter().any(|p| {
+                callsign.len() >= p.len() && callsign[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+            })
     }
 }
 
@@ -28,7 +33,10 @@ pub fn compile_callsigns(params: &serde_json::Value) -> Result<CallsignSet, Stri
         .get("callsigns")
         .and_then(|v| v.as_array())
         .ok_or("params need `callsigns`: a list of callsigns (a trailing * matches a prefix)")?;
-    let mut set = CallsignSet { exact: Vec::new(), prefixes: Vec::new() };
+    let mut set = CallsignSet {
+        exact: Vec::new(),
+        prefixes: Vec::new(),
+    };
     for (i, entry) in list.iter().enumerate() {
         let name = entry
             .as_str()
@@ -48,7 +56,11 @@ impl SubscriptionFilter for Fleet {
     type Compiled = CallsignSet;
 
     fn describe() -> Description {
-        Description::new("fleet", env!("CARGO_PKG_VERSION"), "flights whose callsign is in a list")
+        Description::new(
+            "fleet",
+            env!("CARGO_PKG_VERSION"),
+            "flights whose callsign is in a list",
+        )
     }
 
     fn init(_config: serde_json::Value) -> Result<Self, String> {

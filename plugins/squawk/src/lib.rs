@@ -32,7 +32,11 @@ fn emergency_event(change: &Change) -> Option<Event> {
         return None;
     }
     let payload = format!(r#"{{"squawk":"{now:04}","emergency":"{meaning}"}}"#);
-    Some(Event::for_flight("flight.emergency", change.flight_uid, payload))
+    Some(Event::for_flight(
+        "flight.emergency",
+        change.flight_uid,
+        payload,
+    ))
 }
 
 impl Detector for Squawk {

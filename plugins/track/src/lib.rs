@@ -30,13 +30,21 @@ type ItemFault = (&'static str, String);
 
 impl IngestAdapter for TrackAdapter {
     fn describe() -> Description {
-        Description::new("track", env!("CARGO_PKG_VERSION"), "partner track data: {\"tracks\":[...]}")
+        Description::new(
+            "track",
+            env!("CARGO_PKG_VERSION"),
+            "partner track data: {\"tracks\":[...]}",
+        )
     }
 
     fn init(config: Value) -> Result<Self, String> {
         let max_items = match config.get("max_items") {
             None => 1000,
-            Some(v) => v.as_u64().filter(|n| *n > 0).ok_or("config `max_items` must be a positive integer")? as usize,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n > 0)
+                .ok_or("config `max_items` must be a positive integer")?
+                as usize,
         };
         Ok(TrackAdapter { max_items })
     }
@@ -44,7 +52,10 @@ impl IngestAdapter for TrackAdapter {
     fn parse(&self, _content_type: &str, body: &[u8]) -> Result<Parsed, String> {
         let tracks = self.tracks_of(body)?;
         let now = vatswim_plugin_api::log::now();
-        let mut parsed = Parsed { items: Vec::new(), errors: Vec::new() };
+        let mut parsed = Parsed {
+            items: Vec::new(),
+            errors: Vec::new(),
+        };
         for (index, item) in tracks.iter().enumerate() {
             let index = index as u32;
             match track_patch(item, now) {
@@ -59,12 +70,17 @@ impl IngestAdapter for TrackAdapter {
 impl TrackAdapter {
     /// The `tracks` array, or why the whole body is refused.
     fn tracks_of(&self, body: &[u8]) -> Result<Vec<Value>, String> {
-        let body: Value = serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
+        let body: Value =
+            serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
         let Some(Value::Array(tracks)) = body.get("tracks").cloned() else {
             return Err(r#"body must be an object with a "tracks" array"#.to_string());
         };
         if tracks.len() > self.max_items {
-            return Err(format!("{} tracks is over the limit of {} per request", tracks.len(), self.max_items));
+            return Err(format!(
+                "{} tracks is over the limit of {} per request",
+                tracks.len(),
+                self.max_items
+            ));
         }
         Ok(tracks)
     }
@@ -72,14 +88,19 @@ impl TrackAdapter {
 
 /// The patch for one track item.
 fn track_patch(item: &Value, now: Timestamp) -> Result<Patch, ItemFault> {
-    let item = item.as_object().ok_or(("", "a track must be a JSON object".to_string()))?;
+    let item = item
+        .as_object()
+        .ok_or(("", "a track must be a JSON object".to_string()))?;
     let callsign = required_callsign(item)?;
     let lat = coordinate(item, "latitude", 90.0)?;
     let lon = coordinate(item, "longitude", 180.0)?;
     let squawk = optional_squawk(item)?;
     let updated_at = match item.get("timestamp") {
         None | Some(Value::Null) => now,
-        Some(v) => v.as_str().and_then(time::parse_rfc3339).ok_or(("timestamp", "must be an ISO 8601 UTC time, e.g. 2026-01-16T12:00:00Z".to_string()))?,
+        Some(v) => v.as_str().and_then(time::parse_rfc3339).ok_or((
+            "timestamp",
+            "must be an ISO 8601 UTC time, e.g. 2026-01-16T12:00:00Z".to_string(),
+        ))?,
     };
     let position = PositionUpdate {
         lat,
@@ -91,10 +112,21 @@ fn track_patch(item: &Value, now: Timestamp) -> Result<Patch, ItemFault> {
         squawk,
         updated_at,
     };
-    let source = item.get("track_source").and_then(Value::as_str).unwrap_or("partner").to_string();
+    let source = item
+        .get("track_source")
+        .and_then(Value::as_str)
+        .unwrap_or("partner")
+        .to_string();
     Ok(Patch {
         flight: FlightRef::Callsign(callsign),
-        fields: vec![FieldValue::Position(position), FieldValue::Track(Track { source, squawk, updated_at })],
+        fields: vec![
+            FieldValue::Position(position),
+            FieldValue::Track(Track {
+                source,
+                squawk,
+                updated_at,
+            }),
+        ],
     })
 }
 
@@ -105,21 +137,38 @@ fn required_callsign(item: &Map<String, Value>) -> Result<String, ItemFault> {
     }
 }
 
-fn coordinate(item: &Map<String, Value>, field: &'static str, limit: f64) -> Result<f64, ItemFault> {
-    let value = item.get(field).ok_or((field, format!("missing required field: {field}")))?;
+fn coordinate(
+    item: &Map<String, Value>,
+    field: &'static str,
+    limit: f64,
+) -> Result<f64, ItemFault> {
+    let value = item
+        .get(field)
+        .ok_or((field, format!("missing required field: {field}")))?;
     match value.as_f64() {
         Some(v) if v.abs() <= limit => Ok(v),
-        Some(v) => Err((field, format!("{v} is out of range: must be between -{limit} and {limit}"))),
+        Some(v) => Err((
+            field,
+            format!("{v} is out of range: must be between -{limit} and {limit}"),
+        )),
         None => Err((field, "must be a number".to_string())),
     }
 }
 
-fn optional_int(item: &Map<String, Value>, field: &'static str, min: i64, max: i64) -> Result<Option<i32>, ItemFault> {
+fn optional_int(
+    item: &Map<String, Value>,
+    field: &'static str,
+    min: i64,
+    max: i64,
+) -> Result<Option<i32>, ItemFault> {
     match item.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_f64() {
             Some(n) if (min as f64..=max as f64).contains(&n) => Ok(Some(n.round() as i32)),
-            Some(n) => Err((field, format!("{n} is out of range: must be between {min} and {max}"))),
+            Some(n) => Err((
+                field,
+                format!("{n} is out of range: must be between {min} and {max}"),
+            )),
             None => Err((field, "must be a number".to_string())),
         },
     }
@@ -132,7 +181,10 @@ fn optional_squawk(item: &Map<String, Value>) -> Result<Option<u16>, ItemFault> 
         Some(Value::String(s)) if s.len() == 4 && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) => {
             Ok(s.parse().ok())
         }
-        Some(_) => Err(("squawk", "must be four octal digits, e.g. \"1200\"".to_string())),
+        Some(_) => Err((
+            "squawk",
+            "must be four octal digits, e.g. \"1200\"".to_string(),
+        )),
     }
 }
 

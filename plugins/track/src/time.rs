@@ -4,13 +4,24 @@
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)`.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |from: usize, to: usize| s.get(from..to)?.parse::<i64>().ok();
     let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
     let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let (millis, zone) = fraction_millis(&s[19..])?;
@@ -22,7 +33,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 
 /// Splits an optional `.fff` fraction from the zone that follows it.
 fn fraction_millis(rest: &str) -> Option<(i64, &str)> {
-    let Some(frac) = rest.strip_prefix('.') else { return Some((0, rest)) };
+    let Some(frac) = rest.strip_prefix('.') else {
+        return Some((0, rest));
+    };
     let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 {
         return None;
@@ -61,8 +74,14 @@ mod tests {
     #[test]
     fn parses_utc_and_offsets() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2026-01-16T12:00:00Z"), Some(1_768_564_800_000));
-        assert_eq!(parse_rfc3339("2026-01-16T13:00:00.5+01:00"), Some(1_768_564_800_500));
+        assert_eq!(
+            parse_rfc3339("2026-01-16T12:00:00Z"),
+            Some(1_768_564_800_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-01-16T13:00:00.5+01:00"),
+            Some(1_768_564_800_500)
+        );
         assert_eq!(parse_rfc3339("2026-13-16T12:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
