@@ -6,5 +6,6 @@
 
 pub mod bench;
 pub mod cli;
+pub mod flight;
 pub mod plugin;
 pub mod telemetry;

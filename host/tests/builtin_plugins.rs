@@ -3,8 +3,10 @@
 
 mod common;
 
-use common::{Recorder, squawk_change};
-use swim::plugin::wit::{Context, FieldValue, FlightRef, Phase, Subject};
+use common::{Recorder, squawk_changes};
+use swim::flight::Phase;
+use swim::plugin::columns::{self, Subject};
+use swim::plugin::wit::{Context, FieldValue, FlightRef};
 use swim::plugin::{FilterError, Kind, PluginAction, Registry, Status};
 
 fn registry() -> (std::sync::Arc<Registry>, Recorder, tempfile::TempDir) {
@@ -33,13 +35,13 @@ fn every_builtin_loads_active_from_the_binary() {
 fn squawk_reports_each_new_emergency_once() {
     let (registry, _, _tmp) = registry();
     let squawk = registry.slot("squawk").unwrap();
-    let changes = [
-        squawk_change(1, Some(2000), Some(7700)),
-        squawk_change(2, Some(7600), Some(7600)),
-        squawk_change(3, Some(1200), Some(7500)),
-        squawk_change(4, Some(7700), Some(2000)),
-        squawk_change(5, None, Some(1200)),
-    ];
+    let changes = squawk_changes(&[
+        (1, Some(2000), Some(7700)),
+        (2, Some(7600), Some(7600)),
+        (3, Some(1200), Some(7500)),
+        (4, Some(7700), Some(2000)),
+        (5, None, Some(1200)),
+    ]);
     let detection = squawk.detect(&Context::empty(0), &changes).unwrap();
     let seen: Vec<(u64, &str, serde_json::Value)> = detection
         .events
@@ -133,12 +135,12 @@ fn track_refuses_whole_bodies_it_cannot_read() {
     );
 }
 
-fn subject(uid: u64, callsign: &str) -> Subject {
+fn subject(uid: u64, callsign: &str) -> Subject<'_> {
     Subject {
         flight_uid: uid,
-        callsign: callsign.into(),
-        dept_icao: "KJFK".into(),
-        dest_icao: "EGLL".into(),
+        callsign,
+        dept_icao: "KJFK",
+        dest_icao: "EGLL",
         lat: 45.0,
         lon: -40.0,
         altitude_ft: 36_000,
@@ -154,12 +156,12 @@ fn fleet_matches_each_compiled_filter_in_one_batch() {
     let exact = fleet
         .compile_filter(r#"{"callsigns":["BAW117","AAL1"]}"#)
         .unwrap();
-    let batch = [
+    let batch = columns::subjects([
         subject(1, "DAL44"),
         subject(2, "BAW117"),
         subject(3, "AAL10"),
         subject(4, "dal9"),
-    ];
+    ]);
     let mut matches = fleet.match_batch(&batch).unwrap();
     matches.sort_by_key(|m| m.filter);
     let got: Vec<(u32, Vec<u32>)> = matches

@@ -7,19 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{Recorder, detector_manifest, guest, put, squawk_change, wait_until};
-use swim::plugin::wit::{Change, Context};
+use common::{Recorder, detector_manifest, guest, put, squawk_changes, wait_until};
+use swim::plugin::wit::{Changes, Context};
 use swim::plugin::{PluginAction, Registry, Slot, Status, watcher};
 
 const LIVE_WITHIN: Duration = Duration::from_secs(1);
 
 /// One emergency among the changes: squawk answers `flight.emergency`
 /// once, the echo guest answers `test.echo` for every change.
-fn probe_changes() -> Vec<Change> {
-    vec![
-        squawk_change(1, Some(2000), Some(7700)),
-        squawk_change(2, Some(1200), Some(1200)),
-    ]
+fn probe_changes() -> Changes {
+    squawk_changes(&[(1, Some(2000), Some(7700)), (2, Some(1200), Some(1200))])
 }
 
 fn kinds(slot: &Slot) -> Vec<String> {
@@ -263,4 +260,31 @@ fn removing_a_plugin_without_builtin_unloads_it() {
         recorder.actions("probe"),
         [PluginAction::Loaded, PluginAction::Unloaded]
     );
+}
+
+#[test]
+fn a_manifest_alone_configures_the_builtin_and_can_disable_it() {
+    let (_tmp, dir) = common::plugins_dir();
+    put(
+        &dir,
+        "squawk.toml",
+        b"kind = \"detector\"\nenabled = false\n",
+    );
+    let recorder = Recorder::default();
+    let (registry, _watch) = open_watched(&dir, &recorder);
+    let slot = registry.slot("squawk").unwrap();
+    assert_eq!(slot.status(), Status::Disabled);
+    assert!(registry.active(swim::plugin::Kind::Detector).is_empty());
+    assert_eq!(
+        swim::plugin::slot::origin_label(&slot.current().unwrap().origin),
+        "builtin"
+    );
+
+    put(
+        &dir,
+        "squawk.toml",
+        b"kind = \"detector\"\nenabled = true\n",
+    );
+    wait_until(LIVE_WITHIN, || slot.status() == Status::Active).expect("enabled again");
+    assert_eq!(registry.active(swim::plugin::Kind::Detector).len(), 1);
 }

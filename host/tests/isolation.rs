@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Recorder, detector_manifest, guest, put, squawk_change};
+use common::{Recorder, detector_manifest, guest, put, squawk_changes};
 use swim::plugin::wit::Context;
 use swim::plugin::{CallError, Fault, PluginAction, Registry, Status, watcher};
 
@@ -35,7 +35,10 @@ fn open(
 
 fn call_bad(registry: &Registry) -> Result<usize, Fault> {
     let slot = registry.slot("bad").unwrap();
-    match slot.detect(&Context::empty(0), &[squawk_change(1, None, Some(1200))]) {
+    match slot.detect(
+        &Context::empty(0),
+        &squawk_changes(&[(1, None, Some(1200))]),
+    ) {
         Ok(d) => Ok(d.events.len()),
         Err(CallError::Fault { fault, .. }) => Err(fault),
         Err(other) => panic!("unexpected call error: {other}"),
@@ -46,7 +49,10 @@ fn call_bad(registry: &Registry) -> Result<usize, Fault> {
 fn assert_others_work(registry: &Registry) {
     let squawk = registry.slot("squawk").unwrap();
     let d = squawk
-        .detect(&Context::empty(0), &[squawk_change(9, Some(1), Some(7700))])
+        .detect(
+            &Context::empty(0),
+            &squawk_changes(&[(9, Some(1), Some(7700))]),
+        )
         .unwrap();
     assert_eq!(d.events.len(), 1);
 }
@@ -146,4 +152,18 @@ fn a_fixed_file_restores_a_faulting_plugin() {
     registry.reload("bad");
     assert_eq!(call_bad(&registry), Ok(1));
     assert_eq!(registry.slot("bad").unwrap().status(), Status::Active);
+}
+
+#[test]
+fn a_guest_reaches_no_file_environment_or_network() {
+    let (_tmp, _dir, registry, _) = open("escape");
+    let slot = registry.slot("bad").unwrap();
+    let detection = slot
+        .detect(&Context::empty(0), &squawk_changes(&[(1, None, None)]))
+        .unwrap();
+    let seen: serde_json::Value = serde_json::from_str(&detection.events[0].payload).unwrap();
+    assert_eq!(
+        seen,
+        serde_json::json!({"file": false, "env": 0, "args": 0, "net": false})
+    );
 }

@@ -1,7 +1,7 @@
 //! Glue the export macros expand to: the single plugin instance, config
 //! parsing and the batch matching of compiled filters.
 
-use crate::{Matches, Subject, SubscriptionFilter};
+use crate::{Matches, Subjects, SubscriptionFilter};
 
 /// Declares the plugin's one instance (wasm is single-threaded) with
 /// `install` and `with` helpers, inside an export macro's `const _` block.
@@ -74,7 +74,7 @@ impl<C> CompiledFilters<C> {
 
     /// For every filter, the indexes of the subjects it matches (filters
     /// with no match are left out).
-    pub fn match_batch<P>(&self, plugin: &P, subjects: &[Subject]) -> Vec<Matches>
+    pub fn match_batch<P>(&self, plugin: &P, subjects: &Subjects) -> Vec<Matches>
     where
         P: SubscriptionFilter<Compiled = C>,
     {
@@ -83,9 +83,8 @@ impl<C> CompiledFilters<C> {
             .filter_map(|(id, filter)| {
                 let hits: Vec<u32> = subjects
                     .iter()
-                    .enumerate()
-                    .filter(|(_, s)| plugin.matches(filter, s))
-                    .map(|(i, _)| i as u32)
+                    .filter(|s| plugin.matches(filter, s))
+                    .map(|s| s.index)
                     .collect();
                 (!hits.is_empty()).then_some(Matches {
                     filter: *id,

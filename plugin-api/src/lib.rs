@@ -19,7 +19,7 @@
 //! # A detector
 //!
 //! ```
-//! use vatswim_plugin_api::{Change, Context, Description, Detection, Detector, Event};
+//! use vatswim_plugin_api::{Changes, Context, Description, Detection, Detector, Event};
 //!
 //! /// Emits `flight.fast` when a flight's groundspeed passes a limit.
 //! struct Fast { limit_kts: i32 }
@@ -32,12 +32,12 @@
 //!         let limit_kts = config.get("limit_kts").and_then(|v| v.as_i64()).unwrap_or(600);
 //!         Ok(Fast { limit_kts: limit_kts as i32 })
 //!     }
-//!     fn detect(&self, _ctx: &Context, changes: &[Change]) -> Detection {
+//!     fn detect(&self, _ctx: &Context, changes: &Changes) -> Detection {
 //!         let mut out = Detection::default();
-//!         for change in changes {
-//!             let now = change.after.as_ref().and_then(|f| f.position.as_ref());
+//!         for change in changes.iter() {
+//!             let now = change.after().and_then(|f| f.position());
 //!             if now.is_some_and(|p| p.groundspeed_kts > self.limit_kts) {
-//!                 out.events.push(Event::for_flight("flight.fast", change.flight_uid, "{}"));
+//!                 out.events.push(Event::for_flight("flight.fast", change.flight_uid(), "{}"));
 //!             }
 //!         }
 //!         out
@@ -61,8 +61,7 @@
 //! ```
 //! use vatswim_plugin_api::{Description, FieldValue, FlightRef, IngestAdapter, IngestItem, ItemError, Parsed, Patch};
 //!
-//! /// `POST /ingest/phase` with `{"callsign": "phase"}` pairs... in one line per item:
-//! /// `CALLSIGN ACTIVE|INACTIVE`.
+//! /// `POST /ingest/activity`, one item per line: `CALLSIGN ACTIVE|INACTIVE`.
 //! struct Activity;
 //!
 //! impl IngestAdapter for Activity {
@@ -96,7 +95,7 @@
 //! # A subscription filter
 //!
 //! ```
-//! use vatswim_plugin_api::{Description, Subject, SubscriptionFilter};
+//! use vatswim_plugin_api::{Description, SubjectView, SubscriptionFilter};
 //!
 //! /// Flights above a given altitude: params `{"min_ft": 18000}`.
 //! struct High;
@@ -111,7 +110,7 @@
 //!         params.get("min_ft").and_then(|v| v.as_i64()).map(|ft| ft as i32)
 //!             .ok_or_else(|| "params need a number `min_ft`".to_string())
 //!     }
-//!     fn matches(&self, min_ft: &i32, subject: &Subject) -> bool {
+//!     fn matches(&self, min_ft: &i32, subject: &SubjectView<'_>) -> bool {
 //!         subject.altitude_ft >= *min_ft
 //!     }
 //! }
@@ -122,14 +121,20 @@
 extern crate self as vatswim_plugin_api;
 
 pub mod bindings;
+pub mod columns;
 mod guest;
 pub mod log;
 
 pub use bindings::detector::vatswim::plugin::types::{
-    Airport, Change, Context, ControlType, Description, Detection, Event, FieldValue, Flight,
-    FlightPlan, FlightRef, Identity, IngestItem, ItemError, Matches, Metering, Parsed, Patch,
-    Phase, Position, PositionUpdate, Program, ProgramAction, ProgramChange, Progress, Subject,
-    Times, Timestamp, Tmi, Track,
+    Airport, Changes, Context, ControlType, Description, Detection, Event, FieldValue,
+    FlightPlanColumns, FlightRef, FlightRows, IdentityColumns, IngestItem, ItemError, Matches,
+    Metering, MeteringColumns, Parsed, Patch, Phase, PositionColumns, PositionUpdate, Program,
+    ProgramAction, ProgramChange, ProgressColumns, StringColumn, Subjects, TimesColumns, Timestamp,
+    Tmi, TmiColumns, Track, TrackColumns,
+};
+pub use columns::{
+    ChangeView, FlightPlanView, FlightView, IdentityView, MeteringView, PositionView, ProgressView,
+    SubjectView, TimesView, TmiView, TrackView, section,
 };
 
 /// Used by the export macros; not part of the API.
@@ -151,8 +156,9 @@ pub trait Detector: Sized + 'static {
     fn describe() -> Description;
     /// Build the plugin from the manifest's `[config]` table.
     fn init(config: serde_json::Value) -> Result<Self, String>;
-    /// This cycle's detection.
-    fn detect(&self, ctx: &Context, changes: &[Change]) -> Detection;
+    /// This cycle's detection. `changes` holds every changed flight; iterate
+    /// it with `changes.iter()` for typed views of each change.
+    fn detect(&self, ctx: &Context, changes: &Changes) -> Detection;
 }
 
 /// An ingest adapter: turns a partner's request body into patches.
@@ -179,7 +185,7 @@ pub trait SubscriptionFilter: Sized + 'static {
     /// Validate and compile params; the error is shown to the subscriber.
     fn compile(&self, params: serde_json::Value) -> Result<Self::Compiled, String>;
     /// Whether one flight matches one compiled filter.
-    fn matches(&self, filter: &Self::Compiled, subject: &Subject) -> bool;
+    fn matches(&self, filter: &Self::Compiled, subject: &SubjectView<'_>) -> bool;
 }
 
 impl Description {
@@ -242,7 +248,7 @@ macro_rules! export_detector {
                     install($crate::__private::parse_config(&config).and_then(<$plugin as $crate::Detector>::init)?);
                     Ok(())
                 }
-                fn detect(ctx: $crate::Context, changes: Vec<$crate::Change>) -> $crate::Detection {
+                fn detect(ctx: $crate::Context, changes: $crate::Changes) -> $crate::Detection {
                     with(|p| $crate::Detector::detect(p, &ctx, &changes))
                 }
             }
@@ -305,7 +311,7 @@ macro_rules! export_subscription_filter {
                 fn release(id: u32) {
                     COMPILED.with(|c| c.borrow_mut().remove(id));
                 }
-                fn match_batch(subjects: Vec<$crate::Subject>) -> Vec<$crate::Matches> {
+                fn match_batch(subjects: $crate::Subjects) -> Vec<$crate::Matches> {
                     with(|p| COMPILED.with(|c| c.borrow().match_batch(p, &subjects)))
                 }
             }

@@ -1,57 +1,14 @@
-//! Benchmark inputs, built identically for the host's (wasmtime) types and
-//! the guest's (wit-bindgen) types: the two sets of generated types have the
-//! same names and fields, so one macro builds both.
+//! Benchmark inputs: real flight records turned into the columns a plugin
+//! receives, and the same columns moved into the guest crate's types so the
+//! native run gets identical input.
 
-/// A change of `uid` whose squawk goes from `before` to `after`, with a full
-/// position (the section the squawk detector reads), in the types of `$t`.
-macro_rules! squawk_change {
-    ($($t:ident)::+, $uid:expr, $before:expr, $after:expr) => {{
-        use $($t)::+ as t;
-        let flight = |squawk: Option<u16>, lat: f64| t::Flight {
-            flight_uid: $uid,
-            identity: None,
-            flight_plan: None,
-            position: Some(t::Position {
-                lat,
-                lon: -73.0 + ($uid % 50) as f64 * 0.1,
-                altitude_ft: 35_000,
-                heading_deg: 270,
-                groundspeed_kts: 450,
-                vertical_rate_fpm: 0,
-                squawk,
-                updated_at: 1_700_000_000_000,
-            }),
-            progress: None,
-            times: None,
-            tmi: None,
-            track: None,
-            metering: None,
-        };
-        t::Change { flight_uid: $uid, before: Some(flight($before, 40.0)), after: Some(flight($after, 40.01)) }
-    }};
-}
+use crate::flight::{FlightRecord, Phase, Position};
+use crate::plugin::columns::{self, Subject};
+use crate::plugin::wit;
+use vatswim_plugin_api as guest;
 
-/// A subject for filter benchmarks, in the types of `$t`.
-macro_rules! subject {
-    ($($t:ident)::+, $i:expr) => {{
-        use $($t)::+ as t;
-        let i: u64 = $i;
-        t::Subject {
-            flight_uid: i,
-            callsign: $crate::bench::inputs::callsign(i),
-            dept_icao: "KJFK".into(),
-            dest_icao: "KLAX".into(),
-            lat: 40.0,
-            lon: -73.0,
-            altitude_ft: 35_000,
-            phase: t::Phase::Enroute,
-        }
-    }};
-}
-
-pub(crate) use {squawk_change, subject};
-
-/// The squawk a flight shows at `i`: one flight in a hundred starts squawking 7700.
+/// The squawk a flight shows before and after: one flight in a hundred
+/// starts squawking 7700.
 pub fn squawks(i: u64) -> (Option<u16>, Option<u16>) {
     if i.is_multiple_of(100) {
         (Some(2000), Some(7700))
@@ -64,6 +21,52 @@ pub fn squawks(i: u64) -> (Option<u16>, Option<u16>) {
 pub fn callsign(i: u64) -> String {
     const AIRLINES: [&str; 8] = ["AAL", "DAL", "UAL", "SWA", "JBU", "BAW", "DLH", "AFR"];
     format!("{}{}", AIRLINES[(i % 8) as usize], 100 + i % 9000)
+}
+
+fn flight(uid: u64, squawk: Option<u16>, lat: f64) -> FlightRecord {
+    FlightRecord {
+        flight_uid: uid,
+        position: Some(Position {
+            lat,
+            lon: -73.0 + (uid % 50) as f64 * 0.1,
+            altitude_ft: 35_000,
+            heading_deg: 270,
+            groundspeed_kts: 450,
+            vertical_rate_fpm: 0,
+            squawk,
+            updated_at: 1_700_000_000_000,
+        }),
+        ..FlightRecord::default()
+    }
+}
+
+/// `n` changes of moving flights, as columns for a plugin reading `mask`.
+pub fn squawk_changes(n: u64, mask: u16) -> wit::Changes {
+    let pairs: Vec<(FlightRecord, FlightRecord)> = (0..n)
+        .map(|i| {
+            let (before, after) = squawks(i);
+            (flight(i, before, 40.0), flight(i, after, 40.01))
+        })
+        .collect();
+    columns::changes(
+        mask,
+        pairs.iter().map(|(b, a)| (b.flight_uid, Some(b), Some(a))),
+    )
+}
+
+/// `n` subjects for filter benchmarks.
+pub fn subjects(n: u64) -> wit::Subjects {
+    let callsigns: Vec<String> = (0..n).map(callsign).collect();
+    columns::subjects(callsigns.iter().enumerate().map(|(i, c)| Subject {
+        flight_uid: i as u64,
+        callsign: c,
+        dept_icao: "KJFK",
+        dest_icao: "KLAX",
+        lat: 40.0,
+        lon: -73.0,
+        altitude_ft: 35_000,
+        phase: Phase::Enroute,
+    }))
 }
 
 /// A `{"tracks":[...]}` body of `n` tracks in PERTI's shape.
@@ -89,3 +92,256 @@ pub fn track_body(n: usize) -> Vec<u8> {
 
 /// The fleet filter params used by the benchmark.
 pub const FLEET_PARAMS: &str = r#"{"callsigns":["AAL100","DAL*","UAL1234","SWA*","BAW9"]}"#;
+
+/// Moves every named field from one generated type to its twin.
+macro_rules! moved {
+    ($src:expr => $($ty:ident)::+ { $($field:ident $(: $conv:ident)?),* $(,)? }) => {{
+        let s = $src;
+        $($ty)::+ { $($field: moved!(@conv s.$field $(, $conv)?)),* }
+    }};
+    (@conv $value:expr) => { $value };
+    (@conv $value:expr, $conv:ident) => { $conv($value) };
+}
+
+fn sc(c: wit::StringColumn) -> guest::StringColumn {
+    moved!(c => guest::StringColumn { text, ends })
+}
+
+fn rows(r: wit::FlightRows) -> guest::FlightRows {
+    guest::FlightRows {
+        flight_uid: r.flight_uid,
+        sections: r.sections,
+        identity: moved!(r.identity => guest::IdentityColumns { callsign: sc, cid }),
+        flight_plan: moved!(r.flight_plan => guest::FlightPlanColumns {
+            dept_icao: sc, dest_icao: sc, alt_icao: sc, aircraft_type: sc, altitude_ft, tas_kts,
+            route: sc, remarks: sc, rules: sc, deptime: sc,
+        }),
+        position: moved!(r.position => guest::PositionColumns {
+            lat, lon, altitude_ft, heading_deg, groundspeed_kts, vertical_rate_fpm, squawk, updated_at,
+        }),
+        progress: moved!(r.progress => guest::ProgressColumns { phase, is_active, dist_to_dest_nm, pct_complete, eta_utc }),
+        times: moved!(r.times => guest::TimesColumns { out_utc, off_utc, on_utc, in_utc }),
+        tmi: moved!(r.tmi => guest::TmiColumns { gs_held, ctl_type, program_id, slot_time_utc, edct_utc, delay_minutes }),
+        track: moved!(r.track => guest::TrackColumns { source: sc, squawk, updated_at }),
+        metering: moved!(r.metering => guest::MeteringColumns {
+            sta_utc, metering_time_utc, metering_point: sc, delay_minutes, frozen, stream: sc, status: sc,
+        }),
+    }
+}
+
+/// The same changes in the guest crate's types.
+pub fn guest_changes(c: wit::Changes) -> guest::Changes {
+    guest::Changes {
+        before: rows(c.before),
+        after: rows(c.after),
+    }
+}
+
+/// The same subjects in the guest crate's types.
+pub fn guest_subjects(s: wit::Subjects) -> guest::Subjects {
+    moved!(s => guest::Subjects {
+        flight_uid, callsign: sc, dept_icao: sc, dest_icao: sc, lat, lon, altitude_ft, phase,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flight::{ControlType, FlightPlan, Identity, Metering, Progress, Times, Tmi, Track};
+    use crate::plugin::columns::section;
+
+    fn full_flight() -> FlightRecord {
+        FlightRecord {
+            flight_uid: 42,
+            identity: Some(Identity {
+                callsign: "BAW117".into(),
+                cid: 1_234_567,
+            }),
+            flight_plan: Some(FlightPlan {
+                dept_icao: "EGLL".into(),
+                dest_icao: "KJFK".into(),
+                alt_icao: "KBOS".into(),
+                aircraft_type: "B77W".into(),
+                altitude_ft: Some(37_000),
+                tas_kts: None,
+                route: "CPT UL9 KENUK".into(),
+                remarks: "/v/ ünïcode".into(),
+                rules: "I".into(),
+                deptime: "1830".into(),
+            }),
+            position: Some(Position {
+                lat: 51.47,
+                lon: -0.45,
+                altitude_ft: 83,
+                heading_deg: 270,
+                groundspeed_kts: 0,
+                vertical_rate_fpm: 0,
+                squawk: None,
+                updated_at: 1_700_000_000_000,
+            }),
+            progress: Some(Progress {
+                phase: Phase::Descending,
+                is_active: true,
+                dist_to_dest_nm: Some(88.5),
+                pct_complete: None,
+                eta_utc: Some(1_700_000_900_000),
+            }),
+            times: Some(Times {
+                out_utc: Some(1),
+                off_utc: Some(2),
+                on_utc: None,
+                in_utc: None,
+            }),
+            tmi: Some(Tmi {
+                gs_held: true,
+                ctl_type: Some(ControlType::Gs),
+                program_id: Some(7),
+                slot_time_utc: None,
+                edct_utc: Some(3),
+                delay_minutes: Some(-5),
+            }),
+            track: Some(Track {
+                source: "radar".into(),
+                squawk: Some(7700),
+                updated_at: 9,
+            }),
+            metering: Some(Metering {
+                sta_utc: Some(10),
+                metering_time_utc: None,
+                metering_point: Some("CAMRN".into()),
+                delay_minutes: None,
+                frozen: true,
+                stream: None,
+                status: Some("frozen".into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn every_field_reads_back_through_the_guest_views() {
+        let (old, new) = (
+            FlightRecord {
+                flight_uid: 42,
+                ..FlightRecord::default()
+            },
+            full_flight(),
+        );
+        let changes = guest_changes(columns::changes(
+            section::ALL,
+            [(42, Some(&old), Some(&new)), (43, None, None)],
+        ));
+        assert_eq!(changes.len(), 2);
+        let change = changes.iter().next().unwrap();
+        let before = change.before().expect("exists before");
+        assert!(
+            before.position().is_none() && before.identity().is_none(),
+            "absent sections stay absent"
+        );
+        let f = change.after().unwrap();
+        assert_eq!(
+            f.identity().unwrap(),
+            guest::IdentityView {
+                callsign: "BAW117",
+                cid: 1_234_567
+            }
+        );
+        let fp = f.flight_plan().unwrap();
+        assert_eq!(
+            (fp.dept_icao, fp.dest_icao, fp.alt_icao, fp.aircraft_type),
+            ("EGLL", "KJFK", "KBOS", "B77W")
+        );
+        assert_eq!(
+            (fp.altitude_ft, fp.tas_kts, fp.route, fp.remarks),
+            (Some(37_000), None, "CPT UL9 KENUK", "/v/ ünïcode")
+        );
+        assert_eq!((fp.rules, fp.deptime), ("I", "1830"));
+        let p = f.position().unwrap();
+        assert_eq!(
+            (
+                p.lat,
+                p.lon,
+                p.altitude_ft,
+                p.heading_deg,
+                p.squawk,
+                p.updated_at
+            ),
+            (51.47, -0.45, 83, 270, None, 1_700_000_000_000)
+        );
+        let pr = f.progress().unwrap();
+        assert_eq!(
+            (
+                pr.phase,
+                pr.is_active,
+                pr.dist_to_dest_nm,
+                pr.pct_complete,
+                pr.eta_utc
+            ),
+            (
+                guest::Phase::Descending,
+                true,
+                Some(88.5),
+                None,
+                Some(1_700_000_900_000)
+            )
+        );
+        assert_eq!(
+            f.times().unwrap(),
+            guest::TimesView {
+                out_utc: Some(1),
+                off_utc: Some(2),
+                on_utc: None,
+                in_utc: None
+            }
+        );
+        let t = f.tmi().unwrap();
+        assert_eq!(
+            (
+                t.gs_held,
+                t.ctl_type,
+                t.program_id,
+                t.slot_time_utc,
+                t.edct_utc,
+                t.delay_minutes
+            ),
+            (true, 1, Some(7), None, Some(3), Some(-5))
+        );
+        assert_eq!(
+            f.track().unwrap(),
+            guest::TrackView {
+                source: "radar",
+                squawk: Some(7700),
+                updated_at: 9
+            }
+        );
+        let m = f.metering().unwrap();
+        assert_eq!(
+            (
+                m.sta_utc,
+                m.metering_time_utc,
+                m.metering_point,
+                m.frozen,
+                m.stream,
+                m.status
+            ),
+            (Some(10), None, "CAMRN", true, "", "frozen")
+        );
+
+        let gone = changes.iter().nth(1).unwrap();
+        assert_eq!(gone.flight_uid(), 43);
+        assert!(gone.before().is_none() && gone.after().is_none());
+    }
+
+    #[test]
+    fn sections_a_plugin_does_not_read_are_not_sent() {
+        let flight = full_flight();
+        let cols = columns::changes(
+            section::EXISTS | section::POSITION,
+            [(42, None, Some(&flight))],
+        );
+        assert_eq!(cols.after.position.lat, [51.47]);
+        assert!(cols.after.identity.cid.is_empty() && cols.after.flight_plan.route.text.is_empty());
+        let changes = guest_changes(cols);
+        let f = changes.iter().next().unwrap().after().unwrap();
+        assert!(f.position().is_some() && f.identity().is_none() && f.times().is_none());
+    }
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::inputs::{self, squawk_change, subject};
+use super::inputs;
 use super::median_p99;
 use crate::plugin::source::{self, Source};
 use crate::plugin::version::{FilterParams, Origin};
@@ -82,18 +82,9 @@ fn time_median(rounds: usize, mut f: impl FnMut()) -> Duration {
 
 fn squawk(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
     let slot = builtin_slot(loader, "squawk", None)?;
-    let host_changes: Vec<wit::Change> = (0..items as u64)
-        .map(|i| {
-            let (b, a) = inputs::squawks(i);
-            squawk_change!(crate::plugin::wit, i, b, a)
-        })
-        .collect();
-    let guest_changes: Vec<guest::Change> = (0..items as u64)
-        .map(|i| {
-            let (b, a) = inputs::squawks(i);
-            squawk_change!(guest, i, b, a)
-        })
-        .collect();
+    let mask = slot.current().map_or(0, |v| v.read_mask());
+    let host_changes = inputs::squawk_changes(items as u64, mask);
+    let guest_changes = inputs::guest_changes(inputs::squawk_changes(items as u64, mask));
     let expected = items.div_ceil(100);
     let ctx = Context::empty(0);
     let wasm = time_median(rounds, || {
@@ -159,11 +150,8 @@ fn track(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures
 fn fleet(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
     let slot = builtin_slot(loader, "fleet", None)?;
     slot.compile_filter(inputs::FLEET_PARAMS)?;
-    let host_subjects: Vec<wit::Subject> = (0..items as u64)
-        .map(|i| subject!(crate::plugin::wit, i))
-        .collect();
-    let guest_subjects: Vec<guest::Subject> =
-        (0..items as u64).map(|i| subject!(guest, i)).collect();
+    let host_subjects = inputs::subjects(items as u64);
+    let guest_subjects = inputs::guest_subjects(inputs::subjects(items as u64));
     let count = |matches: &[wit::Matches]| matches.iter().map(|m| m.subjects.len()).sum::<usize>();
     let expected = count(&slot.match_batch(&host_subjects)?);
     let wasm = time_median(rounds, || {
@@ -176,9 +164,8 @@ fn fleet(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures
     let native = time_median(rounds, || {
         let hits: Vec<u32> = guest_subjects
             .iter()
-            .enumerate()
-            .filter(|(_, s)| native_plugin.matches(&compiled, s))
-            .map(|(i, _)| i as u32)
+            .filter(|s| native_plugin.matches(&compiled, s))
+            .map(|s| s.index)
             .collect();
         assert_eq!(
             hits.len(),

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::inputs::{self, squawk_change};
+use super::inputs;
 use super::median_p99;
-use crate::plugin::wit::{self, Context};
+use crate::plugin::wit::Context;
 use crate::plugin::{Registry, Slot, events, source, watcher};
 
 /// What the calling thread saw.
@@ -78,12 +78,7 @@ fn spawn_caller(
     counts: Arc<CallerCounts>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
-    let changes: Vec<wit::Change> = (0..100u64)
-        .map(|i| {
-            let (b, a) = inputs::squawks(i);
-            squawk_change!(crate::plugin::wit, i, b, a)
-        })
-        .collect();
+    let changes = inputs::squawk_changes(100, crate::plugin::columns::section::ALL);
     std::thread::spawn(move || {
         let ctx = Context::empty(0);
         while !stop.load(Ordering::Relaxed) {

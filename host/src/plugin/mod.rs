@@ -2,6 +2,7 @@
 //! `vatswim:plugin@0.1.0` (see `wit/`), loaded from the built-ins and the
 //! plugins directory, hot-reloaded, and isolated.
 //!
+//! - `columns`: flights as typed columns, the cheap shape for the boundary.
 //! - `engine`: the one wasmtime engine, epoch deadlines, compile cache.
 //! - `manifest`: `NAME.toml`.
 //! - `source`: built-ins and the plugins directory.
@@ -13,6 +14,7 @@
 //! - `registry`: all plugins; `watcher`: hot reload.
 //! - `events`: `system.plugin` events.
 
+pub mod columns;
 pub mod engine;
 pub mod events;
 pub mod fault;

@@ -19,7 +19,7 @@ use super::fault::Fault;
 use super::manifest::Kind;
 use super::sandbox::Sandbox;
 use super::version::{FilterParams, Origin, Version, WorldInstance};
-use super::wit::{Change, Context, Detection, Matches, Parsed, Subject};
+use super::wit::{Changes, Context, Detection, Matches, Parsed, Subjects};
 
 /// What an operator sees of a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -183,7 +183,7 @@ impl Slot {
     }
 
     /// This cycle's detection.
-    pub fn detect(&self, ctx: &Context, changes: &[Change]) -> Result<Detection, CallError> {
+    pub fn detect(&self, ctx: &Context, changes: &Changes) -> Result<Detection, CallError> {
         self.run(Kind::Detector, |store, instance| match instance {
             WorldInstance::Detector(p) => p.call_detect(store, ctx, changes),
             _ => unreachable!("kind checked by run"),
@@ -224,7 +224,7 @@ impl Slot {
     }
 
     /// Matches a batch against every compiled filter.
-    pub fn match_batch(&self, subjects: &[Subject]) -> Result<Vec<Matches>, CallError> {
+    pub fn match_batch(&self, subjects: &Subjects) -> Result<Vec<Matches>, CallError> {
         self.run(Kind::SubscriptionFilter, |store, instance| match instance {
             WorldInstance::SubscriptionFilter(p) => p.call_match_batch(store, subjects),
             _ => unreachable!("kind checked by run"),

@@ -6,6 +6,7 @@
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use super::columns;
 use super::fault::Fault;
 use super::manifest::Kind;
 use super::version::{Version, WorldInstance};
@@ -123,12 +124,16 @@ pub fn smoke_test(version: &Version) -> Result<wit::Description, Invalid> {
     let call = smoke_call_name(version.kind());
     version
         .call(|store, instance| match instance {
-            WorldInstance::Detector(p) => p.call_detect(store, &Context::empty(0), &[]).map(drop),
+            WorldInstance::Detector(p) => p
+                .call_detect(store, &Context::empty(0), &columns::no_changes())
+                .map(drop),
             // An adapter may refuse an empty body: that is an answer, not a fault.
             WorldInstance::IngestAdapter(p) => {
                 p.call_parse(store, "application/json", b"").map(drop)
             }
-            WorldInstance::SubscriptionFilter(p) => p.call_match_batch(store, &[]).map(drop),
+            WorldInstance::SubscriptionFilter(p) => {
+                p.call_match_batch(store, &columns::subjects([])).map(drop)
+            }
         })
         .map_err(|fault| Invalid::Smoke { call, fault })?;
     Ok(description)

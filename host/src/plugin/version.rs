@@ -96,6 +96,11 @@ impl Version {
         }
     }
 
+    /// The sections of each flight a detector reads (see `columns::section`).
+    pub fn read_mask(&self) -> u16 {
+        super::columns::read_mask(&self.manifest)
+    }
+
     /// The kind of plugin.
     pub fn kind(&self) -> Kind {
         self.manifest.kind

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use swim::plugin::wit::{Change, Flight, Position};
+use swim::flight::{FlightRecord, Position};
+use swim::plugin::columns;
+use swim::plugin::wit::Changes;
 use swim::plugin::{EventSink, PluginAction, PluginEvent};
 
 /// The bytes of a guest built by the host's build script (`misbehave`, or a
@@ -68,11 +70,9 @@ impl Recorder {
 }
 
 /// A flight at a position squawking `squawk`.
-pub fn flight(uid: u64, squawk: Option<u16>) -> Flight {
-    Flight {
+pub fn flight(uid: u64, squawk: Option<u16>) -> FlightRecord {
+    FlightRecord {
         flight_uid: uid,
-        identity: None,
-        flight_plan: None,
         position: Some(Position {
             lat: 40.64,
             lon: -73.78,
@@ -83,21 +83,21 @@ pub fn flight(uid: u64, squawk: Option<u16>) -> Flight {
             squawk,
             updated_at: 1_700_000_000_000,
         }),
-        progress: None,
-        times: None,
-        tmi: None,
-        track: None,
-        metering: None,
+        ..FlightRecord::default()
     }
 }
 
-/// A change of squawk from `before` to `after`.
-pub fn squawk_change(uid: u64, before: Option<u16>, after: Option<u16>) -> Change {
-    Change {
-        flight_uid: uid,
-        before: Some(flight(uid, before)),
-        after: Some(flight(uid, after)),
-    }
+/// Changes of squawk, one `(uid, before, after)` per flight, as the columns
+/// a detector reading every section receives.
+pub fn squawk_changes(items: &[(u64, Option<u16>, Option<u16>)]) -> Changes {
+    let pairs: Vec<(FlightRecord, FlightRecord)> = items
+        .iter()
+        .map(|&(uid, b, a)| (flight(uid, b), flight(uid, a)))
+        .collect();
+    columns::changes(
+        columns::section::ALL,
+        pairs.iter().map(|(b, a)| (b.flight_uid, Some(b), Some(a))),
+    )
 }
 
 /// Polls `cond` until it holds or `timeout` passes; returns how long it took.

@@ -3,7 +3,7 @@
 //! Params: `{"callsigns": ["AAL123", "DAL*"]}`; an entry ending in `*`
 //! matches every callsign with that prefix. Matching ignores case.
 
-use vatswim_plugin_api::{Description, Subject, SubscriptionFilter};
+use vatswim_plugin_api::{Description, SubjectView, SubscriptionFilter};
 
 /// The filter plugin; it has no configuration.
 pub struct Fleet;
@@ -71,8 +71,8 @@ impl SubscriptionFilter for Fleet {
         compile_callsigns(&params)
     }
 
-    fn matches(&self, filter: &CallsignSet, subject: &Subject) -> bool {
-        filter.contains(&subject.callsign)
+    fn matches(&self, filter: &CallsignSet, subject: &SubjectView<'_>) -> bool {
+        filter.contains(subject.callsign)
     }
 }
 

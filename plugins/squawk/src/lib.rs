@@ -5,7 +5,9 @@
 //! code change, never again while the code stays set. Reads only the
 //! `position` section and patches nothing.
 
-use vatswim_plugin_api::{Change, Context, Description, Detection, Detector, Event, Flight};
+use vatswim_plugin_api::{
+    ChangeView, Changes, Context, Description, Detection, Detector, Event, FlightView,
+};
 
 /// The detector; it has no configuration.
 pub struct Squawk;
@@ -20,21 +22,21 @@ pub fn emergency_meaning(squawk: u16) -> Option<&'static str> {
     }
 }
 
-fn squawk_of(flight: Option<&Flight>) -> Option<u16> {
-    flight?.position.as_ref()?.squawk
+fn squawk_of(flight: Option<FlightView<'_>>) -> Option<u16> {
+    flight?.position()?.squawk
 }
 
 /// The event for one change, if it is a new emergency.
-fn emergency_event(change: &Change) -> Option<Event> {
-    let now = squawk_of(change.after.as_ref())?;
+fn emergency_event(change: ChangeView<'_>) -> Option<Event> {
+    let now = squawk_of(change.after())?;
     let meaning = emergency_meaning(now)?;
-    if squawk_of(change.before.as_ref()) == Some(now) {
+    if squawk_of(change.before()) == Some(now) {
         return None;
     }
     let payload = format!(r#"{{"squawk":"{now:04}","emergency":"{meaning}"}}"#);
     Some(Event::for_flight(
         "flight.emergency",
-        change.flight_uid,
+        change.flight_uid(),
         payload,
     ))
 }
@@ -52,7 +54,7 @@ impl Detector for Squawk {
         Ok(Squawk)
     }
 
-    fn detect(&self, _ctx: &Context, changes: &[Change]) -> Detection {
+    fn detect(&self, _ctx: &Context, changes: &Changes) -> Detection {
         Detection {
             events: changes.iter().filter_map(emergency_event).collect(),
             patches: Vec::new(),

@@ -1,11 +1,13 @@
 //! A detector that misbehaves as its config says, to prove the host's
 //! isolation: `mode` is "echo" (default: one `test.echo` event per change,
 //! a well-behaved plugin), "slow" (echo after `delay_ms` of busy waiting),
-//! "loop", "oom", "panic" or "init-fail". Like a real bug, the faults are
+//! "loop", "oom", "panic", "init-fail" or "escape" (tries the filesystem,
+//! the environment and the network, and reports what worked in a
+//! `test.escape` event). Like a real bug, the faults are
 //! triggered by data: an empty batch (the host's smoke call) gets an empty
 //! answer unless the config says `always = true`.
 
-use vatswim_plugin_api::{Change, Context, Description, Detection, Detector, Event};
+use vatswim_plugin_api::{Changes, Context, Description, Detection, Detector, Event};
 
 enum Mode {
     Echo,
@@ -13,6 +15,7 @@ enum Mode {
     Loop,
     Oom,
     Panic,
+    Escape,
 }
 
 struct Misbehave {
@@ -32,6 +35,7 @@ impl Detector for Misbehave {
             "loop" => Mode::Loop,
             "oom" => Mode::Oom,
             "panic" => Mode::Panic,
+            "escape" => Mode::Escape,
             "init-fail" => return Err("refusing to start: mode is init-fail".into()),
             other => return Err(format!("unknown mode {other:?}")),
         };
@@ -39,7 +43,7 @@ impl Detector for Misbehave {
         Ok(Misbehave { mode, always })
     }
 
-    fn detect(&self, _ctx: &Context, changes: &[Change]) -> Detection {
+    fn detect(&self, _ctx: &Context, changes: &Changes) -> Detection {
         if changes.is_empty() && !self.always {
             return Detection::default();
         }
@@ -53,15 +57,26 @@ impl Detector for Misbehave {
             Mode::Loop => spin_forever(),
             Mode::Oom => hoard_memory(),
             Mode::Panic => panic!("misbehave: panicking on purpose"),
+            Mode::Escape => Detection { events: vec![try_escape()], patches: Vec::new() },
         }
     }
 }
 
-fn echo(changes: &[Change]) -> Detection {
+fn echo(changes: &Changes) -> Detection {
     Detection {
-        events: changes.iter().map(|c| Event::for_flight("test.echo", c.flight_uid, "{}")).collect(),
+        events: changes.iter().map(|c| Event::for_flight("test.echo", c.flight_uid(), "{}")).collect(),
         patches: Vec::new(),
     }
+}
+
+/// Tries to read a file, list the environment and open a connection.
+fn try_escape() -> Event {
+    let file = std::fs::read("/etc/hostname").is_ok() || std::fs::read_dir("/").is_ok() || std::fs::read_dir(".").is_ok();
+    let env = std::env::vars().count();
+    let args = std::env::args().count();
+    let net = std::net::TcpStream::connect("127.0.0.1:22").is_ok() || std::net::UdpSocket::bind("127.0.0.1:0").is_ok();
+    let payload = format!(r#"{{"file":{file},"env":{env},"args":{args},"net":{net}}}"#);
+    Event { kind: "test.escape".into(), flight_uid: None, payload }
 }
 
 fn spin_forever() -> ! {

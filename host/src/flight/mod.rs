@@ -1,0 +1,9 @@
+//! The unified flight record (SPEC section 4): one record per flight, in
+//! sections, each with an authoritative source.
+
+pub mod record;
+
+pub use record::{
+    ControlType, FlightPlan, FlightRecord, Identity, Metering, Phase, Position, Progress, Times,
+    Tmi, Track,
+};

@@ -1,0 +1,198 @@
+//! The sections of a flight record. Times are epoch milliseconds (UTC).
+
+use serde::{Deserialize, Serialize};
+
+/// Epoch milliseconds, UTC.
+pub type Millis = i64;
+
+/// Where a flight is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Filed, not connected yet.
+    #[default]
+    Prefile,
+    /// On the ground, moving or parked before departure.
+    Taxiing,
+    /// Wheels off, climbing out.
+    Departed,
+    /// Cruising.
+    Enroute,
+    /// Descending towards the destination.
+    Descending,
+    /// Landed.
+    Arrived,
+    /// Left the network.
+    Disconnected,
+}
+
+impl Phase {
+    /// The phase's index, as the WIT `phase` enum and the columns number it.
+    pub fn index(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Kind of traffic management initiative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ControlType {
+    /// Ground stop.
+    #[serde(rename = "GS")]
+    Gs,
+    /// Ground delay program.
+    #[serde(rename = "GDP")]
+    Gdp,
+}
+
+/// Who is flying.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Identity {
+    /// Callsign.
+    pub callsign: String,
+    /// VATSIM member id.
+    pub cid: u32,
+}
+
+/// What was filed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FlightPlan {
+    /// Departure airport (ICAO).
+    pub dept_icao: String,
+    /// Destination airport (ICAO).
+    pub dest_icao: String,
+    /// Alternate airport (ICAO).
+    pub alt_icao: String,
+    /// Aircraft type.
+    pub aircraft_type: String,
+    /// Filed cruise altitude, feet.
+    pub altitude_ft: Option<i32>,
+    /// Filed true airspeed, knots.
+    pub tas_kts: Option<i32>,
+    /// Route.
+    pub route: String,
+    /// Remarks.
+    pub remarks: String,
+    /// "I" or "V".
+    pub rules: String,
+    /// Filed departure time, "HHMM".
+    pub deptime: String,
+}
+
+/// Where the aircraft is.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Position {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Altitude, feet.
+    pub altitude_ft: i32,
+    /// Heading, degrees.
+    pub heading_deg: i32,
+    /// Groundspeed, knots.
+    pub groundspeed_kts: i32,
+    /// Vertical rate, feet per minute.
+    pub vertical_rate_fpm: i32,
+    /// Transponder code as decimal digits (7700).
+    pub squawk: Option<u16>,
+    /// When it was reported.
+    pub updated_at: Millis,
+}
+
+/// Derived by the host and detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Progress {
+    /// Phase of flight.
+    pub phase: Phase,
+    /// Connected and moving through its life.
+    pub is_active: bool,
+    /// Great-circle distance to the destination, nm.
+    pub dist_to_dest_nm: Option<f64>,
+    /// Percent of the route flown.
+    pub pct_complete: Option<f64>,
+    /// Estimated time of arrival.
+    pub eta_utc: Option<Millis>,
+}
+
+/// OOOI times.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Times {
+    /// Gate out.
+    pub out_utc: Option<Millis>,
+    /// Wheels off.
+    pub off_utc: Option<Millis>,
+    /// Wheels on.
+    pub on_utc: Option<Millis>,
+    /// Gate in.
+    pub in_utc: Option<Millis>,
+}
+
+/// Traffic management control.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Tmi {
+    /// Held by a ground stop.
+    pub gs_held: bool,
+    /// The kind of control, if any.
+    pub ctl_type: Option<ControlType>,
+    /// The controlling program.
+    pub program_id: Option<u64>,
+    /// Assigned arrival slot.
+    pub slot_time_utc: Option<Millis>,
+    /// Expected departure clearance time.
+    pub edct_utc: Option<Millis>,
+    /// Assigned delay.
+    pub delay_minutes: Option<i32>,
+}
+
+/// Partner track data.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Track {
+    /// Who reported it.
+    pub source: String,
+    /// Transponder code.
+    pub squawk: Option<u16>,
+    /// When it was reported.
+    pub updated_at: Millis,
+}
+
+/// Arrival metering.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Metering {
+    /// Scheduled time of arrival.
+    pub sta_utc: Option<Millis>,
+    /// Time at the metering point.
+    pub metering_time_utc: Option<Millis>,
+    /// The metering fix.
+    pub metering_point: Option<String>,
+    /// Metering delay.
+    pub delay_minutes: Option<i32>,
+    /// Frozen in the sequence.
+    pub frozen: bool,
+    /// Arrival stream.
+    pub stream: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+}
+
+/// One flight.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FlightRecord {
+    /// Stable id.
+    pub flight_uid: u64,
+    /// Who is flying.
+    pub identity: Option<Identity>,
+    /// What was filed.
+    pub flight_plan: Option<FlightPlan>,
+    /// Where it is.
+    pub position: Option<Position>,
+    /// Phase and progress.
+    pub progress: Option<Progress>,
+    /// OOOI times.
+    pub times: Option<Times>,
+    /// TMI control.
+    pub tmi: Option<Tmi>,
+    /// Partner track.
+    pub track: Option<Track>,
+    /// Metering.
+    pub metering: Option<Metering>,
+}
