@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::{Recorder, detector_manifest, guest, put, squawk_changes, wait_until};
+use swim::plugin::engine::Tier;
 use swim::plugin::wit::{Changes, Context};
 use swim::plugin::{PluginAction, Registry, Slot, Status, watcher};
 
@@ -72,8 +73,19 @@ fn replacing_a_file_under_load_fails_no_call_and_is_live_within_a_second() {
     })
     .expect("caller runs");
 
+    assert_eq!(
+        slot.current().unwrap().tier,
+        Tier::Optimized,
+        "startup loads optimized builds"
+    );
     put(&dir, "probe.wasm", &guest("misbehave"));
     let took = wait_until(LIVE_WITHIN, || kinds(&slot) == ["test.echo", "test.echo"]);
+    // The baseline build goes live first; the optimized one replaces it
+    // while the caller keeps calling.
+    let optimized = wait_until(Duration::from_secs(10), || {
+        slot.current()
+            .is_some_and(|v| v.tier == Tier::Optimized && v.description.name == "misbehave")
+    });
     stop.store(true, Ordering::Relaxed);
     caller.join().unwrap();
 
@@ -81,10 +93,15 @@ fn replacing_a_file_under_load_fails_no_call_and_is_live_within_a_second() {
         took.is_some(),
         "new version not live within {LIVE_WITHIN:?}"
     );
+    assert!(
+        optimized.is_some(),
+        "the optimized build never replaced the baseline build"
+    );
+    assert_eq!(kinds(&slot), ["test.echo", "test.echo"]);
     assert_eq!(
         failures.load(Ordering::Relaxed),
         0,
-        "calls failed during the swap"
+        "calls failed during the swaps"
     );
     assert!(calls.load(Ordering::Relaxed) > 50);
     assert_eq!(

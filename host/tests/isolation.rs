@@ -167,3 +167,40 @@ fn a_guest_reaches_no_file_environment_or_network() {
         serde_json::json!({"file": false, "env": 0, "args": 0, "net": false})
     );
 }
+
+/// A fresh file first runs as a baseline (Winch) build: the same deadline
+/// and memory limit hold there.
+#[test]
+fn the_baseline_build_enforces_the_same_limits() {
+    use swim::plugin::engine::Tier;
+    use swim::plugin::source::Source;
+    use swim::plugin::version::{FilterParams, Origin};
+    let loader = swim::plugin::Loader::new(None).unwrap();
+    for (mode, expect_oom) in [("loop", false), ("oom", true)] {
+        let source = Source {
+            name: "bad".into(),
+            origin: Origin::Builtin,
+            bytes: guest("misbehave"),
+            manifest: Some(detector_manifest(
+                "bad",
+                &format!("mode = \"{mode}\""),
+                THRESHOLD,
+            )),
+        };
+        let version = loader
+            .load(&source, FilterParams::default(), Tier::Baseline)
+            .unwrap();
+        assert_eq!(version.tier, Tier::Baseline);
+        let slot = swim::plugin::Slot::new("bad", Recorder::default().sink());
+        slot.install(Arc::new(version));
+        let fault = match slot.detect(&Context::empty(0), &squawk_changes(&[(1, None, Some(1))])) {
+            Err(CallError::Fault { fault, .. }) => fault,
+            other => panic!("{mode}: expected a fault, got {other:?}"),
+        };
+        match fault {
+            Fault::OutOfMemory { .. } => assert!(expect_oom, "{mode}"),
+            Fault::Timeout { ms: 100 } => assert!(!expect_oom, "{mode}"),
+            other => panic!("{mode}: unexpected {other:?}"),
+        }
+    }
+}

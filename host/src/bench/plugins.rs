@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::inputs;
 use super::median_p99;
+use crate::plugin::engine::Tier;
 use crate::plugin::source::{self, Source};
 use crate::plugin::version::{FilterParams, Origin};
 use crate::plugin::wit::{self, Context};
@@ -62,7 +63,7 @@ fn builtin_slot(
         manifest: Some(manifest.unwrap_or_else(|| builtin.manifest.to_string())),
     };
     let slot = Arc::new(Slot::new(name, events::log_only()));
-    let version = loader.load(&source, FilterParams::default())?;
+    let version = loader.load(&source, FilterParams::default(), Tier::Optimized)?;
     slot.install(Arc::new(version));
     Ok(slot)
 }

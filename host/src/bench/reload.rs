@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::inputs;
 use super::median_p99;
+use crate::plugin::engine::Tier;
 use crate::plugin::wit::Context;
 use crate::plugin::{Registry, Slot, events, source, watcher};
 
@@ -45,23 +46,29 @@ pub fn run(rounds: usize) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let caller = spawn_caller(slot.clone(), counts.clone(), stop.clone());
 
-    let mut latencies = Vec::with_capacity(rounds);
+    let (mut live, mut optimized) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
     for round in 1..=rounds {
         let bytes = with_unique_section(base.wasm, round as u64);
         let digest = crate::plugin::engine::digest(&bytes);
         let started = Instant::now();
         write_atomically(dir.path(), "probe.wasm", &bytes)?;
-        wait_for_digest(&slot, &digest, Duration::from_secs(10))?;
-        latencies.push(started.elapsed());
+        wait_for(&slot, &digest, None)?;
+        live.push(started.elapsed());
+        wait_for(&slot, &digest, Some(Tier::Optimized))?;
+        optimized.push(started.elapsed());
     }
     stop.store(true, Ordering::Relaxed);
     caller
         .join()
         .map_err(|_| anyhow::anyhow!("caller thread panicked"))?;
 
-    let (median, p99) = median_p99(&mut latencies);
-    let max = latencies.iter().max().copied().unwrap_or_default();
-    println!("write-to-live: median {median:.1?}, p99 {p99:.1?}, max {max:.1?}");
+    let (median, p99) = median_p99(&mut live);
+    let max = live.iter().max().copied().unwrap_or_default();
+    println!(
+        "write-to-live (baseline build serving): median {median:.1?}, p99 {p99:.1?}, max {max:.1?}"
+    );
+    let (median, p99) = median_p99(&mut optimized);
+    println!("write-to-optimized (Cranelift build serving): median {median:.1?}, p99 {p99:.1?}");
     println!(
         "calls during reloads: {} made, {} failed, {} with lost or extra events",
         counts.calls.load(Ordering::Relaxed),
@@ -92,9 +99,15 @@ fn spawn_caller(
     })
 }
 
-fn wait_for_digest(slot: &Slot, digest: &str, timeout: Duration) -> anyhow::Result<()> {
+/// Waits until the slot runs the file with `digest` (built by `tier`, if given).
+fn wait_for(slot: &Slot, digest: &str, tier: Option<Tier>) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs(10);
     let started = Instant::now();
-    while slot.current().is_none_or(|v| v.digest != digest) {
+    let ready = || {
+        slot.current()
+            .is_some_and(|v| v.digest == digest && tier.is_none_or(|t| v.tier == t))
+    };
+    while !ready() {
         anyhow::ensure!(
             started.elapsed() < timeout,
             "the new file was not live after {timeout:?}"

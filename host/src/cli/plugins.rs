@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::Cli;
+use crate::plugin::engine::Tier;
 use crate::plugin::source::Source;
 use crate::plugin::version::{FilterParams, Origin, Version};
 use crate::plugin::{EventSink, Loader, PluginStatus, Registry, events, watcher};
@@ -69,7 +70,7 @@ fn check(file: &Path, manifest: Option<&Path>) -> anyhow::Result<ExitCode> {
         manifest: manifest_text,
     };
     let loader = Loader::new(None)?;
-    match loader.load(&source, FilterParams::default()) {
+    match loader.load(&source, FilterParams::default(), Tier::Optimized) {
         Ok(version) => {
             print_check_ok(&version, manifest_path.as_deref());
             Ok(ExitCode::SUCCESS)

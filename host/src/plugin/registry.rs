@@ -8,7 +8,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use wasmtime::component::Linker;
 
-use super::engine::{PluginEngine, digest};
+use super::engine::{PluginEngine, Tier, digest};
 use super::events::{EventSink, PluginAction, PluginEvent};
 use super::manifest::{Kind, Manifest};
 use super::sandbox::{self, Sandbox};
@@ -18,29 +18,47 @@ use super::validate::{self, Invalid};
 use super::version::{FilterParams, Version, WorldPre};
 use super::wit;
 
-/// Compiles and validates plugin files: the engine plus the linker every
-/// world shares.
+/// Compiles and validates plugin files: the engines plus a linker for each
+/// (every world imports the same things, so one linker per engine serves all).
 pub struct Loader {
     engine: PluginEngine,
-    linker: Linker<Sandbox>,
+    optimized: Linker<Sandbox>,
+    baseline: Linker<Sandbox>,
 }
 
 impl Loader {
-    /// A loader caching compiled components in `cache_dir` (if any).
+    /// A loader caching optimized builds in `cache_dir` (if any).
     pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
         let engine = PluginEngine::new(cache_dir)?;
-        let linker = sandbox::linker(engine.engine())?;
-        Ok(Loader { engine, linker })
+        let optimized = sandbox::linker(engine.engine(Tier::Optimized))?;
+        let baseline = sandbox::linker(engine.engine(Tier::Baseline))?;
+        Ok(Loader {
+            engine,
+            optimized,
+            baseline,
+        })
     }
 
-    /// Compiles, checks and smoke-tests a plugin; the version is ready to call.
-    pub fn load(&self, source: &Source, filters: FilterParams) -> Result<Version, Invalid> {
+    /// Whether an optimized build of these bytes is cached (loading it takes
+    /// milliseconds, so no baseline build is needed first).
+    pub fn is_cached(&self, bytes: &[u8]) -> bool {
+        self.engine.is_cached(bytes)
+    }
+
+    /// Compiles with `tier`, checks and smoke-tests a plugin; the version is
+    /// ready to call.
+    pub fn load(
+        &self,
+        source: &Source,
+        filters: FilterParams,
+        tier: Tier,
+    ) -> Result<Version, Invalid> {
         validate::check_header(&source.bytes)?;
         let component = self
             .engine
-            .compile(&source.bytes)
+            .compile(&source.bytes, tier)
             .map_err(|e| Invalid::Compile(format!("{e:#}")))?;
-        let world = validate::world_of(self.engine.engine(), &component)?;
+        let world = validate::world_of(self.engine.engine(tier), &component)?;
         let manifest = match &source.manifest {
             Some(text) => Manifest::parse(text, &source.name)?,
             None => Manifest::implied(&source.name, world),
@@ -51,18 +69,16 @@ impl Loader {
                 expected: manifest.kind,
             });
         }
-        let pre = self
-            .linker
+        let linker = match tier {
+            Tier::Optimized => &self.optimized,
+            Tier::Baseline => &self.baseline,
+        };
+        let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| Invalid::Imports(format!("{e:#}")))?;
         let pre = world_pre(world, pre).map_err(|e| Invalid::Compile(format!("{e:#}")))?;
-        let mut version = Version::new(
-            manifest,
-            source.origin.clone(),
-            digest(&source.bytes),
-            pre,
-            filters,
-        );
+        let digest = digest(&source.bytes);
+        let mut version = Version::new(manifest, source.origin.clone(), digest, tier, pre, filters);
         version.description = validate::smoke_test(&version)?;
         Ok(version)
     }
@@ -86,6 +102,8 @@ fn world_pre(
 /// Every plugin by name.
 pub struct Registry {
     loader: Loader,
+    /// The registry itself, for the background optimizing compiles.
+    this: std::sync::Weak<Registry>,
     dir: Option<PathBuf>,
     slots: RwLock<BTreeMap<String, Arc<Slot>>>,
     events: EventSink,
@@ -101,15 +119,17 @@ impl Registry {
         cache_dir: Option<PathBuf>,
         events: EventSink,
     ) -> anyhow::Result<Arc<Self>> {
-        let registry = Arc::new(Registry {
-            loader: Loader::new(cache_dir)?,
+        let loader = Loader::new(cache_dir)?;
+        let registry = Arc::new_cyclic(|this| Registry {
+            loader,
+            this: this.clone(),
             dir,
             slots: RwLock::new(BTreeMap::new()),
             events,
             reloading: Mutex::new(()),
         });
         for name in source::all_names(registry.dir()) {
-            registry.reload(&name);
+            registry.load(&name, Tier::Optimized);
         }
         Ok(registry)
     }
@@ -124,32 +144,72 @@ impl Registry {
         &self.loader
     }
 
-    /// Loads `name` again from the directory or the built-ins. A version
-    /// that fails validation never replaces a working one.
+    /// Loads `name` again from the directory or the built-ins, as a file
+    /// change does: a baseline build goes live at once and the optimized
+    /// build replaces it from a background thread. A version that fails
+    /// validation never replaces a working one.
     pub fn reload(&self, name: &str) {
+        self.load(name, Tier::Baseline);
+    }
+
+    /// Loads `name` with the optimized compiler only (startup, tests that
+    /// need to know which code runs).
+    pub fn reload_optimized(&self, name: &str) {
+        self.load(name, Tier::Optimized);
+    }
+
+    fn load(&self, name: &str, tier: Tier) {
         let _one_at_a_time = self.reloading.lock();
         let slot = self.slot_or_new(name);
         match source::resolve(self.dir(), name) {
-            Ok(Some(source)) => self.install(&slot, &source),
+            Ok(Some(source)) => self.install(&slot, source, tier),
             Ok(None) => self.unload(name, &slot),
             Err(e) => self.fail(name, &slot, e.to_string()),
         }
     }
 
-    fn install(&self, slot: &Slot, source: &Source) {
-        match self.loader.load(source, slot.filter_params()) {
-            Ok(version) => {
-                let action = if slot.current().is_some() {
-                    PluginAction::Reloaded
-                } else {
-                    PluginAction::Loaded
-                };
-                let version = Arc::new(version);
-                slot.install(version.clone());
-                tracing::info!(plugin = %source.name, version = %version.description.version, origin = ?source.origin, "plugin {action}");
-                (self.events)(PluginEvent::about(action, &version, None));
+    fn install(&self, slot: &Arc<Slot>, source: Source, tier: Tier) {
+        let tier = if self.loader.is_cached(&source.bytes) {
+            Tier::Optimized
+        } else {
+            tier
+        };
+        let version = match self.loader.load(&source, slot.filter_params(), tier) {
+            Ok(version) => Arc::new(version),
+            Err(invalid) => return self.fail(&source.name, slot, invalid.to_string()),
+        };
+        let action = if slot.current().is_some() {
+            PluginAction::Reloaded
+        } else {
+            PluginAction::Loaded
+        };
+        slot.install(version.clone());
+        tracing::info!(plugin = %source.name, version = %version.description.version, ?tier, origin = ?source.origin, "plugin {action}");
+        (self.events)(PluginEvent::about(action, &version, None));
+        if tier == Tier::Baseline {
+            self.optimize_in_background(slot.clone(), source);
+        }
+    }
+
+    /// Compiles the optimized build and swaps it in, unless the file changed
+    /// meanwhile (then the newer version's own background compile wins).
+    fn optimize_in_background(&self, slot: Arc<Slot>, source: Source) {
+        let this = self.this.clone();
+        let spawned = std::thread::Builder::new().name("plugin-optimize".into()).spawn(move || {
+            let Some(registry) = this.upgrade() else { return };
+            let optimized = registry.loader.load(&source, slot.filter_params(), Tier::Optimized);
+            let _one_at_a_time = registry.reloading.lock();
+            match optimized {
+                Ok(version) if slot.current().is_some_and(|v| v.digest == version.digest) => {
+                    slot.upgrade(Arc::new(version));
+                    tracing::debug!(plugin = %source.name, "optimized build swapped in");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(plugin = %source.name, "optimized build failed, the baseline build stays: {e}"),
             }
-            Err(invalid) => self.fail(&source.name, slot, invalid.to_string()),
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("could not start the optimizing compile: {e}");
         }
     }
 

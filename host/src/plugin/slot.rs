@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use wasmtime::Store;
 
+use super::engine::Tier;
 use super::events::{EventSink, PluginAction, PluginEvent};
 use super::fault::Fault;
 use super::manifest::Kind;
@@ -110,6 +111,9 @@ pub struct PluginStatus {
     pub summary: Option<String>,
     /// "builtin" or the file's path.
     pub origin: Option<String>,
+    /// Which compiler built the running code (baseline while the optimized
+    /// build compiles).
+    pub tier: Option<Tier>,
     /// Active, disabled, quarantined or failed.
     pub status: Status,
     /// The last load failure or fault.
@@ -155,6 +159,12 @@ impl Slot {
     pub fn install(&self, version: Arc<Version>) {
         self.current.store(Some(version));
         *self.health.lock() = Health::default();
+    }
+
+    /// Replaces the current version with another build of the same file
+    /// (its optimized build); health and quarantine carry over.
+    pub fn upgrade(&self, version: Arc<Version>) {
+        self.current.store(Some(version));
     }
 
     /// Removes the current version (its file is gone and there is no built-in).
@@ -310,6 +320,7 @@ impl Slot {
             version: version.as_ref().map(|v| v.description.version.clone()),
             summary: version.as_ref().map(|v| v.description.summary.clone()),
             origin: version.as_ref().map(|v| origin_label(&v.origin)),
+            tier: version.as_ref().map(|v| v.tier),
             status: self.status(),
             last_error: self.health.lock().last_error.clone(),
             calls,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use wasmtime::Store;
 
+use super::engine::Tier;
 use super::fault::Fault;
 use super::manifest::{Kind, Manifest};
 use super::sandbox::{GuestLog, Sandbox};
@@ -64,6 +65,8 @@ pub struct Version {
     pub origin: Origin,
     /// SHA-256 of its bytes.
     pub digest: String,
+    /// Which compiler built it.
+    pub tier: Tier,
     pre: WorldPre,
     live: Mutex<Option<Live>>,
     log: Arc<GuestLog>,
@@ -76,6 +79,7 @@ impl Version {
         manifest: Manifest,
         origin: Origin,
         digest: String,
+        tier: Tier,
         pre: WorldPre,
         filters: FilterParams,
     ) -> Self {
@@ -89,6 +93,7 @@ impl Version {
             manifest,
             origin,
             digest,
+            tier,
             pre,
             live: Mutex::new(None),
             log,

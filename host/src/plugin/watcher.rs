@@ -18,7 +18,7 @@ use super::registry::Registry;
 use super::source::plugin_name;
 
 /// How long a plugin's files must be quiet before it is reloaded.
-pub const QUIET: Duration = Duration::from_millis(40);
+pub const QUIET: Duration = Duration::from_millis(15);
 /// The longest a busy file can postpone its reload.
 const MAX_WAIT: Duration = Duration::from_millis(400);
 
@@ -37,10 +37,14 @@ pub fn watch(registry: Arc<Registry>) -> anyhow::Result<DirWatcher> {
         .with_context(|| format!("creating the plugins dir {}", dir.display()))?;
     let (tx, rx) = mpsc::channel::<String>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        for path in event.map(|e| e.paths).unwrap_or_default() {
-            if let Some(name) = plugin_name(&path) {
-                let _ = tx.send(name);
-            }
+        let Ok(event) = event else { return };
+        // Opening and reading a file (as a reload does) is reported too:
+        // only changes of content or name matter.
+        if matches!(event.kind, notify::EventKind::Access(_)) {
+            return;
+        }
+        for name in event.paths.iter().filter_map(|p| plugin_name(p)) {
+            let _ = tx.send(name);
         }
     })
     .context("starting the plugins dir watcher")?;
