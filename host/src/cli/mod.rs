@@ -65,7 +65,13 @@ pub enum Command {
 /// Parses the command line and runs it; errors are printed with their context.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    // Benchmarks print figures; their log would only get in the way.
+    let default_level = if matches!(cli.command, Command::Bench(_)) {
+        "warn"
+    } else {
+        "info"
+    };
+    telemetry::init(cli.log_format, default_level);
     let result = match &cli.command {
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
         Command::Bench(cmd) => crate::bench::run(&cli, cmd),
