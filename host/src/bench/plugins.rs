@@ -121,7 +121,7 @@ fn squawk(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figure
 
 fn track(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
     let manifest = format!(
-        "name = \"track\"\nkind = \"ingest-adapter\"\nroute = \"track\"\n[config]\nmax_items = {items}\n[limits]\ncall_timeout_ms = 10000\nmemory_mb = 512\n"
+        "name = \"track\"\nkind = \"ingest-adapter\"\nroute = \"track\"\nmax_items = {items}\n[limits]\ncall_timeout_ms = 10000\nmemory_mb = 512\n"
     );
     let slot = builtin_slot(loader, "track", Some(manifest))?;
     let body = inputs::track_body(items);

@@ -53,7 +53,14 @@ impl PluginEngine {
     /// given) a directory for compiled components.
     pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
         let optimized = engine_with(Strategy::Cranelift)?;
-        let baseline = engine_with(Strategy::Winch)?;
+        // Winch exists for x86_64 and aarch64 only; elsewhere every build is
+        // an optimized one (reloads just take longer).
+        let baseline = engine_with(Strategy::Winch).unwrap_or_else(|e| {
+            tracing::warn!(
+                "no baseline compiler on this machine, reloads use Cranelift only: {e:#}"
+            );
+            optimized.clone()
+        });
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the plugin cache dir {}", dir.display()))?;

@@ -135,6 +135,15 @@ impl Manifest {
         if manifest.name.is_empty() {
             manifest.name = stem.to_string();
         }
+        if manifest.name != stem {
+            return Err(ManifestError::Field {
+                field: "name",
+                message: format!(
+                    "{:?} does not match the file name {stem:?}; rename one of them",
+                    manifest.name
+                ),
+            });
+        }
         manifest.validate()?;
         Ok(manifest)
     }
@@ -212,9 +221,17 @@ impl Manifest {
         self.route.as_deref().unwrap_or(&self.name)
     }
 
-    /// The `[config]` table as the JSON string `init` takes.
+    /// The `[config]` table as the JSON string `init` takes. An adapter's
+    /// `max_items` is handed over in it too (unless `[config]` sets it), so
+    /// the limit is declared once, in the manifest.
     pub fn config_json(&self) -> String {
-        serde_json::to_string(&self.config).unwrap_or_else(|_| "{}".into())
+        let mut config = self.config.clone();
+        if let (Kind::IngestAdapter, Some(max)) = (self.kind, self.max_items) {
+            config
+                .entry("max_items")
+                .or_insert(toml::Value::Integer(i64::from(max)));
+        }
+        serde_json::to_string(&config).unwrap_or_else(|_| "{}".into())
     }
 }
 
@@ -245,8 +262,26 @@ mod tests {
             err.to_string().contains("unknown variant `gadget`"),
             "{err}"
         );
+        let err = Manifest::parse("name = \"other\"\nkind = \"detector\"", "x").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`name`: \"other\" does not match the file name \"x\""),
+            "{err}"
+        );
         let err = Manifest::parse("kind = \"detector\"\nroute = \"adl\"", "x").unwrap_err();
         assert!(err.to_string().contains("for ingest adapters"), "{err}");
+    }
+
+    #[test]
+    fn an_adapters_max_items_reaches_init() {
+        let m = Manifest::parse("kind = \"ingest-adapter\"\nmax_items = 500", "adl").unwrap();
+        assert_eq!(m.config_json(), r#"{"max_items":500}"#);
+        let m = Manifest::parse(
+            "kind = \"ingest-adapter\"\nmax_items = 500\n[config]\nmax_items = 9",
+            "adl",
+        )
+        .unwrap();
+        assert_eq!(m.config_json(), r#"{"max_items":9}"#);
     }
 
     #[test]

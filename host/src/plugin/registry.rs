@@ -174,7 +174,17 @@ impl Registry {
         } else {
             tier
         };
-        let version = match self.loader.load(&source, slot.filter_params(), tier) {
+        let loaded = match self.loader.load(&source, slot.filter_params(), tier) {
+            // Winch supports fewer wasm features than Cranelift: a file it
+            // cannot compile gets the optimizing compiler straight away.
+            Err(Invalid::Compile(e)) if tier == Tier::Baseline => {
+                tracing::debug!(plugin = %source.name, "baseline compile failed ({e}); compiling optimized");
+                self.loader
+                    .load(&source, slot.filter_params(), Tier::Optimized)
+            }
+            other => other,
+        };
+        let version = match loaded {
             Ok(version) => Arc::new(version),
             Err(invalid) => return self.fail(&source.name, slot, invalid.to_string()),
         };
@@ -186,7 +196,7 @@ impl Registry {
         slot.install(version.clone());
         tracing::info!(plugin = %source.name, version = %version.description.version, ?tier, origin = ?source.origin, "plugin {action}");
         (self.events)(PluginEvent::about(action, &version, None));
-        if tier == Tier::Baseline {
+        if version.tier == Tier::Baseline {
             self.optimize_in_background(slot.clone(), source);
         }
     }
@@ -197,10 +207,16 @@ impl Registry {
         let this = self.this.clone();
         let spawned = std::thread::Builder::new().name("plugin-optimize".into()).spawn(move || {
             let Some(registry) = this.upgrade() else { return };
+            // A burst of writes starts one of these per write: only the
+            // version still current is worth two cores for 100+ ms.
+            let still_current = |digest: &str| slot.current().is_some_and(|v| v.digest == digest);
+            if !still_current(&digest(&source.bytes)) {
+                return;
+            }
             let optimized = registry.loader.load(&source, slot.filter_params(), Tier::Optimized);
             let _one_at_a_time = registry.reloading.lock();
             match optimized {
-                Ok(version) if slot.current().is_some_and(|v| v.digest == version.digest) => {
+                Ok(version) if still_current(&version.digest) => {
                     slot.upgrade(Arc::new(version));
                     tracing::debug!(plugin = %source.name, "optimized build swapped in");
                 }
