@@ -36,8 +36,17 @@ fn open_watched(
     (registry, watch)
 }
 
-#[test]
-fn replacing_a_file_under_load_fails_no_call_and_is_live_within_a_second() {
+/// A watched plugins dir holding `probe`: a copy of the squawk detector.
+struct Probe {
+    _tmp: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    registry: Arc<Registry>,
+    _watch: watcher::DirWatcher,
+    recorder: Recorder,
+    slot: Arc<Slot>,
+}
+
+fn squawk_probe() -> Probe {
     let (_tmp, dir) = common::plugins_dir();
     put(
         &dir,
@@ -48,6 +57,26 @@ fn replacing_a_file_under_load_fails_no_call_and_is_live_within_a_second() {
     let recorder = Recorder::default();
     let (registry, _watch) = open_watched(&dir, &recorder);
     let slot = registry.slot("probe").unwrap();
+    Probe {
+        _tmp,
+        dir,
+        registry,
+        _watch,
+        recorder,
+        slot,
+    }
+}
+
+#[test]
+fn replacing_a_file_under_load_fails_no_call_and_is_live_within_a_second() {
+    let Probe {
+        _tmp,
+        dir,
+        registry: _,
+        _watch,
+        recorder,
+        slot,
+    } = squawk_probe();
     assert_eq!(kinds(&slot), ["flight.emergency"]);
 
     let (calls, failures, stop) = (
@@ -148,16 +177,14 @@ fn a_call_in_flight_finishes_on_the_version_it_started_with() {
 /// Writes a bad `probe.wasm` (and manifest), reloads, and checks the working
 /// squawk version still answers and the error says what is wrong.
 fn assert_rejected(bytes: &[u8], manifest: &str, expected: &str) {
-    let (_tmp, dir) = common::plugins_dir();
-    put(
-        &dir,
-        "probe.toml",
-        detector_manifest("probe", "", 5).as_bytes(),
-    );
-    put(&dir, "probe.wasm", common::builtin("squawk"));
-    let recorder = Recorder::default();
-    let (registry, _watch) = open_watched(&dir, &recorder);
-    let slot = registry.slot("probe").unwrap();
+    let Probe {
+        _tmp,
+        dir,
+        registry,
+        _watch,
+        recorder,
+        slot,
+    } = squawk_probe();
     let working = slot.current().unwrap().digest.clone();
 
     put(&dir, "probe.toml", manifest.as_bytes());

@@ -36,6 +36,8 @@ pub mod section {
     pub const TRACK: u16 = 128;
     /// `metering`.
     pub const METERING: u16 = 256;
+    /// Every section.
+    pub const ALL: u16 = 0x1ff;
 }
 
 /// A timestamp column value as an option.

@@ -14,49 +14,23 @@ use crate::flight::{
 use super::manifest::Manifest;
 use super::wit;
 
-/// Absent timestamp.
-pub const NO_TIME: i64 = i64::MIN;
-/// Absent squawk.
-pub const NO_SQUAWK: u16 = u16::MAX;
-/// Absent whole number.
-pub const NO_INT: i32 = i32::MIN;
+// The sentinels and section bits are part of the contract; the crate
+// plugin authors use owns them, so host and guests cannot disagree.
+pub use vatswim_plugin_api::columns::{NO_INT, NO_SQUAWK, NO_TIME, section};
 
-/// Bits of `flight-rows.sections` (the WIT documents the same numbers).
-pub mod section {
-    /// The flight exists on this side of the change.
-    pub const EXISTS: u16 = 1;
-    /// `identity`.
-    pub const IDENTITY: u16 = 2;
-    /// `flight_plan`.
-    pub const FLIGHT_PLAN: u16 = 4;
-    /// `position`.
-    pub const POSITION: u16 = 8;
-    /// `progress`.
-    pub const PROGRESS: u16 = 16;
-    /// `times`.
-    pub const TIMES: u16 = 32;
-    /// `tmi`.
-    pub const TMI: u16 = 64;
-    /// `track`.
-    pub const TRACK: u16 = 128;
-    /// `metering`.
-    pub const METERING: u16 = 256;
-    /// Every section.
-    pub const ALL: u16 = 0x1ff;
-
-    /// The bit of a manifest `reads` name.
-    pub fn of(name: &str) -> u16 {
-        match name {
-            "identity" => IDENTITY,
-            "flight_plan" => FLIGHT_PLAN,
-            "position" => POSITION,
-            "progress" => PROGRESS,
-            "times" => TIMES,
-            "tmi" => TMI,
-            "track" => TRACK,
-            "metering" => METERING,
-            _ => 0,
-        }
+/// The section bit of a manifest `reads` name (0 for "airports", which is
+/// context, not a section).
+pub fn section_of(name: &str) -> u16 {
+    match name {
+        "identity" => section::IDENTITY,
+        "flight_plan" => section::FLIGHT_PLAN,
+        "position" => section::POSITION,
+        "progress" => section::PROGRESS,
+        "times" => section::TIMES,
+        "tmi" => section::TMI,
+        "track" => section::TRACK,
+        "metering" => section::METERING,
+        _ => 0,
     }
 }
 
@@ -66,7 +40,7 @@ pub fn read_mask(manifest: &Manifest) -> u16 {
         None => section::ALL,
         Some(reads) => reads
             .iter()
-            .fold(section::EXISTS, |mask, name| mask | section::of(name)),
+            .fold(section::EXISTS, |mask, name| mask | section_of(name)),
     }
 }
 
