@@ -8,4 +8,5 @@ pub mod bench;
 pub mod cli;
 pub mod flight;
 pub mod plugin;
+pub mod source;
 pub mod telemetry;
