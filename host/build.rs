@@ -10,6 +10,8 @@ use std::process::Command;
 /// (package, embedded name) of every built-in plugin.
 const BUILTINS: &[(&str, &str)] = &[
     ("vatswim-plugin-squawk", "squawk"),
+    ("vatswim-plugin-departure", "departure"),
+    ("vatswim-plugin-arrival", "arrival"),
     ("vatswim-plugin-track", "track"),
     ("vatswim-plugin-fleet", "fleet"),
 ];

@@ -21,13 +21,13 @@ fn every_builtin_loads_active_from_the_binary() {
     let (registry, recorder, _tmp) = registry();
     let statuses = registry.statuses();
     let names: Vec<&str> = statuses.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["fleet", "squawk", "track"]);
+    assert_eq!(names, ["arrival", "departure", "fleet", "squawk", "track"]);
     for status in &statuses {
         assert_eq!(status.status, Status::Active, "{status:?}");
         assert_eq!(status.origin.as_deref(), Some("builtin"));
         assert_eq!(recorder.actions(&status.name), [PluginAction::Loaded]);
     }
-    assert_eq!(registry.active(Kind::Detector).len(), 1);
+    assert_eq!(registry.active(Kind::Detector).len(), 3);
     assert!(registry.adapter_for_route("track").is_some());
 }
 

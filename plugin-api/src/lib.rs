@@ -122,8 +122,11 @@ extern crate self as vatswim_plugin_api;
 
 pub mod bindings;
 pub mod columns;
+pub mod geo;
+pub mod ground;
 mod guest;
 pub mod log;
+pub mod time;
 
 pub use bindings::detector::vatswim::plugin::types::{
     Airport, Changes, Context, ControlType, Description, Detection, Event, FieldValue,

@@ -54,6 +54,96 @@ pub fn squawk_changes(n: u64, mask: u16) -> wit::Changes {
     )
 }
 
+/// The ICAO code of synthetic airport `i` (A000, A001, ...).
+fn airport_code(i: u64) -> String {
+    format!("A{:03}", i % 1000)
+}
+
+/// Where synthetic airport `i` is: spread over the northern hemisphere.
+fn airport_at(i: u64) -> (f64, f64) {
+    (10.0 + (i % 60) as f64, -120.0 + (i / 60 % 200) as f64 * 1.2)
+}
+
+/// A context with `n` synthetic airports, in the host's and the guest's types.
+pub fn airport_contexts(n: u64) -> (wit::Context, guest::Context) {
+    let host: Vec<wit::Airport> = (0..n)
+        .map(|i| {
+            let (lat, lon) = airport_at(i);
+            wit::Airport {
+                icao: airport_code(i),
+                lat,
+                lon,
+                elevation_ft: (i % 50) as i32 * 20,
+                artcc: "ZZZ".into(),
+            }
+        })
+        .collect();
+    let guest_airports = host
+        .iter()
+        .map(|a| guest::Airport {
+            icao: a.icao.clone(),
+            lat: a.lat,
+            lon: a.lon,
+            elevation_ft: a.elevation_ft,
+            artcc: a.artcc.clone(),
+        })
+        .collect();
+    let ctx = wit::Context {
+        airports: host,
+        ..wit::Context::empty(1_700_000_000_000)
+    };
+    let guest_ctx = guest::Context {
+        now: 1_700_000_000_000,
+        airports: guest_airports,
+        programs: vec![],
+        program_changes: vec![],
+    };
+    (ctx, guest_ctx)
+}
+
+/// `n` flights at their departure airports (of 300): one in a hundred lifts
+/// off this cycle, the others taxi.
+pub fn departure_changes(n: u64, mask: u16) -> wit::Changes {
+    let flight = |i: u64, altitude_ft: i32, groundspeed_kts: i32| {
+        let (lat, lon) = airport_at(i % 300);
+        FlightRecord {
+            flight_uid: i,
+            flight_plan: Some(crate::flight::FlightPlan {
+                dept_icao: airport_code(i % 300),
+                dest_icao: airport_code((i + 7) % 300),
+                ..Default::default()
+            }),
+            position: Some(Position {
+                lat,
+                lon,
+                altitude_ft,
+                groundspeed_kts,
+                ..Position::default()
+            }),
+            times: Some(crate::flight::Times {
+                out_utc: Some(1),
+                ..Default::default()
+            }),
+            ..FlightRecord::default()
+        }
+    };
+    let pairs: Vec<(FlightRecord, FlightRecord)> = (0..n)
+        .map(|i| {
+            let elevation = (i % 300 % 50) as i32 * 20;
+            let after_alt = if i.is_multiple_of(100) {
+                elevation + 900
+            } else {
+                elevation
+            };
+            (flight(i, elevation, 120), flight(i, after_alt, 150))
+        })
+        .collect();
+    columns::changes(
+        mask,
+        pairs.iter().map(|(b, a)| (b.flight_uid, Some(b), Some(a))),
+    )
+}
+
 /// `n` subjects for filter benchmarks.
 pub fn subjects(n: u64) -> wit::Subjects {
     let callsigns: Vec<String> = (0..n).map(callsign).collect();

@@ -44,6 +44,7 @@ pub fn run(items: usize, rounds: usize) -> anyhow::Result<()> {
     );
     let loader = Loader::new(None)?;
     squawk(&loader, items, rounds)?.print();
+    departure(&loader, items, rounds)?.print();
     track(&loader, items, rounds)?.print();
     fleet(&loader, items, rounds)?.print();
     Ok(())
@@ -113,6 +114,39 @@ fn squawk(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figure
     });
     Ok(Figures {
         plugin: "squawk",
+        items,
+        wasm,
+        native,
+    })
+}
+
+fn departure(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
+    let slot = builtin_slot(loader, "departure", None)?;
+    let mask = slot.current().map_or(0, |v| v.read_mask());
+    let (ctx, guest_ctx) = inputs::airport_contexts(300);
+    let host_changes = inputs::departure_changes(items as u64, mask);
+    let guest_changes = inputs::guest_changes(inputs::departure_changes(items as u64, mask));
+    let expected = items.div_ceil(100);
+    let wasm = time_median(rounds, || {
+        let detection = slot.detect(&ctx, &host_changes).expect("departure detect");
+        assert_eq!(
+            detection.events.len(),
+            expected,
+            "wasm departure found the wrong number of liftoffs"
+        );
+    });
+    let native_plugin =
+        departure::Departure::init(serde_json::json!({})).map_err(anyhow::Error::msg)?;
+    let native = time_median(rounds, || {
+        let detection = native_plugin.detect(&guest_ctx, std::hint::black_box(&guest_changes));
+        assert_eq!(
+            detection.events.len(),
+            expected,
+            "native departure found the wrong number of liftoffs"
+        );
+    });
+    Ok(Figures {
+        plugin: "departure",
         items,
         wasm,
         native,

@@ -12,8 +12,6 @@
 //! when absent, keep the flight's current values. Config: `max_items`
 //! (default 1000).
 
-mod time;
-
 use serde_json::{Map, Value};
 use vatswim_plugin_api::{
     Description, FieldValue, FlightRef, IngestAdapter, IngestItem, ItemError, Parsed, Patch,
@@ -97,10 +95,13 @@ fn track_patch(item: &Value, now: Timestamp) -> Result<Patch, ItemFault> {
     let squawk = optional_squawk(item)?;
     let updated_at = match item.get("timestamp") {
         None | Some(Value::Null) => now,
-        Some(v) => v.as_str().and_then(time::parse_rfc3339).ok_or((
-            "timestamp",
-            "must be an ISO 8601 UTC time, e.g. 2026-01-16T12:00:00Z".to_string(),
-        ))?,
+        Some(v) => v
+            .as_str()
+            .and_then(vatswim_plugin_api::time::parse_rfc3339)
+            .ok_or((
+                "timestamp",
+                "must be an ISO 8601 UTC time, e.g. 2026-01-16T12:00:00Z".to_string(),
+            ))?,
     };
     let position = PositionUpdate {
         lat,

@@ -1,5 +1,5 @@
-//! RFC 3339 / ISO 8601 UTC times to epoch milliseconds, without a date crate
-//! (plugins stay small).
+//! UTC times as plugins exchange them: epoch milliseconds inside, ISO 8601
+//! in JSON payloads. No date crate, so plugins stay small.
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)`.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
@@ -57,6 +57,32 @@ fn zone_offset_minutes(zone: &str) -> Option<i64> {
     Some(sign * (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?))
 }
 
+/// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SSZ` (PERTI's form).
+pub fn format_utc(millis: i64) -> String {
+    let secs = millis.div_euclid(1_000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
+/// The date of a day number since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// Days since 1970-01-01 (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -69,7 +95,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_rfc3339;
+    use super::{format_utc, parse_rfc3339};
 
     #[test]
     fn parses_utc_and_offsets() {
@@ -84,5 +110,15 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("2026-13-16T12:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn formats_and_round_trips() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(1_768_564_800_500), "2026-01-16T12:00:00Z");
+        assert_eq!(format_utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        for ms in [0, 951_782_400_000, 1_709_164_799_000, 4_102_444_800_000] {
+            assert_eq!(parse_rfc3339(&format_utc(ms)), Some(ms));
+        }
     }
 }

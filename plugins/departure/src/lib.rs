@@ -1,0 +1,99 @@
+//! Departure detector: OUT (gate out) and OFF (wheels off).
+//!
+//! - OUT: the first cycle a flight on the ground moves at 5 kt or more
+//!   (`times.out_utc`).
+//! - OFF: the cycle a flight goes from the ground to the air
+//!   (`times.off_utc`), with a `flight.departed` event carrying `off_utc`.
+//!
+//! On the ground or in the air is decided by `vatswim_plugin_api::ground`
+//! (height above the departure field when near it, groundspeed otherwise).
+//! Each time is set once: a flight that already has it is left alone, so a
+//! touch-and-go or a reconnect produces no second event. A flight first
+//! seen in the air gets neither.
+
+use vatswim_plugin_api::geo::AirportIndex;
+use vatswim_plugin_api::ground::{GroundRule, PARKED_BELOW_KTS};
+use vatswim_plugin_api::time::format_utc;
+use vatswim_plugin_api::{
+    ChangeView, Changes, Context, Description, Detection, Detector, Event, FieldValue, FlightRef,
+    Patch, Timestamp,
+};
+
+/// The detector.
+pub struct Departure {
+    rule: GroundRule,
+}
+
+impl Detector for Departure {
+    fn describe() -> Description {
+        Description::new(
+            "departure",
+            env!("CARGO_PKG_VERSION"),
+            "OUT and OFF times, flight.departed",
+        )
+    }
+
+    fn init(config: serde_json::Value) -> Result<Self, String> {
+        Ok(Departure {
+            rule: GroundRule::from_config(&config)?,
+        })
+    }
+
+    fn detect(&self, ctx: &Context, changes: &Changes) -> Detection {
+        let airports = AirportIndex::new(ctx);
+        let mut out = Detection::default();
+        for change in changes.iter() {
+            self.detect_one(change, &airports, ctx.now, &mut out);
+        }
+        out
+    }
+}
+
+impl Departure {
+    fn detect_one(
+        &self,
+        change: ChangeView<'_>,
+        airports: &AirportIndex<'_>,
+        now: Timestamp,
+        out: &mut Detection,
+    ) {
+        let (Some(before), Some(after)) = (change.before(), change.after()) else {
+            return;
+        };
+        let (Some(was), Some(is)) = (before.position(), after.position()) else {
+            return;
+        };
+        let dept = after.flight_plan().map_or("", |fp| fp.dept_icao);
+        let field = self.rule.field_elevation(airports, dept, &is);
+        let (was_airborne, is_airborne) = (
+            self.rule.is_airborne(&was, field),
+            self.rule.is_airborne(&is, field),
+        );
+        let times = after.times().unwrap_or_default();
+        let mut fields = Vec::new();
+        if times.out_utc.is_none()
+            && times.off_utc.is_none()
+            && !is_airborne
+            && is.groundspeed_kts >= PARKED_BELOW_KTS
+        {
+            fields.push(FieldValue::TimesOutUtc(Some(now)));
+        }
+        if times.off_utc.is_none() && !was_airborne && is_airborne {
+            fields.push(FieldValue::TimesOffUtc(Some(now)));
+            let payload = format!(r#"{{"off_utc":"{}"}}"#, format_utc(now));
+            out.events.push(Event::for_flight(
+                "flight.departed",
+                change.flight_uid(),
+                payload,
+            ));
+        }
+        if !fields.is_empty() {
+            out.patches.push(Patch {
+                flight: FlightRef::Uid(change.flight_uid()),
+                fields,
+            });
+        }
+    }
+}
+
+vatswim_plugin_api::export_detector!(Departure);
