@@ -9,4 +9,5 @@ pub mod cli;
 pub mod flight;
 pub mod plugin;
 pub mod source;
+pub mod store;
 pub mod telemetry;

@@ -93,7 +93,8 @@ pub struct Manifest {
     /// "airports" for the context's reference data). Default: all.
     #[serde(default)]
     pub reads: Option<BTreeSet<String>>,
-    /// Detectors: fields it may patch, e.g. "times.off_utc" or "tmi.*".
+    /// Fields it may patch, e.g. "times.off_utc", "tmi.*" or "track"
+    /// (detectors and ingest adapters; see `store::authority`).
     #[serde(default)]
     pub owns: Vec<String>,
     /// Ingest adapters: the route (`POST /ingest/{route}`); default the name.
@@ -190,15 +191,16 @@ impl Manifest {
                 "call_timeout_ms, memory_mb and fault_threshold must be above 0".into(),
             );
         }
-        if self.kind != Kind::Detector && (!self.owns.is_empty() || self.reads.is_some()) {
+        if self.kind != Kind::Detector && self.reads.is_some() {
             return field(
-                "owns",
-                format!(
-                    "`owns` and `reads` are for detectors, this is a {}",
-                    self.kind
-                ),
+                "reads",
+                format!("`reads` is for detectors, this is a {}", self.kind),
             );
         }
+        if let Err(message) = crate::store::authority::check_owns(self.kind, &self.owns) {
+            return field("owns", message);
+        }
+
         if self.kind != Kind::IngestAdapter && (self.route.is_some() || self.max_items.is_some()) {
             return field(
                 "route",
@@ -270,6 +272,41 @@ mod tests {
         );
         let err = Manifest::parse("kind = \"detector\"\nroute = \"adl\"", "x").unwrap_err();
         assert!(err.to_string().contains("for ingest adapters"), "{err}");
+        let err =
+            Manifest::parse("kind = \"ingest-adapter\"\nreads = [\"position\"]", "x").unwrap_err();
+        assert!(
+            err.to_string().contains("`reads` is for detectors"),
+            "{err}"
+        );
+        let err = Manifest::parse("kind = \"detector\"\nroute = \"adl\"", "x").unwrap_err();
+        assert!(err.to_string().contains("for ingest adapters"), "{err}");
+    }
+
+    #[test]
+    fn owns_is_checked_against_the_authority_matrix() {
+        let ok = Manifest::parse(
+            "kind = \"detector\"\nowns = [\"times.off_utc\", \"tmi.*\"]",
+            "d",
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        let err = Manifest::parse("kind = \"detector\"\nowns = [\"position\"]", "d").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "manifest field `owns`: \"position\": a detector may not write position; it may write: progress, times, tmi"
+        );
+        let err =
+            Manifest::parse("kind = \"ingest-adapter\"\nowns = [\"wings\"]", "a").unwrap_err();
+        assert!(
+            err.to_string().contains("\"wings\" names no section"),
+            "{err}"
+        );
+        let err =
+            Manifest::parse("kind = \"subscription-filter\"\nowns = [\"times\"]", "f").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("a subscription-filter may not write times"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,0 +1,442 @@
+//! The data authority matrix: which kind of writer may write which section,
+//! and patches applied field by field, each refused field reported with the
+//! reason (never silently dropped).
+//!
+//! | section | sync (VATSIM feed) | ingest adapters | detectors |
+//! |---|---|---|---|
+//! | identity, flight_plan | yes | if `owns` | - |
+//! | position | yes | if `owns` | - |
+//! | progress | - | - | if `owns` |
+//! | times | - | if `owns` | if `owns` |
+//! | tmi | - | - | if `owns` |
+//! | track, metering | - | if `owns` | - |
+//!
+//! A plugin's manifest `owns` lists fields ("times.off_utc"), whole sections
+//! ("tmi.*" or "tmi"); it may only name sections its kind may write, which
+//! is checked when the manifest loads.
+
+use crate::flight::{
+    ControlType, FlightRecord, Metering, Phase, Position, Progress, Times, Tmi, Track,
+};
+use crate::plugin::manifest::Kind;
+use crate::plugin::wit::{self, FieldValue};
+
+/// The sections of a flight record, as manifests name them.
+pub const SECTIONS: &[&str] = &[
+    "identity",
+    "flight_plan",
+    "position",
+    "progress",
+    "times",
+    "tmi",
+    "track",
+    "metering",
+];
+
+/// Sections each kind of plugin may own.
+pub fn writable_by(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Detector => &["progress", "times", "tmi"],
+        Kind::IngestAdapter => &[
+            "identity",
+            "flight_plan",
+            "position",
+            "times",
+            "track",
+            "metering",
+        ],
+        Kind::SubscriptionFilter => &[],
+    }
+}
+
+/// Sections the VATSIM sync writes.
+pub const SYNC_SECTIONS: &[&str] = &["identity", "flight_plan", "position"];
+
+/// Checks a manifest's `owns` against the matrix; the error names the entry.
+pub fn check_owns(kind: Kind, owns: &[String]) -> Result<(), String> {
+    for entry in owns {
+        let section = entry.split('.').next().unwrap_or_default();
+        if !SECTIONS.contains(&section) {
+            return Err(format!(
+                "{entry:?} names no section; sections: {}",
+                SECTIONS.join(", ")
+            ));
+        }
+        if !writable_by(kind).contains(&section) {
+            let allowed = writable_by(kind).join(", ");
+            return Err(format!(
+                "{entry:?}: a {kind} may not write {section}; it may write: {allowed}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Who is writing a patch.
+#[derive(Debug, Clone, Copy)]
+pub enum Writer<'a> {
+    /// The VATSIM feed sync.
+    Sync,
+    /// A plugin, with its manifest's `owns`.
+    Plugin {
+        /// The plugin's name (for messages).
+        name: &'a str,
+        /// Its manifest's `owns`.
+        owns: &'a [String],
+    },
+}
+
+impl Writer<'_> {
+    fn may_write(&self, path: &str) -> bool {
+        let section = path.split('.').next().unwrap_or(path);
+        match self {
+            Writer::Sync => SYNC_SECTIONS.contains(&section),
+            Writer::Plugin { owns, .. } => owns.iter().any(|o| covers(o, path, section)),
+        }
+    }
+}
+
+/// Whether an `owns` entry covers a field path ("times.off_utc" or "track").
+fn covers(owned: &str, path: &str, section: &str) -> bool {
+    owned == path || owned == section || owned.strip_suffix(".*") == Some(section)
+}
+
+/// A field of a patch that was not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The field, e.g. "times.off_utc".
+    pub field: &'static str,
+    /// Why.
+    pub message: String,
+}
+
+/// Applies the fields `writer` may write; returns the refused ones.
+pub fn apply(record: &mut FlightRecord, writer: Writer<'_>, fields: &[FieldValue]) -> Vec<Refusal> {
+    let mut refused = Vec::new();
+    for value in fields {
+        let path = field_path(value);
+        if writer.may_write(path) {
+            set(record, value);
+        } else {
+            refused.push(Refusal {
+                field: path,
+                message: refusal_message(writer, path),
+            });
+        }
+    }
+    refused
+}
+
+fn refusal_message(writer: Writer<'_>, path: &str) -> String {
+    match writer {
+        Writer::Sync => format!("the VATSIM sync does not own {path}"),
+        Writer::Plugin { name, .. } => format!(
+            "plugin {name} does not own {path} (add it to `owns` in its manifest, if its kind may write it)"
+        ),
+    }
+}
+
+/// The path of the field a value writes, as `owns` names it.
+pub fn field_path(value: &FieldValue) -> &'static str {
+    use FieldValue as F;
+    match value {
+        F::IdentityCallsign(_) => "identity.callsign",
+        F::IdentityCid(_) => "identity.cid",
+        F::FlightPlanDeptIcao(_) => "flight_plan.dept_icao",
+        F::FlightPlanDestIcao(_) => "flight_plan.dest_icao",
+        F::FlightPlanAltIcao(_) => "flight_plan.alt_icao",
+        F::FlightPlanAircraftType(_) => "flight_plan.aircraft_type",
+        F::FlightPlanAltitudeFt(_) => "flight_plan.altitude_ft",
+        F::FlightPlanTasKts(_) => "flight_plan.tas_kts",
+        F::FlightPlanRoute(_) => "flight_plan.route",
+        F::FlightPlanRemarks(_) => "flight_plan.remarks",
+        F::FlightPlanRules(_) => "flight_plan.rules",
+        F::FlightPlanDeptime(_) => "flight_plan.deptime",
+        F::Position(_) => "position",
+        F::ProgressPhase(_) => "progress.phase",
+        F::ProgressIsActive(_) => "progress.is_active",
+        F::ProgressDistToDestNm(_) => "progress.dist_to_dest_nm",
+        F::ProgressPctComplete(_) => "progress.pct_complete",
+        F::ProgressEtaUtc(_) => "progress.eta_utc",
+        F::TimesOutUtc(_) => "times.out_utc",
+        F::TimesOffUtc(_) => "times.off_utc",
+        F::TimesOnUtc(_) => "times.on_utc",
+        F::TimesInUtc(_) => "times.in_utc",
+        F::Tmi(_) => "tmi",
+        F::Track(_) => "track",
+        F::Metering(_) => "metering",
+    }
+}
+
+/// Writes one field, creating its section with defaults if the flight has none.
+fn set(r: &mut FlightRecord, value: &FieldValue) {
+    use FieldValue as F;
+    match value {
+        F::IdentityCallsign(v) => {
+            r.identity.get_or_insert_with(Default::default).callsign = v.clone()
+        }
+        F::IdentityCid(v) => r.identity.get_or_insert_with(Default::default).cid = *v,
+        F::FlightPlanDeptIcao(v) => {
+            r.flight_plan.get_or_insert_with(Default::default).dept_icao = v.clone()
+        }
+        F::FlightPlanDestIcao(v) => {
+            r.flight_plan.get_or_insert_with(Default::default).dest_icao = v.clone()
+        }
+        F::FlightPlanAltIcao(v) => {
+            r.flight_plan.get_or_insert_with(Default::default).alt_icao = v.clone()
+        }
+        F::FlightPlanAircraftType(v) => {
+            r.flight_plan
+                .get_or_insert_with(Default::default)
+                .aircraft_type = v.clone()
+        }
+        F::FlightPlanAltitudeFt(v) => {
+            r.flight_plan
+                .get_or_insert_with(Default::default)
+                .altitude_ft = Some(*v)
+        }
+        F::FlightPlanTasKts(v) => {
+            r.flight_plan.get_or_insert_with(Default::default).tas_kts = Some(*v)
+        }
+        F::FlightPlanRoute(v) => {
+            r.flight_plan.get_or_insert_with(Default::default).route = v.clone()
+        }
+        F::FlightPlanRemarks(v) => {
+            r.flight_plan.get_or_insert_with(Default::default).remarks = v.clone()
+        }
+        F::FlightPlanRules(v) => {
+            r.flight_plan.get_or_insert_with(Default::default).rules = v.clone()
+        }
+        F::FlightPlanDeptime(v) => {
+            r.flight_plan.get_or_insert_with(Default::default).deptime = v.clone()
+        }
+        F::Position(update) => {
+            merge_position(r.position.get_or_insert_with(Position::default), update)
+        }
+        F::ProgressPhase(v) => r.progress.get_or_insert_with(Progress::default).phase = phase(*v),
+        F::ProgressIsActive(v) => r.progress.get_or_insert_with(Progress::default).is_active = *v,
+        F::ProgressDistToDestNm(v) => {
+            r.progress
+                .get_or_insert_with(Progress::default)
+                .dist_to_dest_nm = *v
+        }
+        F::ProgressPctComplete(v) => {
+            r.progress
+                .get_or_insert_with(Progress::default)
+                .pct_complete = *v
+        }
+        F::ProgressEtaUtc(v) => r.progress.get_or_insert_with(Progress::default).eta_utc = *v,
+        F::TimesOutUtc(v) => r.times.get_or_insert_with(Times::default).out_utc = *v,
+        F::TimesOffUtc(v) => r.times.get_or_insert_with(Times::default).off_utc = *v,
+        F::TimesOnUtc(v) => r.times.get_or_insert_with(Times::default).on_utc = *v,
+        F::TimesInUtc(v) => r.times.get_or_insert_with(Times::default).in_utc = *v,
+        F::Tmi(v) => r.tmi = Some(tmi(v)),
+        F::Track(v) => {
+            r.track = Some(Track {
+                source: v.source.clone(),
+                squawk: v.squawk,
+                updated_at: v.updated_at,
+            })
+        }
+        F::Metering(v) => r.metering = Some(metering(v)),
+    }
+}
+
+/// A position update keeps the current value of every field it leaves out.
+fn merge_position(p: &mut Position, u: &wit::PositionUpdate) {
+    p.lat = u.lat;
+    p.lon = u.lon;
+    p.altitude_ft = u.altitude_ft.unwrap_or(p.altitude_ft);
+    p.heading_deg = u.heading_deg.unwrap_or(p.heading_deg);
+    p.groundspeed_kts = u.groundspeed_kts.unwrap_or(p.groundspeed_kts);
+    p.vertical_rate_fpm = u.vertical_rate_fpm.unwrap_or(p.vertical_rate_fpm);
+    p.squawk = u.squawk.or(p.squawk);
+    p.updated_at = u.updated_at;
+}
+
+fn phase(p: wit::Phase) -> Phase {
+    match p {
+        wit::Phase::Prefile => Phase::Prefile,
+        wit::Phase::Taxiing => Phase::Taxiing,
+        wit::Phase::Departed => Phase::Departed,
+        wit::Phase::Enroute => Phase::Enroute,
+        wit::Phase::Descending => Phase::Descending,
+        wit::Phase::Arrived => Phase::Arrived,
+        wit::Phase::Disconnected => Phase::Disconnected,
+    }
+}
+
+fn tmi(t: &wit::Tmi) -> Tmi {
+    Tmi {
+        gs_held: t.gs_held,
+        ctl_type: t.ctl_type.map(|c| match c {
+            wit::ControlType::Gs => ControlType::Gs,
+            wit::ControlType::Gdp => ControlType::Gdp,
+        }),
+        program_id: t.program_id,
+        slot_time_utc: t.slot_time_utc,
+        edct_utc: t.edct_utc,
+        delay_minutes: t.delay_minutes,
+    }
+}
+
+fn metering(m: &wit::Metering) -> Metering {
+    Metering {
+        sta_utc: m.sta_utc,
+        metering_time_utc: m.metering_time_utc,
+        metering_point: m.metering_point.clone(),
+        delay_minutes: m.delay_minutes,
+        frozen: m.frozen,
+        stream: m.stream.clone(),
+        status: m.status.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::wit::{PositionUpdate, Tmi as WitTmi};
+
+    fn owns(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_detector_writes_only_what_it_owns() {
+        let owned = owns(&["times.out_utc", "times.off_utc"]);
+        let departure = Writer::Plugin {
+            name: "departure",
+            owns: &owned,
+        };
+        let mut r = FlightRecord::default();
+        let refused = apply(
+            &mut r,
+            departure,
+            &[
+                FieldValue::TimesOffUtc(Some(5)),
+                FieldValue::TimesOnUtc(Some(9)),
+            ],
+        );
+        assert_eq!(r.times.unwrap().off_utc, Some(5));
+        assert_eq!(
+            r.times.unwrap().on_utc,
+            None,
+            "the refused field was not written"
+        );
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].field, "times.on_utc");
+        assert!(
+            refused[0]
+                .message
+                .starts_with("plugin departure does not own times.on_utc"),
+            "{}",
+            refused[0].message
+        );
+    }
+
+    #[test]
+    fn a_section_wildcard_or_name_covers_its_fields() {
+        let owned = owns(&["tmi.*", "track"]);
+        let writer = Writer::Plugin {
+            name: "x",
+            owns: &owned,
+        };
+        let mut r = FlightRecord::default();
+        let tmi = WitTmi {
+            gs_held: true,
+            ctl_type: None,
+            program_id: Some(3),
+            slot_time_utc: None,
+            edct_utc: None,
+            delay_minutes: None,
+        };
+        let track = wit::Track {
+            source: "radar".into(),
+            squawk: Some(7700),
+            updated_at: 1,
+        };
+        assert!(
+            apply(
+                &mut r,
+                writer,
+                &[FieldValue::Tmi(tmi), FieldValue::Track(track)]
+            )
+            .is_empty()
+        );
+        assert_eq!(r.tmi.unwrap().program_id, Some(3));
+        assert_eq!(r.track.unwrap().squawk, Some(7700));
+    }
+
+    #[test]
+    fn the_sync_owns_identity_plan_and_position_only() {
+        let mut r = FlightRecord::default();
+        let refused = apply(
+            &mut r,
+            Writer::Sync,
+            &[
+                FieldValue::FlightPlanDestIcao("EGLL".into()),
+                FieldValue::TimesOutUtc(Some(1)),
+            ],
+        );
+        assert_eq!(r.flight_plan.unwrap().dest_icao, "EGLL");
+        assert_eq!(
+            refused,
+            [Refusal {
+                field: "times.out_utc",
+                message: "the VATSIM sync does not own times.out_utc".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_position_update_keeps_what_it_leaves_out() {
+        let mut r = FlightRecord {
+            position: Some(Position {
+                lat: 1.0,
+                lon: 2.0,
+                altitude_ft: 35_000,
+                heading_deg: 90,
+                groundspeed_kts: 450,
+                vertical_rate_fpm: 0,
+                squawk: Some(2000),
+                updated_at: 1,
+            }),
+            ..FlightRecord::default()
+        };
+        let owned = owns(&["position"]);
+        let update = PositionUpdate {
+            lat: 3.0,
+            lon: 4.0,
+            altitude_ft: Some(34_000),
+            heading_deg: None,
+            groundspeed_kts: None,
+            vertical_rate_fpm: Some(-1_000),
+            squawk: None,
+            updated_at: 2,
+        };
+        assert!(
+            apply(
+                &mut r,
+                Writer::Plugin {
+                    name: "track",
+                    owns: &owned
+                },
+                &[FieldValue::Position(update)]
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            r.position.unwrap(),
+            Position {
+                lat: 3.0,
+                lon: 4.0,
+                altitude_ft: 34_000,
+                heading_deg: 90,
+                groundspeed_kts: 450,
+                vertical_rate_fpm: -1_000,
+                squawk: Some(2000),
+                updated_at: 2
+            }
+        );
+    }
+}
