@@ -44,13 +44,19 @@ pub enum ControlType {
     Gdp,
 }
 
-/// Who is flying.
+/// Who is flying, and the ids the flight is known by.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Identity {
     /// Callsign.
     pub callsign: String,
     /// VATSIM member id.
     pub cid: u32,
+    /// Globally unique flight id (UUID v4), fixed when the flight appears.
+    pub gufi: String,
+    /// PERTI's legacy id: `VAT-YYYYMMDD-CALLSIGN-DEPT-DEST`.
+    pub gufi_legacy: String,
+    /// `cid|callsign|dep|arr|deptime`.
+    pub flight_key: String,
 }
 
 /// What was filed.

@@ -116,6 +116,7 @@ fn pilot_flight(p: &Pilot<'_>, snapshot_at: i64) -> FeedFlight {
         identity: Identity {
             callsign: p.callsign.trim().to_string(),
             cid: p.cid,
+            ..Identity::default()
         },
         flight_plan: p.flight_plan.as_ref().map(flight_plan),
         position: Some(Position {
@@ -136,6 +137,7 @@ fn prefile_flight(p: &Prefile<'_>) -> FeedFlight {
         identity: Identity {
             callsign: p.callsign.trim().to_string(),
             cid: p.cid,
+            ..Identity::default()
         },
         flight_plan: p.flight_plan.as_ref().map(flight_plan),
         position: None,

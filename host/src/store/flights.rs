@@ -1,0 +1,241 @@
+//! The flights: one record per flight, merged from each feed snapshot.
+//!
+//! A flight is one connection, keyed by (cid, callsign): it appears when
+//! the feed first shows it (or its prefile), changes as the feed moves it,
+//! becomes inactive (`phase = disconnected`) when it leaves the feed, and
+//! is purged two hours later. A reconnect is a new flight. A merge returns
+//! only the flights that actually changed, each with its before and after.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::flight::{FlightRecord, Identity, Phase, Position, Progress};
+use crate::source::vatsim::{FeedFlight, Snapshot};
+
+/// How long a disconnected flight stays queryable.
+pub const PURGE_AFTER_MS: i64 = 2 * 60 * 60 * 1000;
+
+/// A flight before and after a merge; `before` is none for a new flight,
+/// `after` none for a purged one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The flight.
+    pub flight_uid: u64,
+    /// As it was.
+    pub before: Option<Arc<FlightRecord>>,
+    /// As it is now.
+    pub after: Option<Arc<FlightRecord>>,
+}
+
+type ConnectionKey = (u32, String);
+
+/// Every flight, by uid, with the index of live connections.
+#[derive(Debug, Default)]
+pub struct FlightStore {
+    flights: HashMap<u64, Arc<FlightRecord>>,
+    connections: HashMap<ConnectionKey, u64>,
+    disconnected_at: HashMap<u64, i64>,
+    next_uid: u64,
+}
+
+impl FlightStore {
+    /// An empty store whose first flight gets uid `first_uid` (after a
+    /// restart: one past the highest uid ever given).
+    pub fn new(first_uid: u64) -> Self {
+        FlightStore {
+            next_uid: first_uid.max(1),
+            ..FlightStore::default()
+        }
+    }
+
+    /// The flight with this uid.
+    pub fn get(&self, uid: u64) -> Option<&Arc<FlightRecord>> {
+        self.flights.get(&uid)
+    }
+
+    /// How many flights the store holds (active or not).
+    pub fn len(&self) -> usize {
+        self.flights.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.flights.is_empty()
+    }
+
+    /// Every flight.
+    pub fn flights(&self) -> impl Iterator<Item = &Arc<FlightRecord>> {
+        self.flights.values()
+    }
+
+    /// Merges a snapshot taken at `now`: returns every flight created,
+    /// changed, disconnected or purged, in that order of discovery.
+    pub fn merge_snapshot(&mut self, snapshot: &Snapshot, now: i64) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let mut seen: HashSet<ConnectionKey> =
+            HashSet::with_capacity(snapshot.pilots.len() + snapshot.prefiles.len());
+        for feed in &snapshot.pilots {
+            seen.insert(key(feed));
+            changes.extend(self.upsert(feed, true, now));
+        }
+        for feed in &snapshot.prefiles {
+            // A prefile of a pilot who is already connected is that flight.
+            if seen.insert(key(feed)) {
+                changes.extend(self.upsert(feed, false, now));
+            }
+        }
+        changes.extend(self.disconnect_missing(&seen, now));
+        changes.extend(self.purge(now));
+        changes
+    }
+
+    /// Creates or updates the flight of one feed entry; a change if it changed.
+    fn upsert(&mut self, feed: &FeedFlight, connected: bool, now: i64) -> Option<Change> {
+        let key = key(feed);
+        let before = self
+            .connections
+            .get(&key)
+            .and_then(|uid| self.flights.get(uid))
+            .cloned();
+        let after = match &before {
+            Some(old) => merged(old, feed, connected),
+            None => self.created(feed, connected, now),
+        };
+        if before.as_deref() == Some(&after) {
+            return None;
+        }
+        let after = Arc::new(after);
+        self.connections.insert(key, after.flight_uid);
+        self.flights.insert(after.flight_uid, after.clone());
+        Some(Change {
+            flight_uid: after.flight_uid,
+            before,
+            after: Some(after),
+        })
+    }
+
+    fn created(&mut self, feed: &FeedFlight, connected: bool, now: i64) -> FlightRecord {
+        let flight_uid = self.next_uid;
+        self.next_uid += 1;
+        let identity = new_identity(feed, now);
+        let record = FlightRecord {
+            flight_uid,
+            identity: Some(identity),
+            ..FlightRecord::default()
+        };
+        merged(&record, feed, connected)
+    }
+
+    /// Live connections the snapshot no longer shows become inactive.
+    fn disconnect_missing(&mut self, seen: &HashSet<ConnectionKey>, now: i64) -> Vec<Change> {
+        // By uid, so the order of changes (and so of seq) never depends on
+        // hash order.
+        let mut gone: Vec<(ConnectionKey, u64)> = self
+            .connections
+            .iter()
+            .filter(|(k, _)| !seen.contains(*k))
+            .map(|(k, uid)| (k.clone(), *uid))
+            .collect();
+        gone.sort_by_key(|(_, uid)| *uid);
+        let mut changes = Vec::with_capacity(gone.len());
+        for (key, uid) in gone {
+            self.connections.remove(&key);
+            let Some(before) = self.flights.get(&uid).cloned() else {
+                continue;
+            };
+            let mut after = (*before).clone();
+            let progress = after.progress.get_or_insert_with(Progress::default);
+            progress.is_active = false;
+            progress.phase = Phase::Disconnected;
+            let after = Arc::new(after);
+            self.flights.insert(uid, after.clone());
+            self.disconnected_at.insert(uid, now);
+            changes.push(Change {
+                flight_uid: uid,
+                before: Some(before),
+                after: Some(after),
+            });
+        }
+        changes
+    }
+
+    /// Flights disconnected for longer than [`PURGE_AFTER_MS`] are removed.
+    fn purge(&mut self, now: i64) -> Vec<Change> {
+        let mut expired: Vec<u64> = self
+            .disconnected_at
+            .iter()
+            .filter(|(_, at)| now - **at >= PURGE_AFTER_MS)
+            .map(|(uid, _)| *uid)
+            .collect();
+        expired.sort_unstable();
+        expired
+            .into_iter()
+            .filter_map(|uid| {
+                self.disconnected_at.remove(&uid);
+                let before = self.flights.remove(&uid)?;
+                Some(Change {
+                    flight_uid: uid,
+                    before: Some(before),
+                    after: None,
+                })
+            })
+            .collect()
+    }
+}
+
+fn key(feed: &FeedFlight) -> ConnectionKey {
+    (feed.identity.cid, feed.identity.callsign.clone())
+}
+
+/// The ids a flight keeps for life, fixed when it appears.
+fn new_identity(feed: &FeedFlight, now: i64) -> Identity {
+    let fp = feed.flight_plan.clone().unwrap_or_default();
+    let day = chrono::DateTime::from_timestamp_millis(now)
+        .map_or_else(String::new, |t| t.format("%Y%m%d").to_string());
+    let callsign = &feed.identity.callsign;
+    Identity {
+        callsign: callsign.clone(),
+        cid: feed.identity.cid,
+        gufi: uuid::Uuid::new_v4().to_string(),
+        gufi_legacy: format!("VAT-{day}-{callsign}-{}-{}", fp.dept_icao, fp.dest_icao),
+        flight_key: format!(
+            "{}|{callsign}|{}|{}|{}",
+            feed.identity.cid, fp.dept_icao, fp.dest_icao, fp.deptime
+        ),
+    }
+}
+
+/// `old` with the sections the feed owns taken from `feed`.
+fn merged(old: &FlightRecord, feed: &FeedFlight, connected: bool) -> FlightRecord {
+    let mut r = old.clone();
+    let identity = r.identity.get_or_insert_with(Identity::default);
+    identity.callsign.clone_from(&feed.identity.callsign);
+    identity.cid = feed.identity.cid;
+    if r.flight_plan != feed.flight_plan {
+        r.flight_plan.clone_from(&feed.flight_plan);
+    }
+    if connected {
+        r.position = feed
+            .position
+            .map(|p| with_vertical_rate(p, old.position.as_ref()));
+    }
+    let progress = r.progress.get_or_insert_with(Progress::default);
+    progress.is_active = connected;
+    if !connected {
+        progress.phase = Phase::Prefile;
+    }
+    r
+}
+
+/// The feed has no vertical rate: derive it from the previous position.
+fn with_vertical_rate(mut p: Position, previous: Option<&Position>) -> Position {
+    p.vertical_rate_fpm = match previous {
+        Some(prev) if p.updated_at > prev.updated_at => {
+            let minutes = (p.updated_at - prev.updated_at) as f64 / 60_000.0;
+            (f64::from(p.altitude_ft - prev.altitude_ft) / minutes).round() as i32
+        }
+        Some(prev) => prev.vertical_rate_fpm,
+        None => 0,
+    };
+    p
+}

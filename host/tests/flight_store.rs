@@ -1,0 +1,130 @@
+//! Merging feed snapshots into the flight store: what appears, changes,
+//! disconnects and is purged, and that an unchanged flight reports nothing.
+
+use swim::flight::Phase;
+use swim::source::vatsim::{Snapshot, parse};
+use swim::store::flights::PURGE_AFTER_MS;
+use swim::store::{Change, FlightStore};
+
+const T0: i64 = 1_768_564_800_000; // 2026-01-16T12:00:00Z
+
+fn snapshot() -> Snapshot {
+    parse(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/vatsim-v3-small.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+fn callsign(c: &Change) -> String {
+    let record = c.after.as_ref().or(c.before.as_ref()).unwrap();
+    record.identity.as_ref().unwrap().callsign.clone()
+}
+
+#[test]
+fn the_first_snapshot_creates_every_flight_with_its_ids() {
+    let mut store = FlightStore::new(1);
+    let changes = store.merge_snapshot(&snapshot(), T0);
+    let names: Vec<String> = changes.iter().map(callsign).collect();
+    assert_eq!(names, ["DAL44", "N172SP", "BAW117", "VFR1", "UAL1"]);
+    assert!(changes.iter().all(|c| c.before.is_none()));
+    let uids: Vec<u64> = changes.iter().map(|c| c.flight_uid).collect();
+    assert_eq!(uids, [1, 2, 3, 4, 5]);
+
+    let dal = changes[0].after.as_ref().unwrap();
+    let id = dal.identity.as_ref().unwrap();
+    assert_eq!(id.gufi_legacy, "VAT-20260116-DAL44-KJFK-EGLL");
+    assert_eq!(id.flight_key, "1000001|DAL44|KJFK|EGLL|2330");
+    let gufi = uuid::Uuid::parse_str(&id.gufi).expect("a UUID");
+    assert_eq!(gufi.get_version_num(), 4);
+    assert!(dal.progress.unwrap().is_active);
+
+    let ual = changes[4].after.as_ref().unwrap();
+    assert!(ual.position.is_none());
+    let progress = ual.progress.unwrap();
+    assert_eq!(
+        (progress.is_active, progress.phase),
+        (false, Phase::Prefile)
+    );
+}
+
+#[test]
+fn an_unchanged_snapshot_changes_nothing_and_a_move_changes_one_flight() {
+    let mut store = FlightStore::new(1);
+    let first = snapshot();
+    store.merge_snapshot(&first, T0);
+    assert_eq!(store.merge_snapshot(&first, T0 + 15_000), []);
+
+    let mut moved = first.clone();
+    let p = moved.pilots[0].position.as_mut().unwrap();
+    p.altitude_ft += 1_000;
+    p.updated_at += 15_000;
+    let changes = store.merge_snapshot(&moved, T0 + 15_000);
+    assert_eq!(changes.len(), 1);
+    let (before, after) = (
+        changes[0].before.as_ref().unwrap(),
+        changes[0].after.as_ref().unwrap(),
+    );
+    assert_eq!(changes[0].flight_uid, 1);
+    assert_eq!(after.position.unwrap().vertical_rate_fpm, 4_000);
+    assert_eq!(
+        before.identity.as_ref().unwrap().gufi,
+        after.identity.as_ref().unwrap().gufi,
+        "ids are for life"
+    );
+}
+
+#[test]
+fn leaving_the_feed_disconnects_and_two_hours_later_purges() {
+    let mut store = FlightStore::new(1);
+    let full = snapshot();
+    store.merge_snapshot(&full, T0);
+    let mut without = full.clone();
+    without.pilots.retain(|p| p.identity.callsign != "N172SP");
+
+    let changes = store.merge_snapshot(&without, T0 + 15_000);
+    assert_eq!(changes.len(), 1);
+    let gone = changes[0].after.as_ref().unwrap();
+    assert_eq!(
+        (
+            changes[0].flight_uid,
+            gone.progress.unwrap().is_active,
+            gone.progress.unwrap().phase
+        ),
+        (2, false, Phase::Disconnected)
+    );
+
+    let back = store.merge_snapshot(&full, T0 + 30_000);
+    assert_eq!(back.len(), 1);
+    assert_eq!(
+        (back[0].flight_uid, back[0].before.is_none()),
+        (6, true),
+        "a reconnect is a new flight"
+    );
+
+    let purged = store.merge_snapshot(&full, T0 + 15_000 + PURGE_AFTER_MS);
+    assert_eq!(purged.len(), 1);
+    assert_eq!((purged[0].flight_uid, purged[0].after.is_none()), (2, true));
+    assert!(store.get(2).is_none());
+    assert_eq!(store.len(), 5);
+}
+
+#[test]
+fn a_prefile_that_connects_is_the_same_flight() {
+    let mut store = FlightStore::new(1);
+    let first = snapshot();
+    store.merge_snapshot(&first, T0);
+    let mut connected = first.clone();
+    let mut ual = connected.prefiles.remove(0);
+    ual.position = connected.pilots[0].position;
+    connected.pilots.push(ual);
+
+    let changes = store.merge_snapshot(&connected, T0 + 15_000);
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].flight_uid, 5);
+    let after = changes[0].after.as_ref().unwrap();
+    assert!(after.position.is_some() && after.progress.unwrap().is_active);
+}
