@@ -246,6 +246,7 @@ mod tests {
             identity: Some(Identity {
                 callsign: "BAW117".into(),
                 cid: 1_234_567,
+                ..Identity::default()
             }),
             flight_plan: Some(FlightPlan {
                 dept_icao: "EGLL".into(),
