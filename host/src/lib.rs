@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cli;
 pub mod flight;
+pub mod pipeline;
 pub mod plugin;
 pub mod source;
 pub mod store;

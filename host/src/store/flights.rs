@@ -9,7 +9,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use super::authority::{self, Refusal, Writer};
 use crate::flight::{FlightRecord, Identity, Phase, Position, Progress};
+use crate::plugin::wit::FieldValue;
 use crate::source::vatsim::{FeedFlight, Snapshot};
 
 /// How long a disconnected flight stays queryable.
@@ -66,6 +68,24 @@ impl FlightStore {
     /// Every flight.
     pub fn flights(&self) -> impl Iterator<Item = &Arc<FlightRecord>> {
         self.flights.values()
+    }
+
+    /// Applies the fields of a patch that `writer` may write to flight
+    /// `uid`; returns the flight as it now is and the refused fields, or
+    /// none if there is no such flight.
+    pub fn patch(
+        &mut self,
+        uid: u64,
+        writer: Writer<'_>,
+        fields: &[FieldValue],
+    ) -> Option<(Arc<FlightRecord>, Vec<Refusal>)> {
+        let current = self.flights.get(&uid)?;
+        let mut record = (**current).clone();
+        let refused = authority::apply(&mut record, writer, fields);
+        if record != **current {
+            self.flights.insert(uid, Arc::new(record));
+        }
+        Some((self.flights[&uid].clone(), refused))
     }
 
     /// Merges a snapshot taken at `now`: returns every flight created,

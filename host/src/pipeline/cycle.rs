@@ -1,0 +1,271 @@
+//! One cycle: merge, detect, apply owned patches, stamp events.
+//!
+//! Patches are applied after every detector has seen the same changes, and
+//! do not trigger detection again in the same cycle (SPEC section 6). A
+//! detector that faults loses only its own output for the cycle.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::event::{self, Event};
+use crate::flight::FlightRecord;
+use crate::plugin::columns;
+use crate::plugin::wit::{Context, Detection, FlightRef};
+use crate::plugin::{Kind, Registry};
+use crate::source::vatsim::Snapshot;
+use crate::store::authority::Writer;
+use crate::store::{Change, FlightStore};
+
+/// Something a cycle could not do, for the log, `/health` and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleIssue {
+    /// The plugin at fault.
+    pub plugin: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// What one cycle produced.
+#[derive(Debug, Default)]
+pub struct CycleOutput {
+    /// Every flight that changed (after detectors' patches).
+    pub changes: Vec<Change>,
+    /// The cycle's events, in seq order.
+    pub events: Vec<Event>,
+    /// Plugin faults, refused patch fields and unusable events.
+    pub issues: Vec<CycleIssue>,
+}
+
+/// The store plus the detectors and the seq counter.
+pub struct Pipeline {
+    store: FlightStore,
+    registry: Arc<Registry>,
+    next_seq: u64,
+}
+
+/// One detector's output, with what it may write.
+struct Detected {
+    plugin: String,
+    owns: Vec<String>,
+    detection: Detection,
+}
+
+impl Pipeline {
+    /// A pipeline whose next event gets `next_seq` and next flight `first_uid`.
+    pub fn new(registry: Arc<Registry>, first_uid: u64, next_seq: u64) -> Self {
+        Pipeline {
+            store: FlightStore::new(first_uid),
+            registry,
+            next_seq: next_seq.max(1),
+        }
+    }
+
+    /// The flights.
+    pub fn store(&self) -> &FlightStore {
+        &self.store
+    }
+
+    /// The seq the next event will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Runs one cycle on a feed snapshot taken at `now`.
+    pub fn run_snapshot(&mut self, snapshot: &Snapshot, now: i64) -> CycleOutput {
+        let mut out = CycleOutput {
+            changes: self.store.merge_snapshot(snapshot, now),
+            ..CycleOutput::default()
+        };
+        let detected = self.detect(&out.changes, now, &mut out.issues);
+        self.apply_patches(&detected, &mut out);
+        out.events = self.stamp(events_of(&out.changes, &detected, &mut out.issues), now);
+        out
+    }
+
+    /// Every active detector on the same changes, each with the sections it reads.
+    fn detect(&self, changes: &[Change], now: i64, issues: &mut Vec<CycleIssue>) -> Vec<Detected> {
+        if changes.is_empty() {
+            return Vec::new();
+        }
+        let ctx = Context::empty(now);
+        let mut by_mask: BTreeMap<u16, crate::plugin::wit::Changes> = BTreeMap::new();
+        let mut detected = Vec::new();
+        for slot in self.registry.active(Kind::Detector) {
+            let Some(version) = slot.current() else {
+                continue;
+            };
+            let mask = version.read_mask();
+            let columns = by_mask.entry(mask).or_insert_with(|| {
+                columns::changes(
+                    mask,
+                    changes
+                        .iter()
+                        .map(|c| (c.flight_uid, c.before.as_deref(), c.after.as_deref())),
+                )
+            });
+            match slot.detect(&ctx, columns) {
+                Ok(detection) => detected.push(Detected {
+                    plugin: slot.name().to_string(),
+                    owns: version.manifest.owns.clone(),
+                    detection,
+                }),
+                Err(e) => issues.push(CycleIssue {
+                    plugin: slot.name().to_string(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        detected
+    }
+
+    /// Applies each detector's patches to flights of this cycle, within
+    /// what it owns, and updates the cycle's changes to the patched records.
+    fn apply_patches(&mut self, detected: &[Detected], out: &mut CycleOutput) {
+        let index: BTreeMap<u64, usize> = out
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.flight_uid, i))
+            .collect();
+        for d in detected {
+            let writer = Writer::Plugin {
+                name: &d.plugin,
+                owns: &d.owns,
+            };
+            for patch in &d.detection.patches {
+                let target = match patch.flight {
+                    FlightRef::Uid(uid) => index.get(&uid).copied(),
+                    _ => None,
+                };
+                let Some(i) = target.filter(|&i| out.changes[i].after.is_some()) else {
+                    out.issues.push(issue(
+                        &d.plugin,
+                        "patched a flight that is not among this cycle's changes".into(),
+                    ));
+                    continue;
+                };
+                let uid = out.changes[i].flight_uid;
+                if let Some((after, refused)) = self.store.patch(uid, writer, &patch.fields) {
+                    out.changes[i].after = Some(after);
+                    out.issues.extend(
+                        refused
+                            .into_iter()
+                            .map(|r| issue(&d.plugin, format!("flight {uid}: {}", r.message))),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Gives each event the next seq.
+    fn stamp(&mut self, drafts: Vec<(String, Option<u64>, Value)>, now: i64) -> Vec<Event> {
+        drafts
+            .into_iter()
+            .map(|(kind, flight_uid, data)| {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                Event {
+                    seq,
+                    kind,
+                    timestamp: now,
+                    flight_uid,
+                    data,
+                }
+            })
+            .collect()
+    }
+}
+
+fn issue(plugin: &str, message: String) -> CycleIssue {
+    CycleIssue {
+        plugin: plugin.to_string(),
+        message,
+    }
+}
+
+/// The cycle's events in order: flights created, detectors' events,
+/// flights gone, then one `flight.positions` batch.
+fn events_of(
+    changes: &[Change],
+    detected: &[Detected],
+    issues: &mut Vec<CycleIssue>,
+) -> Vec<(String, Option<u64>, Value)> {
+    let mut drafts = Vec::new();
+    let after = |c: &Change| c.after.clone();
+    for c in changes.iter().filter(|c| c.before.is_none()) {
+        if let Some(r) = after(c) {
+            drafts.push((
+                "flight.created".to_string(),
+                Some(c.flight_uid),
+                event::created(&r),
+            ));
+        }
+    }
+    let by_uid: BTreeMap<u64, &Arc<FlightRecord>> = changes
+        .iter()
+        .filter_map(|c| c.after.as_ref().map(|a| (c.flight_uid, a)))
+        .collect();
+    for d in detected {
+        for e in &d.detection.events {
+            match detector_event(e, &by_uid) {
+                Ok(data) => drafts.push((e.kind.clone(), e.flight_uid, data)),
+                Err(message) => issues.push(issue(
+                    &d.plugin,
+                    format!("event {} dropped: {message}", e.kind),
+                )),
+            }
+        }
+    }
+    for c in changes.iter().filter(|c| went_inactive(c)) {
+        if let Some(r) = after(c) {
+            drafts.push((
+                "flight.deleted".to_string(),
+                Some(c.flight_uid),
+                event::deleted(&r),
+            ));
+        }
+    }
+    let positions: Vec<Value> = changes
+        .iter()
+        .filter(|c| c.after.as_ref().is_some_and(|a| a.position.is_some()) && position_changed(c))
+        .filter_map(|c| c.after.as_deref().and_then(event::position))
+        .collect();
+    if !positions.is_empty() {
+        drafts.push((
+            "flight.positions".to_string(),
+            None,
+            json!({ "count": positions.len(), "positions": positions }),
+        ));
+    }
+    drafts
+}
+
+fn detector_event(
+    e: &crate::plugin::wit::Event,
+    flights: &BTreeMap<u64, &Arc<FlightRecord>>,
+) -> Result<Value, String> {
+    match e.flight_uid {
+        Some(uid) => {
+            let flight = flights
+                .get(&uid)
+                .ok_or_else(|| format!("flight {uid} is not among this cycle's changes"))?;
+            event::detected(flight, &e.payload)
+        }
+        None => {
+            serde_json::from_str(&e.payload).map_err(|err| format!("payload is not JSON: {err}"))
+        }
+    }
+}
+
+fn went_inactive(c: &Change) -> bool {
+    let active =
+        |r: Option<&Arc<FlightRecord>>| r.and_then(|r| r.progress).is_some_and(|p| p.is_active);
+    active(c.before.as_ref()) && !active(c.after.as_ref())
+}
+
+fn position_changed(c: &Change) -> bool {
+    let pos = |r: Option<&Arc<FlightRecord>>| r.and_then(|r| r.position);
+    pos(c.before.as_ref()) != pos(c.after.as_ref())
+}

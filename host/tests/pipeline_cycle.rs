@@ -1,0 +1,150 @@
+//! Whole cycles: a feed snapshot in, changes and seq-stamped events out,
+//! with the built-in detectors (real wasm) and their owned patches applied.
+
+mod common;
+
+use common::{Recorder, detector_manifest, guest, put};
+use swim::pipeline::{Event, Pipeline};
+use swim::plugin::Registry;
+use swim::source::vatsim::{Snapshot, parse};
+
+const T0: i64 = 1_768_564_800_000; // 2026-01-16T12:00:00Z
+
+fn snapshot() -> Snapshot {
+    parse(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/vatsim-v3-small.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// VFR1 (at KMCO, no destination) moving at `groundspeed` and `altitude`.
+fn with_vfr1(base: &Snapshot, groundspeed: i32, altitude: i32, at: i64) -> Snapshot {
+    let mut s = base.clone();
+    let p = s.pilots[3].position.as_mut().unwrap();
+    p.groundspeed_kts = groundspeed;
+    p.altitude_ft = altitude;
+    p.updated_at = at;
+    s
+}
+
+fn kinds(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.kind.as_str()).collect()
+}
+
+fn pipeline(dir: std::path::PathBuf) -> Pipeline {
+    let registry = Registry::open(Some(dir), None, Recorder::default().sink()).unwrap();
+    Pipeline::new(registry, 1, 1)
+}
+
+#[test]
+fn a_flights_life_becomes_seq_stamped_events() {
+    let (_tmp, dir) = common::plugins_dir();
+    let mut p = pipeline(dir);
+    let base = snapshot();
+
+    let first = p.run_snapshot(&base, T0);
+    assert_eq!(
+        kinds(&first.events),
+        ["flight.created"; 5]
+            .iter()
+            .copied()
+            .chain(["flight.emergency", "flight.positions"])
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        first.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6, 7]
+    );
+    let created = &first.events[0].data;
+    assert_eq!(created["callsign"], "DAL44");
+    assert_eq!(
+        (
+            created["dep"].as_str(),
+            created["arr"].as_str(),
+            created["equipment"].as_str()
+        ),
+        (Some("KJFK"), Some("EGLL"), Some("B763"))
+    );
+    assert_eq!(created["altitude_ft"], 35_012);
+    let emergency = &first.events[5].data;
+    assert_eq!(
+        (emergency["callsign"].as_str(), emergency["squawk"].as_str()),
+        (Some("BAW117"), Some("7700"))
+    );
+    assert_eq!(
+        first.events[6].data["count"], 4,
+        "the prefile has no position"
+    );
+    assert!(first.issues.is_empty(), "{:?}", first.issues);
+
+    let taxi = p.run_snapshot(&with_vfr1(&base, 12, 12, T0 + 15_000), T0 + 15_000);
+    assert_eq!(kinds(&taxi.events), ["flight.positions"]);
+    assert_eq!(taxi.events[0].seq, 8);
+    let vfr1 = p.store().get(4).unwrap();
+    assert_eq!(
+        vfr1.times.unwrap().out_utc,
+        Some(T0 + 15_000),
+        "OUT patched into the store"
+    );
+
+    let liftoff = p.run_snapshot(&with_vfr1(&base, 110, 600, T0 + 30_000), T0 + 30_000);
+    assert_eq!(
+        kinds(&liftoff.events),
+        ["flight.departed", "flight.positions"]
+    );
+    assert_eq!(liftoff.events[0].seq, 9);
+    let departed = &liftoff.events[0].data;
+    assert_eq!(departed["callsign"], "VFR1");
+    assert_eq!(departed["flight_uid"], 4);
+    assert_eq!(departed["dep"], "KMCO");
+    assert_eq!(departed["off_utc"], "2026-01-16T12:00:30Z");
+    let change = liftoff.changes.iter().find(|c| c.flight_uid == 4).unwrap();
+    assert_eq!(
+        change.after.as_ref().unwrap().times.unwrap().off_utc,
+        Some(T0 + 30_000),
+        "the change carries the patched record"
+    );
+
+    let mut gone = with_vfr1(&base, 110, 600, T0 + 30_000);
+    gone.pilots.remove(3);
+    let left = p.run_snapshot(&gone, T0 + 45_000);
+    assert_eq!(kinds(&left.events), ["flight.deleted"]);
+    assert_eq!(
+        left.events[0].data,
+        serde_json::json!({"callsign": "VFR1", "flight_uid": 4})
+    );
+    assert_eq!(
+        (left.events[0].seq, p.next_seq()),
+        (11, 12),
+        "no gaps, no repeats"
+    );
+}
+
+#[test]
+fn a_faulting_detector_loses_only_its_own_output() {
+    let (_tmp, dir) = common::plugins_dir();
+    put(
+        &dir,
+        "bad.toml",
+        detector_manifest("bad", "mode = \"panic\"", 5).as_bytes(),
+    );
+    put(&dir, "bad.wasm", &guest("misbehave"));
+    let mut p = pipeline(dir);
+    let out = p.run_snapshot(&snapshot(), T0);
+    assert!(
+        kinds(&out.events).contains(&"flight.emergency"),
+        "squawk still ran"
+    );
+    assert_eq!(out.events.len(), 7);
+    assert_eq!(out.issues.len(), 1);
+    assert_eq!(out.issues[0].plugin, "bad");
+    assert!(
+        out.issues[0].message.contains("panicking on purpose"),
+        "{}",
+        out.issues[0].message
+    );
+}
