@@ -59,7 +59,7 @@ fn a_flights_life_becomes_seq_stamped_events() {
         first.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
         [1, 2, 3, 4, 5, 6, 7]
     );
-    let created = &first.events[0].data;
+    let created = &first.events[0].data_value();
     assert_eq!(created["callsign"], "DAL44");
     assert_eq!(
         (
@@ -70,13 +70,14 @@ fn a_flights_life_becomes_seq_stamped_events() {
         (Some("KJFK"), Some("EGLL"), Some("B763"))
     );
     assert_eq!(created["altitude_ft"], 35_012);
-    let emergency = &first.events[5].data;
+    let emergency = &first.events[5].data_value();
     assert_eq!(
         (emergency["callsign"].as_str(), emergency["squawk"].as_str()),
         (Some("BAW117"), Some("7700"))
     );
     assert_eq!(
-        first.events[6].data["count"], 4,
+        first.events[6].data_value()["count"],
+        4,
         "the prefile has no position"
     );
     assert!(first.issues.is_empty(), "{:?}", first.issues);
@@ -97,7 +98,7 @@ fn a_flights_life_becomes_seq_stamped_events() {
         ["flight.departed", "flight.positions"]
     );
     assert_eq!(liftoff.events[0].seq, 9);
-    let departed = &liftoff.events[0].data;
+    let departed = &liftoff.events[0].data_value();
     assert_eq!(departed["callsign"], "VFR1");
     assert_eq!(departed["flight_uid"], 4);
     assert_eq!(departed["dep"], "KMCO");
@@ -114,7 +115,7 @@ fn a_flights_life_becomes_seq_stamped_events() {
     let left = p.run_snapshot(&gone, T0 + 45_000);
     assert_eq!(kinds(&left.events), ["flight.deleted"]);
     assert_eq!(
-        left.events[0].data,
+        left.events[0].data_value(),
         serde_json::json!({"callsign": "VFR1", "flight_uid": 4})
     );
     assert_eq!(

@@ -1,6 +1,8 @@
 //! `swim bench`: benchmarks that print figures (SPEC section 12). They are
 //! not tests: nothing here passes or fails on speed.
 
+mod cycle;
+mod feed;
 mod inputs;
 mod plugins;
 mod reload;
@@ -25,6 +27,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         rounds: usize,
     },
+    /// A synthetic feed through the real cycle, per stage, against a bare
+    /// serde_json parse of the same bytes.
+    Cycle {
+        /// Pilots in the feed.
+        #[arg(long, default_value_t = 10_000)]
+        flights: u64,
+        /// Timed cycles.
+        #[arg(long, default_value_t = 30)]
+        cycles: usize,
+    },
     /// File write to live for never-seen files, while another thread calls
     /// the plugin in a loop: latency, failed calls, lost events.
     Reload {
@@ -39,6 +51,7 @@ pub fn run(_cli: &Cli, cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Plugins { items, rounds } => plugins::run(*items, *rounds)?,
         BenchCommand::Reload { rounds } => reload::run(*rounds)?,
+        BenchCommand::Cycle { flights, cycles } => cycle::run(*flights, *cycles)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,10 +6,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-
-use super::event::{self, Event};
+use super::event::{self, Event, Payload};
 use crate::flight::FlightRecord;
 use crate::plugin::columns;
 use crate::plugin::wit::{Context, Detection, FlightRef};
@@ -36,6 +35,21 @@ pub struct CycleOutput {
     pub events: Vec<Event>,
     /// Plugin faults, refused patch fields and unusable events.
     pub issues: Vec<CycleIssue>,
+    /// How long each stage took.
+    pub timings: StageTimings,
+}
+
+/// Time spent in each stage of a cycle.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StageTimings {
+    /// Merging the batch into the store.
+    pub merge: Duration,
+    /// All detectors (building their columns and the wasm calls).
+    pub detect: Duration,
+    /// Applying the detectors' patches.
+    pub patch: Duration,
+    /// Building and stamping the events.
+    pub events: Duration,
 }
 
 /// The store plus the detectors and the seq counter.
@@ -74,13 +88,19 @@ impl Pipeline {
 
     /// Runs one cycle on a feed snapshot taken at `now`.
     pub fn run_snapshot(&mut self, snapshot: &Snapshot, now: i64) -> CycleOutput {
+        let mut clock = Instant::now();
+        let mut lap = || std::mem::replace(&mut clock, Instant::now()).elapsed();
         let mut out = CycleOutput {
             changes: self.store.merge_snapshot(snapshot, now),
             ..CycleOutput::default()
         };
+        out.timings.merge = lap();
         let detected = self.detect(&out.changes, now, &mut out.issues);
+        out.timings.detect = lap();
         self.apply_patches(&detected, &mut out);
+        out.timings.patch = lap();
         out.events = self.stamp(events_of(&out.changes, &detected, &mut out.issues), now);
+        out.timings.events = lap();
         out
     }
 
@@ -160,7 +180,7 @@ impl Pipeline {
     }
 
     /// Gives each event the next seq.
-    fn stamp(&mut self, drafts: Vec<(String, Option<u64>, Value)>, now: i64) -> Vec<Event> {
+    fn stamp(&mut self, drafts: Vec<Draft>, now: i64) -> Vec<Event> {
         drafts
             .into_iter()
             .map(|(kind, flight_uid, data)| {
@@ -185,13 +205,16 @@ fn issue(plugin: &str, message: String) -> CycleIssue {
     }
 }
 
+/// An event before its seq: kind, flight, payload.
+type Draft = (String, Option<u64>, Payload);
+
 /// The cycle's events in order: flights created, detectors' events,
 /// flights gone, then one `flight.positions` batch.
 fn events_of(
     changes: &[Change],
     detected: &[Detected],
     issues: &mut Vec<CycleIssue>,
-) -> Vec<(String, Option<u64>, Value)> {
+) -> Vec<Draft> {
     let mut drafts = Vec::new();
     let after = |c: &Change| c.after.clone();
     for c in changes.iter().filter(|c| c.before.is_none()) {
@@ -227,16 +250,16 @@ fn events_of(
             ));
         }
     }
-    let positions: Vec<Value> = changes
+    let positions: Vec<event::PositionEntry<'_>> = changes
         .iter()
-        .filter(|c| c.after.as_ref().is_some_and(|a| a.position.is_some()) && position_changed(c))
+        .filter(|c| position_changed(c))
         .filter_map(|c| c.after.as_deref().and_then(event::position))
         .collect();
     if !positions.is_empty() {
         drafts.push((
             "flight.positions".to_string(),
             None,
-            json!({ "count": positions.len(), "positions": positions }),
+            event::positions(&positions),
         ));
     }
     drafts
@@ -245,7 +268,7 @@ fn events_of(
 fn detector_event(
     e: &crate::plugin::wit::Event,
     flights: &BTreeMap<u64, &Arc<FlightRecord>>,
-) -> Result<Value, String> {
+) -> Result<Payload, String> {
     match e.flight_uid {
         Some(uid) => {
             let flight = flights

@@ -1,13 +1,21 @@
 //! Events on the change feed and their payloads, in PERTI's field names so
-//! its clients read them unchanged.
+//! its clients read them unchanged. Each payload is serialized once, when
+//! the event is made, from typed structs; the feed, REST and every
+//! subscriber share those bytes.
+
+use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use crate::flight::FlightRecord;
 
+/// A serialized JSON payload, shared.
+pub type Payload = Arc<RawValue>;
+
 /// One event of the change feed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Event {
     /// Position in the change feed: strictly increasing, no gaps.
     pub seq: u64,
@@ -20,83 +28,144 @@ pub struct Event {
     #[serde(skip)]
     pub flight_uid: Option<u64>,
     /// The payload.
-    pub data: Value,
+    pub data: Payload,
 }
 
-fn plan_fields(r: &FlightRecord) -> (Value, Value) {
-    let fp = r.flight_plan.as_ref();
-    (
-        json!(fp.map(|f| f.dept_icao.as_str())),
-        json!(fp.map(|f| f.dest_icao.as_str())),
-    )
+impl Event {
+    /// The payload as a JSON value (tests and tools; the hot path keeps bytes).
+    pub fn data_value(&self) -> Value {
+        serde_json::from_str(self.data.get()).unwrap_or(Value::Null)
+    }
+}
+
+/// Serializes a payload once.
+pub fn payload(value: &impl Serialize) -> Payload {
+    let json = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+    Arc::from(RawValue::from_string(json).unwrap_or_else(|_| RawValue::NULL.to_owned()))
 }
 
 /// `callsign`, `flight_uid`, `dep`, `arr`: what every flight event carries.
-pub fn flight_basics(r: &FlightRecord) -> Map<String, Value> {
-    let (dep, arr) = plan_fields(r);
-    let mut m = Map::new();
-    m.insert(
-        "callsign".into(),
-        json!(r.identity.as_ref().map(|i| i.callsign.as_str())),
-    );
-    m.insert("flight_uid".into(), json!(r.flight_uid));
-    m.insert("dep".into(), dep);
-    m.insert("arr".into(), arr);
-    m
+#[derive(Serialize)]
+pub struct Basics<'a> {
+    callsign: Option<&'a str>,
+    flight_uid: u64,
+    dep: Option<&'a str>,
+    arr: Option<&'a str>,
+}
+
+impl<'a> Basics<'a> {
+    /// The basics of a flight.
+    pub fn of(r: &'a FlightRecord) -> Self {
+        let fp = r.flight_plan.as_ref();
+        Basics {
+            callsign: r.identity.as_ref().map(|i| i.callsign.as_str()),
+            flight_uid: r.flight_uid,
+            dep: fp.map(|f| f.dept_icao.as_str()),
+            arr: fp.map(|f| f.dest_icao.as_str()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Created<'a> {
+    #[serde(flatten)]
+    basics: Basics<'a>,
+    equipment: Option<&'a str>,
+    route: Option<&'a str>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    altitude_ft: Option<i32>,
+    groundspeed_kts: Option<i32>,
+    heading_deg: Option<i32>,
 }
 
 /// `flight.created`.
-pub fn created(r: &FlightRecord) -> Value {
-    let mut m = flight_basics(r);
+pub fn created(r: &FlightRecord) -> Payload {
     let fp = r.flight_plan.as_ref();
-    m.insert(
-        "equipment".into(),
-        json!(fp.map(|f| f.aircraft_type.as_str())),
-    );
-    m.insert("route".into(), json!(fp.map(|f| f.route.as_str())));
     let p = r.position.as_ref();
-    m.insert("latitude".into(), json!(p.map(|p| p.lat)));
-    m.insert("longitude".into(), json!(p.map(|p| p.lon)));
-    m.insert("altitude_ft".into(), json!(p.map(|p| p.altitude_ft)));
-    m.insert(
-        "groundspeed_kts".into(),
-        json!(p.map(|p| p.groundspeed_kts)),
-    );
-    m.insert("heading_deg".into(), json!(p.map(|p| p.heading_deg)));
-    Value::Object(m)
+    payload(&Created {
+        basics: Basics::of(r),
+        equipment: fp.map(|f| f.aircraft_type.as_str()),
+        route: fp.map(|f| f.route.as_str()),
+        latitude: p.map(|p| p.lat),
+        longitude: p.map(|p| p.lon),
+        altitude_ft: p.map(|p| p.altitude_ft),
+        groundspeed_kts: p.map(|p| p.groundspeed_kts),
+        heading_deg: p.map(|p| p.heading_deg),
+    })
+}
+
+#[derive(Serialize)]
+struct Deleted<'a> {
+    callsign: Option<&'a str>,
+    flight_uid: u64,
 }
 
 /// `flight.deleted`.
-pub fn deleted(r: &FlightRecord) -> Value {
-    let mut m = Map::new();
-    m.insert(
-        "callsign".into(),
-        json!(r.identity.as_ref().map(|i| i.callsign.as_str())),
-    );
-    m.insert("flight_uid".into(), json!(r.flight_uid));
-    Value::Object(m)
+pub fn deleted(r: &FlightRecord) -> Payload {
+    payload(&Deleted {
+        callsign: r.identity.as_ref().map(|i| i.callsign.as_str()),
+        flight_uid: r.flight_uid,
+    })
 }
 
-/// One entry of a `flight.positions` batch (`None` if it has no position).
-pub fn position(r: &FlightRecord) -> Option<Value> {
+/// One entry of a `flight.positions` batch.
+#[derive(Serialize)]
+pub struct PositionEntry<'a> {
+    #[serde(flatten)]
+    basics: Basics<'a>,
+    latitude: f64,
+    longitude: f64,
+    altitude_ft: i32,
+    groundspeed_kts: i32,
+    heading_deg: i32,
+    vertical_rate_fpm: i32,
+    current_artcc: Option<&'a str>,
+}
+
+/// The batch entry of a flight (none if it has no position).
+pub fn position(r: &FlightRecord) -> Option<PositionEntry<'_>> {
     let p = r.position.as_ref()?;
-    let mut m = flight_basics(r);
-    m.insert("latitude".into(), json!(p.lat));
-    m.insert("longitude".into(), json!(p.lon));
-    m.insert("altitude_ft".into(), json!(p.altitude_ft));
-    m.insert("groundspeed_kts".into(), json!(p.groundspeed_kts));
-    m.insert("heading_deg".into(), json!(p.heading_deg));
-    m.insert("vertical_rate_fpm".into(), json!(p.vertical_rate_fpm));
-    m.insert("current_artcc".into(), Value::Null);
-    Some(Value::Object(m))
+    Some(PositionEntry {
+        basics: Basics::of(r),
+        latitude: p.lat,
+        longitude: p.lon,
+        altitude_ft: p.altitude_ft,
+        groundspeed_kts: p.groundspeed_kts,
+        heading_deg: p.heading_deg,
+        vertical_rate_fpm: p.vertical_rate_fpm,
+        current_artcc: None,
+    })
+}
+
+#[derive(Serialize)]
+struct Positions<'a> {
+    count: usize,
+    positions: &'a [PositionEntry<'a>],
+}
+
+/// `flight.positions`: `{count, positions[]}`.
+pub fn positions(entries: &[PositionEntry<'_>]) -> Payload {
+    payload(&Positions {
+        count: entries.len(),
+        positions: entries,
+    })
 }
 
 /// A detector's event about a flight: the flight's basics plus the
 /// plugin's payload object (the basics win where both name a field).
-pub fn detected(r: &FlightRecord, payload: &str) -> Result<Value, String> {
-    let extra: Map<String, Value> = serde_json::from_str(payload)
+pub fn detected(r: &FlightRecord, extra: &str) -> Result<Payload, String> {
+    let mut m: Map<String, Value> = serde_json::from_str(extra)
         .map_err(|e| format!("event payload is not a JSON object: {e}"))?;
-    let mut m = extra;
-    m.extend(flight_basics(r));
-    Ok(Value::Object(m))
+    if let Value::Object(basics) = serde_json::to_value(Basics::of(r)).unwrap_or(Value::Null) {
+        m.extend(basics);
+    }
+    Ok(payload(&m))
+}
+
+/// A detector's event about no flight: its payload as given, if it is JSON.
+pub fn standalone(extra: &str) -> Result<Payload, String> {
+    let value: Value =
+        serde_json::from_str(extra).map_err(|e| format!("payload is not JSON: {e}"))?;
+    Ok(payload(&value))
 }

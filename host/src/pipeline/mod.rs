@@ -8,5 +8,5 @@
 pub mod cycle;
 pub mod event;
 
-pub use cycle::{CycleOutput, Pipeline};
+pub use cycle::{CycleOutput, Pipeline, StageTimings};
 pub use event::Event;
