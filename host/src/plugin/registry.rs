@@ -194,7 +194,7 @@ impl Registry {
             PluginAction::Loaded
         };
         slot.install(version.clone());
-        tracing::info!(plugin = %source.name, version = %version.description.version, ?tier, origin = ?source.origin, "plugin {action}");
+        tracing::info!(plugin = %source.name, version = %version.description.version, tier = ?version.tier, origin = ?source.origin, "plugin {action}");
         (self.events)(PluginEvent::about(action, &version, None));
         if version.tier == Tier::Baseline {
             self.optimize_in_background(slot.clone(), source);
@@ -215,8 +215,13 @@ impl Registry {
             }
             let optimized = registry.loader.load(&source, slot.filter_params(), Tier::Optimized);
             let _one_at_a_time = registry.reloading.lock();
+            // Only the baseline build of this very file and manifest may be
+            // replaced: a newer manifest for the same bytes must not lose.
+            let replaces = |new: &Version| {
+                slot.current().is_some_and(|v| v.tier == Tier::Baseline && v.digest == new.digest && v.manifest == new.manifest)
+            };
             match optimized {
-                Ok(version) if still_current(&version.digest) => {
+                Ok(version) if replaces(&version) => {
                     slot.upgrade(Arc::new(version));
                     tracing::debug!(plugin = %source.name, "optimized build swapped in");
                 }
