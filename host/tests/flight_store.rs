@@ -1,22 +1,17 @@
 //! Merging feed snapshots into the flight store: what appears, changes,
 //! disconnects and is purged, and that an unchanged flight reports nothing.
 
+mod common;
+
 use swim::flight::Phase;
-use swim::source::vatsim::{Snapshot, parse};
+use swim::source::vatsim::Snapshot;
 use swim::store::flights::PURGE_AFTER_MS;
 use swim::store::{Change, FlightStore};
 
 const T0: i64 = 1_768_564_800_000; // 2026-01-16T12:00:00Z
 
 fn snapshot() -> Snapshot {
-    parse(
-        &std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/vatsim-v3-small.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap()
+    common::fixture_snapshot()
 }
 
 fn callsign(c: &Change) -> String {

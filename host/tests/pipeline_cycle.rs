@@ -6,19 +6,12 @@ mod common;
 use common::{Recorder, detector_manifest, guest, put};
 use swim::pipeline::{Event, Pipeline};
 use swim::plugin::Registry;
-use swim::source::vatsim::{Snapshot, parse};
+use swim::source::vatsim::Snapshot;
 
 const T0: i64 = 1_768_564_800_000; // 2026-01-16T12:00:00Z
 
 fn snapshot() -> Snapshot {
-    parse(
-        &std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/vatsim-v3-small.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap()
+    common::fixture_snapshot()
 }
 
 /// VFR1 (at KMCO, no destination) moving at `groundspeed` and `altitude`.

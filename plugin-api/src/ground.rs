@@ -12,11 +12,26 @@
 //! PERTI's ground speed bands name the rest: under 5 kt parked, 5-35 kt
 //! taxiing.
 
-use crate::PositionView;
 use crate::geo::{AirportIndex, distance_nm};
+use crate::{ChangeView, FlightPlanView, PositionView, TimesView};
 
 /// Under this groundspeed a flight on the ground is parked (at a gate).
 pub const PARKED_BELOW_KTS: i32 = 5;
+
+/// One flight seen on two cycles, as the ground rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transition {
+    /// The flight.
+    pub flight_uid: u64,
+    /// In the air on the previous cycle.
+    pub was_airborne: bool,
+    /// In the air now.
+    pub is_airborne: bool,
+    /// Where it is now.
+    pub now: PositionView,
+    /// Its OOOI times so far.
+    pub times: TimesView,
+}
 
 /// The thresholds of the ground/air rule.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,6 +91,28 @@ impl GroundRule {
         let airport = airports.get(icao)?;
         let near = distance_nm(at.lat, at.lon, airport.lat, airport.lon) <= self.near_airport_nm;
         near.then_some(airport.elevation_ft)
+    }
+
+    /// How a change looks under the rule, judged against the airport that
+    /// `field` picks from the flight plan (the departure or the
+    /// destination); none unless the flight has a position on both cycles.
+    pub fn transition<'a>(
+        &self,
+        change: ChangeView<'a>,
+        airports: &AirportIndex<'_>,
+        field: fn(FlightPlanView<'a>) -> &'a str,
+    ) -> Option<Transition> {
+        let (before, after) = (change.before()?, change.after()?);
+        let (was, now) = (before.position()?, after.position()?);
+        let icao = after.flight_plan().map_or("", field);
+        let elevation = self.field_elevation(airports, icao, &now);
+        Some(Transition {
+            flight_uid: change.flight_uid(),
+            was_airborne: self.is_airborne(&was, elevation),
+            is_airborne: self.is_airborne(&now, elevation),
+            now,
+            times: after.times().unwrap_or_default(),
+        })
     }
 
     /// Whether a flight at `at` is airborne, given the elevation of the

@@ -55,18 +55,13 @@ impl Default for Limits {
     }
 }
 
-/// The flight-record sections a detector can read.
-pub const SECTIONS: &[&str] = &[
-    "identity",
-    "flight_plan",
-    "position",
-    "progress",
-    "times",
-    "tmi",
-    "track",
-    "metering",
-    "airports",
-];
+/// What a detector's `reads` may name besides the record's sections: the
+/// context's airport reference data.
+pub const AIRPORTS: &str = "airports";
+
+fn readable(name: &str) -> bool {
+    name == AIRPORTS || crate::store::authority::SECTIONS.contains(&name)
+}
 
 /// A plugin's manifest.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
@@ -168,17 +163,12 @@ impl Manifest {
 
     fn validate(&self) -> Result<(), ManifestError> {
         let field = |field, message: String| Err(ManifestError::Field { field, message });
-        if let Some(unknown) = self
-            .reads
-            .iter()
-            .flatten()
-            .find(|s| !SECTIONS.contains(&s.as_str()))
-        {
+        if let Some(unknown) = self.reads.iter().flatten().find(|s| !readable(s)) {
             return field(
                 "reads",
                 format!(
                     "unknown section {unknown:?}; known: {}",
-                    SECTIONS.join(", ")
+                    crate::store::authority::SECTIONS.join(", ")
                 ),
             );
         }

@@ -118,3 +118,12 @@ pub fn plugins_dir() -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().to_path_buf();
     (dir, path)
 }
+
+/// The crafted v3 feed snapshot in tests/fixtures, parsed.
+pub fn fixture_snapshot() -> swim::source::vatsim::Snapshot {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vatsim-v3-small.json"
+    );
+    swim::source::vatsim::parse(&std::fs::read(path).unwrap()).unwrap()
+}

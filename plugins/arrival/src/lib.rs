@@ -56,38 +56,25 @@ impl Arrival {
         now: Timestamp,
         out: &mut Detection,
     ) {
-        let (Some(before), Some(after)) = (change.before(), change.after()) else {
+        let Some(t) = self.rule.transition(change, airports, |fp| fp.dest_icao) else {
             return;
         };
-        let (Some(was), Some(is)) = (before.position(), after.position()) else {
-            return;
-        };
-        let dest = after.flight_plan().map_or("", |fp| fp.dest_icao);
-        let field = self.rule.field_elevation(airports, dest, &is);
-        let (was_airborne, is_airborne) = (
-            self.rule.is_airborne(&was, field),
-            self.rule.is_airborne(&is, field),
-        );
-        let times = after.times().unwrap_or_default();
         let mut fields = Vec::new();
-        let landed_now = times.on_utc.is_none() && was_airborne && !is_airborne;
+        let landed_now = t.times.on_utc.is_none() && t.was_airborne && !t.is_airborne;
         if landed_now {
             fields.push(FieldValue::TimesOnUtc(Some(now)));
             let payload = format!(r#"{{"on_utc":"{}","in_utc":null}}"#, format_utc(now));
-            out.events.push(Event::for_flight(
-                "flight.arrived",
-                change.flight_uid(),
-                payload,
-            ));
+            out.events
+                .push(Event::for_flight("flight.arrived", t.flight_uid, payload));
         }
-        let landed = landed_now || times.on_utc.is_some();
-        if landed && times.in_utc.is_none() && !is_airborne && is.groundspeed_kts < PARKED_BELOW_KTS
-        {
+        let landed = landed_now || t.times.on_utc.is_some();
+        let parked = !t.is_airborne && t.now.groundspeed_kts < PARKED_BELOW_KTS;
+        if landed && t.times.in_utc.is_none() && parked {
             fields.push(FieldValue::TimesInUtc(Some(now)));
         }
         if !fields.is_empty() {
             out.patches.push(Patch {
-                flight: FlightRef::Uid(change.flight_uid()),
+                flight: FlightRef::Uid(t.flight_uid),
                 fields,
             });
         }

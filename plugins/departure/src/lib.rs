@@ -57,39 +57,23 @@ impl Departure {
         now: Timestamp,
         out: &mut Detection,
     ) {
-        let (Some(before), Some(after)) = (change.before(), change.after()) else {
+        let Some(t) = self.rule.transition(change, airports, |fp| fp.dept_icao) else {
             return;
         };
-        let (Some(was), Some(is)) = (before.position(), after.position()) else {
-            return;
-        };
-        let dept = after.flight_plan().map_or("", |fp| fp.dept_icao);
-        let field = self.rule.field_elevation(airports, dept, &is);
-        let (was_airborne, is_airborne) = (
-            self.rule.is_airborne(&was, field),
-            self.rule.is_airborne(&is, field),
-        );
-        let times = after.times().unwrap_or_default();
         let mut fields = Vec::new();
-        if times.out_utc.is_none()
-            && times.off_utc.is_none()
-            && !is_airborne
-            && is.groundspeed_kts >= PARKED_BELOW_KTS
-        {
+        let moving_on_ground = !t.is_airborne && t.now.groundspeed_kts >= PARKED_BELOW_KTS;
+        if t.times.out_utc.is_none() && t.times.off_utc.is_none() && moving_on_ground {
             fields.push(FieldValue::TimesOutUtc(Some(now)));
         }
-        if times.off_utc.is_none() && !was_airborne && is_airborne {
+        if t.times.off_utc.is_none() && !t.was_airborne && t.is_airborne {
             fields.push(FieldValue::TimesOffUtc(Some(now)));
             let payload = format!(r#"{{"off_utc":"{}"}}"#, format_utc(now));
-            out.events.push(Event::for_flight(
-                "flight.departed",
-                change.flight_uid(),
-                payload,
-            ));
+            out.events
+                .push(Event::for_flight("flight.departed", t.flight_uid, payload));
         }
         if !fields.is_empty() {
             out.patches.push(Patch {
-                flight: FlightRef::Uid(change.flight_uid()),
+                flight: FlightRef::Uid(t.flight_uid),
                 fields,
             });
         }

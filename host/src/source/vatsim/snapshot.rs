@@ -113,11 +113,7 @@ fn explain(bytes: &[u8], err: &serde_json::Error) -> FeedError {
 
 fn pilot_flight(p: &Pilot<'_>, snapshot_at: i64) -> FeedFlight {
     FeedFlight {
-        identity: Identity {
-            callsign: p.callsign.trim().to_string(),
-            cid: p.cid,
-            ..Identity::default()
-        },
+        identity: identity(p.cid, &p.callsign),
         flight_plan: p.flight_plan.as_ref().map(flight_plan),
         position: Some(Position {
             lat: p.latitude,
@@ -134,13 +130,17 @@ fn pilot_flight(p: &Pilot<'_>, snapshot_at: i64) -> FeedFlight {
 
 fn prefile_flight(p: &Prefile<'_>) -> FeedFlight {
     FeedFlight {
-        identity: Identity {
-            callsign: p.callsign.trim().to_string(),
-            cid: p.cid,
-            ..Identity::default()
-        },
+        identity: identity(p.cid, &p.callsign),
         flight_plan: p.flight_plan.as_ref().map(flight_plan),
         position: None,
+    }
+}
+
+fn identity(cid: u32, callsign: &str) -> Identity {
+    Identity {
+        callsign: callsign.trim().to_string(),
+        cid,
+        ..Identity::default()
     }
 }
 
