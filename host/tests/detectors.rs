@@ -37,11 +37,11 @@ fn flight(
 ) -> FlightRecord {
     FlightRecord {
         flight_uid: 7,
-        flight_plan: Some(FlightPlan {
+        flight_plan: Some(std::sync::Arc::new(FlightPlan {
             dept_icao: dept.into(),
             dest_icao: "EGLL".into(),
             ..FlightPlan::default()
-        }),
+        })),
         position: Some(Position {
             lat: at.0,
             lon: at.1,

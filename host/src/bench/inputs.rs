@@ -108,11 +108,11 @@ pub fn departure_changes(n: u64, mask: u16) -> wit::Changes {
         let (lat, lon) = airport_at(i % 300);
         FlightRecord {
             flight_uid: i,
-            flight_plan: Some(crate::flight::FlightPlan {
+            flight_plan: Some(std::sync::Arc::new(crate::flight::FlightPlan {
                 dept_icao: airport_code(i % 300),
                 dest_icao: airport_code((i + 7) % 300),
                 ..Default::default()
-            }),
+            })),
             position: Some(Position {
                 lat,
                 lon,
@@ -243,12 +243,12 @@ mod tests {
     fn full_flight() -> FlightRecord {
         FlightRecord {
             flight_uid: 42,
-            identity: Some(Identity {
+            identity: Some(std::sync::Arc::new(Identity {
                 callsign: "BAW117".into(),
                 cid: 1_234_567,
                 ..Identity::default()
-            }),
-            flight_plan: Some(FlightPlan {
+            })),
+            flight_plan: Some(std::sync::Arc::new(FlightPlan {
                 dept_icao: "EGLL".into(),
                 dest_icao: "KJFK".into(),
                 alt_icao: "KBOS".into(),
@@ -259,7 +259,7 @@ mod tests {
                 remarks: "/v/ ünïcode".into(),
                 rules: "I".into(),
                 deptime: "1830".into(),
-            }),
+            })),
             position: Some(Position {
                 lat: 51.47,
                 lon: -0.45,

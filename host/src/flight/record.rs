@@ -1,5 +1,7 @@
 //! The sections of a flight record. Times are epoch milliseconds (UTC).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// Epoch milliseconds, UTC.
@@ -180,15 +182,17 @@ pub struct Metering {
     pub status: Option<String>,
 }
 
-/// One flight.
+/// One flight. The sections that rarely change and hold most of the
+/// strings are shared (`Arc`), so the per-cycle copy of a moving flight
+/// does not copy its route and remarks.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FlightRecord {
     /// Stable id.
     pub flight_uid: u64,
     /// Who is flying.
-    pub identity: Option<Identity>,
+    pub identity: Option<Arc<Identity>>,
     /// What was filed.
-    pub flight_plan: Option<FlightPlan>,
+    pub flight_plan: Option<Arc<FlightPlan>>,
     /// Where it is.
     pub position: Option<Position>,
     /// Phase and progress.

@@ -110,12 +110,12 @@ impl RowsBuilder {
             }
         };
         if reads(section::IDENTITY) {
-            let s = flight.and_then(|f| f.identity.as_ref());
+            let s = flight.and_then(|f| f.identity.as_deref());
             mark(s.is_some(), section::IDENTITY);
             push_identity(&mut r.identity, s);
         }
         if reads(section::FLIGHT_PLAN) {
-            let s = flight.and_then(|f| f.flight_plan.as_ref());
+            let s = flight.and_then(|f| f.flight_plan.as_deref());
             mark(s.is_some(), section::FLIGHT_PLAN);
             push_flight_plan(&mut r.flight_plan, s);
         }

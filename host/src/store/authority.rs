@@ -15,6 +15,8 @@
 //! ("tmi.*" or "tmi"); it may only name sections its kind may write, which
 //! is checked when the manifest loads.
 
+use std::sync::Arc;
+
 use crate::flight::{
     ControlType, FlightRecord, Metering, Phase, Position, Progress, Times, Tmi, Track,
 };
@@ -168,48 +170,32 @@ pub fn field_path(value: &FieldValue) -> &'static str {
     }
 }
 
+/// The flight's identity to write to (shared sections are copied on write).
+fn identity_mut(r: &mut FlightRecord) -> &mut crate::flight::Identity {
+    Arc::make_mut(r.identity.get_or_insert_with(Default::default))
+}
+
+/// The flight's plan to write to (copied on write).
+fn plan_mut(r: &mut FlightRecord) -> &mut crate::flight::FlightPlan {
+    Arc::make_mut(r.flight_plan.get_or_insert_with(Default::default))
+}
+
 /// Writes one field, creating its section with defaults if the flight has none.
 fn set(r: &mut FlightRecord, value: &FieldValue) {
     use FieldValue as F;
     match value {
-        F::IdentityCallsign(v) => {
-            r.identity.get_or_insert_with(Default::default).callsign = v.clone()
-        }
-        F::IdentityCid(v) => r.identity.get_or_insert_with(Default::default).cid = *v,
-        F::FlightPlanDeptIcao(v) => {
-            r.flight_plan.get_or_insert_with(Default::default).dept_icao = v.clone()
-        }
-        F::FlightPlanDestIcao(v) => {
-            r.flight_plan.get_or_insert_with(Default::default).dest_icao = v.clone()
-        }
-        F::FlightPlanAltIcao(v) => {
-            r.flight_plan.get_or_insert_with(Default::default).alt_icao = v.clone()
-        }
-        F::FlightPlanAircraftType(v) => {
-            r.flight_plan
-                .get_or_insert_with(Default::default)
-                .aircraft_type = v.clone()
-        }
-        F::FlightPlanAltitudeFt(v) => {
-            r.flight_plan
-                .get_or_insert_with(Default::default)
-                .altitude_ft = Some(*v)
-        }
-        F::FlightPlanTasKts(v) => {
-            r.flight_plan.get_or_insert_with(Default::default).tas_kts = Some(*v)
-        }
-        F::FlightPlanRoute(v) => {
-            r.flight_plan.get_or_insert_with(Default::default).route = v.clone()
-        }
-        F::FlightPlanRemarks(v) => {
-            r.flight_plan.get_or_insert_with(Default::default).remarks = v.clone()
-        }
-        F::FlightPlanRules(v) => {
-            r.flight_plan.get_or_insert_with(Default::default).rules = v.clone()
-        }
-        F::FlightPlanDeptime(v) => {
-            r.flight_plan.get_or_insert_with(Default::default).deptime = v.clone()
-        }
+        F::IdentityCallsign(v) => identity_mut(r).callsign = v.clone(),
+        F::IdentityCid(v) => identity_mut(r).cid = *v,
+        F::FlightPlanDeptIcao(v) => plan_mut(r).dept_icao = v.clone(),
+        F::FlightPlanDestIcao(v) => plan_mut(r).dest_icao = v.clone(),
+        F::FlightPlanAltIcao(v) => plan_mut(r).alt_icao = v.clone(),
+        F::FlightPlanAircraftType(v) => plan_mut(r).aircraft_type = v.clone(),
+        F::FlightPlanAltitudeFt(v) => plan_mut(r).altitude_ft = Some(*v),
+        F::FlightPlanTasKts(v) => plan_mut(r).tas_kts = Some(*v),
+        F::FlightPlanRoute(v) => plan_mut(r).route = v.clone(),
+        F::FlightPlanRemarks(v) => plan_mut(r).remarks = v.clone(),
+        F::FlightPlanRules(v) => plan_mut(r).rules = v.clone(),
+        F::FlightPlanDeptime(v) => plan_mut(r).deptime = v.clone(),
         F::Position(update) => {
             merge_position(r.position.get_or_insert_with(Position::default), update)
         }

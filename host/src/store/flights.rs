@@ -140,7 +140,7 @@ impl FlightStore {
         let identity = new_identity(feed, now);
         let record = FlightRecord {
             flight_uid,
-            identity: Some(identity),
+            identity: Some(Arc::new(identity)),
             ..FlightRecord::default()
         };
         merged(&record, feed, connected)
@@ -227,12 +227,20 @@ fn new_identity(feed: &FeedFlight, now: i64) -> Identity {
 
 /// `old` with the sections the feed owns taken from `feed`.
 fn merged(old: &FlightRecord, feed: &FeedFlight, connected: bool) -> FlightRecord {
+    // Shared sections are replaced only when the feed says something new,
+    // so a moving flight's copy costs reference counts, not strings.
     let mut r = old.clone();
-    let identity = r.identity.get_or_insert_with(Identity::default);
-    identity.callsign.clone_from(&feed.identity.callsign);
-    identity.cid = feed.identity.cid;
-    if r.flight_plan != feed.flight_plan {
-        r.flight_plan.clone_from(&feed.flight_plan);
+    let same_pilot = r
+        .identity
+        .as_ref()
+        .is_some_and(|i| i.callsign == feed.identity.callsign && i.cid == feed.identity.cid);
+    if !same_pilot {
+        let identity = Arc::make_mut(r.identity.get_or_insert_with(Default::default));
+        identity.callsign.clone_from(&feed.identity.callsign);
+        identity.cid = feed.identity.cid;
+    }
+    if r.flight_plan.as_deref() != feed.flight_plan.as_ref() {
+        r.flight_plan = feed.flight_plan.clone().map(Arc::new);
     }
     if connected {
         r.position = feed
