@@ -95,13 +95,16 @@ impl FlightStore {
         let mut seen: HashSet<ConnectionKey> =
             HashSet::with_capacity(snapshot.pilots.len() + snapshot.prefiles.len());
         for feed in &snapshot.pilots {
-            seen.insert(key(feed));
-            changes.extend(self.upsert(feed, true, now));
+            let key = key(feed);
+            changes.extend(self.upsert(&key, feed, true, now));
+            seen.insert(key);
         }
         for feed in &snapshot.prefiles {
+            let key = key(feed);
             // A prefile of a pilot who is already connected is that flight.
-            if seen.insert(key(feed)) {
-                changes.extend(self.upsert(feed, false, now));
+            if !seen.contains(&key) {
+                changes.extend(self.upsert(&key, feed, false, now));
+                seen.insert(key);
             }
         }
         changes.extend(self.disconnect_missing(&seen, now));
@@ -110,11 +113,16 @@ impl FlightStore {
     }
 
     /// Creates or updates the flight of one feed entry; a change if it changed.
-    fn upsert(&mut self, feed: &FeedFlight, connected: bool, now: i64) -> Option<Change> {
-        let key = key(feed);
+    fn upsert(
+        &mut self,
+        key: &ConnectionKey,
+        feed: &FeedFlight,
+        connected: bool,
+        now: i64,
+    ) -> Option<Change> {
         let before = self
             .connections
-            .get(&key)
+            .get(key)
             .and_then(|uid| self.flights.get(uid))
             .cloned();
         let after = match &before {
@@ -125,7 +133,9 @@ impl FlightStore {
             return None;
         }
         let after = Arc::new(after);
-        self.connections.insert(key, after.flight_uid);
+        if before.is_none() {
+            self.connections.insert(key.clone(), after.flight_uid);
+        }
         self.flights.insert(after.flight_uid, after.clone());
         Some(Change {
             flight_uid: after.flight_uid,
