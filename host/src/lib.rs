@@ -4,11 +4,18 @@
 //! feed -> fan-out. This crate is the host: the `swim` binary and the
 //! library its tests start in-process.
 
+pub mod api;
 pub mod bench;
 pub mod cli;
+pub mod db;
+pub mod feed;
 pub mod flight;
+pub mod health;
+pub mod metrics;
 pub mod pipeline;
 pub mod plugin;
+pub mod reference;
+pub mod server;
 pub mod source;
 pub mod store;
 pub mod telemetry;

@@ -123,6 +123,13 @@ fn pushback_sets_out_once() {
             .patches
             .is_empty()
     );
+    // First seen already taxiing: its OUT is unknown, not "now".
+    let faster = flight("KJFK", JFK, 13, 20, Times::default());
+    assert!(
+        detect(&s.departure, Some(&taxi), &faster)
+            .patches
+            .is_empty()
+    );
 }
 
 #[test]

@@ -27,6 +27,8 @@ pub struct Transition {
     pub was_airborne: bool,
     /// In the air now.
     pub is_airborne: bool,
+    /// Where it was on the previous cycle.
+    pub was: PositionView,
     /// Where it is now.
     pub now: PositionView,
     /// Its OOOI times so far.
@@ -110,6 +112,7 @@ impl GroundRule {
             flight_uid: change.flight_uid(),
             was_airborne: self.is_airborne(&was, elevation),
             is_airborne: self.is_airborne(&now, elevation),
+            was,
             now,
             times: after.times().unwrap_or_default(),
         })

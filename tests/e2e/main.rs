@@ -1,3 +1,8 @@
 //! End-to-end tests: run the real `swim` binary the way an operator would.
 
+mod bad_snapshots;
+mod detection;
+mod flights_api;
+mod gateway;
 mod plugins_cli;
+mod restart;

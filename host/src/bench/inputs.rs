@@ -276,6 +276,7 @@ mod tests {
                 dist_to_dest_nm: Some(88.5),
                 pct_complete: None,
                 eta_utc: Some(1_700_000_900_000),
+                ..Progress::default()
             }),
             times: Some(Times {
                 out_utc: Some(1),

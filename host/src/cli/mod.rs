@@ -1,7 +1,9 @@
 //! The `swim` command line (SPEC section 3): one binary, subcommands.
 
 mod plugins;
+mod serve;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,6 +35,12 @@ pub struct Cli {
         default_value = "human"
     )]
     pub log_format: LogFormat,
+    /// Address to listen on.
+    #[arg(long, global = true, env = "SWIM_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Port to listen on (on 127.0.0.1, or the host of `--listen`).
+    #[arg(long, global = true, env = "SWIM_PORT")]
+    pub port: Option<u16>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -45,6 +53,19 @@ impl Cli {
             .unwrap_or_else(|| self.data_dir.join("plugins"))
     }
 
+    /// The address to listen on: `--listen`, else the config's, else
+    /// 127.0.0.1:8090; `--port` replaces the port.
+    pub fn listen_addr(&self, from_config: Option<SocketAddr>) -> SocketAddr {
+        let mut addr = self
+            .listen
+            .or(from_config)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8090)));
+        if let Some(port) = self.port {
+            addr.set_port(port);
+        }
+        addr
+    }
+
     /// Where compiled components are cached.
     pub fn cache_dir(&self) -> PathBuf {
         self.data_dir.join("cache")
@@ -54,6 +75,14 @@ impl Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The gateway with the built-in traffic simulator as its source.
+    Demo(serve::DemoArgs),
+    /// The gateway as configured (default source: the live VATSIM feed).
+    Serve(serve::ServeArgs),
+    /// The gateway with a recording as its source.
+    Replay(serve::ReplayArgs),
+    /// Record feed snapshots to a file for `swim replay`.
+    Record(serve::RecordArgs),
     /// Inspect and run plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
@@ -73,6 +102,10 @@ pub fn main() -> ExitCode {
     };
     telemetry::init(cli.log_format, default_level);
     let result = match &cli.command {
+        Command::Demo(args) => serve::demo(&cli, args),
+        Command::Serve(args) => serve::serve(&cli, args),
+        Command::Replay(args) => serve::replay(&cli, args),
+        Command::Record(args) => serve::record(args),
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
         Command::Bench(cmd) => crate::bench::run(&cli, cmd),
     };

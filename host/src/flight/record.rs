@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::Code;
+
 /// Epoch milliseconds, UTC.
 pub type Millis = i64;
 
@@ -120,6 +122,12 @@ pub struct Progress {
     pub pct_complete: Option<f64>,
     /// Estimated time of arrival.
     pub eta_utc: Option<Millis>,
+    /// The departure airport's ARTCC.
+    pub dept_artcc: Option<Code>,
+    /// The destination airport's ARTCC.
+    pub dest_artcc: Option<Code>,
+    /// The ARTCC the flight is in now (see `reference::airports`).
+    pub current_artcc: Option<Code>,
 }
 
 /// OOOI times.

@@ -76,6 +76,21 @@ impl Pipeline {
         }
     }
 
+    /// A pipeline over a restored store.
+    pub fn with_store(registry: Arc<Registry>, store: FlightStore, next_seq: u64) -> Self {
+        Pipeline {
+            store,
+            registry,
+            next_seq: next_seq.max(1),
+        }
+    }
+
+    /// Events about no flight (`system.*`), stamped with the next seqs.
+    pub fn system_events(&mut self, events: Vec<(String, Payload)>, now: i64) -> Vec<Event> {
+        let drafts = events.into_iter().map(|(k, p)| (k, None, p)).collect();
+        self.stamp(drafts, now)
+    }
+
     /// The flights.
     pub fn store(&self) -> &FlightStore {
         &self.store
@@ -109,7 +124,7 @@ impl Pipeline {
         if changes.is_empty() {
             return Vec::new();
         }
-        let ctx = Context::empty(now);
+        let ctx = self.context(changes, now);
         let mut by_mask: BTreeMap<u16, crate::plugin::wit::Changes> = BTreeMap::new();
         let mut detected = Vec::new();
         for slot in self.registry.active(Kind::Detector) {
@@ -138,6 +153,30 @@ impl Pipeline {
             }
         }
         detected
+    }
+
+    /// The cycle's context: the reference data of every airport the
+    /// changed flights depart from or fly to.
+    fn context(&self, changes: &[Change], now: i64) -> Context {
+        let table = self.store.airports();
+        let named: std::collections::BTreeSet<&str> = changes
+            .iter()
+            .filter_map(|c| c.after.as_deref()?.flight_plan.as_deref())
+            .flat_map(|fp| [fp.dept_icao.as_str(), fp.dest_icao.as_str()])
+            .collect();
+        let mut ctx = Context::empty(now);
+        ctx.airports = named
+            .into_iter()
+            .filter_map(|icao| table.get(icao))
+            .map(|a| crate::plugin::wit::Airport {
+                icao: a.icao.clone(),
+                lat: a.lat,
+                lon: a.lon,
+                elevation_ft: a.elevation_ft,
+                artcc: a.artcc.clone(),
+            })
+            .collect();
+        ctx
     }
 
     /// Applies each detector's patches to flights of this cycle, within

@@ -22,7 +22,9 @@ pub struct Event {
     /// The channel, e.g. "flight.departed".
     #[serde(rename = "type")]
     pub kind: String,
-    /// The cycle's time, epoch milliseconds.
+    /// The cycle's time, epoch milliseconds (serialized as ISO 8601 UTC
+    /// with milliseconds, as PERTI writes it).
+    #[serde(serialize_with = "iso_millis")]
     pub timestamp: i64,
     /// The flight it is about, if any.
     #[serde(skip)]
@@ -36,6 +38,17 @@ impl Event {
     pub fn data_value(&self) -> Value {
         serde_json::from_str(self.data.get()).unwrap_or(Value::Null)
     }
+}
+
+/// Epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn format_iso_millis(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(String::new, |t| {
+        t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    })
+}
+
+fn iso_millis<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_iso_millis(*ms))
 }
 
 /// Serializes a payload once.

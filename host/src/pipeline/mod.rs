@@ -4,9 +4,12 @@
 //!
 //! - `event`: events and their PERTI-shaped payloads.
 //! - `cycle`: one cycle, start to end.
+//! - `worker`: the thread that runs cycles in order, persists, publishes.
 
 pub mod cycle;
 pub mod event;
+pub mod worker;
 
 pub use cycle::{CycleOutput, Pipeline, StageTimings};
 pub use event::Event;
+pub use worker::{Retention, Shared, Work, Worker};

@@ -2,5 +2,11 @@
 //! is applied atomically (SPEC section 5).
 //!
 //! - `vatsim`: the VATSIM v3 data feed, parsed natively (the hot path).
+//! - `sim`: the built-in traffic simulator, which writes v3 JSON and keeps
+//!   the ground truth.
+//! - `replay` and `recording`: snapshots recorded by `swim record`, served again.
 
+pub mod recording;
+pub mod replay;
+pub mod sim;
 pub mod vatsim;

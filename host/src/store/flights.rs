@@ -10,8 +10,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::authority::{self, Refusal, Writer};
+use super::progress;
 use crate::flight::{FlightRecord, Identity, Phase, Position, Progress};
 use crate::plugin::wit::FieldValue;
+use crate::reference::AirportTable;
 use crate::source::vatsim::{FeedFlight, Snapshot};
 
 /// How long a disconnected flight stays queryable.
@@ -38,6 +40,7 @@ pub struct FlightStore {
     connections: HashMap<ConnectionKey, u64>,
     disconnected_at: HashMap<u64, i64>,
     next_uid: u64,
+    airports: Arc<AirportTable>,
 }
 
 impl FlightStore {
@@ -46,8 +49,48 @@ impl FlightStore {
     pub fn new(first_uid: u64) -> Self {
         FlightStore {
             next_uid: first_uid.max(1),
+            airports: AirportTable::embedded(),
             ..FlightStore::default()
         }
+    }
+
+    /// A store whose flights were persisted: active ones are live
+    /// connections again, inactive ones keep the time they disconnected
+    /// (`disconnected_at`, by uid) so they are purged on schedule.
+    pub fn restore(
+        first_uid: u64,
+        records: Vec<FlightRecord>,
+        disconnected_at: HashMap<u64, i64>,
+    ) -> Self {
+        let mut store = FlightStore::new(first_uid);
+        for r in records {
+            let active = r.progress.is_some_and(|p| p.is_active)
+                || r.progress.is_some_and(|p| p.phase == Phase::Prefile);
+            if let (true, Some(id)) = (active, r.identity.as_ref()) {
+                store
+                    .connections
+                    .insert((id.cid, id.callsign.clone()), r.flight_uid);
+            }
+            store.next_uid = store.next_uid.max(r.flight_uid + 1);
+            store.flights.insert(r.flight_uid, Arc::new(r));
+        }
+        store.disconnected_at = disconnected_at;
+        store
+    }
+
+    /// The reference airports it derives progress from.
+    pub fn airports(&self) -> &Arc<AirportTable> {
+        &self.airports
+    }
+
+    /// When an inactive flight disconnected.
+    pub fn disconnected_at(&self, uid: u64) -> Option<i64> {
+        self.disconnected_at.get(&uid).copied()
+    }
+
+    /// The uid the next new flight will get.
+    pub fn next_uid(&self) -> u64 {
+        self.next_uid
     }
 
     /// The flight with this uid.
@@ -126,7 +169,7 @@ impl FlightStore {
             .and_then(|uid| self.flights.get(uid))
             .cloned();
         let after = match &before {
-            Some(old) => merged(old, feed, connected),
+            Some(old) => merged(old, feed, connected, &self.airports),
             None => self.created(feed, connected, now),
         };
         if before.as_deref() == Some(&after) {
@@ -153,7 +196,7 @@ impl FlightStore {
             identity: Some(Arc::new(identity)),
             ..FlightRecord::default()
         };
-        merged(&record, feed, connected)
+        merged(&record, feed, connected, &self.airports)
     }
 
     /// Live connections the snapshot no longer shows become inactive.
@@ -236,7 +279,12 @@ fn new_identity(feed: &FeedFlight, now: i64) -> Identity {
 }
 
 /// `old` with the sections the feed owns taken from `feed`.
-fn merged(old: &FlightRecord, feed: &FeedFlight, connected: bool) -> FlightRecord {
+fn merged(
+    old: &FlightRecord,
+    feed: &FeedFlight,
+    connected: bool,
+    airports: &AirportTable,
+) -> FlightRecord {
     // Shared sections are replaced only when the feed says something new,
     // so a moving flight's copy costs reference counts, not strings.
     let mut r = old.clone();
@@ -257,11 +305,15 @@ fn merged(old: &FlightRecord, feed: &FeedFlight, connected: bool) -> FlightRecor
             .position
             .map(|p| with_vertical_rate(p, old.position.as_ref()));
     }
-    let progress = r.progress.get_or_insert_with(Progress::default);
-    progress.is_active = connected;
-    if !connected {
-        progress.phase = Phase::Prefile;
-    }
+    r.progress = Some(if connected {
+        progress::derive(&r, airports, old.progress)
+    } else {
+        Progress {
+            phase: Phase::Prefile,
+            is_active: false,
+            ..old.progress.unwrap_or_default()
+        }
+    });
     r
 }
 

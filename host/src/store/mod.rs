@@ -3,8 +3,13 @@
 //! - `flights`: the records, merged from each feed snapshot into changes.
 //! - `authority`: who may write which section, and applying patches field
 //!   by field with a reason for every refusal.
+//! - `progress`: phase, distance to go, ETA and ARTCCs the host derives.
+//! - `view`: the read-only picture REST serves, built once per cycle.
 
 pub mod authority;
 pub mod flights;
+pub mod progress;
+pub mod view;
 
 pub use flights::{Change, FlightStore};
+pub use view::FlightsView;

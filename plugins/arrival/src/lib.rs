@@ -4,7 +4,9 @@
 //!   (`times.on_utc`), with a `flight.arrived` event carrying `on_utc` and
 //!   `in_utc: null` (PERTI's clients read both).
 //! - IN: the first cycle after ON that the flight is parked, under 5 kt
-//!   (`times.in_utc`).
+//!   (`times.in_utc`). A flight first seen after it landed (on the ground
+//!   at its destination, away from its origin) gets IN the cycle it comes
+//!   to a stop; one first seen already parked there gets none (unknown).
 //!
 //! On the ground or in the air is decided by `vatswim_plugin_api::ground`
 //! (height above the destination field when near it, groundspeed
@@ -49,6 +51,21 @@ impl Detector for Arrival {
 }
 
 impl Arrival {
+    /// On the ground near the destination field and not near the origin's
+    /// (a flight back at its origin has not arrived).
+    fn on_ground_at_destination(
+        &self,
+        change: ChangeView<'_>,
+        airports: &AirportIndex<'_>,
+        t: &vatswim_plugin_api::ground::Transition,
+    ) -> bool {
+        let Some(plan) = change.after().and_then(|a| a.flight_plan()) else {
+            return false;
+        };
+        let near = |icao: &str| self.rule.field_elevation(airports, icao, &t.now).is_some();
+        !t.is_airborne && near(plan.dest_icao) && !near(plan.dept_icao)
+    }
+
     fn detect_one(
         &self,
         change: ChangeView<'_>,
@@ -69,7 +86,9 @@ impl Arrival {
         }
         let landed = landed_now || t.times.on_utc.is_some();
         let parked = !t.is_airborne && t.now.groundspeed_kts < PARKED_BELOW_KTS;
-        if landed && t.times.in_utc.is_none() && parked {
+        let stopped = parked && t.was.groundspeed_kts >= PARKED_BELOW_KTS;
+        let seen_after_landing = stopped && self.on_ground_at_destination(change, airports, &t);
+        if (landed || seen_after_landing) && t.times.in_utc.is_none() && parked {
             fields.push(FieldValue::TimesInUtc(Some(now)));
         }
         if !fields.is_empty() {

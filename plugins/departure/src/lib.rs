@@ -1,7 +1,11 @@
 //! Departure detector: OUT (gate out) and OFF (wheels off).
 //!
-//! - OUT: the first cycle a flight on the ground moves at 5 kt or more
-//!   (`times.out_utc`).
+//! - OUT: the cycle a flight parked on the ground (under 5 kt) starts
+//!   moving at 5 kt or more (`times.out_utc`). A flight first seen already
+//!   taxiing gets no OUT: its OUT is unknown, and a late one would be wrong.
+//!   Known limit: such a flight that stops on the taxiway (holding short)
+//!   and moves again gets its OUT then, since a plugin keeps no memory of
+//!   how it first saw a flight.
 //! - OFF: the cycle a flight goes from the ground to the air
 //!   (`times.off_utc`), with a `flight.departed` event carrying `off_utc`.
 //!
@@ -61,8 +65,12 @@ impl Departure {
             return;
         };
         let mut fields = Vec::new();
+        // OUT is the moment a parked flight starts moving; a flight first
+        // seen already taxiing has an unknown OUT, not a late one.
+        let was_parked = !t.was_airborne && t.was.groundspeed_kts < PARKED_BELOW_KTS;
         let moving_on_ground = !t.is_airborne && t.now.groundspeed_kts >= PARKED_BELOW_KTS;
-        if t.times.out_utc.is_none() && t.times.off_utc.is_none() && moving_on_ground {
+        if t.times.out_utc.is_none() && t.times.off_utc.is_none() && was_parked && moving_on_ground
+        {
             fields.push(FieldValue::TimesOutUtc(Some(now)));
         }
         if t.times.off_utc.is_none() && !t.was_airborne && t.is_airborne {

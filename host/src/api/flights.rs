@@ -1,0 +1,153 @@
+//! `GET /flights`, `GET /flight`, `GET /positions`.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use super::query::{FlightQuery, Format};
+use super::render;
+use super::response::{ApiError, Envelope, Pagination};
+use super::state::AppState;
+use crate::flight::FlightRecord;
+use crate::store::FlightsView;
+
+type Pairs = Query<Vec<(String, String)>>;
+
+/// `GET /flights`: filtered, paginated, in the requested format.
+pub async fn list(
+    State(state): State<AppState>,
+    Query(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let query = FlightQuery::parse(&pairs)?;
+    let view = state.shared.view.load_full();
+    let matching = matching(&view, &query);
+    let total = matching.len();
+    let page: Vec<&Arc<FlightRecord>> = matching
+        .into_iter()
+        .skip((query.page - 1).saturating_mul(query.per_page))
+        .take(query.per_page)
+        .collect();
+    let pagination = Pagination::new(total, query.page, query.per_page);
+    Ok(match query.format {
+        Format::Json => {
+            let data: Vec<_> = page.iter().map(|r| render::flight(r)).collect();
+            Envelope::new(data, view.as_of)
+                .paginated(pagination)
+                .into_response()
+        }
+        Format::GeoJson => geojson(&page, false, Some(pagination), view.as_of),
+        Format::Ndjson => ndjson(&page),
+        Format::Csv => csv(&page),
+    })
+}
+
+/// The flights that pass the query's filter, in view order. Airport
+/// filters start from their index; the rest is checked per candidate.
+fn matching<'a>(view: &'a FlightsView, query: &FlightQuery) -> Vec<&'a Arc<FlightRecord>> {
+    let f = &query.filter;
+    let candidates: Box<dyn Iterator<Item = &Arc<FlightRecord>>> = if !f.dept_icao.is_empty() {
+        Box::new(
+            view.departing(&f.dept_icao)
+                .into_iter()
+                .map(|i| &view.flights[i]),
+        )
+    } else if !f.dest_icao.is_empty() {
+        Box::new(
+            view.arriving(&f.dest_icao)
+                .into_iter()
+                .map(|i| &view.flights[i]),
+        )
+    } else {
+        Box::new(view.flights.iter())
+    };
+    candidates.filter(|r| f.matches(r)).collect()
+}
+
+/// `GET /flight?gufi=|flight_uid=|flight_key=|callsign=`.
+pub async fn one(State(state): State<AppState>, Query(pairs): Pairs) -> Result<Response, ApiError> {
+    let view = state.shared.view.load_full();
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
+    let found = if let Some(gufi) = get("gufi") {
+        view.by_gufi(gufi).cloned()
+    } else if let Some(uid) = get("flight_uid") {
+        let uid: u64 = uid.parse().map_err(|_| {
+            ApiError::bad_param("flight_uid", format!("{uid:?} is not a whole number"))
+        })?;
+        view.by_uid(uid).cloned()
+    } else if let Some(key) = get("flight_key") {
+        view.by_flight_key(key).cloned()
+    } else if let Some(callsign) = get("callsign") {
+        // The connected flight if there is one, else the latest.
+        let all: Vec<_> = view.by_callsign(callsign).cloned().collect();
+        all.iter()
+            .find(|r| r.progress.is_some_and(|p| p.is_active))
+            .or(all.iter().max_by_key(|r| r.flight_uid))
+            .cloned()
+    } else {
+        return Err(ApiError::missing(
+            "Missing required parameter: gufi, flight_uid, flight_key or callsign",
+        ));
+    };
+    let record = found.ok_or_else(|| ApiError::not_found("Flight not found"))?;
+    Ok(Envelope::new(render::flight(&record), view.as_of).into_response())
+}
+
+/// `GET /positions`: every matching flight with a position, as GeoJSON.
+pub async fn positions(
+    State(state): State<AppState>,
+    Query(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let query = FlightQuery::parse(&pairs)?;
+    let view = state.shared.view.load_full();
+    let matching: Vec<_> = matching(&view, &query)
+        .into_iter()
+        .filter(|r| r.position.is_some())
+        .collect();
+    Ok(geojson(&matching, query.include_route, None, view.as_of))
+}
+
+fn geojson(
+    flights: &[&Arc<FlightRecord>],
+    include_route: bool,
+    pagination: Option<Pagination>,
+    as_of: i64,
+) -> Response {
+    let features: Vec<_> = flights
+        .iter()
+        .filter_map(|r| render::feature(r, include_route))
+        .collect();
+    let body = serde_json::json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "metadata": {
+            "count": features.len(),
+            "timestamp": crate::pipeline::event::format_iso_millis(as_of),
+            "source": "vatswim",
+            "pagination": pagination,
+        },
+    });
+    (
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn ndjson(flights: &[&Arc<FlightRecord>]) -> Response {
+    let mut body = String::new();
+    for r in flights {
+        body.push_str(&serde_json::to_string(&render::flight(r)).unwrap_or_default());
+        body.push('\n');
+    }
+    ([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response()
+}
+
+fn csv(flights: &[&Arc<FlightRecord>]) -> Response {
+    let mut body = String::from(render::CSV_HEADER);
+    for r in flights {
+        body.push_str(&render::csv_row(r));
+    }
+    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response()
+}

@@ -1,0 +1,354 @@
+//! The query parameters of `/flights` and `/positions`, validated: a bad
+//! value is a 400 that names the parameter. PERTI's parameters this gateway
+//! does not serve yet (TRACONs, sectors, strata, route output...) are
+//! accepted and ignored, so PERTI's clients keep working; unknown ones too,
+//! as PERTI does.
+
+use crate::flight::{FlightRecord, Phase};
+
+use super::response::ApiError;
+
+/// Largest page.
+pub const MAX_PER_PAGE: usize = 1_000;
+/// Default page size.
+pub const DEFAULT_PER_PAGE: usize = 100;
+
+/// Which flights a query wants.
+#[derive(Debug, Default, Clone)]
+pub struct FlightFilter {
+    /// Active, completed or all.
+    pub status: Status,
+    /// Departure airports.
+    pub dept_icao: Vec<String>,
+    /// Destination airports.
+    pub dest_icao: Vec<String>,
+    /// Departure ARTCCs.
+    pub dep_artcc: Vec<String>,
+    /// Destination ARTCCs.
+    pub dest_artcc: Vec<String>,
+    /// Current ARTCCs.
+    pub current_artcc: Vec<String>,
+    /// Callsign patterns (`*` wildcard).
+    pub callsign: Vec<String>,
+    /// Phases.
+    pub phase: Vec<Phase>,
+    /// Under a TMI or not.
+    pub tmi_controlled: Option<bool>,
+    /// `minLon,minLat,maxLon,maxLat`.
+    pub bounds: Option<[f64; 4]>,
+}
+
+/// `status`.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub enum Status {
+    /// Connected flights (PERTI's default).
+    #[default]
+    Active,
+    /// Disconnected flights still held.
+    Completed,
+    /// Both.
+    All,
+}
+
+/// Output formats.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub enum Format {
+    /// PERTI's JSON (also `fixm` and `legacy`, which PERTI clients send).
+    #[default]
+    Json,
+    /// A GeoJSON FeatureCollection.
+    GeoJson,
+    /// One JSON flight per line.
+    Ndjson,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// A parsed `/flights` or `/positions` query.
+#[derive(Debug, Default, Clone)]
+pub struct FlightQuery {
+    /// Which flights.
+    pub filter: FlightFilter,
+    /// Page, from 1.
+    pub page: usize,
+    /// Page size.
+    pub per_page: usize,
+    /// Output format.
+    pub format: Format,
+    /// Include the route string (positions).
+    pub include_route: bool,
+}
+
+impl FlightQuery {
+    /// Parses the query string's pairs.
+    pub fn parse(pairs: &[(String, String)]) -> Result<FlightQuery, ApiError> {
+        let mut q = FlightQuery {
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+            ..FlightQuery::default()
+        };
+        for (name, value) in pairs {
+            q.set(name, value.trim())?;
+        }
+        Ok(q)
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> Result<(), ApiError> {
+        let f = &mut self.filter;
+        match name {
+            "status" => f.status = status(value)?,
+            "dept_icao" => f.dept_icao = list(value),
+            "dest_icao" => f.dest_icao = list(value),
+            "dep_artcc" => f.dep_artcc = list(value),
+            // `artcc` is PERTI's deprecated alias of `dest_artcc`.
+            "dest_artcc" | "artcc" => f.dest_artcc = list(value),
+            "current_artcc" => f.current_artcc = list(value),
+            "callsign" => f.callsign = list(value),
+            "phase" => f.phase = phases(value)?,
+            "tmi_controlled" => f.tmi_controlled = Some(boolean(name, value)?),
+            "bounds" => f.bounds = Some(bounds(value)?),
+            "page" => self.page = number(name, value, 1, usize::MAX)?,
+            // PERTI clamps an oversized page to the maximum.
+            "per_page" => self.per_page = number(name, value, 1, usize::MAX)?.min(MAX_PER_PAGE),
+            "format" => self.format = format(value)?,
+            "include_route" => self.include_route = boolean(name, value)?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|s| s.trim().to_ascii_uppercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn status(value: &str) -> Result<Status, ApiError> {
+    match value.to_ascii_lowercase().as_str() {
+        "active" | "" => Ok(Status::Active),
+        "completed" | "inactive" => Ok(Status::Completed),
+        "all" => Ok(Status::All),
+        other => Err(ApiError::bad_param(
+            "status",
+            format!("{other:?} is not one of active, completed, all"),
+        )),
+    }
+}
+
+fn phases(value: &str) -> Result<Vec<Phase>, ApiError> {
+    value
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            serde_json::from_value(serde_json::Value::String(s.clone())).map_err(|_| {
+                ApiError::bad_param(
+                    "phase",
+                    format!("{s:?} is not one of prefile, taxiing, departed, enroute, descending, arrived, disconnected"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn boolean(name: &str, value: &str) -> Result<bool, ApiError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ApiError::bad_param(
+            name,
+            format!("{value:?} is not true or false"),
+        )),
+    }
+}
+
+fn number(name: &str, value: &str, min: usize, max: usize) -> Result<usize, ApiError> {
+    match value.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        Ok(n) => Err(ApiError::bad_param(name, format!("{n} is below {min}"))),
+        Err(_) => Err(ApiError::bad_param(
+            name,
+            format!("{value:?} is not a whole number"),
+        )),
+    }
+}
+
+fn format(value: &str) -> Result<Format, ApiError> {
+    match value.to_ascii_lowercase().as_str() {
+        "json" | "fixm" | "legacy" | "" => Ok(Format::Json),
+        "geojson" => Ok(Format::GeoJson),
+        "ndjson" => Ok(Format::Ndjson),
+        "csv" => Ok(Format::Csv),
+        other => Err(ApiError::bad_param(
+            "format",
+            format!("{other:?} is not one of json, geojson, ndjson, csv"),
+        )),
+    }
+}
+
+fn bounds(value: &str) -> Result<[f64; 4], ApiError> {
+    let bad = |why: &str| {
+        ApiError::bad_param(
+            "bounds",
+            format!("{value:?}: {why}; expected minLon,minLat,maxLon,maxLat"),
+        )
+    };
+    let numbers: Vec<f64> = value
+        .split(',')
+        .map(|s| s.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("not four numbers"))?;
+    let [min_lon, min_lat, max_lon, max_lat] = numbers[..] else {
+        return Err(bad("not four numbers"));
+    };
+    let lon_ok = |x: f64| (-180.0..=180.0).contains(&x);
+    let lat_ok = |x: f64| (-90.0..=90.0).contains(&x);
+    if !(lon_ok(min_lon) && lon_ok(max_lon) && lat_ok(min_lat) && lat_ok(max_lat)) {
+        return Err(bad("out of range"));
+    }
+    if min_lat > max_lat {
+        return Err(bad("minLat is above maxLat"));
+    }
+    Ok([min_lon, min_lat, max_lon, max_lat])
+}
+
+impl FlightFilter {
+    /// Whether a flight passes every filter.
+    pub fn matches(&self, r: &FlightRecord) -> bool {
+        let progress = r.progress.unwrap_or_default();
+        let active = progress.is_active;
+        let status_ok = match self.status {
+            Status::Active => active,
+            Status::Completed => !active && progress.phase != Phase::Prefile,
+            Status::All => true,
+        };
+        let fp = r.flight_plan.as_deref();
+        let code = |c: Option<crate::flight::Code>| c.map(|c| c.as_str().to_string());
+        status_ok
+            && one_of(&self.dept_icao, fp.map(|f| f.dept_icao.as_str()))
+            && one_of(&self.dest_icao, fp.map(|f| f.dest_icao.as_str()))
+            && one_of(&self.dep_artcc, code(progress.dept_artcc).as_deref())
+            && one_of(&self.dest_artcc, code(progress.dest_artcc).as_deref())
+            && one_of(&self.current_artcc, code(progress.current_artcc).as_deref())
+            && (self.phase.is_empty() || self.phase.contains(&progress.phase))
+            && self.callsign_ok(r)
+            && self.tmi_ok(r)
+            && self.bounds_ok(r)
+    }
+
+    fn callsign_ok(&self, r: &FlightRecord) -> bool {
+        let callsign = r.identity.as_ref().map_or("", |i| i.callsign.as_str());
+        self.callsign.is_empty()
+            || self
+                .callsign
+                .iter()
+                .any(|p| wildcard(p, &callsign.to_ascii_uppercase()))
+    }
+
+    fn tmi_ok(&self, r: &FlightRecord) -> bool {
+        let controlled = r.tmi.is_some_and(|t| t.gs_held || t.ctl_type.is_some());
+        self.tmi_controlled.is_none_or(|want| want == controlled)
+    }
+
+    fn bounds_ok(&self, r: &FlightRecord) -> bool {
+        let Some([min_lon, min_lat, max_lon, max_lat]) = self.bounds else {
+            return true;
+        };
+        let Some(p) = r.position else {
+            return false;
+        };
+        let lon_ok = if min_lon <= max_lon {
+            (min_lon..=max_lon).contains(&p.lon)
+        } else {
+            // A box across the antimeridian.
+            p.lon >= min_lon || p.lon <= max_lon
+        };
+        lon_ok && (min_lat..=max_lat).contains(&p.lat)
+    }
+}
+
+fn one_of(wanted: &[String], value: Option<&str>) -> bool {
+    wanted.is_empty() || value.is_some_and(|v| wanted.iter().any(|w| w.eq_ignore_ascii_case(v)))
+}
+
+/// `*` matches any run of characters; everything else itself.
+pub fn wildcard(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(i) => rest = &rest[i + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str) -> Result<FlightQuery, ApiError> {
+        let pairs: Vec<(String, String)> = q
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        FlightQuery::parse(&pairs)
+    }
+
+    #[test]
+    fn wildcards_match_like_perti() {
+        assert!(wildcard("AAL*", "AAL123"));
+        assert!(wildcard("*123", "AAL123"));
+        assert!(wildcard("A*L*3", "AAL123"));
+        assert!(!wildcard("AAL*", "DAL123"));
+        assert!(wildcard("DAL1", "DAL1") && !wildcard("DAL1", "DAL12"));
+    }
+
+    #[test]
+    fn bad_values_name_their_parameter() {
+        let e = parse("per_page=ten").unwrap_err();
+        assert_eq!(
+            e.message,
+            "parameter `per_page`: \"ten\" is not a whole number"
+        );
+        assert!(
+            parse("bounds=1,2,3")
+                .unwrap_err()
+                .message
+                .starts_with("parameter `bounds`")
+        );
+        assert!(
+            parse("phase=flying")
+                .unwrap_err()
+                .message
+                .starts_with("parameter `phase`")
+        );
+        assert!(
+            parse("format=xml")
+                .unwrap_err()
+                .message
+                .starts_with("parameter `format`")
+        );
+    }
+
+    #[test]
+    fn perti_parameters_are_accepted_and_oversized_pages_clamped() {
+        let q =
+            parse("strata=high&dep_tracon=N90&include_route=true&per_page=5000&artcc=zny").unwrap();
+        assert_eq!(q.per_page, MAX_PER_PAGE);
+        assert!(q.include_route);
+        assert_eq!(q.filter.dest_artcc, vec!["ZNY"]);
+    }
+}

@@ -1,0 +1,133 @@
+//! Response shapes (PERTI's): `{success, data, pagination?, timestamp}` and
+//! errors `{success: false, error: {code, message}}` with the right status.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::pipeline::event::format_iso_millis;
+
+/// An error a client can act on: status, a stable code, a message that
+/// names what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code, e.g. `INVALID_PARAM`.
+    pub code: &'static str,
+    /// What is wrong, for a human.
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400: a query parameter has a bad value.
+    pub fn bad_param(name: &str, message: impl std::fmt::Display) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_PARAM",
+            message: format!("parameter `{name}`: {message}"),
+        }
+    }
+
+    /// 400: a required parameter is missing.
+    pub fn missing(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "MISSING_PARAM",
+            message: message.into(),
+        }
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "NOT_FOUND",
+            message: message.into(),
+        }
+    }
+
+    /// 503: a dependency (the database) is not answering.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "SERVICE_UNAVAILABLE",
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "success": false,
+            "error": {"code": self.code, "message": self.message},
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// `{success: true, data, timestamp}`; `timestamp` is the time of the data.
+#[derive(Serialize)]
+pub struct Envelope<T: Serialize> {
+    success: bool,
+    data: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pagination: Option<Pagination>,
+    timestamp: String,
+}
+
+impl<T: Serialize> Envelope<T> {
+    /// Data as of `as_of` (epoch ms).
+    pub fn new(data: T, as_of: i64) -> Self {
+        Envelope {
+            success: true,
+            data,
+            pagination: None,
+            timestamp: format_iso_millis(as_of),
+        }
+    }
+
+    /// With the page it is.
+    pub fn paginated(mut self, pagination: Pagination) -> Self {
+        self.pagination = Some(pagination);
+        self
+    }
+}
+
+impl<T: Serialize> IntoResponse for Envelope<T> {
+    fn into_response(self) -> Response {
+        Json(self).into_response()
+    }
+}
+
+/// PERTI's pagination block.
+#[derive(Debug, Serialize)]
+pub struct Pagination {
+    /// Matching items.
+    pub total: usize,
+    /// This page, from 1.
+    pub page: usize,
+    /// Items per page.
+    pub per_page: usize,
+    /// Pages in all.
+    pub total_pages: usize,
+    /// Whether a later page exists.
+    pub has_more: bool,
+}
+
+impl Pagination {
+    /// The pagination of `total` items.
+    pub fn new(total: usize, page: usize, per_page: usize) -> Self {
+        let total_pages = total.div_ceil(per_page.max(1));
+        Pagination {
+            total,
+            page,
+            per_page,
+            total_pages,
+            has_more: page < total_pages,
+        }
+    }
+}

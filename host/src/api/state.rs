@@ -1,0 +1,23 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::pipeline::Shared;
+use crate::plugin::Registry;
+use crate::source::sim::Simulator;
+
+/// The handlers' state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The view, the feed, health and metrics.
+    pub shared: Arc<Shared>,
+    /// The plugins.
+    pub registry: Arc<Registry>,
+    /// When the server started.
+    pub started: Instant,
+    /// The simulator, when it is the source (its ground truth is served).
+    pub sim: Option<Arc<Mutex<Simulator>>>,
+}

@@ -1,0 +1,124 @@
+//! `GET /`, `/health`, `/plugins`, `/metrics`, `/openapi.json`, and the
+//! simulator's ground truth when the simulator is the source.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::response::{ApiError, Envelope};
+use super::state::AppState;
+use crate::health::wall_ms;
+use crate::plugin::Status;
+
+/// The OpenAPI document.
+const OPENAPI: &str = include_str!("openapi.json");
+
+/// `GET /`: what this API is and what it serves.
+pub async fn index(State(state): State<AppState>) -> Response {
+    let data = json!({
+        "name": "VATSWIM API",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "Real-time flight information for the VATSIM network",
+        "endpoints": {
+            "flights": "/api/swim/v1/flights",
+            "flight": "/api/swim/v1/flight",
+            "positions": "/api/swim/v1/positions",
+            "events": "/api/swim/v1/events",
+            "health": "/api/swim/v1/health",
+            "plugins": "/api/swim/v1/plugins",
+            "metrics": "/api/swim/v1/metrics",
+            "openapi": "/api/swim/v1/openapi.json",
+            "websocket": "/api/swim/v1/ws",
+        },
+        "tiers": ["system", "partner", "developer", "public"],
+    });
+    Envelope::new(data, state.shared.view.load().as_of).into_response()
+}
+
+/// `GET /health`: no auth; 200 when every source's last attempt
+/// succeeded, 503 (same body) when one is failing.
+pub async fn health(State(state): State<AppState>) -> Response {
+    let shared = &state.shared;
+    let view = shared.view.load();
+    let now = wall_ms();
+    let sources: serde_json::Map<String, serde_json::Value> = shared
+        .health
+        .sources()
+        .into_iter()
+        .map(|(name, s)| {
+            let age = s.last_success_ms.map(|t| (now - t) as f64 / 1000.0);
+            let mut v = serde_json::to_value(&s).unwrap_or_default();
+            v["last_success"] = s
+                .last_success_ms
+                .map(crate::pipeline::event::format_iso_millis)
+                .into();
+            v["age_seconds"] = age.into();
+            (name, v)
+        })
+        .collect();
+    let ok = shared.health.all_ok();
+    let data = json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": state.started.elapsed().as_secs(),
+        "flights": view.flights.len(),
+        "active_flights": shared.metrics.active_flights.get(),
+        "last_seq": shared.feed.last_seq(),
+        "sources": sources,
+        "plugins": plugin_summary(&state),
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Envelope::new(data, now)).into_response()
+}
+
+fn plugin_summary(state: &AppState) -> serde_json::Value {
+    let statuses = state.registry.statuses();
+    let count = |want: Status| statuses.iter().filter(|s| s.status == want).count();
+    json!({
+        "total": statuses.len(),
+        "active": count(Status::Active),
+        "failed": count(Status::Failed),
+        "quarantined": count(Status::Quarantined),
+        "disabled": count(Status::Disabled),
+    })
+}
+
+/// `GET /plugins`: every plugin's status, calls, faults and timing.
+pub async fn plugins(State(state): State<AppState>) -> Response {
+    let statuses = state.registry.statuses();
+    Envelope::new(statuses, state.shared.view.load().as_of).into_response()
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.shared.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// `GET /sim/truth`: the simulator's ground truth (404 with another source).
+pub async fn sim_truth(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let sim = state
+        .sim
+        .clone()
+        .ok_or_else(|| ApiError::not_found("the simulator is not this gateway's source"))?;
+    let truth = tokio::task::spawn_blocking(move || sim.lock().truth())
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    Ok(Envelope::new(truth, state.shared.view.load().as_of).into_response())
+}

@@ -1,0 +1,278 @@
+//! `swim serve`, `swim demo`, `swim replay`, `swim record`: the gateway with
+//! each kind of source, and recording a feed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use serde::Deserialize;
+
+use super::Cli;
+use crate::pipeline::Retention;
+use crate::server::{self, ServerConfig, SourceConfig};
+use crate::source::recording::RecordingWriter;
+use crate::source::sim::SimConfig;
+use crate::source::vatsim::poller;
+
+/// `swim serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A TOML config file (see `docs/CONFIG.md`).
+    #[arg(long, env = "SWIM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Poll this copy of the VATSIM v3 feed instead of the live one.
+    #[arg(long, env = "SWIM_FEED_URL")]
+    pub feed_url: Option<String>,
+}
+
+/// `swim demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Flights connected at any time.
+    #[arg(long, default_value_t = 2_000)]
+    pub flights: usize,
+    /// How much faster than real time the simulator runs.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Random seed (the same seed gives the same traffic).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated seconds between snapshots (the real feed: 15).
+    #[arg(long, default_value_t = 15)]
+    pub interval: u32,
+    /// Stop the simulator after this many snapshots (the gateway keeps serving).
+    #[arg(long)]
+    pub stop_after: Option<u64>,
+}
+
+/// `swim replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A recording made by `swim record`.
+    pub file: PathBuf,
+    /// How much faster than recorded.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+}
+
+/// `swim record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The recording to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The feed to record.
+    #[arg(long, env = "SWIM_FEED_URL", default_value = poller::DEFAULT_URL)]
+    pub feed_url: String,
+    /// Stop after this many snapshots (default: until Ctrl-C).
+    #[arg(long)]
+    pub count: Option<usize>,
+    /// Seconds between polls.
+    #[arg(long, default_value_t = 15)]
+    pub interval: u64,
+}
+
+/// The config file of `swim serve`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    #[serde(default)]
+    source: FileSource,
+    #[serde(default)]
+    retention: FileRetention,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSource {
+    /// vatsim (default), sim, replay.
+    kind: Option<String>,
+    url: Option<String>,
+    interval_s: Option<u64>,
+    file: Option<PathBuf>,
+    speed: Option<f64>,
+    flights: Option<usize>,
+    seed: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRetention {
+    events_hours: Option<u64>,
+    positions_minutes: Option<u64>,
+}
+
+/// Runs `swim serve`.
+pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => FileConfig::default(),
+    };
+    let source = source_from(&file.source, args.feed_url.clone())?;
+    let listen = cli.listen_addr(file.listen);
+    let mut config = server_config(cli, source);
+    let r = &file.retention;
+    if let Some(h) = r.events_hours {
+        config.retention.events = Duration::from_secs(h * 3600);
+    }
+    if let Some(m) = r.positions_minutes {
+        config.retention.positions = Duration::from_secs(m * 60);
+    }
+    run_server(listen, config, None)
+}
+
+fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+}
+
+fn source_from(s: &FileSource, feed_url: Option<String>) -> anyhow::Result<SourceConfig> {
+    let interval = Duration::from_secs(s.interval_s.unwrap_or(15).max(1));
+    Ok(match s.kind.as_deref().unwrap_or("vatsim") {
+        "vatsim" => SourceConfig::Vatsim {
+            url: feed_url
+                .or(s.url.clone())
+                .unwrap_or_else(|| poller::DEFAULT_URL.into()),
+            interval,
+        },
+        "sim" => SourceConfig::Sim {
+            config: SimConfig {
+                seed: s.seed.unwrap_or(1),
+                flights: s.flights.unwrap_or(2_000),
+                interval_ms: interval.as_millis() as i64,
+                start_ms: 0,
+            },
+            speed: s.speed.unwrap_or(1.0),
+            stop_after: None,
+        },
+        "replay" => SourceConfig::Replay {
+            file: s
+                .file
+                .clone()
+                .context("config [source]: kind = \"replay\" needs `file`")?,
+            speed: s.speed.unwrap_or(1.0),
+        },
+        other => anyhow::bail!("config [source]: kind {other:?} is not one of vatsim, sim, replay"),
+    })
+}
+
+/// Runs `swim demo`.
+pub fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.speed > 0.0, "--speed must be above 0");
+    anyhow::ensure!(args.interval > 0, "--interval must be at least 1 second");
+    let source = SourceConfig::Sim {
+        config: SimConfig {
+            seed: args.seed,
+            flights: args.flights,
+            interval_ms: i64::from(args.interval) * 1000,
+            start_ms: 0,
+        },
+        speed: args.speed,
+        stop_after: args.stop_after,
+    };
+    let listen = cli.listen_addr(None);
+    let banner = format!(
+        "simulating {} flights at x{} (seed {}); a snapshot every {:.1} s",
+        args.flights,
+        args.speed,
+        args.seed,
+        f64::from(args.interval) / args.speed
+    );
+    run_server(listen, server_config(cli, source), Some(banner))
+}
+
+/// Runs `swim replay`.
+pub fn replay(cli: &Cli, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.speed > 0.0, "--speed must be above 0");
+    crate::source::recording::RecordingReader::open(&args.file)
+        .with_context(|| format!("cannot replay {}", args.file.display()))?;
+    let source = SourceConfig::Replay {
+        file: args.file.clone(),
+        speed: args.speed,
+    };
+    run_server(cli.listen_addr(None), server_config(cli, source), None)
+}
+
+fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
+    ServerConfig {
+        data_dir: cli.data_dir.clone(),
+        plugins_dir: cli.plugins_dir(),
+        source,
+        retention: Retention::default(),
+    }
+}
+
+fn run_server(
+    listen: SocketAddr,
+    config: ServerConfig,
+    banner: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let address = listener.local_addr()?;
+        // Tests and scripts read the address from this line.
+        println!("listening on http://{address}");
+        if let Some(banner) = banner {
+            println!("{banner}");
+        }
+        print_try_lines(address);
+        server::run(listener, config, server::shutdown_signal()).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_try_lines(address: SocketAddr) {
+    let base = format!("http://{address}/api/swim/v1");
+    println!("try:");
+    println!("  curl -s '{base}/health'");
+    println!("  curl -s '{base}/flights?per_page=5'");
+    println!("  curl -s '{base}/events?since=0&channels=flight.departed,flight.arrived'");
+    println!("  curl -s '{base}/positions?bounds=-125,24,-66,50'");
+}
+
+/// Runs `swim record`.
+pub fn record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
+    let mut writer = RecordingWriter::create(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let count = runtime.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        let health = std::sync::Arc::new(crate::health::Health::default());
+        let config = poller::PollConfig {
+            name: "record".into(),
+            url: args.feed_url.clone(),
+            interval: Duration::from_secs(args.interval.max(1)),
+        };
+        let poll = tokio::spawn(poller::run(config, tx, health));
+        let mut n = 0usize;
+        loop {
+            tokio::select! {
+                item = rx.recv() => match item {
+                    Some(crate::pipeline::Work::Snapshot { bytes, .. }) => {
+                        writer.append(&bytes)?;
+                        n += 1;
+                        println!("recorded snapshot {n} ({} bytes)", bytes.len());
+                        if args.count.is_some_and(|c| n >= c) {
+                            break;
+                        }
+                    }
+                    Some(_) => {}
+                    None => break,
+                },
+                () = server::shutdown_signal() => break,
+            }
+        }
+        poll.abort();
+        anyhow::Ok(n)
+    })?;
+    println!("{count} snapshots in {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,10 @@
+//! Storage (SPEC section 7): the embedded SQLite database in the data dir.
+//!
+//! - `migrate`: the SQL files of `migrations/sqlite/`, embedded, run in order at start.
+//! - `sqlite`: the flights and the change feed: one transaction per cycle,
+//!   restore on restart, reads of older events, retention.
+
+pub mod migrate;
+pub mod sqlite;
+
+pub use sqlite::{CycleWrite, Database, DbError, Restored};

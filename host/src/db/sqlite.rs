@@ -1,0 +1,304 @@
+//! The flights and the change feed in SQLite (WAL).
+//!
+//! A cycle is written in one transaction: the flights it changed (upserted,
+//! or deleted when purged), its events, and the counters. Only after the
+//! commit are its events published, so no client sees an event a crash
+//! could lose. `synchronous = NORMAL`: a committed cycle survives the
+//! process being killed; a power cut may lose the last cycles.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde_json::value::RawValue;
+
+use super::migrate;
+use crate::flight::FlightRecord;
+use crate::pipeline::Event;
+use crate::store::Change;
+
+/// Why the database could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite refused.
+    #[error("database {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// A stored row could not be read back.
+    #[error("database {path}: {what} is corrupt: {message}")]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// Which row.
+        what: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// What a restart resumes from.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// Every flight the store held.
+    pub records: Vec<FlightRecord>,
+    /// When each inactive flight disconnected.
+    pub disconnected_at: HashMap<u64, i64>,
+    /// The seq the next event gets.
+    pub next_seq: u64,
+    /// The uid the next flight gets.
+    pub next_uid: u64,
+}
+
+/// One cycle's writes.
+pub struct CycleWrite<'a> {
+    /// The flights that changed (`after` none: purged).
+    pub changes: &'a [Change],
+    /// The cycle's events.
+    pub events: &'a [Event],
+    /// The seq the next event gets after this cycle.
+    pub next_seq: u64,
+    /// The uid the next flight gets after this cycle.
+    pub next_uid: u64,
+    /// When an inactive flight disconnected.
+    pub disconnected_at: &'a dyn Fn(u64) -> Option<i64>,
+}
+
+/// A connection to the gateway's database.
+pub struct Database {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Database, DbError> {
+        let mut db = Self::connect(path, OpenFlags::default())?;
+        let ran = migrate::run(&mut db.conn).map_err(|e| db.err(e))?;
+        if ran > 0 {
+            tracing::info!(path = %path.display(), migrations = ran, "database migrated");
+        }
+        Ok(db)
+    }
+
+    /// A second connection to the same file for reads beside the writer
+    /// (WAL lets them run while a cycle commits).
+    pub fn open_reader(path: &Path) -> Result<Database, DbError> {
+        Self::connect(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    }
+
+    fn connect(path: &Path, flags: OpenFlags) -> Result<Database, DbError> {
+        let wrap = |source| DbError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(wrap)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(wrap)?;
+        if !flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY) {
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(wrap)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(wrap)?;
+        }
+        Ok(Database {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> DbError {
+        DbError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, what: String, message: impl ToString) -> DbError {
+        DbError::Corrupt {
+            path: self.path.clone(),
+            what,
+            message: message.to_string(),
+        }
+    }
+
+    /// The flights and counters as the last committed cycle left them.
+    pub fn restore(&self) -> Result<Restored, DbError> {
+        let mut restored = Restored {
+            next_seq: self.counter("next_seq")?.unwrap_or(1),
+            next_uid: self.counter("next_uid")?.unwrap_or(1),
+            ..Restored::default()
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT flight_uid, disconnected_at, record FROM flights ORDER BY flight_uid")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, Option<i64>>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (uid, disconnected_at, json) = row.map_err(|e| self.err(e))?;
+            let record: FlightRecord = serde_json::from_str(&json)
+                .map_err(|e| self.corrupt(format!("flight {uid}"), e))?;
+            if let Some(at) = disconnected_at {
+                restored.disconnected_at.insert(uid as u64, at);
+            }
+            restored.records.push(record);
+        }
+        Ok(restored)
+    }
+
+    fn counter(&self, key: &str) -> Result<Option<u64>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM gateway_state WHERE key = ?1",
+                [key],
+                |row| row.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|v| v.map(|v| v as u64))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Writes one cycle in one transaction.
+    pub fn persist_cycle(&mut self, write: &CycleWrite<'_>) -> Result<(), DbError> {
+        let result = Self::write_cycle(&mut self.conn, write);
+        result.map_err(|e| self.err(e))
+    }
+
+    fn write_cycle(conn: &mut Connection, write: &CycleWrite<'_>) -> rusqlite::Result<()> {
+        let tx = conn.transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO flights (flight_uid, callsign, is_active, disconnected_at, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (flight_uid) DO UPDATE SET callsign = excluded.callsign,
+                   is_active = excluded.is_active, disconnected_at = excluded.disconnected_at,
+                   record = excluded.record",
+            )?;
+            let mut delete = tx.prepare_cached("DELETE FROM flights WHERE flight_uid = ?1")?;
+            for change in write.changes {
+                let uid = change.flight_uid as i64;
+                match &change.after {
+                    Some(r) => {
+                        let json = serde_json::to_string(&**r)
+                            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                        upsert.execute(params![
+                            uid,
+                            r.identity.as_ref().map(|i| i.callsign.as_str()),
+                            r.progress.is_some_and(|p| p.is_active),
+                            (write.disconnected_at)(change.flight_uid),
+                            json
+                        ])?;
+                    }
+                    None => {
+                        delete.execute([uid])?;
+                    }
+                }
+            }
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO change_feed (seq, type, timestamp, flight_uid, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for e in write.events {
+                insert.execute(params![
+                    e.seq as i64,
+                    e.kind,
+                    e.timestamp,
+                    e.flight_uid.map(|u| u as i64),
+                    e.data.get()
+                ])?;
+            }
+            let mut counter = tx.prepare_cached(
+                "INSERT INTO gateway_state (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?;
+            counter.execute(params!["next_seq", write.next_seq as i64])?;
+            counter.execute(params!["next_uid", write.next_uid as i64])?;
+        }
+        tx.commit()
+    }
+
+    /// Up to `limit` events after `after_seq`, in seq order, optionally
+    /// only of these kinds.
+    pub fn events_after(
+        &self,
+        after_seq: u64,
+        limit: usize,
+        kinds: Option<&[String]>,
+    ) -> Result<Vec<Event>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, type, timestamp, flight_uid, data FROM change_feed
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        // Kinds are filtered here rather than in SQL so that `limit` rows
+        // are scanned at most once per page; callers page on.
+        let rows = stmt
+            .query_map(params![after_seq as i64, limit as i64], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, Option<i64>>(3)?,
+                    row.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (seq, kind, timestamp, flight_uid, data) = row.map_err(|e| self.err(e))?;
+            if kinds.is_some_and(|k| !k.iter().any(|k| *k == kind)) {
+                continue;
+            }
+            let data =
+                RawValue::from_string(data).map_err(|e| self.corrupt(format!("event {seq}"), e))?;
+            events.push(Event {
+                seq: seq as u64,
+                kind,
+                timestamp,
+                flight_uid: flight_uid.map(|u| u as u64),
+                data: Arc::from(data),
+            });
+        }
+        Ok(events)
+    }
+
+    /// The oldest seq the change feed still holds (none if it is empty).
+    pub fn oldest_seq(&self) -> Result<Option<u64>, DbError> {
+        self.conn
+            .query_row("SELECT MIN(seq) FROM change_feed", [], |row| {
+                row.get::<_, Option<i64>>(0)
+            })
+            .map(|v| v.map(|v| v as u64))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Deletes events older than their retention: `flight.positions`
+    /// before `positions_before`, every other kind before `events_before`
+    /// (event timestamps, epoch ms). Returns how many rows went.
+    pub fn prune(&mut self, events_before: i64, positions_before: i64) -> Result<usize, DbError> {
+        self.conn
+            .execute(
+                "DELETE FROM change_feed WHERE timestamp < ?1
+                   OR (type = 'flight.positions' AND timestamp < ?2)",
+                params![events_before, positions_before],
+            )
+            .map_err(|e| self.err(e))
+    }
+}

@@ -1,0 +1,167 @@
+//! The change feed (SPEC section 7) as consumers read it: the recent events
+//! in memory, older ones from the database, and live batches for fan-out.
+//!
+//! Events arrive here only after their cycle is committed. Readers ask for
+//! events after a seq; they get them in order, with no gap, from whichever
+//! tier still holds them, and learn the oldest seq still available when
+//! they asked for something older (retention).
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::broadcast;
+
+use crate::db::{Database, DbError};
+use crate::pipeline::Event;
+
+/// How many recent events are kept in memory.
+pub const RECENT_EVENTS: usize = 50_000;
+/// Live batches a slow subscriber may fall behind before it misses some.
+const LIVE_BACKLOG: usize = 64;
+
+/// One committed cycle's events, shared by every subscriber.
+pub type EventBatch = Arc<Vec<Arc<Event>>>;
+
+/// A page of the change feed.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// The events, in seq order.
+    pub events: Vec<Arc<Event>>,
+    /// The oldest seq the feed still holds, when the reader asked for an
+    /// older one (the events between are gone by retention).
+    pub gap_from: Option<u64>,
+}
+
+/// The change feed.
+pub struct ChangeFeed {
+    recent: RwLock<VecDeque<Arc<Event>>>,
+    capacity: usize,
+    last_seq: RwLock<u64>,
+    live: broadcast::Sender<EventBatch>,
+    db_path: Option<PathBuf>,
+    reader: Mutex<Option<Database>>,
+}
+
+impl ChangeFeed {
+    /// A feed whose last committed seq is `last_seq`, with older events
+    /// read from the database at `db_path` (if any).
+    pub fn new(last_seq: u64, db_path: Option<PathBuf>, capacity: usize) -> Self {
+        ChangeFeed {
+            recent: RwLock::new(VecDeque::with_capacity(capacity.min(4_096))),
+            capacity,
+            last_seq: RwLock::new(last_seq),
+            live: broadcast::channel(LIVE_BACKLOG).0,
+            db_path,
+            reader: Mutex::new(None),
+        }
+    }
+
+    /// The seq of the last published event (0: none yet).
+    pub fn last_seq(&self) -> u64 {
+        *self.last_seq.read()
+    }
+
+    /// Publishes a committed cycle's events.
+    pub fn publish(&self, events: Vec<Event>) {
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return;
+        };
+        let batch: Vec<Arc<Event>> = events.into_iter().map(Arc::new).collect();
+        {
+            let mut recent = self.recent.write();
+            for e in &batch {
+                if recent.len() == self.capacity {
+                    recent.pop_front();
+                }
+                recent.push_back(e.clone());
+            }
+            *self.last_seq.write() = last;
+        }
+        // No subscriber is not an error.
+        let _ = self.live.send(Arc::new(batch));
+    }
+
+    /// Live batches from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<EventBatch> {
+        self.live.subscribe()
+    }
+
+    /// Up to `limit` events after `after_seq` (optionally only these kinds).
+    pub fn after(
+        &self,
+        after_seq: u64,
+        limit: usize,
+        kinds: Option<&[String]>,
+    ) -> Result<Page, DbError> {
+        if let Some(page) = self.from_memory(after_seq, limit, kinds) {
+            return Ok(page);
+        }
+        self.from_database(after_seq, limit, kinds)
+    }
+
+    /// The page if memory still holds the event after `after_seq`.
+    fn from_memory(&self, after_seq: u64, limit: usize, kinds: Option<&[String]>) -> Option<Page> {
+        let recent = self.recent.read();
+        let oldest = recent.front().map_or(self.last_seq() + 1, |e| e.seq);
+        if after_seq + 1 < oldest && self.db_path.is_some() {
+            return None;
+        }
+        let start = recent.partition_point(|e| e.seq <= after_seq);
+        let events = recent
+            .range(start..)
+            .filter(|e| wanted(e, kinds))
+            .take(limit)
+            .cloned()
+            .collect();
+        let gap_from = (after_seq + 1 < oldest).then_some(oldest);
+        Some(Page { events, gap_from })
+    }
+
+    fn from_database(
+        &self,
+        after_seq: u64,
+        limit: usize,
+        kinds: Option<&[String]>,
+    ) -> Result<Page, DbError> {
+        let mut reader = self.reader.lock();
+        if reader.is_none() {
+            let path = self.db_path.as_ref().expect("checked by from_memory");
+            *reader = Some(Database::open_reader(path)?);
+        }
+        let db = reader.as_ref().expect("opened above");
+        let oldest = db.oldest_seq()?.unwrap_or(self.last_seq() + 1);
+        let gap_from = (after_seq + 1 < oldest).then_some(oldest);
+        let mut events = Vec::new();
+        let mut cursor = after_seq;
+        // Page through the database until `limit` wanted events are found
+        // or the committed end is reached.
+        while events.len() < limit && cursor < self.last_seq() {
+            let rows = db.events_after(cursor, limit.max(1_000), None)?;
+            let Some(last) = rows.last().map(|e| e.seq) else {
+                break;
+            };
+            cursor = last.min(self.last_seq());
+            events.extend(
+                rows.into_iter()
+                    .filter(|e| e.seq <= self.last_seq() && wanted(e, kinds))
+                    .take(limit - events.len())
+                    .map(Arc::new),
+            );
+        }
+        Ok(Page { events, gap_from })
+    }
+}
+
+fn wanted(e: &Event, kinds: Option<&[String]>) -> bool {
+    kinds.is_none_or(|kinds| kinds.iter().any(|k| channel_matches(k, &e.kind)))
+}
+
+/// Whether a channel name (`flight.departed`, `flight.*`, `*`) covers an event kind.
+pub fn channel_matches(channel: &str, kind: &str) -> bool {
+    match channel.strip_suffix('*') {
+        Some(prefix) => kind.starts_with(prefix),
+        None => channel == kind,
+    }
+}

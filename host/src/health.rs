@@ -1,0 +1,113 @@
+//! What `/health` reports: each source's last success and last error, and
+//! the last cycle. Sources and the pipeline write it; REST reads it.
+
+use std::collections::BTreeMap;
+
+use parking_lot::RwLock;
+use serde::Serialize;
+
+/// The health of one source.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SourceHealth {
+    /// `vatsim`, `sim`, `replay`.
+    pub kind: String,
+    /// Where it reads from (a URL, a file), if anywhere.
+    pub location: Option<String>,
+    /// When a snapshot from it was last applied, epoch ms (wall clock).
+    pub last_success_ms: Option<i64>,
+    /// That snapshot's own `update_timestamp`.
+    pub last_snapshot: Option<String>,
+    /// The last error (fetching, or a refused snapshot), if the source has
+    /// not succeeded since.
+    pub last_error: Option<String>,
+    /// When that error happened, epoch ms.
+    pub last_error_ms: Option<i64>,
+    /// Snapshots applied.
+    pub applied: u64,
+    /// Snapshots refused whole (bad JSON, not v3...).
+    pub rejected: u64,
+    /// Snapshots skipped because their `update_timestamp` had not changed.
+    pub skipped: u64,
+    /// Fetch failures (network, HTTP status).
+    pub fetch_errors: u64,
+}
+
+/// Every source's health.
+#[derive(Debug, Default)]
+pub struct Health {
+    sources: RwLock<BTreeMap<String, SourceHealth>>,
+}
+
+impl Health {
+    /// Registers a source.
+    pub fn add_source(&self, name: &str, kind: &str, location: Option<String>) {
+        self.sources.write().insert(
+            name.to_string(),
+            SourceHealth {
+                kind: kind.to_string(),
+                location,
+                ..SourceHealth::default()
+            },
+        );
+    }
+
+    /// A snapshot of every source's health.
+    pub fn sources(&self) -> BTreeMap<String, SourceHealth> {
+        self.sources.read().clone()
+    }
+
+    /// Whether every source's last attempt succeeded.
+    pub fn all_ok(&self) -> bool {
+        self.sources.read().values().all(|s| s.last_error.is_none())
+    }
+
+    fn update(&self, name: &str, f: impl FnOnce(&mut SourceHealth)) {
+        f(self.sources.write().entry(name.to_string()).or_default());
+    }
+
+    /// A snapshot from `name` was applied.
+    pub fn applied(&self, name: &str, update_timestamp: &str) {
+        self.update(name, |s| {
+            s.applied += 1;
+            s.last_success_ms = Some(wall_ms());
+            s.last_snapshot = Some(update_timestamp.to_string());
+            s.last_error = None;
+            s.last_error_ms = None;
+        });
+    }
+
+    /// A snapshot from `name` was refused whole.
+    pub fn rejected(&self, name: &str, error: &str) {
+        self.update(name, |s| {
+            s.rejected += 1;
+            s.last_error = Some(format!("snapshot rejected: {error}"));
+            s.last_error_ms = Some(wall_ms());
+        });
+    }
+
+    /// Fetching from `name` failed.
+    pub fn fetch_failed(&self, name: &str, error: &str) {
+        self.update(name, |s| {
+            s.fetch_errors += 1;
+            s.last_error = Some(format!("fetch failed: {error}"));
+            s.last_error_ms = Some(wall_ms());
+        });
+    }
+
+    /// `name` served the same snapshot again.
+    pub fn skipped(&self, name: &str) {
+        self.update(name, |s| {
+            s.skipped += 1;
+            s.last_success_ms = Some(wall_ms());
+            s.last_error = None;
+            s.last_error_ms = None;
+        });
+    }
+}
+
+/// The wall clock, epoch ms.
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,271 @@
+//! The pipeline's thread: takes each source batch in arrival order and runs
+//! it through parse, merge, detect, persist and publish. One thread owns
+//! the store and the database writer, so cycles never interleave and a
+//! cycle's events are published only after its transaction commits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use tokio::sync::mpsc;
+
+use super::event::payload;
+use super::{CycleOutput, Event, Pipeline};
+use crate::db::{CycleWrite, Database};
+use crate::feed::ChangeFeed;
+use crate::health::{Health, wall_ms};
+use crate::metrics::Metrics;
+use crate::plugin::events::PluginEvent;
+use crate::source::vatsim;
+use crate::store::FlightsView;
+
+/// Work for the pipeline's thread.
+#[derive(Debug)]
+pub enum Work {
+    /// A feed snapshot (v3 JSON) from a named source.
+    Snapshot {
+        /// The source's name (for health and skip-unchanged).
+        source: String,
+        /// The raw bytes.
+        bytes: bytes::Bytes,
+    },
+    /// Plugin events are waiting (a reload between cycles).
+    Wake,
+}
+
+/// How long events stay in the change feed, by the events' own time.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Every event but `flight.positions`.
+    pub events: Duration,
+    /// `flight.positions` batches (by far the largest rows).
+    pub positions: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            events: Duration::from_secs(24 * 3600),
+            positions: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Cycles between two retention passes.
+const PRUNE_EVERY: u32 = 40;
+/// Attempts at committing a cycle before the gateway stops.
+const PERSIST_ATTEMPTS: u32 = 3;
+
+/// What the readers (REST, fan-out) share with the pipeline's thread.
+pub struct Shared {
+    /// The flights as of the last committed cycle.
+    pub view: ArcSwap<FlightsView>,
+    /// The change feed.
+    pub feed: Arc<ChangeFeed>,
+    /// Sources' health.
+    pub health: Arc<Health>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The pipeline's thread state.
+pub struct Worker {
+    pipeline: Pipeline,
+    db: Option<Database>,
+    shared: Arc<Shared>,
+    plugin_events: std::sync::mpsc::Receiver<PluginEvent>,
+    last_snapshot: HashMap<String, String>,
+    retention: Retention,
+    clock: i64,
+    cycles_since_prune: u32,
+    view_version: u64,
+}
+
+impl Worker {
+    /// A worker over a pipeline (restored or fresh) and its database.
+    pub fn new(
+        pipeline: Pipeline,
+        db: Option<Database>,
+        shared: Arc<Shared>,
+        plugin_events: std::sync::mpsc::Receiver<PluginEvent>,
+        retention: Retention,
+    ) -> Self {
+        Worker {
+            pipeline,
+            db,
+            shared,
+            plugin_events,
+            last_snapshot: HashMap::new(),
+            retention,
+            clock: 0,
+            cycles_since_prune: 0,
+            view_version: 0,
+        }
+    }
+
+    /// Runs until every sender of `work` is gone (shutdown), then returns.
+    pub fn run(mut self, mut work: mpsc::Receiver<Work>) {
+        self.publish_view();
+        self.system_cycle();
+        while let Some(item) = work.blocking_recv() {
+            match item {
+                Work::Snapshot { source, bytes } => self.snapshot(&source, &bytes),
+                Work::Wake => self.system_cycle(),
+            }
+        }
+        self.system_cycle();
+        tracing::info!(next_seq = self.pipeline.next_seq(), "pipeline stopped");
+    }
+
+    /// One feed snapshot: refused whole, skipped, or a full cycle.
+    fn snapshot(&mut self, source: &str, bytes: &[u8]) {
+        let started = Instant::now();
+        let snapshot = match vatsim::parse(bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(source, error = %e, "snapshot rejected; nothing applied");
+                self.shared.health.rejected(source, &e.to_string());
+                self.shared.metrics.snapshots_rejected.add(1);
+                return;
+            }
+        };
+        let parsed = started.elapsed();
+        if self.last_snapshot.get(source) == Some(&snapshot.update_timestamp) {
+            self.shared.health.skipped(source);
+            return;
+        }
+        self.clock = self.clock.max(snapshot.updated_at);
+        let mut out = self.pipeline.run_snapshot(&snapshot, snapshot.updated_at);
+        out.events.extend(self.pending_plugin_events());
+        let pipelined = started.elapsed() - parsed;
+        self.commit(&out);
+        self.last_snapshot
+            .insert(source.to_string(), snapshot.update_timestamp.clone());
+        self.shared
+            .health
+            .applied(source, &snapshot.update_timestamp);
+        let m = &self.shared.metrics;
+        m.parse_seconds.observe(parsed);
+        m.pipeline_seconds.observe(pipelined);
+        m.cycle_seconds.observe(started.elapsed());
+        tracing::debug!(
+            source,
+            changes = out.changes.len(),
+            events = out.events.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "cycle"
+        );
+    }
+
+    /// Plugin events that arrived between cycles, as a cycle of their own.
+    fn system_cycle(&mut self) {
+        let events = self.pending_plugin_events();
+        if !events.is_empty() {
+            self.commit(&CycleOutput {
+                events,
+                ..CycleOutput::default()
+            });
+        }
+    }
+
+    fn pending_plugin_events(&mut self) -> Vec<Event> {
+        let drafts: Vec<_> = self
+            .plugin_events
+            .try_iter()
+            .map(|e| ("system.plugin".to_string(), payload(&e)))
+            .collect();
+        if drafts.is_empty() {
+            return Vec::new();
+        }
+        self.clock = self.clock.max(wall_ms());
+        self.pipeline.system_events(drafts, self.clock)
+    }
+
+    /// Persists the cycle, then publishes its events and the new view.
+    fn commit(&mut self, out: &CycleOutput) {
+        let started = Instant::now();
+        self.persist(out);
+        self.shared
+            .metrics
+            .persist_seconds
+            .observe(started.elapsed());
+        for issue in &out.issues {
+            tracing::warn!(plugin = %issue.plugin, "{}", issue.message);
+        }
+        let m = self.shared.metrics.clone();
+        m.cycles.add(1);
+        m.cycle_issues.add(out.issues.len() as u64);
+        m.events.add(out.events.len() as u64);
+        if !out.changes.is_empty() {
+            self.publish_view();
+        }
+        self.shared.feed.publish(out.events.clone());
+        m.last_seq.set(self.shared.feed.last_seq());
+        self.prune_now_and_then();
+    }
+
+    /// One transaction; a database that keeps failing stops the gateway
+    /// (its state in memory is ahead of disk, and publishing would let
+    /// clients see events a restart would not have).
+    fn persist(&mut self, out: &CycleOutput) {
+        let Some(db) = self.db.as_mut() else {
+            return;
+        };
+        let store = self.pipeline.store();
+        let write = CycleWrite {
+            changes: &out.changes,
+            events: &out.events,
+            next_seq: self.pipeline.next_seq(),
+            next_uid: store.next_uid(),
+            disconnected_at: &|uid| store.disconnected_at(uid),
+        };
+        for attempt in 1..=PERSIST_ATTEMPTS {
+            match db.persist_cycle(&write) {
+                Ok(()) => return,
+                Err(e) if attempt < PERSIST_ATTEMPTS => {
+                    tracing::error!(attempt, error = %e, "cycle not persisted; retrying");
+                    std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cycle not persisted; stopping so a restart resumes from the last committed cycle");
+                    std::process::exit(70);
+                }
+            }
+        }
+    }
+
+    fn publish_view(&mut self) {
+        self.view_version += 1;
+        let store = self.pipeline.store();
+        let view = FlightsView::build(store, self.view_version, self.clock);
+        let m = &self.shared.metrics;
+        m.flights.set(view.flights.len() as u64);
+        m.active_flights.set(
+            view.flights
+                .iter()
+                .filter(|r| r.progress.is_some_and(|p| p.is_active))
+                .count() as u64,
+        );
+        self.shared.view.store(Arc::new(view));
+    }
+
+    fn prune_now_and_then(&mut self) {
+        self.cycles_since_prune += 1;
+        if self.cycles_since_prune < PRUNE_EVERY {
+            return;
+        }
+        self.cycles_since_prune = 0;
+        let Some(db) = self.db.as_mut() else {
+            return;
+        };
+        let ms = |d: Duration| d.as_millis() as i64;
+        let events_before = self.clock - ms(self.retention.events);
+        let positions_before = self.clock - ms(self.retention.positions);
+        match db.prune(events_before, positions_before) {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "change feed pruned"),
+            Err(e) => tracing::warn!(error = %e, "change feed retention pass failed"),
+        }
+    }
+}

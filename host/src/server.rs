@@ -1,0 +1,248 @@
+//! The gateway assembled: database, plugins, pipeline thread, source, REST.
+//!
+//! [`run`] takes its listener, so tests bind `127.0.0.1:0` and start the
+//! real server in-process; the binary prints the address it listens on.
+//! Shutdown (the future resolving): stop taking requests and snapshots,
+//! let the cycle in flight commit, stop.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use crate::api::{self, AppState};
+use crate::db::Database;
+use crate::feed::{self, ChangeFeed};
+use crate::health::Health;
+use crate::metrics::Metrics;
+use crate::pipeline::{Pipeline, Retention, Shared, Work, Worker};
+use crate::plugin::{EventSink, PluginEvent, Registry, watcher};
+use crate::reference::AirportTable;
+use crate::source::sim::{SimConfig, Simulator};
+use crate::source::{replay, sim, vatsim};
+use crate::store::{FlightStore, FlightsView};
+
+/// Snapshots waiting for the pipeline; a source waits beyond this.
+const WORK_QUEUE: usize = 4;
+
+/// Where flight data comes from.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    /// The VATSIM v3 feed over HTTP.
+    Vatsim {
+        /// Its URL.
+        url: String,
+        /// Time between polls.
+        interval: Duration,
+    },
+    /// The built-in simulator.
+    Sim {
+        /// Its settings (a start time of 0 means now).
+        config: SimConfig,
+        /// How much faster than real time.
+        speed: f64,
+        /// Stop after this many snapshots.
+        stop_after: Option<u64>,
+    },
+    /// A recording made by `swim record`.
+    Replay {
+        /// The file.
+        file: PathBuf,
+        /// How much faster than recorded.
+        speed: f64,
+    },
+}
+
+/// Everything the server needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// State: the database, the compiled-plugin cache.
+    pub data_dir: PathBuf,
+    /// The plugins directory.
+    pub plugins_dir: PathBuf,
+    /// The source.
+    pub source: SourceConfig,
+    /// Change feed retention.
+    pub retention: Retention,
+}
+
+impl ServerConfig {
+    /// The SQLite file.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("swim.db")
+    }
+}
+
+/// Runs the gateway on `listener` until `shutdown` resolves.
+pub async fn run(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    let db = Database::open(&config.db_path())?;
+    let restored = db.restore()?;
+    tracing::info!(
+        flights = restored.records.len(),
+        next_seq = restored.next_seq,
+        "state restored"
+    );
+    let (work_tx, work_rx) = mpsc::channel::<Work>(WORK_QUEUE);
+    let (plugin_tx, plugin_rx) = std::sync::mpsc::channel::<PluginEvent>();
+    let registry = open_registry(&config, plugin_sink(plugin_tx, &work_tx)).await?;
+    let _watch = watcher::watch(registry.clone())?;
+
+    let next_seq = restored.next_seq;
+    let store = FlightStore::restore(
+        restored.next_uid,
+        restored.records,
+        restored.disconnected_at,
+    );
+    let shared = Arc::new(Shared {
+        view: ArcSwap::from_pointee(FlightsView::build(&store, 0, 0)),
+        feed: Arc::new(ChangeFeed::new(
+            next_seq - 1,
+            Some(config.db_path()),
+            feed::RECENT_EVENTS,
+        )),
+        health: Arc::new(Health::default()),
+        metrics: Arc::new(Metrics::default()),
+    });
+    let pipeline = Pipeline::with_store(registry.clone(), store, next_seq);
+    let worker = Worker::new(
+        pipeline,
+        Some(db),
+        shared.clone(),
+        plugin_rx,
+        config.retention,
+    );
+    let pipeline_thread = std::thread::Builder::new()
+        .name("pipeline".into())
+        .spawn(move || worker.run(work_rx))?;
+
+    let (source_task, sim) = start_source(&config.source, work_tx, &shared.health);
+    let state = AppState {
+        shared,
+        registry,
+        started: Instant::now(),
+        sim,
+    };
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "listening");
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+
+    tracing::info!("shutting down: finishing the cycle in flight");
+    source_task.abort();
+    let _ = source_task.await;
+    tokio::task::spawn_blocking(move || pipeline_thread.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?;
+    Ok(())
+}
+
+async fn open_registry(config: &ServerConfig, sink: EventSink) -> anyhow::Result<Arc<Registry>> {
+    let dir = config.plugins_dir.clone();
+    let cache = config.data_dir.join("cache");
+    tokio::task::spawn_blocking(move || Registry::open(Some(dir), Some(cache), sink)).await?
+}
+
+/// Plugin events go to the pipeline, which stamps them into the change
+/// feed; the weak sender lets the work queue close at shutdown.
+fn plugin_sink(
+    events: std::sync::mpsc::Sender<PluginEvent>,
+    work: &mpsc::Sender<Work>,
+) -> EventSink {
+    let work = work.downgrade();
+    let events = Mutex::new(events);
+    Arc::new(move |event| {
+        let _ = events.lock().send(event);
+        if let Some(work) = work.upgrade() {
+            // A full queue means the pipeline is busy and drains events anyway.
+            let _ = work.try_send(Work::Wake);
+        }
+    })
+}
+
+type SimHandle = Option<Arc<Mutex<Simulator>>>;
+
+fn start_source(
+    source: &SourceConfig,
+    work: mpsc::Sender<Work>,
+    health: &Arc<Health>,
+) -> (tokio::task::JoinHandle<()>, SimHandle) {
+    match source.clone() {
+        SourceConfig::Vatsim { url, interval } => {
+            health.add_source("vatsim", "vatsim", Some(url.clone()));
+            let config = vatsim::poller::PollConfig {
+                name: "vatsim".into(),
+                url,
+                interval,
+            };
+            (
+                tokio::spawn(vatsim::poller::run(config, work, health.clone())),
+                None,
+            )
+        }
+        SourceConfig::Sim {
+            mut config,
+            speed,
+            stop_after,
+        } => {
+            if config.start_ms == 0 {
+                config.start_ms = crate::health::wall_ms() / 1000 * 1000;
+            }
+            health.add_source("sim", "sim", Some(format!("seed {} x{speed}", config.seed)));
+            let simulator = Arc::new(Mutex::new(Simulator::new(config, AirportTable::embedded())));
+            let task = tokio::spawn(sim::runner::run(
+                simulator.clone(),
+                speed,
+                stop_after,
+                "sim".into(),
+                work,
+            ));
+            (task, Some(simulator))
+        }
+        SourceConfig::Replay { file, speed } => {
+            health.add_source("replay", "replay", Some(file.display().to_string()));
+            let health = health.clone();
+            let task = tokio::spawn(async move {
+                if let Err(e) = replay::run(file, speed, "replay".into(), work).await {
+                    health.fetch_failed("replay", &e.to_string());
+                }
+            });
+            (task, None)
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

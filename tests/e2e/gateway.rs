@@ -1,0 +1,151 @@
+//! A running `swim` gateway for tests: the real binary on port 0, its
+//! address read from its first line of output, queried over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A gateway process; killed when dropped.
+pub struct Gateway {
+    child: Child,
+    /// `http://127.0.0.1:PORT/api/swim/v1`.
+    pub base: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Gateway {
+    /// Starts `swim ARGS --port 0 --data-dir DIR` and waits until it listens.
+    pub fn start(args: &[&str], data_dir: &Path) -> Gateway {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_swim"))
+            .args(args)
+            .args(["--port", "0", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start swim");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines
+            .next()
+            .expect("swim printed nothing")
+            .expect("read swim's output");
+        let address = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .to_string();
+        // Keep draining stdout so the process never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Gateway {
+            child,
+            base: format!("{address}/api/swim/v1"),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// GET a path under the API: status and body.
+    pub fn get_text(&self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.text().unwrap())
+    }
+
+    /// GET a path: status and JSON body.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let (status, text) = self.get_text(path);
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {text:.300}"));
+        (status, json)
+    }
+
+    /// GET a path that must answer 200: its JSON body.
+    pub fn ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// The HTTP client, for requests with headers.
+    pub fn http(&self) -> &reqwest::blocking::Client {
+        &self.http
+    }
+
+    /// Every event after `since`, paging through `/events`.
+    pub fn events_since(&self, since: u64, channels: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut since = since;
+        loop {
+            let body = self.ok(&format!(
+                "/events?since={since}&limit=10000&channels={channels}"
+            ));
+            let data = &body["data"];
+            let events = data["events"].as_array().unwrap().clone();
+            let next = data["next_since"].as_u64().unwrap();
+            let done = events.is_empty() || next == since;
+            all.extend(events);
+            since = next;
+            if done {
+                return all;
+            }
+        }
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for its exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it returns some value or `timeout` passes.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the simulator (started with `--stop-after N`) has had its
+/// `n` snapshots applied, and returns the gateway's truth.
+pub fn settled_truth(gw: &Gateway, n: u64) -> Value {
+    wait_for(
+        "every simulated snapshot applied",
+        Duration::from_secs(300),
+        || {
+            let health = gw.ok("/health");
+            let applied = health["data"]["sources"]["sim"]["applied"].as_u64()?;
+            (applied >= n).then_some(())
+        },
+    );
+    gw.ok("/sim/truth")["data"].clone()
+}
