@@ -100,6 +100,13 @@ pub async fn run(
     let _watch = watcher::watch(registry.clone())?;
 
     let next_seq = restored.next_seq;
+    // A restarted simulator continues from where the data stopped, so
+    // event times never go backwards across a restart.
+    let resume_after = restored
+        .records
+        .iter()
+        .filter_map(|r| r.position.map(|p| p.updated_at))
+        .max();
     let store = FlightStore::restore(
         restored.next_uid,
         restored.records,
@@ -127,7 +134,7 @@ pub async fn run(
         .name("pipeline".into())
         .spawn(move || worker.run(work_rx))?;
 
-    let (source_task, sim) = start_source(&config.source, work_tx, &shared.health);
+    let (source_task, sim) = start_source(&config.source, resume_after, work_tx, &shared.health);
     let state = AppState {
         shared,
         registry,
@@ -177,6 +184,7 @@ type SimHandle = Option<Arc<Mutex<Simulator>>>;
 
 fn start_source(
     source: &SourceConfig,
+    resume_after: Option<i64>,
     work: mpsc::Sender<Work>,
     health: &Arc<Health>,
 ) -> (tokio::task::JoinHandle<()>, SimHandle) {
@@ -199,7 +207,10 @@ fn start_source(
             stop_after,
         } => {
             if config.start_ms == 0 {
-                config.start_ms = crate::health::wall_ms() / 1000 * 1000;
+                let after = resume_after.map_or(0, |t| t / 1000 * 1000 + config.interval_ms);
+                // The next whole second: after anything stamped at startup.
+                let now = (crate::health::wall_ms() / 1000 + 1) * 1000;
+                config.start_ms = now.max(after);
             }
             health.add_source("sim", "sim", Some(format!("seed {} x{speed}", config.seed)));
             let simulator = Arc::new(Mutex::new(Simulator::new(config, AirportTable::embedded())));

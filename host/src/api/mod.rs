@@ -53,8 +53,15 @@ pub fn router(state: AppState) -> Router {
             count_requests,
         ))
         .layer(CompressionLayer::new().gzip(true))
+        .with_state(state.clone());
+    // `/api/swim/v1/` answers like `/api/swim/v1`.
+    let slash = Router::new()
+        .route(&format!("{PREFIX}/"), get(system::index))
         .with_state(state);
-    Router::new().nest(PREFIX, api).fallback(not_found)
+    Router::new()
+        .nest(PREFIX, api)
+        .merge(slash)
+        .fallback(not_found)
 }
 
 async fn not_found(request: Request) -> response::ApiError {

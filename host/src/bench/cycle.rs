@@ -1,14 +1,49 @@
-//! `swim bench cycle`: a synthetic feed of N pilots through the real cycle
-//! (parse, merge, the built-in wasm detectors, patches, events), per stage,
-//! and the same bytes through a bare `serde_json::Value` parse. Persistence
-//! and publishing are not in the cycle yet.
+//! `swim bench cycle`: N pilots through the whole cycle as the gateway runs
+//! it (parse, merge, the built-in wasm detectors, patches, events, the
+//! SQLite transaction, the REST view, publishing), per stage, and the same
+//! bytes through a bare `serde_json::Value` parse for scale.
+//!
+//! Feeds: `sim` (the simulator: real airports, flights at every stage of
+//! their life, parked ones unchanged) or `synthetic` (every pilot moving
+//! every cycle, ~850 bytes per pilot like the real feed's long remarks).
 
 use std::time::{Duration, Instant};
 
 use super::{feed, median_p99};
+use crate::db::{CycleWrite, Database};
+use crate::feed::ChangeFeed;
 use crate::pipeline::Pipeline;
 use crate::plugin::{Registry, events};
+use crate::reference::AirportTable;
+use crate::source::sim::{SimConfig, Simulator};
 use crate::source::vatsim;
+use crate::store::FlightsView;
+
+/// Where the bench's snapshots come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchFeed {
+    /// The traffic simulator.
+    Sim,
+    /// Every pilot moving every cycle, long remarks.
+    Synthetic,
+}
+
+/// Makes the snapshot of each cycle.
+fn generator(kind: BenchFeed, flights: u64) -> Box<dyn FnMut(u64) -> Vec<u8>> {
+    match kind {
+        BenchFeed::Synthetic => Box::new(move |cycle| feed::snapshot_bytes(flights, cycle)),
+        BenchFeed::Sim => {
+            let config = SimConfig {
+                seed: 1,
+                flights: flights as usize,
+                interval_ms: CYCLE_MS,
+                start_ms: T0,
+            };
+            let mut sim = Simulator::new(config, AirportTable::embedded());
+            Box::new(move |_| sim.next_snapshot())
+        }
+    }
+}
 
 const CYCLE_MS: i64 = 15_000;
 const T0: i64 = 1_768_564_800_000;
@@ -33,11 +68,15 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Runs `cycles` timed cycles of `flights` pilots after one warm-up cycle.
-pub fn run(flights: u64, cycles: usize) -> anyhow::Result<()> {
+pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
     println!(
-        "bench cycle: {flights} pilots, {cycles} cycles after a warm-up; {}",
+        "bench cycle: {flights} pilots ({kind:?} feed), {cycles} cycles after a warm-up; {}",
         super::machine()
     );
+    let mut next_bytes = generator(kind, flights);
+    let data = tempfile::tempdir()?;
+    let mut db = Database::open(&data.path().join("swim.db"))?;
+    let feed_out = ChangeFeed::new(0, None, crate::feed::RECENT_EVENTS);
     let plugins = tempfile::tempdir()?;
     let registry = Registry::open(Some(plugins.path().to_path_buf()), None, events::log_only())?;
     let detectors: Vec<String> = registry
@@ -47,19 +86,30 @@ pub fn run(flights: u64, cycles: usize) -> anyhow::Result<()> {
         .collect();
     println!("  detectors (wasm): {}", detectors.join(", "));
     let mut pipeline = Pipeline::new(registry, 1, 1);
-    let warm = vatsim::parse(&feed::snapshot_bytes(flights, 0))?;
-    pipeline.run_snapshot(&warm, T0);
+    let warm = vatsim::parse(&next_bytes(0))?;
+    let out = pipeline.run_snapshot(&warm, T0);
+    persist(&mut db, &pipeline, &out)?;
 
     let (mut parse, mut merge, mut detect, mut patch, mut events, mut total, mut bare) =
         Default::default();
+    let (mut persisted, mut viewed, mut published) = Default::default();
     let (mut changes, mut emitted, mut size) = (0, 0, 0);
     for cycle in 1..=cycles as u64 {
-        let bytes = feed::snapshot_bytes(flights, cycle);
+        let bytes = next_bytes(cycle);
         size = bytes.len();
         let started = Instant::now();
         let snapshot = vatsim::parse(&bytes)?;
         let parsed = started.elapsed();
         let out = pipeline.run_snapshot(&snapshot, T0 + cycle as i64 * CYCLE_MS);
+        let lap = Instant::now();
+        persist(&mut db, &pipeline, &out)?;
+        record(&mut persisted, lap.elapsed());
+        let lap = Instant::now();
+        std::hint::black_box(FlightsView::build(pipeline.store(), cycle, 0));
+        record(&mut viewed, lap.elapsed());
+        let lap = Instant::now();
+        feed_out.publish(out.events.clone());
+        record(&mut published, lap.elapsed());
         record(&mut total, started.elapsed());
         record(&mut parse, parsed);
         record(&mut merge, out.timings.merge);
@@ -83,11 +133,31 @@ pub fn run(flights: u64, cycles: usize) -> anyhow::Result<()> {
         ("detect (wasm)", &mut detect),
         ("patch", &mut patch),
         ("events", &mut events),
+        ("persist (SQLite)", &mut persisted),
+        ("view (REST)", &mut viewed),
+        ("publish", &mut published),
         ("total", &mut total),
         ("bare serde Value", &mut bare),
     ] {
         samples.print(stage);
     }
+    Ok(())
+}
+
+/// The cycle's SQLite transaction, as the pipeline's thread writes it.
+fn persist(
+    db: &mut Database,
+    pipeline: &Pipeline,
+    out: &crate::pipeline::CycleOutput,
+) -> anyhow::Result<()> {
+    let store = pipeline.store();
+    db.persist_cycle(&CycleWrite {
+        changes: &out.changes,
+        events: &out.events,
+        next_seq: pipeline.next_seq(),
+        next_uid: store.next_uid(),
+        disconnected_at: &|uid| store.disconnected_at(uid),
+    })?;
     Ok(())
 }
 

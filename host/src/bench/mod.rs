@@ -36,6 +36,9 @@ pub enum BenchCommand {
         /// Timed cycles.
         #[arg(long, default_value_t = 30)]
         cycles: usize,
+        /// Where the snapshots come from.
+        #[arg(long, value_enum, default_value = "sim")]
+        feed: cycle::BenchFeed,
     },
     /// File write to live for never-seen files, while another thread calls
     /// the plugin in a loop: latency, failed calls, lost events.
@@ -51,7 +54,11 @@ pub fn run(_cli: &Cli, cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Plugins { items, rounds } => plugins::run(*items, *rounds)?,
         BenchCommand::Reload { rounds } => reload::run(*rounds)?,
-        BenchCommand::Cycle { flights, cycles } => cycle::run(*flights, *cycles)?,
+        BenchCommand::Cycle {
+            flights,
+            cycles,
+            feed,
+        } => cycle::run(*flights, *cycles, *feed)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -95,14 +95,14 @@ impl ChangeFeed {
         limit: usize,
         kinds: Option<&[String]>,
     ) -> Result<Page, DbError> {
-        if let Some(page) = self.from_memory(after_seq, limit, kinds) {
+        if let Some(page) = self.read_memory(after_seq, limit, kinds) {
             return Ok(page);
         }
-        self.from_database(after_seq, limit, kinds)
+        self.read_database(after_seq, limit, kinds)
     }
 
     /// The page if memory still holds the event after `after_seq`.
-    fn from_memory(&self, after_seq: u64, limit: usize, kinds: Option<&[String]>) -> Option<Page> {
+    fn read_memory(&self, after_seq: u64, limit: usize, kinds: Option<&[String]>) -> Option<Page> {
         let recent = self.recent.read();
         let oldest = recent.front().map_or(self.last_seq() + 1, |e| e.seq);
         if after_seq + 1 < oldest && self.db_path.is_some() {
@@ -119,7 +119,7 @@ impl ChangeFeed {
         Some(Page { events, gap_from })
     }
 
-    fn from_database(
+    fn read_database(
         &self,
         after_seq: u64,
         limit: usize,
@@ -127,7 +127,7 @@ impl ChangeFeed {
     ) -> Result<Page, DbError> {
         let mut reader = self.reader.lock();
         if reader.is_none() {
-            let path = self.db_path.as_ref().expect("checked by from_memory");
+            let path = self.db_path.as_ref().expect("checked by read_memory");
             *reader = Some(Database::open_reader(path)?);
         }
         let db = reader.as_ref().expect("opened above");
@@ -138,7 +138,7 @@ impl ChangeFeed {
         // Page through the database until `limit` wanted events are found
         // or the committed end is reached.
         while events.len() < limit && cursor < self.last_seq() {
-            let rows = db.events_after(cursor, limit.max(1_000), None)?;
+            let rows = db.events_after(cursor, limit.max(1_000))?;
             let Some(last) = rows.last().map(|e| e.seq) else {
                 break;
             };

@@ -91,6 +91,13 @@ impl Worker {
         plugin_events: std::sync::mpsc::Receiver<PluginEvent>,
         retention: Retention,
     ) -> Self {
+        // The data's clock resumes where the restored flights left it.
+        let clock = pipeline
+            .store()
+            .flights()
+            .filter_map(|r| r.position.map(|p| p.updated_at))
+            .max()
+            .unwrap_or(0);
         Worker {
             pipeline,
             db,
@@ -98,7 +105,7 @@ impl Worker {
             plugin_events,
             last_snapshot: HashMap::new(),
             retention,
-            clock: 0,
+            clock,
             cycles_since_prune: 0,
             view_version: 0,
         }
