@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::api::{self, AppState};
-use crate::db::Database;
+use crate::db::{Checkpointer, Database};
 use crate::feed::{self, ChangeFeed};
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -27,6 +27,9 @@ use crate::reference::AirportTable;
 use crate::source::sim::{SimConfig, Simulator};
 use crate::source::{replay, sim, vatsim};
 use crate::store::{FlightStore, FlightsView};
+
+/// How often the write-ahead log is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
 /// Snapshots waiting for the pipeline; a source waits beyond this.
 const WORK_QUEUE: usize = 4;
@@ -88,6 +91,7 @@ pub async fn run(
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
     let db = Database::open(&config.db_path())?;
+    let _checkpointer = Checkpointer::spawn(&config.db_path(), CHECKPOINT_EVERY)?;
     let restored = db.restore()?;
     tracing::info!(
         flights = restored.records.len(),

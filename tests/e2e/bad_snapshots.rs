@@ -101,6 +101,17 @@ fn malformed_snapshots_are_refused_whole_and_the_next_good_one_applies() {
         (picture(&gw).callsigns.len() == 2).then_some(())
     });
     let before = picture(&gw);
+    // The same snapshot polled again is skipped, not re-applied.
+    wait_for(
+        "an unchanged snapshot skipped",
+        Duration::from_secs(30),
+        || {
+            let (_, source) = health(&gw);
+            (source["skipped"].as_u64().unwrap() >= 1).then_some(())
+        },
+    );
+    assert_eq!(health(&gw).1["applied"], 1);
+    assert_eq!(picture(&gw).last_seq, before.last_seq);
 
     let bad: [(&str, Vec<u8>, &str); 3] = [
         (

@@ -10,9 +10,10 @@
 use std::time::{Duration, Instant};
 
 use super::{feed, median_p99};
-use crate::db::{CycleWrite, Database};
+use crate::db::{Checkpointer, CycleWrite, Database};
 use crate::feed::ChangeFeed;
 use crate::pipeline::Pipeline;
+use crate::pipeline::throttle::WriteThrottle;
 use crate::plugin::{Registry, events};
 use crate::reference::AirportTable;
 use crate::source::sim::{SimConfig, Simulator};
@@ -76,6 +77,7 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
     let mut next_bytes = generator(kind, flights);
     let data = tempfile::tempdir()?;
     let mut db = Database::open(&data.path().join("swim.db"))?;
+    let _checkpointer = Checkpointer::spawn(&data.path().join("swim.db"), Duration::from_secs(2))?;
     let feed_out = ChangeFeed::new(0, None, crate::feed::RECENT_EVENTS);
     let plugins = tempfile::tempdir()?;
     let registry = Registry::open(Some(plugins.path().to_path_buf()), None, events::log_only())?;
@@ -88,21 +90,23 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
     let mut pipeline = Pipeline::new(registry, 1, 1);
     let warm = vatsim::parse(&next_bytes(0))?;
     let out = pipeline.run_snapshot(&warm, T0);
-    persist(&mut db, &pipeline, &out)?;
+    let mut throttle = WriteThrottle::default();
+    persist(&mut db, &pipeline, &out, &mut throttle, T0)?;
 
     let (mut parse, mut merge, mut detect, mut patch, mut events, mut total, mut bare) =
         Default::default();
     let (mut persisted, mut viewed, mut published) = Default::default();
-    let (mut changes, mut emitted, mut size) = (0, 0, 0);
+    let (mut changes, mut emitted, mut size, mut rows) = (0, 0, 0, 0);
     for cycle in 1..=cycles as u64 {
         let bytes = next_bytes(cycle);
         size = bytes.len();
         let started = Instant::now();
         let snapshot = vatsim::parse(&bytes)?;
         let parsed = started.elapsed();
-        let out = pipeline.run_snapshot(&snapshot, T0 + cycle as i64 * CYCLE_MS);
+        let now = T0 + cycle as i64 * CYCLE_MS;
+        let out = pipeline.run_snapshot(&snapshot, now);
         let lap = Instant::now();
-        persist(&mut db, &pipeline, &out)?;
+        rows += persist(&mut db, &pipeline, &out, &mut throttle, now)?;
         record(&mut persisted, lap.elapsed());
         let lap = Instant::now();
         std::hint::black_box(FlightsView::build(pipeline.store(), cycle, 0));
@@ -122,9 +126,10 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
         record(&mut bare, started.elapsed());
     }
     println!(
-        "  snapshot {:.1} MB; per cycle {} changed flights, {} events",
+        "  snapshot {:.1} MB; per cycle {} changed flights, {} rows written, {} events",
         size as f64 / 1e6,
         changes / cycles.max(1),
+        rows / cycles.max(1),
         emitted / cycles.max(1)
     );
     for (stage, samples) in [
@@ -144,21 +149,25 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The cycle's SQLite transaction, as the pipeline's thread writes it.
+/// The cycle's SQLite transaction, as the pipeline's thread writes it;
+/// returns how many flight rows it wrote.
 fn persist(
     db: &mut Database,
     pipeline: &Pipeline,
     out: &crate::pipeline::CycleOutput,
-) -> anyhow::Result<()> {
+    throttle: &mut WriteThrottle,
+    now: i64,
+) -> anyhow::Result<usize> {
     let store = pipeline.store();
+    let rows = throttle.rows(&out.changes, now);
     db.persist_cycle(&CycleWrite {
-        changes: &out.changes,
+        changes: &rows,
         events: &out.events,
         next_seq: pipeline.next_seq(),
         next_uid: store.next_uid(),
         disconnected_at: &|uid| store.disconnected_at(uid),
     })?;
-    Ok(())
+    Ok(rows.len())
 }
 
 fn record(samples: &mut Samples, d: Duration) {

@@ -7,4 +7,4 @@
 pub mod migrate;
 pub mod sqlite;
 
-pub use sqlite::{CycleWrite, Database, DbError, Restored};
+pub use sqlite::{Checkpointer, CycleWrite, Database, DbError, Restored};

@@ -41,6 +41,55 @@ pub enum DbError {
     },
 }
 
+/// Copies the write-ahead log into the database file from a thread of its
+/// own, so no cycle's commit pays for it (SQLite's automatic checkpoint
+/// runs inside the commit that crosses the threshold). Passive: it never
+/// blocks the writer or readers. Stops when dropped.
+pub struct Checkpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Checkpoints the database at `path` every `every`.
+    pub fn spawn(path: &Path, every: std::time::Duration) -> Result<Checkpointer, DbError> {
+        let db = Database::connect(path, OpenFlags::default())?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("db-checkpoint".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(every);
+                    if let Err(e) = db
+                        .conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| DbError::Corrupt {
+                path: path.to_path_buf(),
+                what: "checkpoint thread".into(),
+                message: e.to_string(),
+            })?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// What a restart resumes from.
 #[derive(Debug, Default)]
 pub struct Restored {
@@ -106,6 +155,10 @@ impl Database {
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(wrap)?;
             conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(wrap)?;
+            // Checkpoints run on their own thread (`Checkpointer`), not
+            // inside a cycle's commit.
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
                 .map_err(wrap)?;
         }
         Ok(Database {
@@ -290,5 +343,130 @@ impl Database {
                 params![events_before, positions_before],
             )
             .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flight::{Identity, Progress};
+    use crate::pipeline::event::payload;
+
+    fn flight(uid: u64, callsign: &str, active: bool) -> Arc<FlightRecord> {
+        Arc::new(FlightRecord {
+            flight_uid: uid,
+            identity: Some(Arc::new(Identity {
+                callsign: callsign.into(),
+                ..Identity::default()
+            })),
+            progress: Some(Progress {
+                is_active: active,
+                ..Progress::default()
+            }),
+            ..FlightRecord::default()
+        })
+    }
+
+    fn event(seq: u64, kind: &str, timestamp: i64) -> Event {
+        Event {
+            seq,
+            kind: kind.into(),
+            timestamp,
+            flight_uid: None,
+            data: payload(&serde_json::json!({"n": seq})),
+        }
+    }
+
+    fn write(db: &mut Database, changes: &[Change], events: &[Event], next_uid: u64) {
+        let next_seq = events.last().map_or(1, |e| e.seq + 1);
+        db.persist_cycle(&CycleWrite {
+            changes,
+            events,
+            next_seq,
+            next_uid,
+            disconnected_at: &|uid| (uid == 2).then_some(500),
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn cycles_restore_and_retention_keeps_what_it_should() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("swim.db");
+        let mut db = Database::open(&path).unwrap();
+        let change = |uid, after: Option<Arc<FlightRecord>>| Change {
+            flight_uid: uid,
+            before: None,
+            after,
+        };
+        let first = [
+            change(1, Some(flight(1, "AAL1", true))),
+            change(2, Some(flight(2, "DAL2", false))),
+            change(3, Some(flight(3, "UAL3", true))),
+        ];
+        write(
+            &mut db,
+            &first,
+            &[
+                event(1, "flight.created", 1_000),
+                event(2, "flight.positions", 1_000),
+            ],
+            4,
+        );
+        // Flight 3 purged, flight 1 moved on.
+        let second = [change(3, None), change(1, Some(flight(1, "AAL1X", true)))];
+        write(
+            &mut db,
+            &second,
+            &[
+                event(3, "flight.positions", 9_000),
+                event(4, "flight.departed", 9_000),
+            ],
+            4,
+        );
+        drop(db);
+
+        let mut db = Database::open(&path).unwrap();
+        let r = db.restore().unwrap();
+        assert_eq!((r.next_seq, r.next_uid), (5, 4));
+        let callsigns: Vec<_> = r
+            .records
+            .iter()
+            .map(|f| f.identity.as_ref().unwrap().callsign.clone())
+            .collect();
+        assert_eq!(callsigns, ["AAL1X", "DAL2"]);
+        assert_eq!(r.disconnected_at.get(&2), Some(&500));
+        assert_eq!(
+            db.events_after(2, 10)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>(),
+            [3, 4]
+        );
+
+        // Positions older than 5,000 go; other events older than 500 too (none are).
+        assert_eq!(db.prune(500, 5_000).unwrap(), 1);
+        let left: Vec<_> = db
+            .events_after(0, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(left, [1, 3, 4]);
+        assert_eq!(db.oldest_seq().unwrap(), Some(1));
+        assert_eq!(db.prune(10_000, 10_000).unwrap(), 3);
+        assert_eq!(db.oldest_seq().unwrap(), None);
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_opened_names_its_path() {
+        let err = Database::open(Path::new("/nonexistent-dir/x/swim.db"))
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("/nonexistent-dir/x/swim.db"),
+            "{err}"
+        );
     }
 }

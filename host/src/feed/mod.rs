@@ -165,3 +165,71 @@ pub fn channel_matches(channel: &str, kind: &str) -> bool {
         None => channel == kind,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::CycleWrite;
+    use crate::pipeline::event::payload;
+
+    fn events(seqs: std::ops::RangeInclusive<u64>) -> Vec<Event> {
+        seqs.map(|seq| Event {
+            seq,
+            kind: if seq % 2 == 0 {
+                "flight.departed"
+            } else {
+                "flight.arrived"
+            }
+            .into(),
+            timestamp: seq as i64,
+            flight_uid: None,
+            data: payload(&seq),
+        })
+        .collect()
+    }
+
+    fn seqs(page: &Page) -> Vec<u64> {
+        page.events.iter().map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn readers_get_every_event_in_order_from_memory_then_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("swim.db");
+        let mut db = Database::open(&path).unwrap();
+        let all = events(1..=10);
+        db.persist_cycle(&CycleWrite {
+            changes: &[],
+            events: &all,
+            next_seq: 11,
+            next_uid: 1,
+            disconnected_at: &|_| None,
+        })
+        .unwrap();
+        // Memory holds only the last 3.
+        let feed = ChangeFeed::new(0, Some(path), 3);
+        feed.publish(all);
+        assert_eq!(feed.last_seq(), 10);
+        assert_eq!(seqs(&feed.after(8, 100, None).unwrap()), [9, 10]);
+        assert_eq!(seqs(&feed.after(2, 4, None).unwrap()), [3, 4, 5, 6]);
+        let departed = ["flight.departed".to_string()];
+        assert_eq!(seqs(&feed.after(0, 3, Some(&departed)).unwrap()), [2, 4, 6]);
+        assert_eq!(
+            seqs(&feed.after(0, 100, Some(&["flight.*".into()])).unwrap()).len(),
+            10
+        );
+        assert_eq!(feed.after(10, 100, None).unwrap().events.len(), 0);
+    }
+
+    #[test]
+    fn without_a_database_a_reader_behind_memory_learns_the_gap() {
+        let feed = ChangeFeed::new(0, None, 3);
+        let mut live = feed.subscribe();
+        feed.publish(events(1..=5));
+        let page = feed.after(0, 100, None).unwrap();
+        assert_eq!((seqs(&page), page.gap_from), (vec![3, 4, 5], Some(3)));
+        assert_eq!(live.try_recv().unwrap().len(), 5);
+        assert!(channel_matches("*", "system.plugin"));
+        assert!(!channel_matches("flight.departed", "flight.arrived"));
+    }
+}

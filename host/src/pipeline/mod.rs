@@ -4,10 +4,12 @@
 //!
 //! - `event`: events and their PERTI-shaped payloads.
 //! - `cycle`: one cycle, start to end.
+//! - `throttle`: which changed flights a cycle writes to the database.
 //! - `worker`: the thread that runs cycles in order, persists, publishes.
 
 pub mod cycle;
 pub mod event;
+pub mod throttle;
 pub mod worker;
 
 pub use cycle::{CycleOutput, Pipeline, StageTimings};

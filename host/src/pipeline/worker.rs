@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::mpsc;
 
 use super::event::payload;
+use super::throttle::WriteThrottle;
 use super::{CycleOutput, Event, Pipeline};
 use crate::db::{CycleWrite, Database};
 use crate::feed::ChangeFeed;
@@ -80,6 +81,7 @@ pub struct Worker {
     clock: i64,
     cycles_since_prune: u32,
     view_version: u64,
+    throttle: WriteThrottle,
 }
 
 impl Worker {
@@ -108,6 +110,7 @@ impl Worker {
             clock,
             cycles_since_prune: 0,
             view_version: 0,
+            throttle: WriteThrottle::default(),
         }
     }
 
@@ -216,12 +219,16 @@ impl Worker {
     /// (its state in memory is ahead of disk, and publishing would let
     /// clients see events a restart would not have).
     fn persist(&mut self, out: &CycleOutput) {
+        if self.db.is_none() {
+            return;
+        }
+        let changes = self.throttle.rows(&out.changes, self.clock);
         let Some(db) = self.db.as_mut() else {
             return;
         };
         let store = self.pipeline.store();
         let write = CycleWrite {
-            changes: &out.changes,
+            changes: &changes,
             events: &out.events,
             next_seq: self.pipeline.next_seq(),
             next_uid: store.next_uid(),

@@ -95,20 +95,25 @@ impl AirportTable {
     pub fn nearest(&self, lat: f64, lon: f64, radius_nm: f64) -> Option<&Airport> {
         let (x, y) = cell(lat, lon);
         let cells_x = (360.0 / CELL_DEG) as i32;
+        // Candidates are ranked by a flat-earth distance (no trigonometry
+        // per airport; accurate to well under 1% at these ranges), and only
+        // the winner is measured on the sphere.
+        let cos_lat = lat.to_radians().cos();
         let mut best: Option<(f64, usize)> = None;
         for dx in -1..=1 {
             for dy in -1..=1 {
                 let key = ((x + dx).rem_euclid(cells_x), y + dy);
                 for &i in self.grid.get(&key).into_iter().flatten() {
                     let a = &self.airports[i];
-                    let d = distance_nm(lat, lon, a.lat, a.lon);
-                    if d <= radius_nm && best.is_none_or(|(bd, _)| d < bd) {
+                    let d = flat_distance_sq(lat, lon, cos_lat, a);
+                    if best.is_none_or(|(bd, _)| d < bd) {
                         best = Some((d, i));
                     }
                 }
             }
         }
-        best.map(|(_, i)| &self.airports[i])
+        let airport = &self.airports[best?.1];
+        (distance_nm(lat, lon, airport.lat, airport.lon) <= radius_nm).then_some(airport)
     }
 
     /// The ARTCC a position is in, by its nearest reference airport (see
@@ -117,6 +122,16 @@ impl AirportTable {
         self.nearest(lat, lon, ARTCC_RADIUS_NM)
             .map(|a| a.artcc.as_str())
     }
+}
+
+/// Squared equirectangular distance in degrees of latitude.
+fn flat_distance_sq(lat: f64, lon: f64, cos_lat: f64, a: &Airport) -> f64 {
+    let mut dlon = (a.lon - lon).abs();
+    if dlon > 180.0 {
+        dlon = 360.0 - dlon;
+    }
+    let (dx, dy) = (dlon * cos_lat, a.lat - lat);
+    dx * dx + dy * dy
 }
 
 fn cell(lat: f64, lon: f64) -> (i32, i32) {
