@@ -118,19 +118,27 @@ fn geojson(
         .iter()
         .filter_map(|r| render::feature(r, include_route))
         .collect();
-    let body = serde_json::json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "metadata": {
-            "count": features.len(),
-            "timestamp": crate::pipeline::event::format_iso_millis(as_of),
-            "source": "vatswim",
-            "pagination": pagination,
-        },
+    #[derive(serde::Serialize)]
+    struct Collection<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        features: Vec<render::Feature<'a>>,
+        metadata: serde_json::Value,
+    }
+    let metadata = serde_json::json!({
+        "count": features.len(),
+        "timestamp": crate::pipeline::event::format_iso_millis(as_of),
+        "source": "vatswim",
+        "pagination": pagination,
     });
+    let body = Collection {
+        kind: "FeatureCollection",
+        features,
+        metadata,
+    };
     (
         [(header::CONTENT_TYPE, "application/geo+json")],
-        body.to_string(),
+        serde_json::to_string(&body).unwrap_or_default(),
     )
         .into_response()
 }

@@ -91,8 +91,10 @@ impl FlightsView {
 
     /// By flight key.
     pub fn by_flight_key<'a>(&'a self, key: &'a str) -> Option<&'a Arc<FlightRecord>> {
-        self.find(&self.indexes().by_key, key, |r| identity(r, |i| &i.flight_key))
-            .next()
+        self.find(&self.indexes().by_key, key, |r| {
+            identity(r, |i| &i.flight_key)
+        })
+        .next()
     }
 
     /// Every flight with this callsign (case-insensitive), by uid.
@@ -107,12 +109,16 @@ impl FlightsView {
 
     /// The candidates for a filter on departure airports (by uid).
     pub fn departing(&self, icaos: &[String]) -> Vec<usize> {
-        self.any_of(&self.indexes().by_dept, icaos, |r| plan(r, |p| &p.dept_icao))
+        self.any_of(&self.indexes().by_dept, icaos, |r| {
+            plan(r, |p| &p.dept_icao)
+        })
     }
 
     /// The candidates for a filter on destination airports (by uid).
     pub fn arriving(&self, icaos: &[String]) -> Vec<usize> {
-        self.any_of(&self.indexes().by_dest, icaos, |r| plan(r, |p| &p.dest_icao))
+        self.any_of(&self.indexes().by_dest, icaos, |r| {
+            plan(r, |p| &p.dest_icao)
+        })
     }
 
     fn find<'a>(
