@@ -151,7 +151,7 @@ fn every_takeoff_and_landing_is_detected_once_within_a_cycle() {
     );
 
     // OUT and IN have no events of their own: they are set on the records.
-    let records = all_flights(&gw);
+    let records = gw.all_flights("status=all");
     let as_events = |key: &str| -> Vec<Value> {
         records
             .iter()
@@ -181,16 +181,4 @@ fn every_takeoff_and_landing_is_detected_once_within_a_cycle() {
         "times.in",
         &score(&kept("in"), "in", &as_events("in"), "in"),
     );
-}
-
-fn all_flights(gw: &Gateway) -> Vec<Value> {
-    let mut all = Vec::new();
-    for page in 1.. {
-        let body = gw.ok(&format!("/flights?status=all&per_page=1000&page={page}"));
-        all.extend(body["data"].as_array().unwrap().iter().cloned());
-        if !body["pagination"]["has_more"].as_bool().unwrap() {
-            return all;
-        }
-    }
-    unreachable!()
 }

@@ -17,18 +17,6 @@ fn callsigns(flights: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
-fn all_pages(gw: &Gateway, query: &str) -> Vec<Value> {
-    let mut all = Vec::new();
-    for page in 1.. {
-        let body = gw.ok(&format!("/flights?{query}&per_page=250&page={page}"));
-        all.extend(body["data"].as_array().unwrap().iter().cloned());
-        if !body["pagination"]["has_more"].as_bool().unwrap() {
-            return all;
-        }
-    }
-    unreachable!()
-}
-
 fn start() -> (tempfile::TempDir, Gateway, Vec<Value>) {
     let tmp = tempfile::tempdir().unwrap();
     let n = SNAPSHOTS.to_string();
@@ -65,7 +53,7 @@ fn flights_filters_and_pages_return_what_the_simulator_flies() {
         .map(|f| f["callsign"].as_str().unwrap().to_string())
         .collect();
 
-    let active = all_pages(&gw, "status=active");
+    let active = gw.all_flights("status=active");
     assert_eq!(callsigns(&active), truth);
     assert_eq!(active.len(), truth.len(), "a flight appears on two pages");
 
@@ -80,7 +68,7 @@ fn flights_filters_and_pages_return_what_the_simulator_flies() {
         .filter(|f| f["dept_icao"] == *busiest)
         .map(|f| f["callsign"].as_str().unwrap().to_string())
         .collect();
-    let got = all_pages(&gw, &format!("dept_icao={}", busiest.to_lowercase()));
+    let got = gw.all_flights(&format!("dept_icao={}", busiest.to_lowercase()));
     assert_eq!(callsigns(&got), from_busiest);
 
     let aal: BTreeSet<String> = truth
@@ -88,12 +76,12 @@ fn flights_filters_and_pages_return_what_the_simulator_flies() {
         .filter(|c| c.starts_with("AAL"))
         .cloned()
         .collect();
-    assert_eq!(callsigns(&all_pages(&gw, "callsign=AAL*")), aal);
+    assert_eq!(callsigns(&gw.all_flights("callsign=AAL*")), aal);
 
     // Every phase filter together covers every flight exactly once.
     let mut by_phase = 0;
     for phase in ["taxiing", "departed", "enroute", "descending", "arrived"] {
-        let flights = all_pages(&gw, &format!("phase={phase}"));
+        let flights = gw.all_flights(&format!("phase={phase}"));
         assert!(flights.iter().all(|f| f["progress"]["phase"] == phase));
         by_phase += flights.len();
     }
@@ -104,7 +92,7 @@ fn flights_filters_and_pages_return_what_the_simulator_flies() {
         .iter()
         .filter(|f| f["flight_plan"]["departure_artcc"] == "ZNY")
         .collect();
-    assert_eq!(all_pages(&gw, "dep_artcc=ZNY").len(), zny.len());
+    assert_eq!(gw.all_flights("dep_artcc=ZNY").len(), zny.len());
 
     let page2 = gw.ok("/flights?per_page=50&page=2");
     assert_eq!(page2["data"].as_array().unwrap().len(), 50);

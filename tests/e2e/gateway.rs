@@ -101,6 +101,19 @@ impl Gateway {
         }
     }
 
+    /// Every flight `/flights?QUERY` matches, paging through.
+    pub fn all_flights(&self, query: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let body = self.ok(&format!("/flights?{query}&per_page=250&page={page}"));
+            all.extend(body["data"].as_array().unwrap().iter().cloned());
+            if !body["pagination"]["has_more"].as_bool().unwrap() {
+                break;
+            }
+        }
+        all
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would.
     pub fn kill(mut self) {
         let _ = self.child.kill();
