@@ -5,6 +5,7 @@
 //! library its tests start in-process.
 
 pub mod api;
+pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod db;

@@ -17,6 +17,9 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::api::{self, AppState};
+use crate::auth::audit::AuditLog;
+use crate::auth::limiter::RateLimits;
+use crate::auth::{Gatekeeper, KeyStore};
 use crate::db::{Checkpointer, Database};
 use crate::feed::{self, ChangeFeed};
 use crate::health::Health;
@@ -73,6 +76,32 @@ pub struct ServerConfig {
     pub source: SourceConfig,
     /// Change feed retention.
     pub retention: Retention,
+    /// Keys, limits, CORS.
+    pub auth: AuthConfig,
+}
+
+/// Access control settings.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Require keys (off only for a private gateway behind another gate).
+    pub enabled: bool,
+    /// Paths under the API that need no key.
+    pub open_paths: Vec<String>,
+    /// Origins browsers may call from.
+    pub cors_origins: Vec<String>,
+    /// How long audit rows are kept.
+    pub audit_retention: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            enabled: true,
+            open_paths: vec!["/health".into(), "/metrics".into()],
+            cors_origins: Vec::new(),
+            audit_retention: Duration::from_secs(90 * 86_400),
+        }
+    }
 }
 
 impl ServerConfig {
@@ -139,18 +168,29 @@ pub async fn run(
         .spawn(move || worker.run(work_rx))?;
 
     let (source_task, sim) = start_source(&config.source, resume_after, work_tx, &shared.health);
+    let gate = open_gate(&config)?;
+    let housekeeping = gate.clone().map(|g| tokio::spawn(keep_house(g)));
     let state = AppState {
         shared,
         registry,
         started: Instant::now(),
         sim,
+        gate: gate.clone(),
+        cors_origins: config.auth.cors_origins.clone(),
     };
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening");
-    axum::serve(listener, api::router(state))
+    let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
+    if let Some(task) = housekeeping {
+        task.abort();
+    }
+    if let Some(gate) = gate {
+        tokio::task::spawn_blocking(move || gate.flush_usage()).await?;
+    }
 
     tracing::info!("shutting down: finishing the cycle in flight");
     source_task.abort();
@@ -159,6 +199,33 @@ pub async fn run(
         .await?
         .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?;
     Ok(())
+}
+
+fn open_gate(config: &ServerConfig) -> anyhow::Result<Option<Arc<Gatekeeper>>> {
+    if !config.auth.enabled {
+        tracing::warn!("access control is off: every request is served without a key");
+        return Ok(None);
+    }
+    let path = config.db_path();
+    let keys = Arc::new(KeyStore::open(&path)?);
+    let audit = AuditLog::start(&path, config.auth.audit_retention)?;
+    let gate = Gatekeeper::new(
+        keys,
+        RateLimits::default(),
+        audit,
+        config.auth.open_paths.clone(),
+    );
+    Ok(Some(Arc::new(gate)))
+}
+
+/// Usage flushes and cross-process revocations, every two seconds.
+async fn keep_house(gate: Arc<Gatekeeper>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let gate = gate.clone();
+        let _ = tokio::task::spawn_blocking(move || gate.housekeeping()).await;
+    }
 }
 
 async fn open_registry(config: &ServerConfig, sink: EventSink) -> anyhow::Result<Arc<Registry>> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::gateway::{Gateway, wait_for};
+use crate::gateway::{Gateway, create_key, wait_for};
 
 /// Serves whatever `body` holds at any path.
 fn feed_server(body: Arc<Mutex<Vec<u8>>>) -> String {
@@ -96,7 +96,12 @@ fn malformed_snapshots_are_refused_whole_and_the_next_good_one_applies() {
         format!("[source]\nkind = \"vatsim\"\nurl = \"{url}\"\ninterval_s = 1\n"),
     )
     .unwrap();
-    let gw = Gateway::start(&["serve", "--config", config.to_str().unwrap()], tmp.path());
+    let key = create_key(tmp.path(), &["--tier", "system", "--owner", "tests"]);
+    let gw = Gateway::start_keyed(
+        &["serve", "--config", config.to_str().unwrap()],
+        tmp.path(),
+        Some(key),
+    );
     wait_for("the first snapshot", Duration::from_secs(30), || {
         (picture(&gw).callsigns.len() == 2).then_some(())
     });

@@ -13,19 +13,40 @@ pub struct Gateway {
     child: Child,
     /// `http://127.0.0.1:PORT/api/swim/v1`.
     pub base: String,
+    /// The keys `swim demo` printed on its first run.
+    pub developer_key: Option<String>,
+    /// The system key requests are made with.
+    pub key: Option<String>,
     http: reqwest::blocking::Client,
 }
 
 impl Gateway {
-    /// Starts `swim ARGS --port 0 --data-dir DIR` and waits until it listens.
+    /// Starts `swim ARGS --port 0 --data-dir DIR` and waits until it
+    /// listens; requests use the system key it prints (the demo's first run).
     pub fn start(args: &[&str], data_dir: &Path) -> Gateway {
+        Self::start_keyed(args, data_dir, None)
+    }
+
+    /// Like `start`, with a key made earlier (a restart prints none).
+    pub fn start_keyed(args: &[&str], data_dir: &Path, key: Option<String>) -> Gateway {
+        Self::start_with(args, data_dir, key, Stdio::inherit(), "warn")
+    }
+
+    /// Like `start_keyed`, with its log (at `level`) going to `stderr`.
+    pub fn start_with(
+        args: &[&str],
+        data_dir: &Path,
+        key: Option<String>,
+        stderr: Stdio,
+        level: &str,
+    ) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_swim"))
             .args(args)
             .args(["--port", "0", "--data-dir"])
             .arg(data_dir)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start swim");
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -38,11 +59,26 @@ impl Gateway {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {first}"))
             .to_string();
+        let (mut developer_key, mut system_key) = (None, None);
+        for line in lines.by_ref() {
+            let line = line.expect("read swim's output");
+            if let Some(k) = line.strip_prefix("developer key: ") {
+                developer_key = Some(k.to_string());
+            }
+            if let Some(k) = line.strip_prefix("system key: ") {
+                system_key = Some(k.to_string());
+            }
+            if line == "try:" {
+                break;
+            }
+        }
         // Keep draining stdout so the process never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Gateway {
             child,
             base: format!("{address}/api/swim/v1"),
+            developer_key,
+            key: key.or(system_key),
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -50,11 +86,19 @@ impl Gateway {
         }
     }
 
+    /// A GET of a path under the API, with the gateway's key.
+    pub fn request(&self, path: &str) -> reqwest::blocking::RequestBuilder {
+        let request = self.http.get(format!("{}{path}", self.base));
+        match &self.key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+    }
+
     /// GET a path under the API: status and body.
     pub fn get_text(&self, path: &str) -> (u16, String) {
         let response = self
-            .http
-            .get(format!("{}{path}", self.base))
+            .request(path)
             .send()
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let status = response.status().as_u16();
@@ -134,6 +178,27 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Creates a key with `swim keys create ARGS` in `data_dir`; returns it.
+pub fn create_key(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_swim"))
+        .args(["keys", "create"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .expect("run swim keys create");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .find_map(|l| l.strip_prefix("key: "))
+        .unwrap_or_else(|| panic!("no key in {text}"))
+        .to_string()
 }
 
 /// Polls `check` until it returns some value or `timeout` passes.

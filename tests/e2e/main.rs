@@ -1,5 +1,6 @@
 //! End-to-end tests: run the real `swim` binary the way an operator would.
 
+mod access;
 mod bad_snapshots;
 mod detection;
 mod flights_api;

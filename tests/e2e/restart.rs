@@ -24,9 +24,12 @@ fn a_killed_gateway_resumes_its_flights_and_seq_without_loss() {
     // What a client saw before the crash.
     let seen = gw.events_since(0, "");
     let seen_last = seen.last().unwrap()["seq"].as_u64().unwrap();
+    let key = gw.key.clone();
+    assert!(key.is_some(), "the first run printed no system key");
     gw.kill();
 
-    let gw = Gateway::start(DEMO, tmp.path());
+    // The second run prints no keys: the first run's key still works.
+    let gw = Gateway::start_keyed(DEMO, tmp.path(), key);
     let restored = gw.ok("/flights?status=all&per_page=1")["pagination"]["total"]
         .as_u64()
         .unwrap();

@@ -12,6 +12,7 @@
 mod etag;
 mod events;
 mod flights;
+mod keys;
 pub mod query;
 mod render;
 pub mod response;
@@ -43,25 +44,60 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(events::list))
         .route("/plugins", get(system::plugins))
         .route("/openapi.json", get(system::openapi))
-        .route("/sim/truth", get(system::sim_truth));
-    let api = open
-        .merge(reads)
-        .fallback(not_found)
-        .layer(middleware::from_fn(etag::etag))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            count_requests,
-        ))
-        .layer(CompressionLayer::new().gzip(true))
-        .with_state(state.clone());
+        .route("/sim/truth", get(system::sim_truth))
+        .route("/keys", get(keys::list))
+        .route("/keys/{id}", axum::routing::delete(keys::revoke));
+    let api = open.merge(reads).fallback(not_found);
     // `/api/swim/v1/` answers like `/api/swim/v1`.
-    let slash = Router::new()
-        .route(&format!("{PREFIX}/"), get(system::index))
-        .with_state(state);
-    Router::new()
+    let mut app = Router::new()
         .nest(PREFIX, api)
-        .merge(slash)
+        .route(&format!("{PREFIX}/"), get(system::index))
         .fallback(not_found)
+        .layer(middleware::from_fn(etag::etag));
+    // Every path but the open ones (and unknown ones too, so a write to a
+    // route that does not exist yet is still refused for lack of permission).
+    if let Some(gate) = &state.gate {
+        app = app.layer(middleware::from_fn_with_state(
+            gate.clone(),
+            crate::auth::layer::require_key,
+        ));
+    }
+    app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        count_requests,
+    ))
+    .layer(CompressionLayer::new().gzip(true))
+    .layer(cors(&state.cors_origins))
+    .with_state(state)
+}
+
+/// CORS for the configured origins (none: browsers on other origins are refused).
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(origins))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-api-key"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            header::RETRY_AFTER,
+            header::ETAG,
+        ])
 }
 
 async fn not_found(request: Request) -> response::ApiError {

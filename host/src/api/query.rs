@@ -141,10 +141,10 @@ fn status(value: &str) -> Result<Status, ApiError> {
 fn phases(value: &str) -> Result<Vec<Phase>, ApiError> {
     value
         .split(',')
-        .map(|s| s.trim().to_ascii_lowercase())
+        .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            serde_json::from_value(serde_json::Value::String(s.clone())).map_err(|_| {
+            Phase::parse(s).ok_or_else(|| {
                 ApiError::bad_param(
                     "phase",
                     format!("{s:?} is not one of prefile, taxiing, departed, enroute, descending, arrived, disconnected"),
@@ -314,6 +314,15 @@ mod tests {
         assert!(wildcard("A*L*3", "AAL123"));
         assert!(!wildcard("AAL*", "DAL123"));
         assert!(wildcard("DAL1", "DAL1") && !wildcard("DAL1", "DAL12"));
+    }
+
+    #[test]
+    fn phases_take_our_names_and_pertis_in_any_case() {
+        let f = parse("phase=EN_ROUTE,Taxiing,landed").unwrap();
+        assert_eq!(
+            f.filter.phase,
+            [Phase::Enroute, Phase::Taxiing, Phase::Arrived]
+        );
     }
 
     #[test]

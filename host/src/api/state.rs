@@ -20,4 +20,8 @@ pub struct AppState {
     pub started: Instant,
     /// The simulator, when it is the source (its ground truth is served).
     pub sim: Option<Arc<Mutex<Simulator>>>,
+    /// Access control; none when it is turned off.
+    pub gate: Option<Arc<crate::auth::Gatekeeper>>,
+    /// Origins browsers may call from.
+    pub cors_origins: Vec<String>,
 }

@@ -1,5 +1,6 @@
 //! The `swim` command line (SPEC section 3): one binary, subcommands.
 
+mod keys;
 mod plugins;
 mod serve;
 
@@ -83,6 +84,9 @@ pub enum Command {
     Replay(serve::ReplayArgs),
     /// Record feed snapshots to a file for `swim replay`.
     Record(serve::RecordArgs),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Inspect and run plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
@@ -106,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(&cli, args),
         Command::Replay(args) => serve::replay(&cli, args),
         Command::Record(args) => serve::record(args),
+        Command::Keys(cmd) => keys::run(&cli, cmd),
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
         Command::Bench(cmd) => crate::bench::run(&cli, cmd),
     };

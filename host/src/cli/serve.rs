@@ -11,8 +11,9 @@ use clap::Args;
 use serde::Deserialize;
 
 use super::Cli;
+use crate::auth::{KeyStore, NewKey, Tier};
 use crate::pipeline::Retention;
-use crate::server::{self, ServerConfig, SourceConfig};
+use crate::server::{self, AuthConfig, ServerConfig, SourceConfig};
 use crate::source::recording::RecordingWriter;
 use crate::source::sim::SimConfig;
 use crate::source::vatsim::poller;
@@ -84,6 +85,17 @@ struct FileConfig {
     source: FileSource,
     #[serde(default)]
     retention: FileRetention,
+    #[serde(default)]
+    auth: FileAuth,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAuth {
+    enabled: Option<bool>,
+    open_paths: Option<Vec<String>>,
+    cors_origins: Option<Vec<String>>,
+    audit_retention_days: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,7 +134,15 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(m) = r.positions_minutes {
         config.retention.positions = Duration::from_secs(m * 60);
     }
-    run_server(listen, config, None)
+    let a = &file.auth;
+    let auth = &mut config.auth;
+    auth.enabled = a.enabled.unwrap_or(auth.enabled);
+    auth.open_paths = a.open_paths.clone().unwrap_or(auth.open_paths.clone());
+    auth.cors_origins = a.cors_origins.clone().unwrap_or_default();
+    if let Some(days) = a.audit_retention_days {
+        auth.audit_retention = Duration::from_secs(days * 86_400);
+    }
+    run_server(listen, config, Vec::new())
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -176,14 +196,15 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         stop_after: args.stop_after,
     };
     let listen = cli.listen_addr(None);
-    let banner = format!(
+    let mut banner = vec![format!(
         "simulating {} flights at x{} (seed {}); a snapshot every {:.1} s",
         args.flights,
         args.speed,
         args.seed,
         f64::from(args.interval) / args.speed
-    );
-    run_server(listen, server_config(cli, source), Some(banner))
+    )];
+    banner.extend(demo_keys(cli)?);
+    run_server(listen, server_config(cli, source), banner)
 }
 
 /// Runs `swim replay`.
@@ -195,7 +216,11 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         file: args.file.clone(),
         speed: args.speed,
     };
-    run_server(cli.listen_addr(None), server_config(cli, source), None)
+    run_server(
+        cli.listen_addr(None),
+        server_config(cli, source),
+        Vec::new(),
+    )
 }
 
 fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
@@ -204,13 +229,45 @@ fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
         plugins_dir: cli.plugins_dir(),
         source,
         retention: Retention::default(),
+        auth: AuthConfig::default(),
     }
+}
+
+/// On the first run, a developer key and a system key; later runs say
+/// where the keys are.
+fn demo_keys(cli: &Cli) -> anyhow::Result<Vec<String>> {
+    std::fs::create_dir_all(&cli.data_dir)?;
+    let keys = KeyStore::open(&cli.data_dir.join("swim.db"))?;
+    if !keys.list()?.is_empty() {
+        return Ok(vec![
+            "keys: created on the first run (see `swim keys list`; `swim keys create` makes more)"
+                .into(),
+        ]);
+    }
+    let mut lines = Vec::new();
+    for (tier, label) in [
+        (Tier::Developer, "developer key"),
+        (Tier::System, "system key"),
+    ] {
+        let new = NewKey {
+            tier,
+            owner: "demo".into(),
+            email: None,
+            expires_at: None,
+            can_write: tier == Tier::System,
+            sources: Vec::new(),
+        };
+        let (key, _) = keys.create(&new, crate::health::wall_ms())?;
+        lines.push(format!("{label}: {key}"));
+    }
+    lines.push("(keys are shown once; only their hashes are stored)".into());
+    Ok(lines)
 }
 
 fn run_server(
     listen: SocketAddr,
     config: ServerConfig,
-    banner: Option<String>,
+    banner: Vec<String>,
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -220,22 +277,28 @@ fn run_server(
         let address = listener.local_addr()?;
         // Tests and scripts read the address from this line.
         println!("listening on http://{address}");
-        if let Some(banner) = banner {
-            println!("{banner}");
+        let key = banner
+            .iter()
+            .find_map(|l| l.strip_prefix("developer key: "))
+            .unwrap_or("YOUR_KEY")
+            .to_string();
+        for line in &banner {
+            println!("{line}");
         }
-        print_try_lines(address);
+        print_try_lines(address, &key);
         server::run(listener, config, server::shutdown_signal()).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_try_lines(address: SocketAddr) {
+fn print_try_lines(address: SocketAddr, key: &str) {
     let base = format!("http://{address}/api/swim/v1");
+    let auth = format!("-H 'Authorization: Bearer {key}'");
     println!("try:");
     println!("  curl -s '{base}/health'");
-    println!("  curl -s '{base}/flights?per_page=5'");
-    println!("  curl -s '{base}/events?since=0&channels=flight.departed,flight.arrived'");
-    println!("  curl -s '{base}/positions?bounds=-125,24,-66,50'");
+    println!("  curl -s {auth} '{base}/flights?per_page=5'");
+    println!("  curl -s {auth} '{base}/events?since=0&channels=flight.departed,flight.arrived'");
+    println!("  curl -s {auth} '{base}/positions?bounds=-125,24,-66,50'");
 }
 
 /// Runs `swim record`.

@@ -4,11 +4,18 @@
 use rusqlite::Connection;
 
 /// The migrations, by version, embedded in the binary.
-pub const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "flights_and_change_feed",
-    include_str!("../../../migrations/sqlite/0001_flights_and_change_feed.sql"),
-)];
+pub const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "flights_and_change_feed",
+        include_str!("../../../migrations/sqlite/0001_flights_and_change_feed.sql"),
+    ),
+    (
+        2,
+        "api_keys_and_audit",
+        include_str!("../../../migrations/sqlite/0002_api_keys_and_audit.sql"),
+    ),
+];
 
 /// Runs every migration this database has not had yet; returns how many ran.
 pub fn run(conn: &mut Connection) -> rusqlite::Result<usize> {

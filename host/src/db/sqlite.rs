@@ -182,6 +182,28 @@ impl Database {
         }
     }
 
+    /// Runs `f` on the connection; errors name the database.
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, DbError> {
+        f(&self.conn).map_err(|e| self.err(e))
+    }
+
+    /// Runs `f` in one transaction, committed if it succeeds.
+    pub fn with_tx<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, DbError> {
+        let result = (|| {
+            let tx = self.conn.transaction()?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
     /// The flights and counters as the last committed cycle left them.
     pub fn restore(&self) -> Result<Restored, DbError> {
         let mut restored = Restored {

@@ -31,9 +31,50 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase, in the order of a flight's life.
+    pub const ALL: [Phase; 7] = [
+        Phase::Prefile,
+        Phase::Taxiing,
+        Phase::Departed,
+        Phase::Enroute,
+        Phase::Descending,
+        Phase::Arrived,
+        Phase::Disconnected,
+    ];
+
     /// The phase's index, as the WIT `phase` enum and the columns number it.
     pub fn index(self) -> u8 {
         self as u8
+    }
+
+    /// The name clients see (`enroute`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Prefile => "prefile",
+            Phase::Taxiing => "taxiing",
+            Phase::Departed => "departed",
+            Phase::Enroute => "enroute",
+            Phase::Descending => "descending",
+            Phase::Arrived => "arrived",
+            Phase::Disconnected => "disconnected",
+        }
+    }
+
+    /// A phase by name, ignoring case; PERTI's names (`EN_ROUTE`,
+    /// `PREFILED`, `DEPARTING`, `CLIMBING`, `APPROACH`, `LANDED`) are
+    /// accepted for the nearest phase, so its clients' filters keep working.
+    pub fn parse(name: &str) -> Option<Phase> {
+        let name = name.trim().to_ascii_lowercase();
+        let alias = match name.as_str() {
+            "prefiled" | "preflight" => Phase::Prefile,
+            "departing" | "taxi" | "taxi_out" => Phase::Taxiing,
+            "climbing" | "airborne" => Phase::Departed,
+            "en_route" | "cruise" => Phase::Enroute,
+            "approach" => Phase::Descending,
+            "landed" | "taxi_in" => Phase::Arrived,
+            _ => return Phase::ALL.into_iter().find(|p| p.as_str() == name),
+        };
+        Some(alias)
     }
 }
 

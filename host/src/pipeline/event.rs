@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::flight::FlightRecord;
+use crate::flight::{FlightRecord, Phase};
 
 /// A serialized JSON payload, shared.
 pub type Payload = Arc<RawValue>;
@@ -134,6 +134,7 @@ pub struct PositionEntry<'a> {
     heading_deg: i32,
     vertical_rate_fpm: i32,
     current_artcc: Option<&'a str>,
+    phase: &'static str,
 }
 
 /// The batch entry of a flight (none if it has no position).
@@ -147,7 +148,12 @@ pub fn position(r: &FlightRecord) -> Option<PositionEntry<'_>> {
         groundspeed_kts: p.groundspeed_kts,
         heading_deg: p.heading_deg,
         vertical_rate_fpm: p.vertical_rate_fpm,
-        current_artcc: None,
+        current_artcc: r
+            .progress
+            .as_ref()
+            .and_then(|g| g.current_artcc.as_ref())
+            .map(|c| c.as_str()),
+        phase: r.progress.map_or(Phase::Prefile, |g| g.phase).as_str(),
     })
 }
 

@@ -1,0 +1,227 @@
+//! The access-control middleware on the REST routes: a key on every
+//! request (`Authorization: Bearer`, `X-API-Key`; PERTI's WebSocket
+//! clients also send `X-SWIM-API-Key` or `?api_key=`), its tier's rate
+//! limit, write permissions, usage counting and the audit log.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::HttpBody as _;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::audit::AuditRow;
+use super::gate::{Gatekeeper, may_write};
+use super::key::Tier;
+use super::keystore::ApiKey;
+use super::limiter::Decision;
+use crate::health::wall_ms;
+
+/// The caller of a request that passed the gate (a request extension).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Arc<ApiKey>);
+
+/// The key a request presents, if any.
+pub fn presented_key(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(bearer) = header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
+        return Some(bearer.trim().to_string());
+    }
+    if let Some(k) = header("x-api-key").or_else(|| header("x-swim-api-key")) {
+        return Some(k.to_string());
+    }
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "api_key")
+        .map(|(_, v)| v.to_string())
+}
+
+/// What a request needs beyond a valid key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Need {
+    Read,
+    /// A write to an ingest route, or `tmi`.
+    Write(String),
+    /// System tier only.
+    System,
+}
+
+/// The permission a request needs, from its method and path (relative to
+/// the API prefix).
+fn need(method: &Method, path: &str) -> Need {
+    let path = path.trim_start_matches(crate::api::PREFIX);
+    if path.starts_with("/keys") || path.starts_with("/plugins") {
+        return Need::System;
+    }
+    let reading = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if reading {
+        return Need::Read;
+    }
+    if let Some(route) = path.strip_prefix("/ingest/") {
+        return Need::Write(route.trim_end_matches('/').to_string());
+    }
+    if path.starts_with("/tmi") {
+        return Need::Write("tmi".into());
+    }
+    Need::Read
+}
+
+/// The middleware.
+pub async fn require_key(
+    State(gate): State<Arc<Gatekeeper>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if gate.is_open(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let now = wall_ms();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string());
+    let presented = presented_key(request.headers(), request.uri().query());
+    let audit = |prefix: Option<String>, status: StatusCode, detail: Option<String>| AuditRow {
+        at: now,
+        key_prefix: prefix,
+        client_addr: client.clone(),
+        method: method.to_string(),
+        path: path.clone(),
+        status: status.as_u16(),
+        bytes: 0,
+        detail,
+    };
+    let key = match gate.authenticate(presented.as_deref(), now) {
+        Ok(key) => key,
+        Err(e) => {
+            let prefix = presented.as_deref().map(super::key::display_prefix);
+            gate.audit(audit(
+                prefix,
+                StatusCode::UNAUTHORIZED,
+                Some(e.code().into()),
+            ));
+            return refuse(StatusCode::UNAUTHORIZED, e.code(), e.message());
+        }
+    };
+    let (limit, remaining) = match gate.rate(&key) {
+        Decision::Allowed { limit, remaining } => (limit, remaining),
+        Decision::Limited { limit, retry_after } => return too_many(limit, retry_after),
+    };
+    let need = need(&method, &path);
+    if let Some(message) = forbidden(&key, &need) {
+        gate.audit(audit(
+            Some(key.key_prefix.clone()),
+            StatusCode::FORBIDDEN,
+            Some(message.clone()),
+        ));
+        return with_limits(
+            refuse(StatusCode::FORBIDDEN, "FORBIDDEN", &message),
+            limit,
+            remaining,
+        );
+    }
+    request.extensions_mut().insert(Caller(key.clone()));
+    let response = next.run(request).await;
+    let bytes = response.body().size_hint().exact().unwrap_or(0);
+    gate.count(&key, bytes, now);
+    if matches!(need, Need::Write(_)) || method != Method::GET && method != Method::HEAD {
+        let mut row = audit(Some(key.key_prefix.clone()), response.status(), None);
+        row.bytes = bytes;
+        gate.audit(row);
+    }
+    with_limits(response, limit, remaining)
+}
+
+/// Why the key may not do this, if it may not.
+fn forbidden(key: &ApiKey, need: &Need) -> Option<String> {
+    match need {
+        Need::Read => None,
+        Need::System if key.tier == Tier::System => None,
+        Need::System => Some(format!(
+            "this endpoint needs a system key; this key is {}",
+            key.tier.as_str()
+        )),
+        Need::Write(route) if may_write(key, route) => None,
+        Need::Write(route) if route == "tmi" => Some(format!(
+            "issuing TMIs needs the `tmi` write permission; this {} key does not have it",
+            key.tier.as_str()
+        )),
+        Need::Write(route) => Some(format!(
+            "writing to the `{route}` ingest route needs write permission for it; this {} key has {}",
+            key.tier.as_str(),
+            if key.can_write && !key.sources.is_empty() {
+                format!("only {}", key.sources.join(", "))
+            } else {
+                "none".to_string()
+            }
+        )),
+    }
+}
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({"success": false, "error": {"code": code, "message": message}});
+    (status, axum::Json(body)).into_response()
+}
+
+fn too_many(limit: u32, retry_after: std::time::Duration) -> Response {
+    let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let message =
+        format!("rate limit of {limit} requests per minute reached; retry in {seconds} s");
+    let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", &message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    with_limits(response, limit, 0)
+}
+
+fn with_limits(mut response: Response, limit: u32, remaining: u32) -> Response {
+    let h = response.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_are_told_apart_from_reads() {
+        let p = |s: &str| format!("{}{s}", crate::api::PREFIX);
+        assert_eq!(need(&Method::GET, &p("/flights")), Need::Read);
+        assert_eq!(
+            need(&Method::POST, &p("/ingest/track")),
+            Need::Write("track".into())
+        );
+        assert_eq!(
+            need(&Method::PATCH, &p("/tmi/programs/3")),
+            Need::Write("tmi".into())
+        );
+        assert_eq!(need(&Method::GET, &p("/plugins")), Need::System);
+        assert_eq!(need(&Method::DELETE, &p("/keys/4")), Need::System);
+    }
+
+    #[test]
+    fn keys_are_read_from_each_place_clients_send_them() {
+        let mut h = HeaderMap::new();
+        assert_eq!(
+            presented_key(&h, Some("api_key=swim_x&a=1")),
+            Some("swim_x".into())
+        );
+        h.insert("x-api-key", HeaderValue::from_static("k1"));
+        assert_eq!(presented_key(&h, None), Some("k1".into()));
+        h.insert("authorization", HeaderValue::from_static("Bearer k2"));
+        assert_eq!(presented_key(&h, None), Some("k2".into()));
+    }
+}

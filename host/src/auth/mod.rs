@@ -1,0 +1,24 @@
+//! Access control (SPEC section 10): API keys, tiers, rate limits, write
+//! permissions, usage and the audit log.
+//!
+//! - `key`: the key format, generation, hashing and the tiers' limits.
+//! - `keystore`: keys in the database.
+//! - `limiter`: per-key token buckets by tier.
+//! - `connections`: per-key WebSocket connection limits by tier.
+//! - `audit`: the audit log writer.
+//! - `gate`: lookups (cached), checks, usage counting.
+//! - `layer`: the middleware on the REST routes.
+
+pub mod audit;
+pub mod connections;
+pub mod gate;
+pub mod key;
+pub mod keystore;
+pub mod layer;
+pub mod limiter;
+
+pub use connections::{ConnectionLimit, ConnectionSlot, Connections};
+pub use gate::{AuthError, Gatekeeper};
+pub use key::Tier;
+pub use keystore::{ApiKey, KeyStore, NewKey};
+pub use layer::Caller;
