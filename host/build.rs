@@ -14,6 +14,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("vatswim-plugin-arrival", "arrival"),
     ("vatswim-plugin-track", "track"),
     ("vatswim-plugin-fleet", "fleet"),
+    ("vatswim-plugin-nearby", "nearby"),
 ];
 
 const TEST_GUESTS: &[&str] = &["misbehave"];

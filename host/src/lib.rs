@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod db;
+pub mod fanout;
 pub mod feed;
 pub mod flight;
 pub mod health;

@@ -65,7 +65,8 @@ impl Histogram {
         self.sum_us.fetch_add(d.as_micros() as u64, Relaxed);
     }
 
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
+    /// Appends the histogram's Prometheus lines.
+    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
         let sep = if labels.is_empty() { "" } else { "," };
         for (bound, bucket) in BOUNDS.iter().zip(&self.buckets) {
             let _ = writeln!(

@@ -21,6 +21,7 @@ use crate::auth::audit::AuditLog;
 use crate::auth::limiter::RateLimits;
 use crate::auth::{Gatekeeper, KeyStore};
 use crate::db::{Checkpointer, Database};
+use crate::fanout::{Hub, WsConfig, connection};
 use crate::feed::{self, ChangeFeed};
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -78,6 +79,8 @@ pub struct ServerConfig {
     pub retention: Retention,
     /// Keys, limits, CORS.
     pub auth: AuthConfig,
+    /// WebSocket timings.
+    pub ws: WsConfig,
 }
 
 /// Access control settings.
@@ -170,6 +173,9 @@ pub async fn run(
     let (source_task, sim) = start_source(&config.source, resume_after, work_tx, &shared.health);
     let gate = open_gate(&config)?;
     let housekeeping = gate.clone().map(|g| tokio::spawn(keep_house(g)));
+    let hub = Hub::new(shared.clone(), registry.clone());
+    let _fanout_thread = hub.spawn()?;
+    let heartbeats = tokio::spawn(connection::heartbeats(hub.clone(), config.ws.heartbeat));
     let state = AppState {
         shared,
         registry,
@@ -177,6 +183,8 @@ pub async fn run(
         sim,
         gate: gate.clone(),
         cors_origins: config.auth.cors_origins.clone(),
+        hub,
+        ws: config.ws,
     };
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening");
@@ -185,6 +193,7 @@ pub async fn run(
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
+    heartbeats.abort();
     if let Some(task) = housekeeping {
         task.abort();
     }

@@ -21,7 +21,10 @@ fn every_builtin_loads_active_from_the_binary() {
     let (registry, recorder, _tmp) = registry();
     let statuses = registry.statuses();
     let names: Vec<&str> = statuses.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["arrival", "departure", "fleet", "squawk", "track"]);
+    assert_eq!(
+        names,
+        ["arrival", "departure", "fleet", "nearby", "squawk", "track"]
+    );
     for status in &statuses {
         assert_eq!(status.status, Status::Active, "{status:?}");
         assert_eq!(status.origin.as_deref(), Some("builtin"));
@@ -178,6 +181,33 @@ fn fleet_matches_each_compiled_filter_in_one_batch() {
         .map(|m| m.filter)
         .collect();
     assert_eq!(after, [exact]);
+}
+
+#[test]
+fn nearby_matches_flights_within_its_radius_as_wasm() {
+    let (registry, _, _tmp) = registry();
+    let nearby = registry.slot("nearby").unwrap();
+    let jfk = nearby
+        .compile_filter(r#"{"lat": 40.6413, "lon": -73.7781, "radius_nm": 50}"#)
+        .unwrap();
+    let at = |uid, lat, lon| Subject {
+        lat,
+        lon,
+        ..subject(uid, "X")
+    };
+    let batch = columns::subjects([
+        at(1, 40.7769, -73.8740), // LGA, 9 nm
+        at(2, 42.3656, -71.0096), // BOS, 162 nm
+        at(3, f64::NAN, f64::NAN),
+    ]);
+    let matches = nearby.match_batch(&batch).unwrap();
+    assert_eq!(matches.len(), 1);
+    assert_eq!(
+        (matches[0].filter, &matches[0].subjects[..]),
+        (jfk, &[0u32][..])
+    );
+    let refused = nearby.compile_filter(r#"{"lat": 40}"#).unwrap_err();
+    assert!(refused.to_string().contains("`lon`"), "{refused}");
 }
 
 #[test]

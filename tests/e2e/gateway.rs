@@ -4,13 +4,21 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// One gateway at a time: each runs the simulator, the pipeline and
+/// wasm detectors whose calls have wall-clock deadlines, and tests
+/// running several at once on two cores would measure the machine, not
+/// the gateway.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// A gateway process; killed when dropped.
 pub struct Gateway {
     child: Child,
+    _turn: MutexGuard<'static, ()>,
     /// `http://127.0.0.1:PORT/api/swim/v1`.
     pub base: String,
     /// The keys `swim demo` printed on its first run.
@@ -40,6 +48,9 @@ impl Gateway {
         stderr: Stdio,
         level: &str,
     ) -> Gateway {
+        // A test that failed while holding the lock poisons it; the next
+        // test still runs.
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let mut child = Command::new(env!("CARGO_BIN_EXE_swim"))
             .args(args)
             .args(["--port", "0", "--data-dir"])
@@ -76,6 +87,7 @@ impl Gateway {
         std::thread::spawn(move || for _ in lines {});
         Gateway {
             child,
+            _turn: turn,
             base: format!("{address}/api/swim/v1"),
             developer_key,
             key: key.or(system_key),
@@ -156,6 +168,11 @@ impl Gateway {
             }
         }
         all
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills the process at once (SIGKILL), as a crash would.

@@ -7,3 +7,5 @@ mod flights_api;
 mod gateway;
 mod plugins_cli;
 mod restart;
+mod websocket;
+mod ws_client;

@@ -62,13 +62,25 @@ pub fn router(state: AppState) -> Router {
             crate::auth::layer::require_key,
         ));
     }
-    app.layer(middleware::from_fn_with_state(
-        state.clone(),
-        count_requests,
-    ))
-    .layer(CompressionLayer::new().gzip(true))
-    .layer(cors(&state.cors_origins))
-    .with_state(state)
+    // WebSocket clients present their key at connect and are answered in
+    // the WebSocket protocol (AUTH_FAILED, close 4001), not with a 401.
+    let ws = Router::new()
+        .route(
+            &format!("{PREFIX}/ws"),
+            get(crate::fanout::connection::upgrade),
+        )
+        .route(
+            &format!("{PREFIX}/stream"),
+            get(crate::fanout::connection::upgrade),
+        );
+    ws.merge(app)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(cors(&state.cors_origins))
+        .with_state(state)
 }
 
 /// CORS for the configured origins (none: browsers on other origins are refused).

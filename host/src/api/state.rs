@@ -24,4 +24,8 @@ pub struct AppState {
     pub gate: Option<Arc<crate::auth::Gatekeeper>>,
     /// Origins browsers may call from.
     pub cors_origins: Vec<String>,
+    /// WebSocket fan-out.
+    pub hub: Arc<crate::fanout::Hub>,
+    /// WebSocket timings.
+    pub ws: crate::fanout::WsConfig,
 }

@@ -101,7 +101,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.shared.metrics.render(),
+        {
+            let mut text = state.shared.metrics.render();
+            state.hub.metrics.render(&mut text);
+            text
+        },
     )
         .into_response()
 }

@@ -132,12 +132,14 @@ impl Gatekeeper {
         if !key::same_hash(&found.key_hash, &hash) {
             return Err(AuthError::Unknown);
         }
-        match &*found {
-            k if k.revoked_at.is_some() => Err(AuthError::Revoked),
-            k if !k.is_active => Err(AuthError::Inactive),
-            k if k.expires_at.is_some_and(|t| t <= now) => Err(AuthError::Expired),
-            _ => Ok(found),
-        }
+        usable(found, now)
+    }
+
+    /// Whether a key that was valid at connect still is (a long-lived
+    /// connection re-checks: expiry, revocation, deactivation).
+    pub fn still_valid(&self, key: &ApiKey, now: i64) -> Result<Arc<ApiKey>, AuthError> {
+        let found = self.lookup(&key.key_hash).ok_or(AuthError::Unknown)?;
+        usable(found, now)
     }
 
     /// The key with this hash: from the cache, else from the database
@@ -232,6 +234,15 @@ impl Gatekeeper {
     /// Records an audited request.
     pub fn audit(&self, row: AuditRow) {
         self.audit.record(row);
+    }
+}
+
+fn usable(key: Arc<ApiKey>, now: i64) -> Result<Arc<ApiKey>, AuthError> {
+    match &*key {
+        k if k.revoked_at.is_some() => Err(AuthError::Revoked),
+        k if !k.is_active => Err(AuthError::Inactive),
+        k if k.expires_at.is_some_and(|t| t <= now) => Err(AuthError::Expired),
+        _ => Ok(key),
     }
 }
 

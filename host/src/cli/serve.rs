@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::Cli;
 use crate::auth::{KeyStore, NewKey, Tier};
+use crate::fanout::WsConfig;
 use crate::pipeline::Retention;
 use crate::server::{self, AuthConfig, ServerConfig, SourceConfig};
 use crate::source::recording::RecordingWriter;
@@ -87,6 +88,16 @@ struct FileConfig {
     retention: FileRetention,
     #[serde(default)]
     auth: FileAuth,
+    #[serde(default)]
+    websocket: FileWebSocket,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWebSocket {
+    heartbeat_s: Option<u64>,
+    ping_s: Option<u64>,
+    key_recheck_s: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,6 +153,12 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(days) = a.audit_retention_days {
         auth.audit_retention = Duration::from_secs(days * 86_400);
     }
+    let w = &file.websocket;
+    let seconds =
+        |s: Option<u64>, default: Duration| s.map_or(default, |s| Duration::from_secs(s.max(1)));
+    config.ws.heartbeat = seconds(w.heartbeat_s, config.ws.heartbeat);
+    config.ws.ping = seconds(w.ping_s, config.ws.ping);
+    config.ws.key_recheck = seconds(w.key_recheck_s, config.ws.key_recheck);
     run_server(listen, config, Vec::new())
 }
 
@@ -230,6 +247,7 @@ fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
         source,
         retention: Retention::default(),
         auth: AuthConfig::default(),
+        ws: WsConfig::default(),
     }
 }
 
@@ -299,6 +317,11 @@ fn print_try_lines(address: SocketAddr, key: &str) {
     println!("  curl -s {auth} '{base}/flights?per_page=5'");
     println!("  curl -s {auth} '{base}/events?since=0&channels=flight.departed,flight.arrived'");
     println!("  curl -s {auth} '{base}/positions?bounds=-125,24,-66,50'");
+    let ws = format!("ws://{address}/api/swim/v1/ws?api_key={key}");
+    println!(
+        "  websocat '{ws}'   # then send: {{\"action\":\"subscribe\",\"channels\":[\"flight.departed\",\"flight.arrived\"]}}"
+    );
+    println!("  python3 -m websockets '{ws}'");
 }
 
 /// Runs `swim record`.

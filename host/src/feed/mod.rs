@@ -18,11 +18,21 @@ use crate::pipeline::Event;
 
 /// How many recent events are kept in memory.
 pub const RECENT_EVENTS: usize = 50_000;
+/// How many payload bytes of recent events are kept in memory (a
+/// `flight.positions` batch of a busy network is megabytes; older events
+/// are read from the database).
+pub const RECENT_BYTES: usize = 256 << 20;
 /// Live batches a slow subscriber may fall behind before it misses some.
 const LIVE_BACKLOG: usize = 64;
 
 /// One committed cycle's events, shared by every subscriber.
-pub type EventBatch = Arc<Vec<Arc<Event>>>;
+#[derive(Debug, Clone)]
+pub struct EventBatch {
+    /// The events, in seq order.
+    pub events: Arc<Vec<Arc<Event>>>,
+    /// When the feed published them.
+    pub published: std::time::Instant,
+}
 
 /// A page of the change feed.
 #[derive(Debug, Default)]
@@ -37,6 +47,7 @@ pub struct Page {
 /// The change feed.
 pub struct ChangeFeed {
     recent: RwLock<VecDeque<Arc<Event>>>,
+    recent_bytes: std::sync::atomic::AtomicUsize,
     capacity: usize,
     last_seq: RwLock<u64>,
     live: broadcast::Sender<EventBatch>,
@@ -50,6 +61,7 @@ impl ChangeFeed {
     pub fn new(last_seq: u64, db_path: Option<PathBuf>, capacity: usize) -> Self {
         ChangeFeed {
             recent: RwLock::new(VecDeque::with_capacity(capacity.min(4_096))),
+            recent_bytes: std::sync::atomic::AtomicUsize::new(0),
             capacity,
             last_seq: RwLock::new(last_seq),
             live: broadcast::channel(LIVE_BACKLOG).0,
@@ -71,16 +83,26 @@ impl ChangeFeed {
         let batch: Vec<Arc<Event>> = events.into_iter().map(Arc::new).collect();
         {
             let mut recent = self.recent.write();
+            let mut bytes = self.recent_bytes.load(std::sync::atomic::Ordering::Relaxed);
             for e in &batch {
-                if recent.len() == self.capacity {
-                    recent.pop_front();
-                }
+                bytes += e.data.get().len();
                 recent.push_back(e.clone());
             }
+            // Keep the newest events within both bounds (at least one).
+            while recent.len() > 1 && (recent.len() > self.capacity || bytes > RECENT_BYTES) {
+                if let Some(old) = recent.pop_front() {
+                    bytes -= old.data.get().len();
+                }
+            }
+            self.recent_bytes
+                .store(bytes, std::sync::atomic::Ordering::Relaxed);
             *self.last_seq.write() = last;
         }
         // No subscriber is not an error.
-        let _ = self.live.send(Arc::new(batch));
+        let _ = self.live.send(EventBatch {
+            events: Arc::new(batch),
+            published: std::time::Instant::now(),
+        });
     }
 
     /// Live batches from now on.
@@ -228,7 +250,7 @@ mod tests {
         feed.publish(events(1..=5));
         let page = feed.after(0, 100, None).unwrap();
         assert_eq!((seqs(&page), page.gap_from), (vec![3, 4, 5], Some(3)));
-        assert_eq!(live.try_recv().unwrap().len(), 5);
+        assert_eq!(live.try_recv().unwrap().events.len(), 5);
         assert!(channel_matches("*", "system.plugin"));
         assert!(!channel_matches("flight.departed", "flight.arrived"));
     }

@@ -1,0 +1,317 @@
+//! One WebSocket client as the fan-out sees it: its subscription, where it
+//! is in the change feed, and its bounded outgoing queue.
+//!
+//! The queue is bounded in bytes and frames. The router never waits on a
+//! client: a live frame that does not fit closes the client as a slow
+//! consumer (it resumes with `since`). Replays wait for room instead,
+//! since they are the client's own backlog.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use axum::extract::ws::Utf8Bytes;
+use parking_lot::Mutex;
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::filter::Filter;
+use super::metrics::FanoutMetrics;
+use crate::auth::Tier;
+use crate::feed::channel_matches;
+
+/// Bytes a client may have queued before it counts as slow.
+pub const QUEUE_BYTES: usize = 8 << 20;
+/// Frames a client may have queued before it counts as slow.
+pub const QUEUE_FRAMES: usize = 4_096;
+
+/// What the writer sends.
+#[derive(Debug)]
+pub struct Frame {
+    /// The JSON text.
+    pub text: Utf8Bytes,
+    /// The seq of the change-feed event it carries.
+    pub seq: Option<u64>,
+    /// When the event was published (for the latency histogram).
+    pub published: Option<Instant>,
+}
+
+/// Why and how a client is being closed.
+#[derive(Debug, Clone)]
+pub struct Close {
+    /// The WebSocket close code.
+    pub code: u16,
+    /// The error message sent before the close, if any. For a slow
+    /// consumer (4008) it is the reason; the writer adds the last seq it
+    /// actually delivered when it sends it.
+    pub error: Option<String>,
+}
+
+impl Close {
+    /// A slow consumer's close.
+    pub fn slow(why: String) -> Close {
+        Close {
+            code: super::protocol::CLOSE_SLOW_CONSUMER,
+            error: Some(why),
+        }
+    }
+}
+
+/// A subscription: channels and one filter (PERTI's model: filters are
+/// per connection and apply to every channel).
+#[derive(Debug, Clone, Default)]
+pub struct Subscription {
+    /// Channel names or patterns.
+    pub channels: BTreeSet<String>,
+    /// The merged filters.
+    pub filter: Filter,
+}
+
+impl Subscription {
+    /// Whether an event kind is on a subscribed channel.
+    pub fn wants(&self, kind: &str) -> bool {
+        self.channels.iter().any(|c| channel_matches(c, kind))
+    }
+
+    /// Identical subscriptions share a key (and their routing work).
+    pub fn key(&self) -> String {
+        let channels: Vec<&str> = self.channels.iter().map(String::as_str).collect();
+        format!("{}|{}", channels.join(","), self.filter.to_json())
+    }
+}
+
+/// Where the client is in the change feed.
+#[derive(Debug, Default)]
+pub struct Position {
+    /// The last seq queued for it (or skipped as not wanted).
+    pub cursor: u64,
+    /// Catching up from the feed; live batches skip it meanwhile.
+    pub replaying: bool,
+}
+
+/// A connected client.
+pub struct Client {
+    /// `client_id` as the client sees it.
+    pub id: String,
+    /// Its key's tier.
+    pub tier: Tier,
+    /// When it connected.
+    pub connected_at: i64,
+    /// Its subscription.
+    pub subscription: Mutex<Subscription>,
+    /// Its place in the feed.
+    pub position: Mutex<Position>,
+    queue: mpsc::UnboundedSender<Frame>,
+    queued_bytes: AtomicUsize,
+    queued_frames: AtomicUsize,
+    room: Notify,
+    /// The seq of the last event written to its socket.
+    pub delivered_seq: AtomicU64,
+    /// Messages written to its socket.
+    pub messages_sent: AtomicU64,
+    closing: watch::Sender<Option<Close>>,
+    metrics: Arc<FanoutMetrics>,
+}
+
+/// The queue's receiving end, for the writer.
+pub struct Outbox {
+    /// Frames in order.
+    pub frames: mpsc::UnboundedReceiver<Frame>,
+}
+
+impl Client {
+    /// A client and the receiving end of its queue.
+    pub fn new(
+        id: String,
+        tier: Tier,
+        connected_at: i64,
+        cursor: u64,
+        metrics: Arc<FanoutMetrics>,
+    ) -> (Arc<Client>, Outbox) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let client = Client {
+            id,
+            tier,
+            connected_at,
+            subscription: Mutex::new(Subscription::default()),
+            position: Mutex::new(Position {
+                cursor,
+                replaying: false,
+            }),
+            queue: tx,
+            queued_bytes: AtomicUsize::new(0),
+            queued_frames: AtomicUsize::new(0),
+            room: Notify::new(),
+            delivered_seq: AtomicU64::new(cursor),
+            messages_sent: AtomicU64::new(0),
+            closing: watch::channel(None).0,
+            metrics,
+        };
+        (Arc::new(client), Outbox { frames: rx })
+    }
+
+    /// Queues a live event frame unless the client is replaying or has
+    /// had it; a full queue closes the client as a slow consumer.
+    /// Returns false if the frame was dropped because the client is slow.
+    pub fn offer_live(&self, seq: u64, text: &Utf8Bytes, published: Instant) -> bool {
+        let mut position = self.position.lock();
+        if position.replaying || seq <= position.cursor {
+            return true;
+        }
+        position.cursor = seq;
+        drop(position);
+        self.offer(Frame {
+            text: text.clone(),
+            seq: Some(seq),
+            published: Some(published),
+        })
+    }
+
+    /// Marks a live event as passed over (not wanted), so the cursor
+    /// stays at the feed's head.
+    pub fn pass_live(&self, seq: u64) {
+        let mut position = self.position.lock();
+        if !position.replaying && seq > position.cursor {
+            position.cursor = seq;
+        }
+    }
+
+    /// Queues a frame that is not a feed event (a reply, a heartbeat);
+    /// false if the client is slow and is being closed.
+    pub fn offer(&self, frame: Frame) -> bool {
+        if self.is_closing() {
+            return false;
+        }
+        let len = frame.text.len();
+        let bytes = self.queued_bytes.fetch_add(len, Ordering::AcqRel) + len;
+        let frames = self.queued_frames.fetch_add(1, Ordering::AcqRel) + 1;
+        if bytes > QUEUE_BYTES || frames > QUEUE_FRAMES {
+            self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            self.queued_frames.fetch_sub(1, Ordering::AcqRel);
+            self.close(Close::slow(format!(
+                "the client fell {frames} messages ({bytes} bytes) behind"
+            )));
+            return false;
+        }
+        self.queue.send(frame).is_ok()
+    }
+
+    /// Queues a replayed frame, waiting for room rather than counting the
+    /// client as slow.
+    pub async fn offer_replayed(&self, frame: Frame) -> bool {
+        loop {
+            if self.is_closing() {
+                return false;
+            }
+            let room = self.room.notified();
+            let len = frame.text.len();
+            if self.queued_bytes.load(Ordering::Acquire) + len <= QUEUE_BYTES
+                && self.queued_frames.load(Ordering::Acquire) < QUEUE_FRAMES
+            {
+                return self.offer(frame);
+            }
+            room.await;
+        }
+    }
+
+    /// A control reply (subscribed, pong, error): queued regardless of
+    /// the budget, since it is small and answers the client.
+    pub fn reply(&self, text: String) {
+        self.queued_bytes.fetch_add(text.len(), Ordering::AcqRel);
+        self.queued_frames.fetch_add(1, Ordering::AcqRel);
+        let _ = self.queue.send(Frame {
+            text: text.into(),
+            seq: None,
+            published: None,
+        });
+    }
+
+    /// The writer took a frame off the queue and wrote it.
+    pub fn written(&self, frame: &Frame) {
+        self.queued_bytes
+            .fetch_sub(frame.text.len(), Ordering::AcqRel);
+        self.queued_frames.fetch_sub(1, Ordering::AcqRel);
+        self.messages_sent.fetch_add(1, Ordering::Relaxed);
+        if let Some(seq) = frame.seq {
+            self.delivered_seq.fetch_max(seq, Ordering::AcqRel);
+        }
+        self.room.notify_waiters();
+    }
+
+    /// Frames waiting.
+    pub fn queued(&self) -> (usize, usize) {
+        (
+            self.queued_frames.load(Ordering::Acquire),
+            self.queued_bytes.load(Ordering::Acquire),
+        )
+    }
+
+    /// Asks the writer to send `close.error` and close; the first reason wins.
+    pub fn close(&self, close: Close) {
+        let slow = close.code == super::protocol::CLOSE_SLOW_CONSUMER;
+        let first = self.closing.send_if_modified(|c| {
+            if c.is_some() {
+                return false;
+            }
+            *c = Some(close);
+            true
+        });
+        if first && slow {
+            self.metrics.slow_consumer_closes.add(1);
+        }
+        self.room.notify_waiters();
+    }
+
+    /// Whether the client is being closed.
+    pub fn is_closing(&self) -> bool {
+        self.closing.borrow().is_some()
+    }
+
+    /// The reason it is being closed, if it is.
+    pub fn closing(&self) -> Option<Close> {
+        self.closing.borrow().clone()
+    }
+
+    /// Resolves once the client is to be closed.
+    pub async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(Option::is_some).await;
+    }
+
+    /// Whether it subscribed to anything.
+    pub fn wants(&self, kind: &str) -> bool {
+        self.subscription.lock().wants(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_that_does_not_drain_is_closed_as_slow_and_told_its_last_seq() {
+        let (client, mut outbox) =
+            Client::new("c1".into(), Tier::Public, 0, 10, Default::default());
+        let frame: Utf8Bytes = "x".repeat(1 << 20).into();
+        let now = Instant::now();
+        assert!(client.offer_live(11, &frame, now));
+        // Written: delivered up to 11.
+        let f = outbox.frames.try_recv().unwrap();
+        client.written(&f);
+        for seq in 12..12 + (QUEUE_BYTES >> 20) as u64 {
+            assert!(client.offer_live(seq, &frame, now));
+        }
+        assert!(!client.offer_live(100, &frame, now), "the queue is full");
+        let close = client.closing().unwrap();
+        assert_eq!(close.code, 4008);
+        assert_eq!(client.metrics.slow_consumer_closes.get(), 1);
+        assert!(close.error.unwrap().contains("behind"));
+        assert_eq!(client.delivered_seq.load(Ordering::Acquire), 11);
+        // Seen events are not offered twice; replaying clients are skipped.
+        let (client, mut outbox) = Client::new("c2".into(), Tier::Public, 0, 5, Default::default());
+        assert!(client.offer_live(5, &frame, now));
+        client.position.lock().replaying = true;
+        assert!(client.offer_live(6, &frame, now));
+        assert!(outbox.frames.try_recv().is_err());
+    }
+}

@@ -1,0 +1,549 @@
+//! One WebSocket connection: admission (the key and its tier's connection
+//! limit), the reader (client actions, message size and rate limits, key
+//! re-checks) and the writer (the client's queue, pings, the closing
+//! error and close code).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+
+use super::client::{Client, Close, Frame, Outbox};
+use super::hub::Hub;
+use super::protocol::{self, Action};
+use super::replay;
+use crate::api::AppState;
+use crate::auth::audit::AuditRow;
+use crate::auth::{ApiKey, ConnectionSlot, Gatekeeper, Tier};
+use crate::health::wall_ms;
+use crate::pipeline::event::format_iso_millis;
+
+/// Timings of connections.
+#[derive(Debug, Clone, Copy)]
+pub struct WsConfig {
+    /// `system.heartbeat` to every client this often.
+    pub heartbeat: Duration,
+    /// WebSocket pings this often.
+    pub ping: Duration,
+    /// A connection's key is re-checked (expiry, revocation) this often.
+    pub key_recheck: Duration,
+    /// A write that takes longer closes the connection.
+    pub write_timeout: Duration,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        WsConfig {
+            heartbeat: Duration::from_secs(30),
+            ping: Duration::from_secs(20),
+            key_recheck: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Protocol frames larger than this end the connection (messages over
+/// `MAX_CLIENT_MESSAGE` get `MESSAGE_TOO_LARGE` and it stays open).
+const MAX_FRAME: usize = 1 << 20;
+
+enum Admission {
+    Admitted {
+        key: Option<Arc<ApiKey>>,
+        tier: Tier,
+        slot: Option<ConnectionSlot>,
+    },
+    Refused {
+        code: &'static str,
+        message: String,
+        close: u16,
+    },
+}
+
+/// `GET /api/swim/v1/ws` (and `/stream`).
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let presented = crate::auth::layer::presented_key(&headers, uri.query());
+    let admission = admit(
+        state.gate.as_deref(),
+        presented.as_deref(),
+        addr,
+        uri.path(),
+    );
+    let hub = state.hub.clone();
+    let config = state.ws;
+    ws.max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| async move {
+            match admission {
+                Admission::Admitted { key, tier, slot } => {
+                    session(socket, hub, state.gate, key, tier, config, slot).await;
+                }
+                Admission::Refused {
+                    code,
+                    message,
+                    close,
+                } => {
+                    hub.metrics.refused.add(1);
+                    refuse(socket, code, &message, close).await;
+                }
+            }
+        })
+}
+
+fn admit(
+    gate: Option<&Gatekeeper>,
+    presented: Option<&str>,
+    addr: SocketAddr,
+    path: &str,
+) -> Admission {
+    let Some(gate) = gate else {
+        // Access control is off: everyone is trusted.
+        return Admission::Admitted {
+            key: None,
+            tier: Tier::System,
+            slot: None,
+        };
+    };
+    let now = wall_ms();
+    let key = match gate.authenticate(presented, now) {
+        Ok(key) => key,
+        Err(e) => {
+            gate.audit(AuditRow {
+                at: now,
+                key_prefix: presented.map(crate::auth::key::display_prefix),
+                client_addr: Some(addr.to_string()),
+                method: "GET".into(),
+                path: path.into(),
+                status: 401,
+                bytes: 0,
+                detail: Some(format!("websocket: {}", e.code())),
+            });
+            return Admission::Refused {
+                code: "AUTH_FAILED",
+                message: format!("{} ({})", e.message(), e.code()),
+                close: protocol::CLOSE_AUTH_FAILED,
+            };
+        }
+    };
+    match gate.connections.open(&key) {
+        Ok(slot) => Admission::Admitted {
+            tier: key.tier,
+            key: Some(key),
+            slot: Some(slot),
+        },
+        Err(limit) => Admission::Refused {
+            code: "CONNECTION_LIMIT",
+            message: format!("{limit} (the {} tier's limit)", key.tier.as_str()),
+            close: protocol::CLOSE_CONNECTION_LIMIT,
+        },
+    }
+}
+
+async fn refuse(mut socket: WebSocket, code: &str, message: &str, close: u16) {
+    let text = protocol::error(code, message, json!({}));
+    let _ = socket.send(Message::Text(text.into())).await;
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: close,
+            reason: code.into(),
+        })))
+        .await;
+}
+
+async fn session(
+    socket: WebSocket,
+    hub: Arc<Hub>,
+    gate: Option<Arc<Gatekeeper>>,
+    key: Option<Arc<ApiKey>>,
+    tier: Tier,
+    config: WsConfig,
+    slot: Option<ConnectionSlot>,
+) {
+    let now = wall_ms();
+    let seq = hub.feed.last_seq();
+    let (client, outbox) = Client::new(hub.next_client_id(), tier, now, seq, hub.metrics.clone());
+    hub.add(client.clone());
+    client.reply(
+        json!({"type": "connected", "data": {
+            "client_id": client.id,
+            "server_time": format_iso_millis(now),
+            "version": env!("CARGO_PKG_VERSION"),
+            "tier": tier.as_str(),
+            "seq": seq,
+        }})
+        .to_string(),
+    );
+    let (sink, stream) = socket.split();
+    let writer = tokio::spawn(write(sink, client.clone(), outbox, hub.clone(), config));
+    read(
+        stream,
+        &client,
+        &hub,
+        gate.as_deref(),
+        key.as_deref(),
+        config,
+    )
+    .await;
+    client.close(Close {
+        code: 1000,
+        error: None,
+    });
+    let _ = writer.await;
+    // The key's connection is free before the connection stops counting.
+    drop(slot);
+    hub.remove(&client);
+}
+
+/// Writes the client's queue to its socket until it is closed.
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    client: Arc<Client>,
+    mut outbox: Outbox,
+    hub: Arc<Hub>,
+    config: WsConfig,
+) {
+    let metrics = &hub.metrics;
+    let mut ping = tokio::time::interval(config.ping);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            biased;
+            _ = client.closed() => break,
+            frame = outbox.frames.recv() => {
+                let Some(frame) = frame else { break };
+                let len = frame.text.len() as u64;
+                let send = sink.send(Message::Text(frame.text.clone()));
+                tokio::pin!(send);
+                let sent = match tokio::time::timeout(config.write_timeout, &mut send).await {
+                    Ok(sent) => sent,
+                    Err(_) => {
+                        // A client this far behind is closed; the frame in
+                        // flight still gets its chance, so the last seq
+                        // the client is told is the last one it has.
+                        client.close(Close::slow("a write did not complete in time".into()));
+                        match tokio::time::timeout(config.write_timeout, &mut send).await {
+                            Ok(sent) => sent,
+                            Err(_) => return,
+                        }
+                    }
+                };
+                match sent {
+                    Ok(()) => {
+                        client.written(&frame);
+                        metrics.messages_sent.add(1);
+                        metrics.bytes_sent.add(len);
+                        if let Some(published) = frame.published {
+                            metrics.publish_to_send.observe(published.elapsed());
+                        }
+                    }
+                    // The client is gone.
+                    Err(_) => return,
+                }
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    finish(sink, &client, &mut outbox, &hub, config).await;
+}
+
+/// Sends the closing error and close code; whatever was still queued is dropped.
+async fn finish(
+    mut sink: SplitSink<WebSocket, Message>,
+    client: &Client,
+    outbox: &mut Outbox,
+    hub: &Hub,
+    config: WsConfig,
+) {
+    let Some(close) = client.closing() else {
+        return;
+    };
+    let mut dropped = 0;
+    while outbox.frames.try_recv().is_ok() {
+        dropped += 1;
+    }
+    if close.code == protocol::CLOSE_SLOW_CONSUMER {
+        hub.metrics.queue_drops.add(dropped);
+    }
+    let grace = config.write_timeout;
+    let error = match (close.code, close.error) {
+        (protocol::CLOSE_SLOW_CONSUMER, Some(why)) => {
+            // Everything written before this message was delivered.
+            let last = client
+                .delivered_seq
+                .load(std::sync::atomic::Ordering::Acquire);
+            Some(protocol::error(
+                "SLOW_CONSUMER",
+                &format!("{why}; resume with since={last}"),
+                json!({"last_seq": last}),
+            ))
+        }
+        (_, error) => error,
+    };
+    if let Some(error) = error {
+        let _ = tokio::time::timeout(grace, sink.send(Message::Text(error.into()))).await;
+    }
+    let frame = CloseFrame {
+        code: close.code,
+        reason: "".into(),
+    };
+    let _ = tokio::time::timeout(grace, sink.send(Message::Close(Some(frame)))).await;
+}
+
+/// Reads client messages until the client goes or is closed.
+async fn read(
+    mut stream: SplitStream<WebSocket>,
+    client: &Arc<Client>,
+    hub: &Arc<Hub>,
+    gate: Option<&Gatekeeper>,
+    key: Option<&ApiKey>,
+    config: WsConfig,
+) {
+    let mut recheck = tokio::time::interval(config.key_recheck);
+    let mut rate = MessageRate::default();
+    loop {
+        tokio::select! {
+            _ = client.closed() => return,
+            message = stream.next() => match message {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(Message::Text(text))) => {
+                    if let Some((code, message)) = rate.admit(text.len()) {
+                        client.reply(protocol::error(code, &message, json!({})));
+                    } else {
+                        act(text.as_str(), client, hub);
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => client.close(Close {
+                    code: protocol::CLOSE_INVALID_PAYLOAD,
+                    error: Some(protocol::error(
+                        "INVALID_PAYLOAD",
+                        "binary messages are not part of the protocol; send JSON text",
+                        json!({}),
+                    )),
+                }),
+                Some(Ok(_)) => {}
+            },
+            _ = recheck.tick() => {
+                if let (Some(gate), Some(key)) = (gate, key)
+                    && let Err(e) = gate.still_valid(key, wall_ms())
+                {
+                    client.close(Close {
+                        code: protocol::CLOSE_AUTH_FAILED,
+                        error: Some(protocol::error(
+                            "AUTH_FAILED",
+                            &format!("{} ({})", e.message(), e.code()),
+                            json!({}),
+                        )),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Client messages per second and their size.
+struct MessageRate {
+    window: Instant,
+    count: u32,
+}
+
+impl Default for MessageRate {
+    fn default() -> Self {
+        MessageRate {
+            window: Instant::now(),
+            count: 0,
+        }
+    }
+}
+
+impl MessageRate {
+    /// The error for a message that may not be handled, if it may not.
+    fn admit(&mut self, len: usize) -> Option<(&'static str, String)> {
+        if self.window.elapsed() >= Duration::from_secs(1) {
+            self.window = Instant::now();
+            self.count = 0;
+        }
+        self.count += 1;
+        if self.count > protocol::CLIENT_MESSAGES_PER_SECOND {
+            return Some((
+                "RATE_LIMITED",
+                format!(
+                    "more than {} messages a second; this one was not handled",
+                    protocol::CLIENT_MESSAGES_PER_SECOND
+                ),
+            ));
+        }
+        if len > protocol::MAX_CLIENT_MESSAGE {
+            return Some((
+                "MESSAGE_TOO_LARGE",
+                format!(
+                    "the message is {len} bytes; at most {} are accepted",
+                    protocol::MAX_CLIENT_MESSAGE
+                ),
+            ));
+        }
+        None
+    }
+}
+
+/// Handles one client message.
+fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
+    let action = match protocol::parse(text) {
+        Ok(a) => a,
+        Err(e) => {
+            client.reply(protocol::error(e.code, &e.message, json!({})));
+            return;
+        }
+    };
+    let now = wall_ms();
+    match action {
+        Action::Subscribe {
+            channels,
+            filters,
+            since,
+        } => {
+            if let Some(spec) = &filters.plugin
+                && let Err(message) = hub.use_plugin_filter(client, spec)
+            {
+                client.reply(protocol::error("INVALID_FILTER", &message, json!({})));
+                return;
+            }
+            let merged = {
+                let mut subscription = client.subscription.lock();
+                subscription.channels.extend(channels.iter().cloned());
+                subscription.filter.merge(filters);
+                subscription.filter.to_json()
+            };
+            // Events after `since` follow (only messages that carry an
+            // event have a `seq`).
+            let from = since.unwrap_or_else(|| client.position.lock().cursor);
+            client.reply(protocol::reply(
+                "subscribed",
+                json!({"channels": channels, "filters": merged, "since": from}),
+                now,
+            ));
+            if let Some(since) = since {
+                client.position.lock().cursor = since;
+                replay::start(hub, client);
+            }
+        }
+        Action::Unsubscribe { channels } => {
+            let all = channels.is_empty();
+            {
+                let mut subscription = client.subscription.lock();
+                if all {
+                    *subscription = Default::default();
+                } else {
+                    for c in &channels {
+                        subscription.channels.remove(c);
+                    }
+                }
+            }
+            if all {
+                hub.drop_plugin_filter(client);
+            }
+            let named = if all {
+                vec!["all".to_string()]
+            } else {
+                channels
+            };
+            client.reply(protocol::reply(
+                "unsubscribed",
+                json!({"channels": named}),
+                now,
+            ));
+        }
+        Action::Ping => client.reply(protocol::reply("pong", json!({}), now)),
+        Action::Status => client.reply(status(client, now)),
+        Action::Publish if client.tier != Tier::System => client.reply(protocol::error(
+            "FORBIDDEN",
+            "publishing needs a system key",
+            json!({}),
+        )),
+        Action::Publish => client.reply(protocol::error(
+            "UNKNOWN_ACTION",
+            "publishing over WebSocket is not offered; POST to /api/swim/v1/ingest/{route}",
+            json!({}),
+        )),
+    }
+}
+
+fn status(client: &Client, now: i64) -> String {
+    let subscription = client.subscription.lock().clone();
+    let (queued, queued_bytes) = client.queued();
+    protocol::reply(
+        "status",
+        json!({"data": {
+            "client_id": client.id,
+            "tier": client.tier.as_str(),
+            "connected_at": format_iso_millis(client.connected_at),
+            "subscriptions": {
+                "channels": subscription.channels,
+                "filters": subscription.filter.to_json(),
+            },
+            "messages_sent": client.messages_sent.load(std::sync::atomic::Ordering::Relaxed),
+            "last_seq": client.delivered_seq.load(std::sync::atomic::Ordering::Relaxed),
+            "queued": queued,
+            "queued_bytes": queued_bytes,
+        }}),
+        now,
+    )
+}
+
+/// `system.heartbeat` to every client, every `every`.
+pub async fn heartbeats(hub: Arc<Hub>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let text = json!({
+            "type": "system.heartbeat",
+            "timestamp": format_iso_millis(wall_ms()),
+            "data": {
+                "connected_clients": hub.client_count(),
+                "uptime_seconds": hub.started.elapsed().as_secs(),
+                "seq": hub.feed.last_seq(),
+            },
+        })
+        .to_string();
+        let text: axum::extract::ws::Utf8Bytes = text.into();
+        for client in hub.clients() {
+            client.offer(Frame {
+                text: text.clone(),
+                seq: None,
+                published: None,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eleventh_message_in_a_second_is_refused_and_size_is_checked() {
+        let mut rate = MessageRate::default();
+        for _ in 0..10 {
+            assert!(rate.admit(10).is_none());
+        }
+        assert_eq!(rate.admit(10).unwrap().0, "RATE_LIMITED");
+        let mut rate = MessageRate::default();
+        assert_eq!(rate.admit(64 * 1024 + 1).unwrap().0, "MESSAGE_TOO_LARGE");
+    }
+}

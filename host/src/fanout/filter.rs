@@ -1,0 +1,322 @@
+//! Subscription filters (PERTI's set): `airports` (departure or arrival),
+//! `artccs` (the ARTCC or FIR a flight is in; PERTI's `firs` is an alias),
+//! `callsign_prefix`, `phase`, `bbox{north,south,east,west}`, and
+//! `plugin{name, params}` for a wasm filter. Every given filter must match;
+//! an empty filter matches everything.
+
+use serde_json::{Map, Value};
+
+use super::subject::Subject;
+use crate::flight::Phase;
+
+/// A subscriber's filter, validated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    airports: Option<Vec<String>>,
+    artccs: Option<Vec<String>>,
+    callsign_prefix: Option<Vec<String>>,
+    phase: Option<Vec<Phase>>,
+    bbox: Option<BBox>,
+    /// A wasm filter plugin and its params (compact JSON).
+    pub plugin: Option<PluginSpec>,
+}
+
+/// A box in degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BBox {
+    north: f64,
+    south: f64,
+    east: f64,
+    west: f64,
+}
+
+/// A wasm filter: which plugin, with what params.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PluginSpec {
+    /// The plugin's name.
+    pub name: String,
+    /// Its params as compact JSON.
+    pub params: String,
+}
+
+impl Filter {
+    /// Validates a subscribe message's `filters` object; the error names
+    /// the filter at fault.
+    pub fn parse(value: &Value) -> Result<Filter, String> {
+        let object = match value {
+            Value::Null => return Ok(Filter::default()),
+            Value::Object(m) => m,
+            other => return Err(format!("`filters` must be an object, not {}", kind(other))),
+        };
+        let mut f = Filter::default();
+        for (name, v) in object {
+            match name.as_str() {
+                "airports" => f.airports = Some(codes(name, v)?),
+                "artccs" | "firs" | "constrained_firs" => {
+                    let mut list = f.artccs.take().unwrap_or_default();
+                    list.extend(codes(name, v)?);
+                    f.artccs = Some(list);
+                }
+                "callsign_prefix" => f.callsign_prefix = Some(codes(name, v)?),
+                "phase" => f.phase = Some(phases(v)?),
+                "bbox" => f.bbox = Some(bbox(v)?),
+                "plugin" => f.plugin = Some(plugin(v)?),
+                other => {
+                    return Err(format!(
+                        "unknown filter `{other}` (filters: airports, artccs, callsign_prefix, phase, bbox, plugin)"
+                    ));
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    /// A repeated subscribe's filters: those it names replace the old ones
+    /// (PERTI merges filters the same way).
+    pub fn merge(&mut self, newer: Filter) {
+        let Filter {
+            airports,
+            artccs,
+            callsign_prefix,
+            phase,
+            bbox,
+            plugin,
+        } = newer;
+        self.airports = airports.or(self.airports.take());
+        self.artccs = artccs.or(self.artccs.take());
+        self.callsign_prefix = callsign_prefix.or(self.callsign_prefix.take());
+        self.phase = phase.or(self.phase.take());
+        self.bbox = bbox.or(self.bbox.take());
+        self.plugin = plugin.or(self.plugin.take());
+    }
+
+    /// Whether nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+
+    /// Whether a subject passes the native filters (the plugin's verdict
+    /// is the router's).
+    pub fn matches(&self, s: &Subject) -> bool {
+        let any = |list: &Option<Vec<String>>, f: &dyn Fn(&String) -> bool| {
+            list.as_ref()
+                .is_none_or(|l| l.is_empty() || l.iter().any(f))
+        };
+        any(&self.airports, &|a| *a == s.dep || *a == s.arr)
+            && any(&self.artccs, &|a| *a == s.artcc)
+            && any(&self.callsign_prefix, &|p| {
+                s.callsign.starts_with(p.as_str())
+            })
+            && self
+                .phase
+                .as_ref()
+                .is_none_or(|l| l.is_empty() || s.phase.is_some_and(|p| l.contains(&p)))
+            && self.bbox.is_none_or(|b| b.contains(s.lat, s.lon))
+    }
+
+    /// The filter as JSON, as `subscribed` and `status` echo it.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        let list = |l: &Vec<String>| Value::from(l.clone());
+        if let Some(l) = &self.airports {
+            m.insert("airports".into(), list(l));
+        }
+        if let Some(l) = &self.artccs {
+            m.insert("artccs".into(), list(l));
+        }
+        if let Some(l) = &self.callsign_prefix {
+            m.insert("callsign_prefix".into(), list(l));
+        }
+        if let Some(l) = &self.phase {
+            m.insert("phase".into(), l.iter().map(|p| p.as_str()).collect());
+        }
+        if let Some(b) = &self.bbox {
+            m.insert(
+                "bbox".into(),
+                serde_json::json!({"north": b.north, "south": b.south, "east": b.east, "west": b.west}),
+            );
+        }
+        if let Some(p) = &self.plugin {
+            let params: Value = serde_json::from_str(&p.params).unwrap_or(Value::Null);
+            m.insert(
+                "plugin".into(),
+                serde_json::json!({"name": p.name, "params": params}),
+            );
+        }
+        Value::Object(m)
+    }
+}
+
+impl BBox {
+    fn contains(&self, lat: Option<f64>, lon: Option<f64>) -> bool {
+        let (Some(lat), Some(lon)) = (lat, lon) else {
+            return false;
+        };
+        (self.south..=self.north).contains(&lat) && (self.west..=self.east).contains(&lon)
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A list of codes, upper case (a single string is taken as a list of one).
+fn codes(name: &str, v: &Value) -> Result<Vec<String>, String> {
+    let items: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::String(_) => vec![v],
+        other => {
+            return Err(format!(
+                "filter `{name}` must be a list of strings, not {}",
+                kind(other)
+            ));
+        }
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| match item.as_str().map(str::trim) {
+            Some(s) if !s.is_empty() => Ok(s.to_ascii_uppercase()),
+            _ => Err(format!("filter `{name}`[{i}] must be a non-empty string")),
+        })
+        .collect()
+}
+
+fn phases(v: &Value) -> Result<Vec<Phase>, String> {
+    codes("phase", v)?
+        .iter()
+        .map(|p| {
+            Phase::parse(p).ok_or_else(|| {
+                format!(
+                    "filter `phase`: {p:?} is not one of prefile, taxiing, departed, enroute, descending, arrived, disconnected"
+                )
+            })
+        })
+        .collect()
+}
+
+fn bbox(v: &Value) -> Result<BBox, String> {
+    let side = |name: &str, range: f64| -> Result<f64, String> {
+        let x = v
+            .get(name)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| format!("filter `bbox` needs `{name}` as a number"))?;
+        if x.abs() > range {
+            return Err(format!(
+                "filter `bbox`: `{name}` {x} is outside -{range}..{range}"
+            ));
+        }
+        Ok(x)
+    };
+    if !v.is_object() {
+        return Err(format!(
+            "filter `bbox` must be an object {{north, south, east, west}}, not {}",
+            kind(v)
+        ));
+    }
+    let b = BBox {
+        north: side("north", 90.0)?,
+        south: side("south", 90.0)?,
+        east: side("east", 180.0)?,
+        west: side("west", 180.0)?,
+    };
+    if b.north <= b.south || b.east <= b.west {
+        return Err("filter `bbox`: north must be above south and east above west".into());
+    }
+    Ok(b)
+}
+
+fn plugin(v: &Value) -> Result<PluginSpec, String> {
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or("filter `plugin` needs `name`: the filter plugin's name")?;
+    let params = v
+        .get("params")
+        .cloned()
+        .unwrap_or(Value::Object(Map::new()));
+    Ok(PluginSpec {
+        name: name.to_string(),
+        params: params.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn subject() -> Subject {
+        Subject {
+            flight_uid: 1,
+            callsign: "AAL100".into(),
+            dep: "KJFK".into(),
+            arr: "KLAX".into(),
+            artcc: "ZNY".into(),
+            phase: Some(Phase::Taxiing),
+            lat: Some(40.6),
+            lon: Some(-73.8),
+            altitude_ft: 13,
+        }
+    }
+
+    fn passes(filters: Value) -> bool {
+        Filter::parse(&filters).unwrap().matches(&subject())
+    }
+
+    #[test]
+    fn each_filter_matches_what_perti_documents() {
+        assert!(passes(json!({})));
+        assert!(passes(json!({"airports": ["klax"]})));
+        assert!(!passes(json!({"airports": ["EGLL"]})));
+        assert!(passes(json!({"artccs": ["ZNY"]})) && passes(json!({"firs": ["ZNY"]})));
+        assert!(!passes(json!({"artccs": ["ZDC"]})));
+        assert!(passes(json!({"callsign_prefix": ["AAL"]})));
+        assert!(!passes(json!({"callsign_prefix": ["DAL"]})));
+        assert!(passes(json!({"phase": ["TAXIING"]})) && passes(json!({"phase": ["DEPARTING"]})));
+        assert!(!passes(json!({"phase": ["enroute"]})));
+        assert!(passes(
+            json!({"bbox": {"north": 41, "south": 40, "east": -73, "west": -74}})
+        ));
+        assert!(!passes(
+            json!({"bbox": {"north": 50, "south": 45, "east": -73, "west": -74}})
+        ));
+        // All given filters must hold.
+        assert!(!passes(
+            json!({"airports": ["KJFK"], "callsign_prefix": ["DAL"]})
+        ));
+    }
+
+    #[test]
+    fn bad_filters_are_named() {
+        let err = |v: Value| Filter::parse(&v).unwrap_err();
+        assert!(err(json!({"airports": 5})).contains("`airports`"));
+        assert!(err(json!({"phase": ["flying"]})).contains("\"FLYING\""));
+        assert!(
+            err(json!({"bbox": {"north": 1, "south": 2, "east": 3, "west": 0}})).contains("north")
+        );
+        assert!(err(json!({"bbox": {"north": 1}})).contains("`south`"));
+        assert!(err(json!({"altitude": [1]})).contains("unknown filter `altitude`"));
+        assert!(err(json!({"plugin": {"params": {}}})).contains("`name`"));
+        assert!(err(json!([1])).contains("object"));
+    }
+
+    #[test]
+    fn a_repeated_subscribe_replaces_the_filters_it_names() {
+        let mut f = Filter::parse(&json!({"airports": ["KJFK"], "artccs": ["ZNY"]})).unwrap();
+        f.merge(Filter::parse(&json!({"airports": ["EGLL"]})).unwrap());
+        assert_eq!(
+            f.to_json(),
+            json!({"airports": ["EGLL"], "artccs": ["ZNY"]})
+        );
+    }
+}

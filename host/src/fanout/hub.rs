@@ -1,0 +1,497 @@
+//! The hub: every committed batch from the change feed, routed to every
+//! connected client on its own thread (routing is CPU work; the sockets
+//! are the async runtime's).
+//!
+//! Per batch, clients with identical subscriptions form one group and are
+//! routed once; identical filters are evaluated once per event; each wasm
+//! filter plugin is called once per batch with every subject in it; an
+//! event's frame is serialized once and shared by every client it goes
+//! to, and a `flight.positions` batch is cut per filter from the bytes of
+//! its entries, never re-serialized (DESIGN performance principles 1-3).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use axum::extract::ws::Utf8Bytes;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::client::{Client, Subscription};
+use super::filter::{Filter, PluginSpec};
+use super::metrics::FanoutMetrics;
+use super::subject::Subjects;
+use crate::feed::{ChangeFeed, EventBatch};
+use crate::pipeline::event::format_iso_millis;
+use crate::pipeline::{Event, Shared};
+use crate::plugin::{Kind, Registry, Slot};
+use crate::store::FlightsView;
+
+/// A wasm filter compiled for every subscriber with the same spec;
+/// released when the last one lets go.
+pub struct CompiledFilter {
+    /// The plugin.
+    pub slot: Arc<Slot>,
+    /// The plugin's id for it.
+    pub id: u32,
+    /// What it was compiled from.
+    pub spec: PluginSpec,
+}
+
+impl CompiledFilter {
+    /// Identifies it among every plugin's filters (ids are per plugin).
+    pub fn key(&self) -> (String, u32) {
+        (self.slot.name().to_string(), self.id)
+    }
+}
+
+impl Drop for CompiledFilter {
+    fn drop(&mut self) {
+        let _ = self.slot.release_filter(self.id);
+    }
+}
+
+/// Routes the feed to clients.
+pub struct Hub {
+    clients: RwLock<HashMap<String, Arc<Client>>>,
+    compiled: Mutex<HashMap<PluginSpec, Weak<CompiledFilter>>>,
+    plugin_filters: RwLock<HashMap<String, Arc<CompiledFilter>>>,
+    registry: Arc<Registry>,
+    /// The change feed.
+    pub feed: Arc<ChangeFeed>,
+    shared: Arc<Shared>,
+    next_id: AtomicU64,
+    /// When the hub started (heartbeat uptime).
+    pub started: Instant,
+    /// Connections, messages, bytes, drops, latency.
+    pub metrics: Arc<FanoutMetrics>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Hub {
+    /// A hub over the shared feed (the view completes event subjects). Call it
+    /// inside the runtime the sockets run on.
+    pub fn new(shared: Arc<Shared>, registry: Arc<Registry>) -> Arc<Hub> {
+        Arc::new(Hub {
+            clients: RwLock::new(HashMap::new()),
+            compiled: Mutex::new(HashMap::new()),
+            plugin_filters: RwLock::new(HashMap::new()),
+            registry,
+            feed: shared.feed.clone(),
+            shared,
+            next_id: AtomicU64::new(1),
+            started: Instant::now(),
+            metrics: Arc::new(FanoutMetrics::default()),
+            runtime: tokio::runtime::Handle::current(),
+        })
+    }
+
+    /// Starts routing on its own thread; it ends when the feed does.
+    pub fn spawn(self: &Arc<Self>) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let hub = self.clone();
+        let mut live = self.feed.subscribe();
+        std::thread::Builder::new()
+            .name("fanout".into())
+            .spawn(move || {
+                loop {
+                    match live.blocking_recv() {
+                        Ok(batch) => hub.route(&batch),
+                        Err(RecvError::Lagged(n)) => {
+                            // The router fell behind the feed: every live
+                            // client catches up from the feed instead.
+                            tracing::warn!(
+                                batches = n,
+                                "fan-out lagged; clients resume from the feed"
+                            );
+                            hub.replay_all();
+                        }
+                        Err(RecvError::Closed) => return,
+                    }
+                }
+            })
+    }
+
+    /// A new client id.
+    pub fn next_client_id(&self) -> String {
+        format!("c{}", self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Adds a connected client.
+    pub fn add(&self, client: Arc<Client>) {
+        self.metrics.connected(client.tier, 1);
+        self.clients.write().insert(client.id.clone(), client);
+    }
+
+    /// Removes a client (its compiled filter is released with the last user).
+    pub fn remove(&self, client: &Client) {
+        if self.clients.write().remove(&client.id).is_some() {
+            self.metrics.connected(client.tier, -1);
+        }
+        self.plugin_filters.write().remove(&client.id);
+    }
+
+    /// Connected clients.
+    pub fn client_count(&self) -> usize {
+        self.clients.read().len()
+    }
+
+    /// Every connected client.
+    pub fn clients(&self) -> Vec<Arc<Client>> {
+        self.clients.read().values().cloned().collect()
+    }
+
+    /// Compiles (or shares) a wasm filter for a client; the error is for
+    /// the client.
+    pub fn use_plugin_filter(&self, client: &Client, spec: &PluginSpec) -> Result<(), String> {
+        let compiled = self.compile(spec)?;
+        self.plugin_filters
+            .write()
+            .insert(client.id.clone(), compiled);
+        Ok(())
+    }
+
+    /// Drops a client's wasm filter.
+    pub fn drop_plugin_filter(&self, client: &Client) {
+        self.plugin_filters.write().remove(&client.id);
+    }
+
+    fn compile(&self, spec: &PluginSpec) -> Result<Arc<CompiledFilter>, String> {
+        let mut compiled = self.compiled.lock();
+        if let Some(c) = compiled.get(spec).and_then(Weak::upgrade) {
+            return Ok(c);
+        }
+        let slot = self
+            .registry
+            .active(Kind::SubscriptionFilter)
+            .into_iter()
+            .find(|s| s.name() == spec.name)
+            .ok_or_else(|| {
+                let names: Vec<String> = self
+                    .registry
+                    .active(Kind::SubscriptionFilter)
+                    .iter()
+                    .map(|s| s.name().to_string())
+                    .collect();
+                format!(
+                    "no filter plugin named {:?} (loaded: {})",
+                    spec.name,
+                    names.join(", ")
+                )
+            })?;
+        let id = slot
+            .compile_filter(&spec.params)
+            .map_err(|e| format!("filter plugin {:?}: {e}", spec.name))?;
+        let c = Arc::new(CompiledFilter {
+            slot,
+            id,
+            spec: spec.clone(),
+        });
+        compiled.retain(|_, w| w.strong_count() > 0);
+        compiled.insert(spec.clone(), Arc::downgrade(&c));
+        Ok(c)
+    }
+
+    /// A client's wasm filter, if it has one.
+    pub fn plugin_filter(&self, client_id: &str) -> Option<Arc<CompiledFilter>> {
+        self.plugin_filters.read().get(client_id).cloned()
+    }
+
+    /// Routes one committed batch.
+    pub fn route(&self, batch: &EventBatch) {
+        let Some(last) = batch.events.last().map(|e| e.seq) else {
+            return;
+        };
+        let clients = self.clients();
+        if clients.is_empty() {
+            return;
+        }
+        let groups = self.groups(&clients);
+        let view = self.shared.view.load();
+        let subjects = BatchSubjects::new(&batch.events, &groups, &view);
+        let verdicts = self.plugin_verdicts(&groups, &subjects);
+        for (i, event) in batch.events.iter().enumerate() {
+            let mut whole: Option<Utf8Bytes> = None;
+            let mut cut: HashMap<String, Option<Utf8Bytes>> = HashMap::new();
+            for group in groups.iter().filter(|g| g.subscription.wants(&event.kind)) {
+                let frame = if group.filter_key.is_none() {
+                    Some(whole.get_or_insert_with(|| frame_of(event)).clone())
+                } else {
+                    let key = group.filter_key.clone().unwrap_or_default();
+                    cut.entry(key)
+                        .or_insert_with(|| {
+                            let pass = |j: usize| {
+                                group.plugin.as_ref().is_none_or(|p| {
+                                    verdicts
+                                        .get(&p.key())
+                                        .is_some_and(|v| v[subjects.offset[i] + j])
+                                })
+                            };
+                            select(
+                                event,
+                                &subjects.of[i],
+                                &group.subscription.filter,
+                                pass,
+                                &mut whole,
+                            )
+                        })
+                        .clone()
+                };
+                let Some(frame) = frame else { continue };
+                for client in &group.clients {
+                    if !client.offer_live(event.seq, &frame, batch.published) {
+                        self.metrics.queue_drops.add(1);
+                    }
+                }
+            }
+        }
+        for client in &clients {
+            client.pass_live(last);
+        }
+    }
+
+    /// Clients with identical subscriptions (and wasm filter) together.
+    fn groups(&self, clients: &[Arc<Client>]) -> Vec<Group> {
+        let plugin_filters = self.plugin_filters.read();
+        let mut by_key: HashMap<String, Group> = HashMap::new();
+        for client in clients {
+            let subscription = client.subscription.lock();
+            if subscription.channels.is_empty() {
+                continue;
+            }
+            let plugin = plugin_filters.get(&client.id).cloned();
+            let plugin_key = plugin.as_ref().map(|p| p.key());
+            let key = format!("{}|{plugin_key:?}", subscription.key());
+            by_key
+                .entry(key)
+                .or_insert_with(|| Group {
+                    filter_key: (!subscription.filter.is_empty())
+                        .then(|| format!("{}|{plugin_key:?}", subscription.filter.to_json())),
+                    subscription: subscription.clone(),
+                    plugin,
+                    clients: Vec::new(),
+                })
+                .clients
+                .push(client.clone());
+        }
+        by_key.into_values().collect()
+    }
+
+    /// Each wasm filter's verdict on every subject of the batch: one call
+    /// per plugin.
+    fn plugin_verdicts(
+        &self,
+        groups: &[Group],
+        subjects: &BatchSubjects,
+    ) -> HashMap<(String, u32), Vec<bool>> {
+        let mut verdicts = HashMap::new();
+        let mut slots: HashMap<&str, &Arc<Slot>> = HashMap::new();
+        for g in groups {
+            if let Some(p) = &g.plugin {
+                slots.insert(p.slot.name(), &p.slot);
+                verdicts.insert(p.key(), vec![false; subjects.total]);
+            }
+        }
+        if slots.is_empty() || subjects.total == 0 {
+            return verdicts;
+        }
+        let columns = crate::plugin::columns::subjects(
+            subjects
+                .of
+                .iter()
+                .flat_map(|s| s.iter().map(|s| s.as_column())),
+        );
+        for slot in slots.values() {
+            match slot.match_batch(&columns) {
+                Ok(all) => {
+                    for m in all {
+                        if let Some(v) = verdicts.get_mut(&(slot.name().to_string(), m.filter)) {
+                            for j in m.subjects {
+                                if let Some(x) = v.get_mut(j as usize) {
+                                    *x = true;
+                                }
+                            }
+                        }
+                    }
+                }
+                // A faulting filter matches nothing this batch (its
+                // subscribers miss these events, nobody else does).
+                Err(e) => tracing::warn!(plugin = slot.name(), error = %e, "filter plugin failed"),
+            }
+        }
+        verdicts
+    }
+
+    /// Every live client catches up from the feed (the router lagged).
+    fn replay_all(self: &Arc<Self>) {
+        for client in self.clients() {
+            super::replay::start(self, &client);
+        }
+    }
+
+    /// The async runtime the clients' tasks run on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
+    }
+
+    /// The view, for replays.
+    pub fn view(&self) -> arc_swap::Guard<Arc<FlightsView>> {
+        self.shared.view.load()
+    }
+}
+
+/// Clients routed together.
+struct Group {
+    subscription: Subscription,
+    /// None when the subscription filters nothing.
+    filter_key: Option<String>,
+    plugin: Option<Arc<CompiledFilter>>,
+    clients: Vec<Arc<Client>>,
+}
+
+/// The subjects of a batch's events (computed only for events some
+/// filtering group wants), and where each event's subjects start in the
+/// batch-wide numbering the wasm filters see.
+struct BatchSubjects {
+    of: Vec<Subjects>,
+    offset: Vec<usize>,
+    total: usize,
+}
+
+impl BatchSubjects {
+    fn new(events: &[Arc<Event>], groups: &[Group], view: &FlightsView) -> Self {
+        let mut of = Vec::with_capacity(events.len());
+        let mut offset = Vec::with_capacity(events.len());
+        let mut total = 0;
+        for e in events {
+            let filtered = groups
+                .iter()
+                .any(|g| g.filter_key.is_some() && g.subscription.wants(&e.kind));
+            let s = if filtered {
+                Subjects::of(e, view)
+            } else {
+                Subjects::None
+            };
+            offset.push(total);
+            total += s.len();
+            of.push(s);
+        }
+        BatchSubjects { of, offset, total }
+    }
+}
+
+/// The frame of an event as every unfiltered client gets it.
+pub fn frame_of(event: &Event) -> Utf8Bytes {
+    serde_json::to_string(event)
+        .unwrap_or_else(|_| "{}".into())
+        .into()
+}
+
+/// What one filter lets through of an event: the whole frame, a positions
+/// batch cut to the matching entries, or nothing.
+pub fn select(
+    event: &Event,
+    subjects: &Subjects,
+    filter: &Filter,
+    plugin_pass: impl Fn(usize) -> bool,
+    whole: &mut Option<Utf8Bytes>,
+) -> Option<Utf8Bytes> {
+    let mut whole = || whole.get_or_insert_with(|| frame_of(event)).clone();
+    match subjects {
+        // Events about no flight (TMI, system) are not filtered.
+        Subjects::None => Some(whole()),
+        Subjects::One(s) => (filter.matches(s) && plugin_pass(0)).then(whole),
+        Subjects::Batch(entries) => {
+            let chosen: Vec<usize> = (0..entries.len())
+                .filter(|&j| filter.matches(&entries[j].0) && plugin_pass(j))
+                .collect();
+            if chosen.is_empty() {
+                None
+            } else if chosen.len() == entries.len() {
+                Some(whole())
+            } else {
+                Some(cut_positions(event, entries, &chosen))
+            }
+        }
+    }
+}
+
+/// A `flight.positions` frame with only the chosen entries, copied from
+/// the event's serialized payload.
+fn cut_positions(
+    event: &Event,
+    entries: &[(super::subject::Subject, std::ops::Range<usize>)],
+    chosen: &[usize],
+) -> Utf8Bytes {
+    let data = event.data.get();
+    let bytes: usize = chosen.iter().map(|&j| entries[j].1.len() + 1).sum();
+    let mut out = String::with_capacity(bytes + 160);
+    let _ = write!(
+        out,
+        r#"{{"seq":{},"type":{},"timestamp":"{}","data":{{"count":{},"positions":["#,
+        event.seq,
+        serde_json::Value::from(event.kind.as_str()),
+        format_iso_millis(event.timestamp),
+        chosen.len()
+    );
+    for (n, &j) in chosen.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str(&data[entries[j].1.clone()]);
+    }
+    out.push_str("]}}");
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::pipeline::event::payload;
+
+    #[test]
+    fn a_positions_batch_is_cut_to_each_filters_entries() {
+        let event = Event {
+            seq: 7,
+            kind: "flight.positions".into(),
+            timestamp: 0,
+            flight_uid: None,
+            data: payload(&json!({"count": 3, "positions": [
+                {"callsign": "AAL1", "flight_uid": 1, "dep": "KJFK", "arr": "KBOS", "latitude": 40.0, "longitude": -73.0},
+                {"callsign": "BAW2", "flight_uid": 2, "dep": "EGLL", "arr": "KJFK", "latitude": 51.0, "longitude": -1.0},
+                {"callsign": "DAL3", "flight_uid": 3, "dep": "KATL", "arr": "KLAX", "latitude": 33.0, "longitude": -84.0}
+            ]})),
+        };
+        let subjects = Subjects::of(&event, &FlightsView::default());
+        let cut = |filters: serde_json::Value| {
+            let filter = Filter::parse(&filters).unwrap();
+            select(&event, &subjects, &filter, |_| true, &mut None)
+                .map(|f| serde_json::from_str::<serde_json::Value>(&f).unwrap())
+        };
+        let jfk = cut(json!({"airports": ["KJFK"]})).unwrap();
+        assert_eq!(
+            (jfk["seq"].as_u64(), jfk["type"].as_str()),
+            (Some(7), Some("flight.positions"))
+        );
+        assert_eq!(jfk["data"]["count"], 2);
+        let callsigns: Vec<&str> = jfk["data"]["positions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["callsign"].as_str().unwrap())
+            .collect();
+        assert_eq!(callsigns, ["AAL1", "BAW2"]);
+        assert!(
+            cut(json!({"airports": ["RJTT"]})).is_none(),
+            "nothing matches: nothing sent"
+        );
+        assert_eq!(cut(json!({})).unwrap()["data"]["count"], 3);
+        // A wasm filter's verdict is applied per entry too.
+        let f = Filter::default();
+        let only_second = select(&event, &subjects, &f, |j| j == 1, &mut None).unwrap();
+        assert!(only_second.contains("BAW2") && !only_second.contains("AAL1"));
+    }
+}

@@ -1,0 +1,259 @@
+//! The WebSocket protocol (SPEC section 9, PERTI's, extended with seq):
+//! what clients send (`action`s), what the server answers, the error
+//! codes and the close codes.
+
+use serde_json::{Value, json};
+
+use super::filter::Filter;
+use crate::pipeline::event::format_iso_millis;
+
+/// Close code: the key is missing, unknown, expired or revoked.
+pub const CLOSE_AUTH_FAILED: u16 = 4001;
+/// Close code: the key already has its tier's connections open.
+pub const CLOSE_CONNECTION_LIMIT: u16 = 4002;
+/// Close code: the client sent something that is not a text message.
+pub const CLOSE_INVALID_PAYLOAD: u16 = 4003;
+/// Close code: the client fell behind its queue.
+pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+
+/// Largest client message, bytes.
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Client messages per second.
+pub const CLIENT_MESSAGES_PER_SECOND: u32 = 10;
+
+/// Channel namespaces (PERTI's, so its clients' subscriptions are
+/// accepted; `flight`, `tmi` and `system` carry events here).
+const NAMESPACES: [&str; 7] = ["flight", "tmi", "system", "ctp", "splits", "cdm", "aman"];
+
+/// A protocol error: its code and what to tell the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtocolError {
+    /// `INVALID_JSON`, `INVALID_CHANNEL`, ...
+    pub code: &'static str,
+    /// For the client.
+    pub message: String,
+}
+
+impl ProtocolError {
+    /// An error with a code.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        ProtocolError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A client's request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Add channels (and replace the filters it names), optionally
+    /// replaying from after `since`.
+    Subscribe {
+        /// Channel names or `prefix.*`.
+        channels: Vec<String>,
+        /// The filters given (raw, validated by the connection, which
+        /// also compiles plugin filters).
+        filters: Filter,
+        /// Replay events after this seq first.
+        since: Option<u64>,
+    },
+    /// Drop channels (all when none are named).
+    Unsubscribe {
+        /// The channels to drop.
+        channels: Vec<String>,
+    },
+    /// `pong`.
+    Ping,
+    /// The connection's subscriptions and counters.
+    Status,
+    /// PERTI's system-tier publish, not offered here.
+    Publish,
+}
+
+/// Parses one client message.
+pub fn parse(text: &str) -> Result<Action, ProtocolError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ProtocolError::new("INVALID_JSON", format!("the message is not JSON: {e}")))?;
+    let Value::Object(m) = value else {
+        return Err(ProtocolError::new(
+            "INVALID_JSON",
+            "a message must be a JSON object with an `action`",
+        ));
+    };
+    let action = m.get("action").and_then(Value::as_str).ok_or_else(|| {
+        ProtocolError::new(
+            "UNKNOWN_ACTION",
+            "the message has no `action` (subscribe, unsubscribe, ping, status)",
+        )
+    })?;
+    match action {
+        "subscribe" => {
+            let channels = channels(m.get("channels"))?;
+            if channels.is_empty() {
+                return Err(ProtocolError::new(
+                    "INVALID_CHANNEL",
+                    "subscribe needs `channels`: a list of channel names",
+                ));
+            }
+            let filters = Filter::parse(m.get("filters").unwrap_or(&Value::Null))
+                .map_err(|e| ProtocolError::new("INVALID_FILTER", e))?;
+            Ok(Action::Subscribe {
+                channels,
+                filters,
+                since: since(m.get("since"))?,
+            })
+        }
+        "unsubscribe" => Ok(Action::Unsubscribe {
+            channels: channels(m.get("channels"))?,
+        }),
+        "ping" => Ok(Action::Ping),
+        "status" => Ok(Action::Status),
+        "publish" => Ok(Action::Publish),
+        other => Err(ProtocolError::new(
+            "UNKNOWN_ACTION",
+            format!("unknown action {other:?} (subscribe, unsubscribe, ping, status)"),
+        )),
+    }
+}
+
+fn channels(v: Option<&Value>) -> Result<Vec<String>, ProtocolError> {
+    let list = match v {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(ProtocolError::new(
+                "INVALID_CHANNEL",
+                "`channels` must be a list of channel names",
+            ));
+        }
+    };
+    list.iter()
+        .map(|c| match c.as_str() {
+            Some(name) if valid_channel(name) => Ok(name.to_string()),
+            Some(name) => Err(ProtocolError::new(
+                "INVALID_CHANNEL",
+                format!(
+                    "unknown channel {name:?} (e.g. flight.departed, flight.positions, tmi.*, system.heartbeat)"
+                ),
+            )),
+            None => Err(ProtocolError::new(
+                "INVALID_CHANNEL",
+                format!("channel {c} is not a string"),
+            )),
+        })
+        .collect()
+}
+
+/// `*`, `namespace.*`, or `namespace.event` (a detector plugin's event
+/// kinds are channels too, so any well-formed name in a namespace is
+/// accepted).
+pub fn valid_channel(name: &str) -> bool {
+    if name == "*" {
+        return true;
+    }
+    let Some((namespace, rest)) = name.split_once('.') else {
+        return false;
+    };
+    NAMESPACES.contains(&namespace)
+        && (rest == "*"
+            || (!rest.is_empty()
+                && rest.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.'
+                })))
+}
+
+fn since(v: Option<&Value>) -> Result<Option<u64>, ProtocolError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .map(Some)
+            .ok_or_else(|| {
+                ProtocolError::new(
+                    "INVALID_SINCE",
+                    format!("`since` must be a seq (a whole number), not {v}"),
+                )
+            }),
+    }
+}
+
+/// `{"type":"error","code","message"}` plus any extra fields.
+pub fn error(code: &str, message: &str, extra: Value) -> String {
+    let mut v = json!({"type": "error", "code": code, "message": message});
+    if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
+        m.extend(x);
+    }
+    v.to_string()
+}
+
+/// The server's reply to a control message, stamped now.
+pub fn reply(kind: &str, fields: Value, now_ms: i64) -> String {
+    let mut v = json!({"type": kind, "timestamp": format_iso_millis(now_ms)});
+    if let (Value::Object(m), Value::Object(x)) = (&mut v, fields) {
+        m.extend(x);
+    }
+    v.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str) -> &'static str {
+        parse(text).unwrap_err().code
+    }
+
+    #[test]
+    fn perti_sdk_messages_parse() {
+        let a = parse(r#"{"action":"subscribe","channels":["flight.departed","tmi.*"],"filters":{"airports":["KJFK"]}}"#)
+            .unwrap();
+        let Action::Subscribe {
+            channels, since, ..
+        } = a
+        else {
+            panic!("{a:?}");
+        };
+        assert_eq!((channels.len(), since), (2, None));
+        assert_eq!(parse(r#"{"action":"ping"}"#).unwrap(), Action::Ping);
+        assert_eq!(
+            parse(r#"{"action":"unsubscribe"}"#).unwrap(),
+            Action::Unsubscribe { channels: vec![] }
+        );
+        assert!(matches!(
+            parse(r#"{"action":"subscribe","channels":["*"],"since":"42"}"#).unwrap(),
+            Action::Subscribe {
+                since: Some(42),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn each_bad_message_gets_its_code() {
+        assert_eq!(code("{nope"), "INVALID_JSON");
+        assert_eq!(code("[1]"), "INVALID_JSON");
+        assert_eq!(code(r#"{"action":"dance"}"#), "UNKNOWN_ACTION");
+        assert_eq!(code(r#"{"channels":[]}"#), "UNKNOWN_ACTION");
+        assert_eq!(
+            code(r#"{"action":"subscribe","channels":["weather.metar"]}"#),
+            "INVALID_CHANNEL"
+        );
+        assert_eq!(
+            code(r#"{"action":"subscribe","channels":[]}"#),
+            "INVALID_CHANNEL"
+        );
+        assert_eq!(
+            code(r#"{"action":"subscribe","channels":["flight.*"],"filters":{"bbox":1}}"#),
+            "INVALID_FILTER"
+        );
+        assert_eq!(
+            code(r#"{"action":"subscribe","channels":["*"],"since":-1}"#),
+            "INVALID_SINCE"
+        );
+        assert!(
+            valid_channel("flight.emergency") && !valid_channel("flight.") && !valid_channel("x")
+        );
+    }
+}
