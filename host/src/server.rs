@@ -120,6 +120,17 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    run_observed(listener, config, shutdown, |_| {}).await
+}
+
+/// Like `run`; `observe` gets the change feed once it exists (benchmarks
+/// record when each event was published).
+pub async fn run_observed(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    observe: impl FnOnce(&Arc<ChangeFeed>),
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
     let db = Database::open(&config.db_path())?;
@@ -158,6 +169,7 @@ pub async fn run(
         health: Arc::new(Health::default()),
         metrics: Arc::new(Metrics::default()),
     });
+    observe(&shared.feed);
     let pipeline = Pipeline::with_store(registry.clone(), store, next_seq);
     let worker = Worker::new(
         pipeline,

@@ -2,6 +2,7 @@
 //! not tests: nothing here passes or fails on speed.
 
 mod cycle;
+mod fanout;
 mod feed;
 mod inputs;
 mod plugins;
@@ -47,6 +48,39 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
+    /// N real WebSocket clients (a child process) with mixed filters
+    /// against the gateway on the simulator: publish-to-receive latency,
+    /// messages and bytes per second, server memory per connection.
+    Fanout {
+        /// WebSocket clients.
+        #[arg(long, default_value_t = 10_000)]
+        clients: usize,
+        /// Simulated flights.
+        #[arg(long, default_value_t = 5_000)]
+        flights: usize,
+        /// Simulator speed (a snapshot every 15 s / speed).
+        #[arg(long, default_value_t = 5.0)]
+        speed: f64,
+        /// Seconds of traffic measured.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// The client side of `fanout` (started by it).
+    #[command(hide = true)]
+    FanoutClients {
+        /// The server's WebSocket URL.
+        #[arg(long)]
+        url: String,
+        /// System keys, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        keys: Vec<String>,
+        /// Clients.
+        #[arg(long)]
+        clients: usize,
+        /// Seconds of traffic.
+        #[arg(long)]
+        seconds: u64,
+    },
 }
 
 /// Runs a benchmark.
@@ -54,6 +88,18 @@ pub fn run(_cli: &Cli, cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Plugins { items, rounds } => plugins::run(*items, *rounds)?,
         BenchCommand::Reload { rounds } => reload::run(*rounds)?,
+        BenchCommand::Fanout {
+            clients,
+            flights,
+            speed,
+            seconds,
+        } => fanout::run(*clients, *flights, *speed, *seconds)?,
+        BenchCommand::FanoutClients {
+            url,
+            keys,
+            clients,
+            seconds,
+        } => return fanout::clients(url, keys, *clients, *seconds),
         BenchCommand::Cycle {
             flights,
             cycles,

@@ -61,10 +61,12 @@ impl Close {
 /// per connection and apply to every channel).
 #[derive(Debug, Clone, Default)]
 pub struct Subscription {
-    /// Channel names or patterns.
-    pub channels: BTreeSet<String>,
-    /// The merged filters.
-    pub filter: Filter,
+    channels: BTreeSet<String>,
+    filter: Filter,
+    /// Identical subscriptions share this key (and their routing work);
+    /// kept current by every change, so routing never recomputes it.
+    key: String,
+    filter_key: String,
 }
 
 impl Subscription {
@@ -73,10 +75,48 @@ impl Subscription {
         self.channels.iter().any(|c| channel_matches(c, kind))
     }
 
-    /// Identical subscriptions share a key (and their routing work).
-    pub fn key(&self) -> String {
+    /// Channel names or patterns.
+    pub fn channels(&self) -> &BTreeSet<String> {
+        &self.channels
+    }
+
+    /// The merged filters.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    /// Channels and filter, as one key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The filter as a key.
+    pub fn filter_key(&self) -> &str {
+        &self.filter_key
+    }
+
+    /// Adds channels and merges filters (a repeated subscribe).
+    pub fn add(&mut self, channels: impl IntoIterator<Item = String>, filter: Filter) {
+        self.channels.extend(channels);
+        self.filter.merge(filter);
+        self.rekey();
+    }
+
+    /// Drops channels (all of them, and the filters, when `None`).
+    pub fn remove(&mut self, channels: Option<&[String]>) {
+        match channels {
+            Some(list) => list.iter().for_each(|c| {
+                self.channels.remove(c);
+            }),
+            None => *self = Subscription::default(),
+        }
+        self.rekey();
+    }
+
+    fn rekey(&mut self) {
+        self.filter_key = self.filter.to_json().to_string();
         let channels: Vec<&str> = self.channels.iter().map(String::as_str).collect();
-        format!("{}|{}", channels.join(","), self.filter.to_json())
+        self.key = format!("{}|{}", channels.join(","), self.filter_key);
     }
 }
 

@@ -83,8 +83,12 @@ pub async fn upgrade(
     );
     let hub = state.hub.clone();
     let config = state.ws;
+    // Small buffers: an idle connection should cost a few KB, not the
+    // library's default 128 KB read buffer; writes go straight out.
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             match admission {
                 Admission::Admitted { key, tier, slot } => {
@@ -425,9 +429,8 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
             }
             let merged = {
                 let mut subscription = client.subscription.lock();
-                subscription.channels.extend(channels.iter().cloned());
-                subscription.filter.merge(filters);
-                subscription.filter.to_json()
+                subscription.add(channels.iter().cloned(), filters);
+                subscription.filter().to_json()
             };
             // Events after `since` follow (only messages that carry an
             // event have a `seq`).
@@ -444,16 +447,10 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
         }
         Action::Unsubscribe { channels } => {
             let all = channels.is_empty();
-            {
-                let mut subscription = client.subscription.lock();
-                if all {
-                    *subscription = Default::default();
-                } else {
-                    for c in &channels {
-                        subscription.channels.remove(c);
-                    }
-                }
-            }
+            client
+                .subscription
+                .lock()
+                .remove((!all).then_some(&channels[..]));
             if all {
                 hub.drop_plugin_filter(client);
             }
@@ -493,8 +490,8 @@ fn status(client: &Client, now: i64) -> String {
             "tier": client.tier.as_str(),
             "connected_at": format_iso_millis(client.connected_at),
             "subscriptions": {
-                "channels": subscription.channels,
-                "filters": subscription.filter.to_json(),
+                "channels": subscription.channels(),
+                "filters": subscription.filter().to_json(),
             },
             "messages_sent": client.messages_sent.load(std::sync::atomic::Ordering::Relaxed),
             "last_seq": client.delivered_seq.load(std::sync::atomic::Ordering::Relaxed),

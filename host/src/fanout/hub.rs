@@ -221,17 +221,17 @@ impl Hub {
                     let key = group.filter_key.clone().unwrap_or_default();
                     cut.entry(key)
                         .or_insert_with(|| {
-                            let pass = |j: usize| {
-                                group.plugin.as_ref().is_none_or(|p| {
-                                    verdicts
-                                        .get(&p.key())
-                                        .is_some_and(|v| v[subjects.offset[i] + j])
-                                })
+                            // The group's wasm verdicts, looked up once.
+                            let verdict = group.plugin.as_ref().map(|p| verdicts.get(&p.key()));
+                            let offset = subjects.offset[i];
+                            let pass = |j: usize| match verdict {
+                                None => true,
+                                Some(v) => v.is_some_and(|v| v[offset + j]),
                             };
                             select(
                                 event,
                                 &subjects.of[i],
-                                &group.subscription.filter,
+                                group.subscription.filter(),
                                 pass,
                                 &mut whole,
                             )
@@ -257,17 +257,20 @@ impl Hub {
         let mut by_key: HashMap<String, Group> = HashMap::new();
         for client in clients {
             let subscription = client.subscription.lock();
-            if subscription.channels.is_empty() {
+            if subscription.channels().is_empty() {
                 continue;
             }
             let plugin = plugin_filters.get(&client.id).cloned();
             let plugin_key = plugin.as_ref().map(|p| p.key());
-            let key = format!("{}|{plugin_key:?}", subscription.key());
+            let key = match &plugin_key {
+                None => subscription.key().to_string(),
+                Some(k) => format!("{}|{k:?}", subscription.key()),
+            };
             by_key
                 .entry(key)
                 .or_insert_with(|| Group {
-                    filter_key: (!subscription.filter.is_empty())
-                        .then(|| format!("{}|{plugin_key:?}", subscription.filter.to_json())),
+                    filter_key: (!subscription.filter().is_empty())
+                        .then(|| format!("{}|{plugin_key:?}", subscription.filter_key())),
                     subscription: subscription.clone(),
                     plugin,
                     clients: Vec::new(),

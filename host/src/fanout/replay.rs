@@ -117,7 +117,7 @@ fn frames(
     let subscription = client.subscription.lock().clone();
     let plugin = hub.plugin_filter(&client.id);
     let view = hub.view();
-    let filtered = !subscription.filter.is_empty();
+    let filtered = !subscription.filter().is_empty();
     let subjects: Vec<Subjects> = events
         .iter()
         .map(|e| {
@@ -156,7 +156,7 @@ fn frames(
             let pass = |j: usize| verdict.as_ref().is_none_or(|v| v[base + j]);
             let text = subscription
                 .wants(&event.kind)
-                .then(|| select(event, subjects, &subscription.filter, pass, &mut None))
+                .then(|| select(event, subjects, subscription.filter(), pass, &mut None))
                 .flatten();
             (event.seq, text)
         })

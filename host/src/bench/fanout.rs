@@ -1,0 +1,438 @@
+//! `swim bench fanout`: N real WebSocket clients over loopback against
+//! the real server.
+//!
+//! This process runs the gateway (simulator source) and records when the
+//! change feed publishes each event; a child process (`swim bench
+//! fanout-clients`, the same binary) holds the clients, so the server's
+//! memory and CPU are its own. The parent streams `seq publish_us` lines
+//! to the child; the child matches them with each client's receive times
+//! (both read the same system clock) and reports publish-to-receive
+//! latency, messages and bytes per second.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use futures_util::{SinkExt, StreamExt};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::io::AsyncBufReadExt;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::auth::{KeyStore, NewKey, Tier};
+use crate::server::{self, AuthConfig, ServerConfig, SourceConfig};
+use crate::source::sim::SimConfig;
+
+/// What the child reports.
+#[derive(Debug, Serialize, Deserialize)]
+struct ClientReport {
+    clients: usize,
+    connect_failures: usize,
+    closed_early: usize,
+    seconds: f64,
+    messages: u64,
+    bytes: u64,
+    latency_ms_p50: f64,
+    latency_ms_p99: f64,
+    latency_ms_max: f64,
+    samples: usize,
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Raises this process's open-file limit to its hard limit.
+fn raise_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit write and read the struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
+    limit.rlim_cur
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Runs the benchmark: the server here, the clients in a child process.
+pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::Result<()> {
+    let files = raise_file_limit();
+    anyhow::ensure!(
+        files as usize > clients + 256,
+        "the open-file limit is {files}; {clients} clients need more (raise the hard limit: ulimit -Hn)"
+    );
+    let dir = tempfile::tempdir()?;
+    let keys = KeyStore::open(&dir.path().join("swim.db"))?;
+    let per_key = Tier::System.websocket_connections() as usize;
+    let mut key_list = Vec::new();
+    for _ in 0..clients.div_ceil(per_key).max(1) {
+        let new = NewKey {
+            tier: Tier::System,
+            owner: "bench".into(),
+            email: None,
+            expires_at: None,
+            can_write: false,
+            sources: Vec::new(),
+        };
+        key_list.push(keys.create(&new, crate::health::wall_ms())?.0);
+    }
+    let config = ServerConfig {
+        data_dir: dir.path().to_path_buf(),
+        plugins_dir: dir.path().join("plugins"),
+        source: SourceConfig::Sim {
+            config: SimConfig {
+                seed: 3,
+                flights,
+                interval_ms: 15_000,
+                start_ms: 0,
+            },
+            speed,
+            stop_after: None,
+        },
+        retention: Default::default(),
+        auth: AuthConfig::default(),
+        ws: Default::default(),
+    };
+    println!("{}", super::machine());
+    println!(
+        "{clients} clients in a child process, {flights} simulated flights, a snapshot every {:.1} s, {seconds} s of traffic",
+        15.0 / speed
+    );
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("ws://{}/api/swim/v1/ws", listener.local_addr()?);
+        let published: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
+        let recorder = published.clone();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server::run_observed(
+            listener,
+            config,
+            async move {
+                let _ = stop_rx.await;
+            },
+            move |feed| {
+                let mut live = feed.subscribe();
+                std::thread::spawn(move || {
+                    while let Ok(batch) = live.blocking_recv() {
+                        let at = now_us();
+                        recorder
+                            .lock()
+                            .extend(batch.events.iter().map(|e| (e.seq, at)));
+                    }
+                });
+            },
+        ));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let report = drive_clients(&url, &key_list, clients, seconds, published).await;
+        let _ = stop_tx.send(());
+        let _ = server.await;
+        report
+    })
+}
+
+/// Spawns the client process, feeds it publish times, prints its report.
+async fn drive_clients(
+    url: &str,
+    keys: &[String],
+    clients: usize,
+    seconds: u64,
+    published: Arc<Mutex<Vec<(u64, u64)>>>,
+) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let mut child = tokio::process::Command::new(exe)
+        .args([
+            "bench",
+            "fanout-clients",
+            "--url",
+            url,
+            "--keys",
+            &keys.join(","),
+        ])
+        .args([
+            "--clients",
+            &clients.to_string(),
+            "--seconds",
+            &seconds.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the client process")?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    let rss_before = rss_kb();
+    let mut report = None;
+    let mut feed_tick = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            line = lines.next_line() => {
+                let Some(line) = line? else { break };
+                if let Some(n) = line.strip_prefix("connected ") {
+                    // Every client connected and idle (not subscribed yet).
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let n: usize = n.parse().unwrap_or(clients);
+                    let grown = rss_kb().saturating_sub(rss_before);
+                    println!(
+                        "server RSS: {} MB before, +{} MB with {n} idle connections = {:.1} KB per connection",
+                        rss_before / 1024,
+                        grown / 1024,
+                        grown as f64 / n.max(1) as f64
+                    );
+                    tokio::io::AsyncWriteExt::write_all(&mut stdin, b"go\n").await?;
+                } else if let Some(json) = line.strip_prefix("report ") {
+                    report = Some(serde_json::from_str::<ClientReport>(json)?);
+                } else {
+                    println!("{line}");
+                }
+            }
+            _ = feed_tick.tick() => {
+                let batch: Vec<(u64, u64)> = std::mem::take(&mut *published.lock());
+                if !batch.is_empty() {
+                    let text: String = batch.iter().map(|(s, t)| format!("pub {s} {t}\n")).collect();
+                    if tokio::io::AsyncWriteExt::write_all(&mut stdin, text.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let _ = child.wait().await;
+    let r = report.context("the client process reported nothing")?;
+    println!(
+        "clients {} (connect failures {}, closed early {}), {:.0} s",
+        r.clients, r.connect_failures, r.closed_early, r.seconds
+    );
+    println!(
+        "received {:.0} messages/s, {:.2} MB/s",
+        r.messages as f64 / r.seconds,
+        r.bytes as f64 / r.seconds / 1e6
+    );
+    println!(
+        "publish-to-receive: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
+        r.latency_ms_p50, r.latency_ms_p99, r.latency_ms_max, r.samples
+    );
+    Ok(())
+}
+
+/// The mixed subscriptions: what a population of real clients asks for
+/// (many identical ones, as many clients watch the same airports).
+fn subscription(i: usize) -> serde_json::Value {
+    const AIRPORTS: [&str; 8] = [
+        "KJFK", "KATL", "EGLL", "KLAX", "EDDF", "KORD", "LFPG", "KDFW",
+    ];
+    const AIRLINES: [&str; 6] = ["AAL", "DAL", "UAL", "BAW", "DLH", "AFR"];
+    let positions_and_events = ["flight.positions", "flight.departed", "flight.arrived"];
+    match i % 10 {
+        0..=3 => json!({"action": "subscribe", "channels": ["flight.departed", "flight.arrived"]}),
+        4 | 5 => json!({"action": "subscribe", "channels": positions_and_events,
+                        "filters": {"airports": [AIRPORTS[i % AIRPORTS.len()]]}}),
+        6 | 7 => json!({"action": "subscribe", "channels": positions_and_events,
+                        "filters": {"callsign_prefix": [AIRLINES[i % AIRLINES.len()]]}}),
+        8 => json!({"action": "subscribe", "channels": ["flight.positions"],
+                    "filters": {"bbox": {"north": 50, "south": 40, "east": -70, "west": -80}}}),
+        _ => json!({"action": "subscribe", "channels": ["flight.positions"],
+                    "filters": {"plugin": {"name": "nearby", "params": {"lat": 51.47, "lon": -0.45, "radius_nm": 150}}}}),
+    }
+}
+
+/// The seq of an event frame (`{"seq":N,...`), without parsing the rest.
+fn seq_of(text: &str) -> Option<u64> {
+    let rest = text.strip_prefix("{\"seq\":")?;
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest[..end].parse().ok()
+}
+
+/// `swim bench fanout-clients`: the child's side.
+pub fn clients(
+    url: &str,
+    keys: &[String],
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<ExitCode> {
+    raise_file_limit();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(run_clients(url, keys, clients, seconds))?;
+    println!("report {}", serde_json::to_string(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_clients(
+    url: &str,
+    keys: &[String],
+    n: usize,
+    seconds: u64,
+) -> anyhow::Result<ClientReport> {
+    let (go_tx, go_rx) = tokio::sync::watch::channel(false);
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let receipts: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
+    let (messages, bytes, failures, closed) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let gate = Arc::new(tokio::sync::Semaphore::new(256));
+    let connected = Arc::new(tokio::sync::Barrier::new(n + 1));
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let url = format!(
+            "{url}?api_key={}",
+            keys[i / Tier::System.websocket_connections() as usize]
+        );
+        let (mut go, stop, receipts) = (go_rx.clone(), stop.clone(), receipts.clone());
+        let (messages, bytes, failures, closed) = (
+            messages.clone(),
+            bytes.clone(),
+            failures.clone(),
+            closed.clone(),
+        );
+        let (gate, connected) = (gate.clone(), connected.clone());
+        tasks.push(tokio::spawn(async move {
+            let permit = gate.acquire_owned().await;
+            let socket = tokio_tungstenite::connect_async(&url).await;
+            drop(permit);
+            connected.wait().await;
+            let Ok((mut ws, _)) = socket else {
+                failures.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            let _ = go.wait_for(|g| *g).await;
+            if ws
+                .send(Message::text(subscription(i).to_string()))
+                .await
+                .is_err()
+            {
+                closed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            let mut mine = Vec::new();
+            loop {
+                tokio::select! {
+                    _ = stop.notified() => break,
+                    m = ws.next() => match m {
+                        Some(Ok(Message::Text(t))) => {
+                            messages.fetch_add(1, Ordering::Relaxed);
+                            bytes.fetch_add(t.len() as u64, Ordering::Relaxed);
+                            if let Some(seq) = seq_of(&t) {
+                                mine.push((seq, now_us()));
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => { closed.fetch_add(1, Ordering::Relaxed); break; }
+                    }
+                }
+            }
+            receipts.lock().extend(mine);
+        }));
+    }
+    connected.wait().await;
+    println!(
+        "connected {}",
+        n - failures.load(Ordering::Relaxed) as usize
+    );
+    // Publish times from the parent, and its go.
+    let publishes: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
+    let recorder = publishes.clone();
+    let go_tx = Arc::new(go_tx);
+    let go = go_tx.clone();
+    let start = Arc::new(Mutex::new(None::<std::time::Instant>));
+    let started = start.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(std::io::stdin())
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line == "go" {
+                *started.lock() = Some(std::time::Instant::now());
+                let _ = go.send(true);
+            } else if let Some(rest) = line.strip_prefix("pub ") {
+                let mut it = rest.split(' ').filter_map(|x| x.parse::<u64>().ok());
+                if let (Some(seq), Some(at)) = (it.next(), it.next()) {
+                    recorder.lock().insert(seq, at);
+                }
+            }
+        }
+    });
+    let mut rx = go_tx.subscribe();
+    let _ = rx.wait_for(|g| *g).await;
+    // Counting starts with the traffic.
+    messages.store(0, Ordering::Relaxed);
+    bytes.store(0, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let elapsed = start
+        .lock()
+        .map_or(seconds as f64, |s| s.elapsed().as_secs_f64());
+    stop.notify_waiters();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let _ = std::io::stdout().flush();
+    let publishes = publishes.lock();
+    let mut latencies: Vec<f64> = receipts
+        .lock()
+        .iter()
+        .filter_map(|(seq, at)| {
+            publishes
+                .get(seq)
+                .map(|p| at.saturating_sub(*p) as f64 / 1e3)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len().max(1) - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Ok(ClientReport {
+        clients: n,
+        connect_failures: failures.load(Ordering::Relaxed) as usize,
+        closed_early: closed.load(Ordering::Relaxed) as usize,
+        seconds: elapsed,
+        messages: messages.load(Ordering::Relaxed),
+        bytes: bytes.load(Ordering::Relaxed),
+        latency_ms_p50: at(0.5),
+        latency_ms_p99: at(0.99),
+        latency_ms_max: at(1.0),
+        samples: latencies.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seq_is_read_from_the_front_of_a_frame() {
+        assert_eq!(
+            seq_of(r#"{"seq":4187,"type":"flight.created"}"#),
+            Some(4187)
+        );
+        assert_eq!(seq_of(r#"{"type":"pong"}"#), None);
+    }
+}
