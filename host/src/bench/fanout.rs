@@ -148,6 +148,11 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
         ));
         tokio::time::sleep(Duration::from_secs(2)).await;
         let report = drive_clients(&url, &key_list, clients, seconds, published).await;
+        let metrics_url = url.replace("ws://", "http://").replace("/ws", "/metrics");
+        if let Ok(text) = reqwest::get(&metrics_url).await?.text().await {
+            let (p50, p99) = server_side(&text);
+            println!("server side, publish to socket write (histogram buckets): p50 <= {p50}, p99 <= {p99}");
+        }
         let _ = stop_tx.send(());
         let _ = server.await;
         report
@@ -237,6 +242,27 @@ async fn drive_clients(
         r.latency_ms_p50, r.latency_ms_p99, r.latency_ms_max, r.samples
     );
     Ok(())
+}
+
+/// Upper bounds of the p50 and p99 buckets of the server's
+/// publish-to-send histogram.
+fn server_side(metrics: &str) -> (String, String) {
+    let buckets: Vec<(String, u64)> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("swim_ws_publish_to_send_seconds_bucket{le=\""))
+        .filter_map(|l| {
+            let (le, n) = l.split_once("\"} ")?;
+            Some((le.to_string(), n.parse().ok()?))
+        })
+        .collect();
+    let total = buckets.last().map_or(0, |b| b.1);
+    let at = |q: f64| {
+        buckets
+            .iter()
+            .find(|(_, n)| *n as f64 >= q * total as f64)
+            .map_or("?".to_string(), |(le, _)| format!("{le} s"))
+    };
+    (at(0.5), at(0.99))
 }
 
 /// The mixed subscriptions: what a population of real clients asks for

@@ -84,11 +84,13 @@ pub async fn upgrade(
     let hub = state.hub.clone();
     let config = state.ws;
     // Small buffers: an idle connection should cost a few KB, not the
-    // library's default 128 KB read buffer; writes go straight out.
+    // library's default 128 KB read buffer. Writes gather up to 64 KB
+    // (a batch of small events is one syscall); the writer flushes after
+    // each batch.
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .write_buffer_size(64 * 1024)
         .on_upgrade(move |socket| async move {
             match admission {
                 Admission::Admitted { key, tier, slot } => {
@@ -226,15 +228,22 @@ async fn write(
             biased;
             _ = client.closed() => break,
             frame = outbox.frames.recv() => {
-                let Some(frame) = frame else { break };
-                let len = frame.text.len() as u64;
-                let send = sink.send(Message::Text(frame.text.clone()));
+                let Some(first) = frame else { break };
+                // Everything already queued goes out in one write.
+                let mut frames = vec![first];
+                while frames.len() < WRITE_BATCH {
+                    match outbox.frames.try_recv() {
+                        Ok(f) => frames.push(f),
+                        Err(_) => break,
+                    }
+                }
+                let send = send_all(&mut sink, &frames);
                 tokio::pin!(send);
                 let sent = match tokio::time::timeout(config.write_timeout, &mut send).await {
                     Ok(sent) => sent,
                     Err(_) => {
-                        // A client this far behind is closed; the frame in
-                        // flight still gets its chance, so the last seq
+                        // A client this far behind is closed; the frames in
+                        // flight still get their chance, so the last seq
                         // the client is told is the last one it has.
                         client.close(Close::slow("a write did not complete in time".into()));
                         match tokio::time::timeout(config.write_timeout, &mut send).await {
@@ -243,17 +252,17 @@ async fn write(
                         }
                     }
                 };
-                match sent {
-                    Ok(()) => {
-                        client.written(&frame);
-                        metrics.messages_sent.add(1);
-                        metrics.bytes_sent.add(len);
-                        if let Some(published) = frame.published {
-                            metrics.publish_to_send.observe(published.elapsed());
-                        }
+                // The client is gone.
+                if sent.is_err() {
+                    return;
+                }
+                for frame in &frames {
+                    client.written(frame);
+                    metrics.messages_sent.add(1);
+                    metrics.bytes_sent.add(frame.text.len() as u64);
+                    if let Some(published) = frame.published {
+                        metrics.publish_to_send.observe(published.elapsed());
                     }
-                    // The client is gone.
-                    Err(_) => return,
                 }
             }
             _ = ping.tick() => {
@@ -264,6 +273,20 @@ async fn write(
         }
     }
     finish(sink, &client, &mut outbox, &hub, config).await;
+}
+
+/// Frames written per flush at most.
+const WRITE_BATCH: usize = 64;
+
+/// Queues frames on the socket and flushes them together.
+async fn send_all(
+    sink: &mut SplitSink<WebSocket, Message>,
+    frames: &[Frame],
+) -> Result<(), axum::Error> {
+    for frame in frames {
+        sink.feed(Message::Text(frame.text.clone())).await?;
+    }
+    sink.flush().await
 }
 
 /// Sends the closing error and close code; whatever was still queued is dropped.
