@@ -450,6 +450,10 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
                 client.reply(protocol::error("INVALID_FILTER", &message, json!({})));
                 return;
             }
+            // With `since`, the client leaves live routing before its
+            // subscription grows, so no live event of a new channel
+            // reaches it ahead of the replay (that would be a duplicate).
+            let replay = since.is_some() && replay::hold(client, since);
             let merged = {
                 let mut subscription = client.subscription.lock();
                 subscription.add(channels.iter().cloned(), filters);
@@ -463,9 +467,8 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
                 json!({"channels": channels, "filters": merged, "since": from}),
                 now,
             ));
-            if let Some(since) = since {
-                client.position.lock().cursor = since;
-                replay::start(hub, client);
+            if replay {
+                replay::spawn(hub, client);
             }
         }
         Action::Unsubscribe { channels } => {

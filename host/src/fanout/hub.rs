@@ -329,7 +329,7 @@ impl Hub {
     /// Every live client catches up from the feed (the router lagged).
     fn replay_all(self: &Arc<Self>) {
         for client in self.clients() {
-            super::replay::start(self, &client);
+            super::replay::start(self, &client, None);
         }
     }
 

@@ -21,15 +21,27 @@ use super::subject::Subjects;
 /// Events read from the feed per step.
 const PAGE: usize = 1_000;
 
-/// Starts replaying a client from its cursor, unless it already is.
-pub fn start(hub: &Arc<Hub>, client: &Arc<Client>) {
-    {
-        let mut position = client.position.lock();
-        if position.replaying {
-            return;
-        }
-        position.replaying = true;
+/// Starts replaying a client from after `since` (or its cursor), unless
+/// it already is (then the running replay continues from `since`).
+pub fn start(hub: &Arc<Hub>, client: &Arc<Client>, since: Option<u64>) {
+    if hold(client, since) {
+        spawn(hub, client);
     }
+}
+
+/// Takes a client off live routing from after `since`; true if no replay
+/// is running yet (then `spawn` one). The cursor and the mark change under
+/// one lock, so the router cannot slip a live event in between.
+pub fn hold(client: &Client, since: Option<u64>) -> bool {
+    let mut position = client.position.lock();
+    if let Some(since) = since {
+        position.cursor = since;
+    }
+    !std::mem::replace(&mut position.replaying, true)
+}
+
+/// Runs the replay of a held client.
+pub fn spawn(hub: &Arc<Hub>, client: &Arc<Client>) {
     let runtime = hub.runtime().clone();
     runtime.spawn(run(hub.clone(), client.clone()));
 }
@@ -161,4 +173,30 @@ fn frames(
             (event.seq, text)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Tier;
+
+    #[test]
+    fn a_held_client_gets_no_live_events_until_its_replay_hands_it_back() {
+        let (client, mut outbox) =
+            Client::new("c1".into(), Tier::Public, 0, 10, Default::default());
+        assert!(hold(&client, Some(5)), "no replay was running");
+        assert_eq!(client.position.lock().cursor, 5);
+        let frame: Utf8Bytes = "{}".into();
+        client.offer_live(12, &frame, std::time::Instant::now());
+        client.pass_live(12);
+        assert!(outbox.frames.try_recv().is_err(), "a live event slipped in");
+        assert_eq!(
+            client.position.lock().cursor,
+            5,
+            "the replay starts after 5"
+        );
+        // A second `since` while replaying moves the running replay.
+        assert!(!hold(&client, Some(3)));
+        assert_eq!(client.position.lock().cursor, 3);
+    }
 }
