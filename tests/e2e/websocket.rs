@@ -52,6 +52,7 @@ fn a_departure_reaches_its_subscriber_with_pertis_fields_and_its_seq() {
     arrivals_only.subscribe(&["flight.arrived"], json!({}));
     let (mut nowhere, _) = Ws::open(&gw, &dev);
     nowhere.subscribe(&["flight.departed"], json!({"airports": ["ZZZZ"]}));
+    assert_eq!(gw.ok("/health")["data"]["websocket_clients"], 3);
 
     let mut seen = Vec::new();
     while seen.len() < 3 {

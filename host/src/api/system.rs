@@ -65,6 +65,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "flights": view.flights.len(),
         "active_flights": shared.metrics.active_flights.get(),
         "last_seq": shared.feed.last_seq(),
+        "websocket_clients": state.hub.client_count(),
         "sources": sources,
         "plugins": plugin_summary(&state),
     });
