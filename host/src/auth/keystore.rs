@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::key::{self, Tier};
 use crate::db::{Database, DbError};
-use crate::pipeline::event::format_iso_millis;
+use crate::pipeline::event::{iso_millis, iso_millis_opt};
 
 /// A stored key (never the key itself). Times are epoch ms, shown as
 /// ISO 8601 UTC.
@@ -26,22 +26,22 @@ pub struct ApiKey {
     /// Contact.
     pub email: Option<String>,
     /// When it was made, epoch ms.
-    #[serde(serialize_with = "iso")]
+    #[serde(serialize_with = "iso_millis")]
     pub created_at: i64,
     /// When it stops working, epoch ms.
-    #[serde(serialize_with = "iso_opt")]
+    #[serde(serialize_with = "iso_millis_opt")]
     pub expires_at: Option<i64>,
     /// False once revoked or deactivated.
     pub is_active: bool,
     /// When it was revoked, epoch ms.
-    #[serde(serialize_with = "iso_opt")]
+    #[serde(serialize_with = "iso_millis_opt")]
     pub revoked_at: Option<i64>,
     /// May write (ingest).
     pub can_write: bool,
     /// Ingest routes it may write (system keys: all).
     pub sources: Vec<String>,
     /// Last request, epoch ms (written in batches).
-    #[serde(serialize_with = "iso_opt")]
+    #[serde(serialize_with = "iso_millis_opt")]
     pub last_used_at: Option<i64>,
     /// Requests answered (written in batches).
     pub requests: u64,
@@ -73,17 +73,6 @@ impl ApiKey {
             bytes_out: 0,
             key_hash: [0; 32],
         }
-    }
-}
-
-fn iso<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_iso_millis(*ms))
-}
-
-fn iso_opt<S: serde::Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-    match ms {
-        Some(ms) => iso(ms, s),
-        None => s.serialize_none(),
     }
 }
 

@@ -64,9 +64,10 @@ pub struct Subscription {
     channels: BTreeSet<String>,
     filter: Filter,
     /// Identical subscriptions share this key (and their routing work);
-    /// kept current by every change, so routing never recomputes it.
-    key: String,
-    filter_key: String,
+    /// kept current by every change, so routing never recomputes it, and
+    /// shared, so routing never copies it.
+    key: Arc<str>,
+    filter_key: Arc<str>,
 }
 
 impl Subscription {
@@ -86,12 +87,12 @@ impl Subscription {
     }
 
     /// Channels and filter, as one key.
-    pub fn key(&self) -> &str {
+    pub fn key(&self) -> &Arc<str> {
         &self.key
     }
 
     /// The filter as a key.
-    pub fn filter_key(&self) -> &str {
+    pub fn filter_key(&self) -> &Arc<str> {
         &self.filter_key
     }
 
@@ -114,9 +115,10 @@ impl Subscription {
     }
 
     fn rekey(&mut self) {
-        self.filter_key = self.filter.to_json().to_string();
+        let filter = self.filter.to_json().to_string();
         let channels: Vec<&str> = self.channels.iter().map(String::as_str).collect();
-        self.key = format!("{}|{}", channels.join(","), self.filter_key);
+        self.key = format!("{}|{filter}", channels.join(",")).into();
+        self.filter_key = filter.into();
     }
 }
 

@@ -40,10 +40,28 @@ pub struct CompiledFilter {
     pub spec: PluginSpec,
 }
 
+/// A compiled wasm filter among every plugin's (ids are per plugin): the
+/// plugin's slot by address, and the id. Plain data, so routing keys cost
+/// no allocation.
+type FilterRef = (usize, u32);
+
+fn filter_ref(slot: &Arc<Slot>, id: u32) -> FilterRef {
+    (Arc::as_ptr(slot) as usize, id)
+}
+
 impl CompiledFilter {
-    /// Identifies it among every plugin's filters (ids are per plugin).
-    pub fn key(&self) -> (String, u32) {
-        (self.slot.name().to_string(), self.id)
+    /// Its `FilterRef`.
+    fn as_ref_key(&self) -> FilterRef {
+        filter_ref(&self.slot, self.id)
+    }
+}
+
+/// Marks the subjects a filter matched.
+pub fn mark(verdict: &mut [bool], subjects: &[u32]) {
+    for &j in subjects {
+        if let Some(x) = verdict.get_mut(j as usize) {
+            *x = true;
+        }
     }
 }
 
@@ -213,16 +231,15 @@ impl Hub {
         let verdicts = self.plugin_verdicts(&groups, &subjects);
         for (i, event) in batch.events.iter().enumerate() {
             let mut whole: Option<Utf8Bytes> = None;
-            let mut cut: HashMap<String, Option<Utf8Bytes>> = HashMap::new();
+            let mut cut: HashMap<&FilterKey, Option<Utf8Bytes>> = HashMap::new();
             for group in groups.iter().filter(|g| g.subscription.wants(&event.kind)) {
-                let frame = if group.filter_key.is_none() {
-                    Some(whole.get_or_insert_with(|| frame_of(event)).clone())
-                } else {
-                    let key = group.filter_key.clone().unwrap_or_default();
-                    cut.entry(key)
+                let frame = match &group.filter_key {
+                    None => Some(whole.get_or_insert_with(|| frame_of(event)).clone()),
+                    Some(key) => cut
+                        .entry(key)
                         .or_insert_with(|| {
                             // The group's wasm verdicts, looked up once.
-                            let verdict = group.plugin.as_ref().map(|p| verdicts.get(&p.key()));
+                            let verdict = key.1.map(|f| verdicts.get(&f));
                             let offset = subjects.offset[i];
                             let pass = |j: usize| match verdict {
                                 None => true,
@@ -236,7 +253,7 @@ impl Hub {
                                 &mut whole,
                             )
                         })
-                        .clone()
+                        .clone(),
                 };
                 let Some(frame) = frame else { continue };
                 for client in &group.clients {
@@ -254,23 +271,19 @@ impl Hub {
     /// Clients with identical subscriptions (and wasm filter) together.
     fn groups(&self, clients: &[Arc<Client>]) -> Vec<Group> {
         let plugin_filters = self.plugin_filters.read();
-        let mut by_key: HashMap<String, Group> = HashMap::new();
+        let mut by_key: HashMap<(Arc<str>, Option<FilterRef>), Group> = HashMap::new();
         for client in clients {
             let subscription = client.subscription.lock();
             if subscription.channels().is_empty() {
                 continue;
             }
             let plugin = plugin_filters.get(&client.id).cloned();
-            let plugin_key = plugin.as_ref().map(|p| p.key());
-            let key = match &plugin_key {
-                None => subscription.key().to_string(),
-                Some(k) => format!("{}|{k:?}", subscription.key()),
-            };
+            let wasm = plugin.as_ref().map(|p| p.as_ref_key());
             by_key
-                .entry(key)
+                .entry((subscription.key().clone(), wasm))
                 .or_insert_with(|| Group {
                     filter_key: (!subscription.filter().is_empty())
-                        .then(|| format!("{}|{plugin_key:?}", subscription.filter_key())),
+                        .then(|| (subscription.filter_key().clone(), wasm)),
                     subscription: subscription.clone(),
                     plugin,
                     clients: Vec::new(),
@@ -287,13 +300,13 @@ impl Hub {
         &self,
         groups: &[Group],
         subjects: &BatchSubjects,
-    ) -> HashMap<(String, u32), Vec<bool>> {
+    ) -> HashMap<FilterRef, Vec<bool>> {
         let mut verdicts = HashMap::new();
-        let mut slots: HashMap<&str, &Arc<Slot>> = HashMap::new();
+        let mut slots: HashMap<usize, &Arc<Slot>> = HashMap::new();
         for g in groups {
             if let Some(p) = &g.plugin {
-                slots.insert(p.slot.name(), &p.slot);
-                verdicts.insert(p.key(), vec![false; subjects.total]);
+                slots.insert(Arc::as_ptr(&p.slot) as usize, &p.slot);
+                verdicts.insert(p.as_ref_key(), vec![false; subjects.total]);
             }
         }
         if slots.is_empty() || subjects.total == 0 {
@@ -309,12 +322,8 @@ impl Hub {
             match slot.match_batch(&columns) {
                 Ok(all) => {
                     for m in all {
-                        if let Some(v) = verdicts.get_mut(&(slot.name().to_string(), m.filter)) {
-                            for j in m.subjects {
-                                if let Some(x) = v.get_mut(j as usize) {
-                                    *x = true;
-                                }
-                            }
+                        if let Some(v) = verdicts.get_mut(&filter_ref(slot, m.filter)) {
+                            mark(v, &m.subjects);
                         }
                     }
                 }
@@ -344,11 +353,15 @@ impl Hub {
     }
 }
 
+/// A filter (as JSON) and its wasm filter, if any: groups with equal
+/// keys get the same cut of every event.
+type FilterKey = (Arc<str>, Option<FilterRef>);
+
 /// Clients routed together.
 struct Group {
     subscription: Subscription,
     /// None when the subscription filters nothing.
-    filter_key: Option<String>,
+    filter_key: Option<FilterKey>,
     plugin: Option<Arc<CompiledFilter>>,
     clients: Vec<Arc<Client>>,
 }

@@ -14,7 +14,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde_json::json;
 
 use super::client::{Client, Frame};
-use super::hub::{Hub, select};
+use super::hub::{Hub, mark, select};
 use super::protocol;
 use super::subject::Subjects;
 
@@ -148,12 +148,8 @@ fn frames(
             .collect();
         let mut v = vec![false; all.len()];
         if let Ok(matches) = p.slot.match_batch(&crate::plugin::columns::subjects(all)) {
-            for m in matches.into_iter().filter(|m| m.filter == p.id) {
-                for j in m.subjects {
-                    if let Some(x) = v.get_mut(j as usize) {
-                        *x = true;
-                    }
-                }
+            for m in matches.iter().filter(|m| m.filter == p.id) {
+                mark(&mut v, &m.subjects);
             }
         }
         v

@@ -47,8 +47,17 @@ pub fn format_iso_millis(ms: i64) -> String {
     })
 }
 
-fn iso_millis<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+/// Serializes epoch milliseconds as `format_iso_millis` writes them.
+pub fn iso_millis<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_iso_millis(*ms))
+}
+
+/// `iso_millis` for an optional time (null when absent).
+pub fn iso_millis_opt<S: serde::Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => iso_millis(ms, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// Serializes a payload once.
