@@ -13,11 +13,14 @@ const BUILTINS: &[(&str, &str)] = &[
     ("vatswim-plugin-departure", "departure"),
     ("vatswim-plugin-arrival", "arrival"),
     ("vatswim-plugin-track", "track"),
+    ("vatswim-plugin-adl", "adl"),
+    ("vatswim-plugin-metering", "metering"),
+    ("vatswim-plugin-tmi", "tmi"),
     ("vatswim-plugin-fleet", "fleet"),
     ("vatswim-plugin-nearby", "nearby"),
 ];
 
-const TEST_GUESTS: &[&str] = &["misbehave"];
+const TEST_GUESTS: &[&str] = &["misbehave", "csv_positions"];
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("..");

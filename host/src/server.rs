@@ -24,6 +24,7 @@ use crate::db::{Checkpointer, Database};
 use crate::fanout::{Hub, WsConfig, connection};
 use crate::feed::{self, ChangeFeed};
 use crate::health::Health;
+use crate::health::wall_ms;
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, Retention, Shared, Work, Worker};
 use crate::plugin::{EventSink, PluginEvent, Registry, watcher};
@@ -31,6 +32,7 @@ use crate::reference::AirportTable;
 use crate::source::sim::{SimConfig, Simulator};
 use crate::source::{replay, sim, vatsim};
 use crate::store::{FlightStore, FlightsView};
+use crate::tmi::Programs;
 
 /// How often the write-ahead log is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
@@ -136,6 +138,7 @@ pub async fn run_observed(
     let db = Database::open(&config.db_path())?;
     let _checkpointer = Checkpointer::spawn(&config.db_path(), CHECKPOINT_EVERY)?;
     let restored = db.restore()?;
+    let programs = db.programs(wall_ms())?;
     tracing::info!(
         flights = restored.records.len(),
         next_seq = restored.next_seq,
@@ -161,6 +164,7 @@ pub async fn run_observed(
     );
     let shared = Arc::new(Shared {
         view: ArcSwap::from_pointee(FlightsView::build(&store, 0, 0)),
+        programs: ArcSwap::from_pointee(Vec::new()),
         feed: Arc::new(ChangeFeed::new(
             next_seq - 1,
             Some(config.db_path()),
@@ -170,7 +174,8 @@ pub async fn run_observed(
         metrics: Arc::new(Metrics::default()),
     });
     observe(&shared.feed);
-    let pipeline = Pipeline::with_store(registry.clone(), store, next_seq);
+    let pipeline = Pipeline::with_store(registry.clone(), store, next_seq)
+        .with_programs(Programs::restore(programs, wall_ms()));
     let worker = Worker::new(
         pipeline,
         Some(db),
@@ -182,6 +187,10 @@ pub async fn run_observed(
         .name("pipeline".into())
         .spawn(move || worker.run(work_rx))?;
 
+    let work_queue = work_tx.downgrade();
+    // Requests (ingest, TMI) reach the pipeline until shutdown, even after
+    // a finite source (replay, `--stop-after`) is done.
+    let requests_open = work_tx.clone();
     let (source_task, sim) = start_source(&config.source, resume_after, work_tx, &shared.health);
     let gate = open_gate(&config)?;
     let housekeeping = gate.clone().map(|g| tokio::spawn(keep_house(g)));
@@ -197,6 +206,7 @@ pub async fn run_observed(
         cors_origins: config.auth.cors_origins.clone(),
         hub,
         ws: config.ws,
+        work: work_queue,
     };
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening");
@@ -214,6 +224,7 @@ pub async fn run_observed(
     }
 
     tracing::info!("shutting down: finishing the cycle in flight");
+    drop(requests_open);
     source_task.abort();
     let _ = source_task.await;
     tokio::task::spawn_blocking(move || pipeline_thread.join())

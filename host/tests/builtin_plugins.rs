@@ -23,14 +23,24 @@ fn every_builtin_loads_active_from_the_binary() {
     let names: Vec<&str> = statuses.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
-        ["arrival", "departure", "fleet", "nearby", "squawk", "track"]
+        [
+            "adl",
+            "arrival",
+            "departure",
+            "fleet",
+            "metering",
+            "nearby",
+            "squawk",
+            "tmi",
+            "track"
+        ]
     );
     for status in &statuses {
         assert_eq!(status.status, Status::Active, "{status:?}");
         assert_eq!(status.origin.as_deref(), Some("builtin"));
         assert_eq!(recorder.actions(&status.name), [PluginAction::Loaded]);
     }
-    assert_eq!(registry.active(Kind::Detector).len(), 3);
+    assert_eq!(registry.active(Kind::Detector).len(), 4);
     assert!(registry.adapter_for_route("track").is_some());
 }
 

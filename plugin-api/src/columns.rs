@@ -226,6 +226,8 @@ pub struct TmiView {
     pub edct_utc: Option<Timestamp>,
     /// Assigned delay.
     pub delay_minutes: Option<i32>,
+    /// The ETA a GDP slot was assigned from.
+    pub eta_utc: Option<Timestamp>,
 }
 
 /// `track`.
@@ -355,6 +357,7 @@ impl<'a> FlightView<'a> {
             slot_time_utc: time(c.slot_time_utc[r]),
             edct_utc: time(c.edct_utc[r]),
             delay_minutes: int(c.delay_minutes[r]),
+            eta_utc: time(c.eta_utc[r]),
         })
     }
 

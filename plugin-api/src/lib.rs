@@ -121,6 +121,7 @@
 extern crate self as vatswim_plugin_api;
 
 pub mod bindings;
+pub mod body;
 pub mod columns;
 pub mod geo;
 pub mod ground;

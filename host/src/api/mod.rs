@@ -12,18 +12,21 @@
 mod etag;
 mod events;
 mod flights;
+mod ingest;
 mod keys;
 pub mod query;
 mod render;
 pub mod response;
 mod state;
 mod system;
+mod tmi;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, patch, post};
 use tower_http::compression::CompressionLayer;
 
 pub use state::AppState;
@@ -46,7 +49,24 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(system::openapi))
         .route("/sim/truth", get(system::sim_truth))
         .route("/keys", get(keys::list))
-        .route("/keys/{id}", axum::routing::delete(keys::revoke));
+        .route("/keys/{id}", axum::routing::delete(keys::revoke))
+        .route(
+            "/ingest/{route}",
+            post(ingest::ingest).layer(DefaultBodyLimit::max(ingest::BODY_LIMIT)),
+        )
+        .route(
+            "/tmi/programs",
+            get(tmi::programs)
+                .post(tmi::issue)
+                .layer(DefaultBodyLimit::max(tmi::BODY_LIMIT)),
+        )
+        .route(
+            "/tmi/programs/{id}",
+            patch(tmi::modify)
+                .delete(tmi::release)
+                .layer(DefaultBodyLimit::max(tmi::BODY_LIMIT)),
+        )
+        .route("/tmi/controlled", get(tmi::controlled));
     let api = open.merge(reads).fallback(not_found);
     // `/api/swim/v1/` answers like `/api/swim/v1`.
     let mut app = Router::new()

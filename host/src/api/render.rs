@@ -21,6 +21,7 @@ pub struct FlightJson<'a> {
     times: TimesJson,
     tmi: TmiJson,
     metering: MeteringJson<'a>,
+    track: Option<TrackJson<'a>>,
     #[serde(rename = "_source")]
     source: &'static str,
 }
@@ -89,6 +90,16 @@ struct TmiJson {
     program_id: Option<u64>,
     slot_time: Option<String>,
     delay_minutes: Option<i32>,
+    /// The ETA a GDP slot was given from.
+    slot_eta: Option<String>,
+}
+
+/// The last partner track (`POST /ingest/track`).
+#[derive(Serialize)]
+struct TrackJson<'a> {
+    source: &'a str,
+    squawk: Option<String>,
+    updated_at: String,
 }
 
 #[derive(Serialize)]
@@ -181,6 +192,7 @@ pub fn flight(r: &FlightRecord) -> FlightJson<'_> {
             program_id: tmi.program_id,
             slot_time: time(tmi.slot_time_utc),
             delay_minutes: tmi.delay_minutes,
+            slot_eta: time(tmi.eta_utc),
         },
         metering: MeteringJson {
             scheduled_time_of_arrival: time(m.and_then(|m| m.sta_utc)),
@@ -191,6 +203,11 @@ pub fn flight(r: &FlightRecord) -> FlightJson<'_> {
             metering_status: m.and_then(|m| m.status.as_deref()),
             arrival_stream: m.and_then(|m| m.stream.as_deref()),
         },
+        track: r.track.as_ref().map(|t| TrackJson {
+            source: &t.source,
+            squawk: t.squawk.map(|q| format!("{q:04}")),
+            updated_at: format_utc(t.updated_at),
+        }),
         source: "vatswim",
     }
 }

@@ -28,4 +28,7 @@ pub struct AppState {
     pub hub: Arc<crate::fanout::Hub>,
     /// WebSocket timings.
     pub ws: crate::fanout::WsConfig,
+    /// The pipeline's work queue (weak, so open connections never keep the
+    /// pipeline from stopping at shutdown).
+    pub work: tokio::sync::mpsc::WeakSender<crate::pipeline::Work>,
 }

@@ -39,6 +39,7 @@ fn generator(kind: BenchFeed, flights: u64) -> Box<dyn FnMut(u64) -> Vec<u8>> {
                 flights: flights as usize,
                 interval_ms: CYCLE_MS,
                 start_ms: T0,
+                hub: None,
             };
             let mut sim = Simulator::new(config, AirportTable::embedded());
             Box::new(move |_| sim.next_snapshot())
@@ -166,6 +167,7 @@ fn persist(
         next_seq: pipeline.next_seq(),
         next_uid: store.next_uid(),
         disconnected_at: &|uid| store.disconnected_at(uid),
+        programs: &[],
     })?;
     Ok(rows.len())
 }

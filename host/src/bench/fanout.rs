@@ -108,6 +108,7 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
                 flights,
                 interval_ms: 15_000,
                 start_ms: 0,
+                hub: None,
             },
             speed,
             stop_after: None,

@@ -211,7 +211,7 @@ fn rows(r: wit::FlightRows) -> guest::FlightRows {
         }),
         progress: moved!(r.progress => guest::ProgressColumns { phase, is_active, dist_to_dest_nm, pct_complete, eta_utc }),
         times: moved!(r.times => guest::TimesColumns { out_utc, off_utc, on_utc, in_utc }),
-        tmi: moved!(r.tmi => guest::TmiColumns { gs_held, ctl_type, program_id, slot_time_utc, edct_utc, delay_minutes }),
+        tmi: moved!(r.tmi => guest::TmiColumns { gs_held, ctl_type, program_id, slot_time_utc, edct_utc, delay_minutes, eta_utc }),
         track: moved!(r.track => guest::TrackColumns { source: sc, squawk, updated_at }),
         metering: moved!(r.metering => guest::MeteringColumns {
             sta_utc, metering_time_utc, metering_point: sc, delay_minutes, frozen, stream: sc, status: sc,
@@ -291,6 +291,7 @@ mod tests {
                 slot_time_utc: None,
                 edct_utc: Some(3),
                 delay_minutes: Some(-5),
+                eta_utc: Some(4),
             }),
             track: Some(Track {
                 source: "radar".into(),

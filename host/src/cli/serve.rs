@@ -48,6 +48,10 @@ pub struct DemoArgs {
     /// Stop the simulator after this many snapshots (the gateway keeps serving).
     #[arg(long)]
     pub stop_after: Option<u64>,
+    /// Send a quarter of new flights to this airport (ICAO), a busy hub on
+    /// which to try ground stops and GDPs.
+    #[arg(long)]
+    pub hub: Option<String>,
 }
 
 /// `swim replay`.
@@ -119,6 +123,8 @@ struct FileSource {
     file: Option<PathBuf>,
     speed: Option<f64>,
     flights: Option<usize>,
+    /// sim: the airport a quarter of new flights fly to.
+    hub: Option<String>,
     seed: Option<u64>,
 }
 
@@ -183,6 +189,7 @@ fn source_from(s: &FileSource, feed_url: Option<String>) -> anyhow::Result<Sourc
                 flights: s.flights.unwrap_or(2_000),
                 interval_ms: interval.as_millis() as i64,
                 start_ms: 0,
+                hub: s.hub.clone(),
             },
             speed: s.speed.unwrap_or(1.0),
             stop_after: None,
@@ -208,6 +215,7 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
             flights: args.flights,
             interval_ms: i64::from(args.interval) * 1000,
             start_ms: 0,
+            hub: args.hub.as_ref().map(|h| h.to_ascii_uppercase()),
         },
         speed: args.speed,
         stop_after: args.stop_after,

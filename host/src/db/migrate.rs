@@ -15,6 +15,11 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
         "api_keys_and_audit",
         include_str!("../../../migrations/sqlite/0002_api_keys_and_audit.sql"),
     ),
+    (
+        3,
+        "tmi_programs",
+        include_str!("../../../migrations/sqlite/0003_tmi_programs.sql"),
+    ),
 ];
 
 /// Runs every migration this database has not had yet; returns how many ran.

@@ -17,6 +17,7 @@ use super::migrate;
 use crate::flight::FlightRecord;
 use crate::pipeline::Event;
 use crate::store::Change;
+use crate::tmi::Program;
 
 /// Why the database could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +116,8 @@ pub struct CycleWrite<'a> {
     pub next_uid: u64,
     /// When an inactive flight disconnected.
     pub disconnected_at: &'a dyn Fn(u64) -> Option<i64>,
+    /// TMI programs that changed.
+    pub programs: &'a [Program],
 }
 
 /// A connection to the gateway's database.
@@ -236,6 +239,61 @@ impl Database {
         Ok(restored)
     }
 
+    /// The TMI programs: every one still active, and ended ones of the
+    /// last day (`GET /tmi/programs?include_history=true`).
+    pub fn programs(&self, now: i64) -> Result<Vec<Program>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT program_id, record FROM tmi_programs
+                 WHERE status = 'ACTIVE' OR updated_utc >= ?1 ORDER BY program_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([now - 24 * 3_600_000], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut programs = Vec::new();
+        for row in rows {
+            let (id, json) = row.map_err(|e| self.err(e))?;
+            programs.push(
+                serde_json::from_str(&json)
+                    .map_err(|e| self.corrupt(format!("tmi program {id}"), e))?,
+            );
+        }
+        Ok(programs)
+    }
+
+    fn write_programs(
+        tx: &rusqlite::Transaction<'_>,
+        programs: &[Program],
+    ) -> rusqlite::Result<()> {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO tmi_programs
+               (program_id, program_type, airport, start_utc, end_utc, status, updated_utc, record)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (program_id) DO UPDATE SET start_utc = excluded.start_utc,
+               end_utc = excluded.end_utc, status = excluded.status,
+               updated_utc = excluded.updated_utc, record = excluded.record",
+        )?;
+        for p in programs {
+            let json = serde_json::to_string(p)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            upsert.execute(params![
+                p.id as i64,
+                p.type_name(),
+                p.airport,
+                p.start_utc,
+                p.end_utc,
+                p.status.as_str(),
+                p.updated_utc,
+                json
+            ])?;
+        }
+        Ok(())
+    }
+
     fn counter(&self, key: &str) -> Result<Option<u64>, DbError> {
         self.conn
             .query_row(
@@ -303,6 +361,7 @@ impl Database {
             )?;
             counter.execute(params!["next_seq", write.next_seq as i64])?;
             counter.execute(params!["next_uid", write.next_uid as i64])?;
+            Self::write_programs(&tx, write.programs)?;
         }
         tx.commit()
     }
@@ -407,6 +466,7 @@ mod tests {
             next_seq,
             next_uid,
             disconnected_at: &|uid| (uid == 2).then_some(500),
+            programs: &[],
         })
         .unwrap();
     }

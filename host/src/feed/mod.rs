@@ -226,6 +226,7 @@ mod tests {
             next_seq: 11,
             next_uid: 1,
             disconnected_at: &|_| None,
+            programs: &[],
         })
         .unwrap();
         // Memory holds only the last 3.

@@ -199,6 +199,9 @@ pub struct Tmi {
     pub edct_utc: Option<Millis>,
     /// Assigned delay.
     pub delay_minutes: Option<i32>,
+    /// The ETA a GDP slot was assigned from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_utc: Option<Millis>,
 }
 
 /// Partner track data.

@@ -4,18 +4,21 @@
 //! do not trigger detection again in the same cycle (SPEC section 6). A
 //! detector that faults loses only its own output for the cycle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::event::{self, Event, Payload};
+use super::programs;
 use crate::flight::FlightRecord;
+use crate::ingest::{self, IngestBatch, IngestReport};
 use crate::plugin::columns;
 use crate::plugin::wit::{Context, Detection, FlightRef};
 use crate::plugin::{Kind, Registry};
 use crate::source::vatsim::Snapshot;
 use crate::store::authority::Writer;
 use crate::store::{Change, FlightStore};
+use crate::tmi::{Program, ProgramChange, Programs, TmiCommand, TmiError};
 
 /// Something a cycle could not do, for the log, `/health` and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +38,9 @@ pub struct CycleOutput {
     pub events: Vec<Event>,
     /// Plugin faults, refused patch fields and unusable events.
     pub issues: Vec<CycleIssue>,
+    /// TMI programs that changed (issued, modified, released, expired or
+    /// came into force), as they now are.
+    pub programs: Vec<Program>,
     /// How long each stage took.
     pub timings: StageTimings,
 }
@@ -52,9 +58,17 @@ pub struct StageTimings {
     pub events: Duration,
 }
 
+impl StageTimings {
+    /// Detection, patches and events together.
+    fn total(&self) -> Duration {
+        self.detect + self.patch + self.events
+    }
+}
+
 /// The store plus the detectors and the seq counter.
 pub struct Pipeline {
     store: FlightStore,
+    programs: Programs,
     registry: Arc<Registry>,
     next_seq: u64,
 }
@@ -71,6 +85,7 @@ impl Pipeline {
     pub fn new(registry: Arc<Registry>, first_uid: u64, next_seq: u64) -> Self {
         Pipeline {
             store: FlightStore::new(first_uid),
+            programs: Programs::default(),
             registry,
             next_seq: next_seq.max(1),
         }
@@ -80,6 +95,7 @@ impl Pipeline {
     pub fn with_store(registry: Arc<Registry>, store: FlightStore, next_seq: u64) -> Self {
         Pipeline {
             store,
+            programs: Programs::default(),
             registry,
             next_seq: next_seq.max(1),
         }
@@ -96,6 +112,17 @@ impl Pipeline {
         &self.store
     }
 
+    /// The TMI programs (after a restart: the ones the database kept).
+    pub fn with_programs(mut self, programs: Programs) -> Self {
+        self.programs = programs;
+        self
+    }
+
+    /// The TMI programs.
+    pub fn programs(&self) -> &Programs {
+        &self.programs
+    }
+
     /// The seq the next event will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq
@@ -103,28 +130,86 @@ impl Pipeline {
 
     /// Runs one cycle on a feed snapshot taken at `now`.
     pub fn run_snapshot(&mut self, snapshot: &Snapshot, now: i64) -> CycleOutput {
+        let started = Instant::now();
+        let changes = self.store.merge_snapshot(snapshot, now);
+        let mut out = self.run_changes(changes, now, Vec::new());
+        out.timings.merge = started.elapsed() - out.timings.total();
+        out
+    }
+
+    /// Runs one cycle on a partner's parsed body, received at `now`.
+    pub fn run_ingest(&mut self, batch: &IngestBatch, now: i64) -> (CycleOutput, IngestReport) {
+        let (changes, report) = ingest::apply(&mut self.store, batch, now);
+        (self.run_changes(changes, now, Vec::new()), report)
+    }
+
+    /// Carries out a TMI command as one cycle: the program's flights get
+    /// their holds or slots (or lose them) in the same cycle.
+    pub fn run_tmi(
+        &mut self,
+        command: TmiCommand,
+        now: i64,
+    ) -> Result<(CycleOutput, Program), TmiError> {
+        let change = self.programs.apply(command, now)?;
+        let program = change.program.clone();
+        Ok((self.run_changes(Vec::new(), now, vec![change]), program))
+    }
+
+    /// Detection, patches and events for a cycle's changes.
+    fn run_changes(
+        &mut self,
+        mut changes: Vec<Change>,
+        now: i64,
+        mut program_changes: Vec<ProgramChange>,
+    ) -> CycleOutput {
         let mut clock = Instant::now();
         let mut lap = || std::mem::replace(&mut clock, Instant::now()).elapsed();
+        program_changes.extend(self.programs.tick(now));
+        let unchanged =
+            programs::affected(&self.store, &self.programs, &program_changes, &changes, now);
+        let handed_over: HashSet<u64> = unchanged.iter().map(|c| c.flight_uid).collect();
+        changes.extend(unchanged);
         let mut out = CycleOutput {
-            changes: self.store.merge_snapshot(snapshot, now),
+            changes,
             ..CycleOutput::default()
         };
-        out.timings.merge = lap();
-        let detected = self.detect(&out.changes, now, &mut out.issues);
+        let detected = self.detect(&out.changes, now, &program_changes, &mut out.issues);
         out.timings.detect = lap();
         self.apply_patches(&detected, &mut out);
+        // Flights handed over only for the programs that no detector changed
+        // are not changes.
+        out.changes
+            .retain(|c| !handed_over.contains(&c.flight_uid) || !same_record(&c.before, &c.after));
         out.timings.patch = lap();
-        out.events = self.stamp(events_of(&out.changes, &detected, &mut out.issues), now);
+        let mut drafts = events_of(&out.changes, &detected, &mut out.issues);
+        let created = drafts
+            .iter()
+            .take_while(|d| d.0 == "flight.created")
+            .count();
+        let tmi = programs::events(&program_changes, &out.changes)
+            .into_iter()
+            .map(|(kind, data)| (kind, None, data));
+        drafts.splice(created..created, tmi);
+        out.events = self.stamp(drafts, now);
+        out.programs = program_changes.into_iter().map(|c| c.program).collect();
         out.timings.events = lap();
         out
     }
 
     /// Every active detector on the same changes, each with the sections it reads.
-    fn detect(&self, changes: &[Change], now: i64, issues: &mut Vec<CycleIssue>) -> Vec<Detected> {
+    fn detect(
+        &self,
+        changes: &[Change],
+        now: i64,
+        program_changes: &[ProgramChange],
+        issues: &mut Vec<CycleIssue>,
+    ) -> Vec<Detected> {
         if changes.is_empty() {
             return Vec::new();
         }
-        let ctx = self.context(changes, now);
+        let mut ctx = self.context(changes, now);
+        ctx.programs = programs::in_force(&self.programs, now);
+        ctx.program_changes = programs::changed(program_changes);
         let mut by_mask: BTreeMap<u16, crate::plugin::wit::Changes> = BTreeMap::new();
         let mut detected = Vec::new();
         for slot in self.registry.active(Kind::Detector) {
@@ -318,6 +403,14 @@ fn detector_event(
         None => {
             serde_json::from_str(&e.payload).map_err(|err| format!("payload is not JSON: {err}"))
         }
+    }
+}
+
+fn same_record(a: &Option<Arc<FlightRecord>>, b: &Option<Arc<FlightRecord>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+        (None, None) => true,
+        _ => false,
     }
 }
 

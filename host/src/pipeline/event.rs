@@ -197,3 +197,37 @@ pub fn standalone(extra: &str) -> Result<Payload, String> {
         serde_json::from_str(extra).map_err(|e| format!("payload is not JSON: {e}"))?;
     Ok(payload(&value))
 }
+
+#[derive(Serialize)]
+struct ProgramEvent<'a> {
+    program_id: u64,
+    program_type: &'static str,
+    airport: &'a str,
+    #[serde(serialize_with = "iso_millis")]
+    start_time: i64,
+    #[serde(serialize_with = "iso_millis")]
+    end_time: i64,
+    reason: &'a str,
+    status: &'static str,
+    rate: Option<u32>,
+    scope: &'a crate::tmi::Scope,
+    /// Flights it controls after this cycle (released: flights it let go).
+    flights: usize,
+}
+
+/// `tmi.issued`, `tmi.modified`, `tmi.released`: PERTI's fields, plus the
+/// number of flights the change touched.
+pub fn program(p: &crate::tmi::Program, flights: usize) -> Payload {
+    payload(&ProgramEvent {
+        program_id: p.id,
+        program_type: p.type_name(),
+        airport: &p.airport,
+        start_time: p.start_utc,
+        end_time: p.end_utc,
+        reason: &p.reason,
+        status: p.status.as_str(),
+        rate: p.rate,
+        scope: &p.scope,
+        flights,
+    })
+}

@@ -9,6 +9,7 @@
 
 pub mod cycle;
 pub mod event;
+mod programs;
 pub mod throttle;
 pub mod worker;
 

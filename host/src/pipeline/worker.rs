@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::event::payload;
 use super::throttle::WriteThrottle;
@@ -16,10 +16,12 @@ use super::{CycleOutput, Event, Pipeline};
 use crate::db::{CycleWrite, Database};
 use crate::feed::ChangeFeed;
 use crate::health::{Health, wall_ms};
+use crate::ingest::{IngestBatch, IngestReport};
 use crate::metrics::Metrics;
 use crate::plugin::events::PluginEvent;
 use crate::source::vatsim;
 use crate::store::FlightsView;
+use crate::tmi::{Program, TmiCommand, TmiError};
 
 /// Work for the pipeline's thread.
 #[derive(Debug)]
@@ -30,6 +32,21 @@ pub enum Work {
         source: String,
         /// The raw bytes.
         bytes: bytes::Bytes,
+    },
+    /// A partner's parsed body; the report goes back on `reply`.
+    Ingest {
+        /// The items.
+        batch: IngestBatch,
+        /// Where the report goes once the cycle is committed.
+        reply: oneshot::Sender<IngestReport>,
+    },
+    /// A TMI command; the program as it now is (or why not) goes back on
+    /// `reply`.
+    Tmi {
+        /// Issue, modify or release.
+        command: TmiCommand,
+        /// Where the answer goes once the cycle is committed.
+        reply: oneshot::Sender<Result<Program, TmiError>>,
     },
     /// Plugin events are waiting (a reload between cycles).
     Wake,
@@ -64,6 +81,8 @@ pub struct Shared {
     pub view: ArcSwap<FlightsView>,
     /// The change feed.
     pub feed: Arc<ChangeFeed>,
+    /// TMI programs as of the last committed cycle.
+    pub programs: ArcSwap<Vec<Program>>,
     /// Sources' health.
     pub health: Arc<Health>,
     /// Metrics.
@@ -117,10 +136,18 @@ impl Worker {
     /// Runs until every sender of `work` is gone (shutdown), then returns.
     pub fn run(mut self, mut work: mpsc::Receiver<Work>) {
         self.publish_view();
+        self.publish_programs();
         self.system_cycle();
         while let Some(item) = work.blocking_recv() {
             match item {
                 Work::Snapshot { source, bytes } => self.snapshot(&source, &bytes),
+                Work::Tmi { command, reply } => {
+                    let _ = reply.send(self.tmi(command));
+                }
+                Work::Ingest { batch, reply } => {
+                    // The client may have gone; the cycle stands either way.
+                    let _ = reply.send(self.ingest(&batch));
+                }
                 Work::Wake => self.system_cycle(),
             }
         }
@@ -168,6 +195,39 @@ impl Worker {
         );
     }
 
+    /// A partner's body as one cycle, committed before the reply.
+    fn ingest(&mut self, batch: &IngestBatch) -> IngestReport {
+        let started = Instant::now();
+        self.clock = self.clock.max(wall_ms());
+        let (mut out, report) = self.pipeline.run_ingest(batch, self.clock);
+        out.events.extend(self.pending_plugin_events());
+        self.commit(&out);
+        self.shared.metrics.cycle_seconds.observe(started.elapsed());
+        tracing::debug!(
+            adapter = %batch.adapter,
+            changes = out.changes.len(),
+            events = out.events.len(),
+            "ingest cycle"
+        );
+        report
+    }
+
+    /// A TMI command as one cycle, committed before the reply.
+    fn tmi(&mut self, command: TmiCommand) -> Result<Program, TmiError> {
+        self.clock = self.clock.max(wall_ms());
+        let (mut out, program) = self.pipeline.run_tmi(command, self.clock)?;
+        out.events.extend(self.pending_plugin_events());
+        self.commit(&out);
+        tracing::info!(
+            program = program.id,
+            airport = %program.airport,
+            status = program.status.as_str(),
+            flights = out.changes.len(),
+            "tmi program changed"
+        );
+        Ok(program)
+    }
+
     /// Plugin events that arrived between cycles, as a cycle of their own.
     fn system_cycle(&mut self) {
         let events = self.pending_plugin_events();
@@ -210,6 +270,9 @@ impl Worker {
         if !out.changes.is_empty() {
             self.publish_view();
         }
+        if !out.programs.is_empty() {
+            self.publish_programs();
+        }
         self.shared.feed.publish(out.events.clone());
         m.last_seq.set(self.shared.feed.last_seq());
         self.prune_now_and_then();
@@ -233,6 +296,7 @@ impl Worker {
             next_seq: self.pipeline.next_seq(),
             next_uid: store.next_uid(),
             disconnected_at: &|uid| store.disconnected_at(uid),
+            programs: &out.programs,
         };
         for attempt in 1..=PERSIST_ATTEMPTS {
             match db.persist_cycle(&write) {
@@ -247,6 +311,11 @@ impl Worker {
                 }
             }
         }
+    }
+
+    fn publish_programs(&self) {
+        let programs = self.pipeline.programs().all().cloned().collect();
+        self.shared.programs.store(Arc::new(programs));
     }
 
     fn publish_view(&mut self) {

@@ -217,6 +217,7 @@ fn push_tmi(c: &mut wit::TmiColumns, s: Option<&Tmi>) {
     c.slot_time_utc.push(opt_time(s.slot_time_utc));
     c.edct_utc.push(opt_time(s.edct_utc));
     c.delay_minutes.push(opt_int(s.delay_minutes));
+    c.eta_utc.push(opt_time(s.eta_utc));
 }
 
 fn push_track(c: &mut wit::TrackColumns, s: Option<&Track>) {
@@ -293,6 +294,7 @@ pub fn empty_rows() -> wit::FlightRows {
             slot_time_utc: Vec::new(),
             edct_utc: Vec::new(),
             delay_minutes: Vec::new(),
+            eta_utc: Vec::new(),
         },
         track: wit::TrackColumns {
             source: string_column(),

@@ -98,6 +98,11 @@ pub struct Manifest {
     /// Ingest adapters: the most items one body may carry.
     #[serde(default)]
     pub max_items: Option<u32>,
+    /// Ingest adapters: an item for a flight the gateway does not know
+    /// creates it (ADL: a flight plan filed elsewhere) instead of counting
+    /// as `not_found`.
+    #[serde(default)]
+    pub creates_flights: bool,
 }
 
 fn default_version() -> String {
@@ -158,6 +163,7 @@ impl Manifest {
             owns: Vec::new(),
             route: None,
             max_items: None,
+            creates_flights: false,
         }
     }
 
@@ -191,11 +197,12 @@ impl Manifest {
             return field("owns", message);
         }
 
-        if self.kind != Kind::IngestAdapter && (self.route.is_some() || self.max_items.is_some()) {
+        let adapter_only = self.route.is_some() || self.max_items.is_some() || self.creates_flights;
+        if self.kind != Kind::IngestAdapter && adapter_only {
             return field(
                 "route",
                 format!(
-                    "`route` and `max_items` are for ingest adapters, this is a {}",
+                    "`route`, `max_items` and `creates_flights` are for ingest adapters, this is a {}",
                     self.kind
                 ),
             );

@@ -224,7 +224,7 @@ fn set(r: &mut FlightRecord, value: &FieldValue) {
                 updated_at: v.updated_at,
             })
         }
-        F::Metering(v) => r.metering = Some(metering(v)),
+        F::Metering(v) => merge_metering(r.metering.get_or_insert_with(Metering::default), v),
     }
 }
 
@@ -263,19 +263,25 @@ fn tmi(t: &wit::Tmi) -> Tmi {
         slot_time_utc: t.slot_time_utc,
         edct_utc: t.edct_utc,
         delay_minutes: t.delay_minutes,
+        eta_utc: t.eta_utc,
     }
 }
 
-fn metering(m: &wit::Metering) -> Metering {
-    Metering {
-        sta_utc: m.sta_utc,
-        metering_time_utc: m.metering_time_utc,
-        metering_point: m.metering_point.clone(),
-        delay_minutes: m.delay_minutes,
-        frozen: m.frozen,
-        stream: m.stream.clone(),
-        status: m.status.clone(),
-    }
+/// A metering update keeps the current value of every field it leaves out,
+/// as partners send only what their sequencer knows.
+fn merge_metering(m: &mut Metering, u: &wit::Metering) {
+    let keep = |new: &Option<String>, old: &mut Option<String>| {
+        if new.is_some() {
+            old.clone_from(new);
+        }
+    };
+    m.sta_utc = u.sta_utc.or(m.sta_utc);
+    m.metering_time_utc = u.metering_time_utc.or(m.metering_time_utc);
+    keep(&u.metering_point, &mut m.metering_point);
+    m.delay_minutes = u.delay_minutes.or(m.delay_minutes);
+    m.frozen = u.frozen.unwrap_or(m.frozen);
+    keep(&u.stream, &mut m.stream);
+    keep(&u.status, &mut m.status);
 }
 
 #[cfg(test)]
@@ -335,6 +341,7 @@ mod tests {
             slot_time_utc: None,
             edct_utc: None,
             delay_minutes: None,
+            eta_utc: None,
         };
         let track = wit::Track {
             source: "radar".into(),

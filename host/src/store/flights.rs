@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::authority::{self, Refusal, Writer};
 use super::progress;
-use crate::flight::{FlightRecord, Identity, Phase, Position, Progress};
+use crate::flight::{FlightPlan, FlightRecord, Identity, Phase, Position, Progress};
 use crate::plugin::wit::FieldValue;
 use crate::reference::AirportTable;
 use crate::source::vatsim::{FeedFlight, Snapshot};
@@ -31,16 +31,19 @@ pub struct Change {
     pub after: Option<Arc<FlightRecord>>,
 }
 
-type ConnectionKey = (u32, String);
+pub(super) type ConnectionKey = (u32, String);
 
 /// Every flight, by uid, with the index of live connections.
 #[derive(Debug, Default)]
 pub struct FlightStore {
-    flights: HashMap<u64, Arc<FlightRecord>>,
-    connections: HashMap<ConnectionKey, u64>,
-    disconnected_at: HashMap<u64, i64>,
-    next_uid: u64,
-    airports: Arc<AirportTable>,
+    pub(super) flights: HashMap<u64, Arc<FlightRecord>>,
+    pub(super) connections: HashMap<ConnectionKey, u64>,
+    pub(super) disconnected_at: HashMap<u64, i64>,
+    /// Flights a partner created (ADL) that the feed has not shown yet, by
+    /// callsign, with when a partner last wrote them.
+    pub(super) partner_only: HashMap<String, (u64, i64)>,
+    pub(super) next_uid: u64,
+    pub(super) airports: Arc<AirportTable>,
 }
 
 impl FlightStore {
@@ -152,6 +155,7 @@ impl FlightStore {
         }
         changes.extend(self.disconnect_missing(&seen, now));
         changes.extend(self.purge(now));
+        changes.extend(self.purge_partner_only(now));
         changes
     }
 
@@ -163,11 +167,12 @@ impl FlightStore {
         connected: bool,
         now: i64,
     ) -> Option<Change> {
-        let before = self
-            .connections
-            .get(key)
-            .and_then(|uid| self.flights.get(uid))
-            .cloned();
+        let connected_before = self.connections.get(key).copied();
+        let before = match connected_before {
+            Some(uid) => self.flights.get(&uid).cloned(),
+            // A flight a partner announced is this connection's flight.
+            None => self.adopt_partner_flight(&key.1),
+        };
         let after = match &before {
             Some(old) => merged(old, feed, connected, &self.airports),
             None => self.created(feed, connected, now),
@@ -176,7 +181,7 @@ impl FlightStore {
             return None;
         }
         let after = Arc::new(after);
-        if before.is_none() {
+        if connected_before.is_none() {
             self.connections.insert(key.clone(), after.flight_uid);
         }
         self.flights.insert(after.flight_uid, after.clone());
@@ -256,24 +261,28 @@ impl FlightStore {
     }
 }
 
-fn key(feed: &FeedFlight) -> ConnectionKey {
+pub(super) fn key(feed: &FeedFlight) -> ConnectionKey {
     (feed.identity.cid, feed.identity.callsign.clone())
 }
 
 /// The ids a flight keeps for life, fixed when it appears.
 fn new_identity(feed: &FeedFlight, now: i64) -> Identity {
-    let fp = feed.flight_plan.clone().unwrap_or_default();
+    let plan = feed.flight_plan.clone().unwrap_or_default();
+    identity_of(&feed.identity.callsign, feed.identity.cid, &plan, now)
+}
+
+/// A new flight's identity: a fresh GUFI, PERTI's legacy id and flight key.
+pub(super) fn identity_of(callsign: &str, cid: u32, plan: &FlightPlan, now: i64) -> Identity {
     let day = chrono::DateTime::from_timestamp_millis(now)
         .map_or_else(String::new, |t| t.format("%Y%m%d").to_string());
-    let callsign = &feed.identity.callsign;
     Identity {
-        callsign: callsign.clone(),
-        cid: feed.identity.cid,
+        callsign: callsign.to_string(),
+        cid,
         gufi: uuid::Uuid::new_v4().to_string(),
-        gufi_legacy: format!("VAT-{day}-{callsign}-{}-{}", fp.dept_icao, fp.dest_icao),
+        gufi_legacy: format!("VAT-{day}-{callsign}-{}-{}", plan.dept_icao, plan.dest_icao),
         flight_key: format!(
-            "{}|{callsign}|{}|{}|{}",
-            feed.identity.cid, fp.dept_icao, fp.dest_icao, fp.deptime
+            "{cid}|{callsign}|{}|{}|{}",
+            plan.dept_icao, plan.dest_icao, plan.deptime
         ),
     }
 }

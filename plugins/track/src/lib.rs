@@ -12,7 +12,8 @@
 //! when absent, keep the flight's current values. Config: `max_items`
 //! (default 1000).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+use vatswim_plugin_api::body::{self, ItemFault};
 use vatswim_plugin_api::{
     Description, FieldValue, FlightRef, IngestAdapter, IngestItem, ItemError, Parsed, Patch,
     PositionUpdate, Timestamp, Track,
@@ -22,9 +23,6 @@ use vatswim_plugin_api::{
 pub struct TrackAdapter {
     max_items: usize,
 }
-
-/// Why one track item cannot be used: the field and the message.
-type ItemFault = (&'static str, String);
 
 impl IngestAdapter for TrackAdapter {
     fn describe() -> Description {
@@ -36,19 +34,13 @@ impl IngestAdapter for TrackAdapter {
     }
 
     fn init(config: Value) -> Result<Self, String> {
-        let max_items = match config.get("max_items") {
-            None => 1000,
-            Some(v) => v
-                .as_u64()
-                .filter(|n| *n > 0)
-                .ok_or("config `max_items` must be a positive integer")?
-                as usize,
-        };
-        Ok(TrackAdapter { max_items })
+        Ok(TrackAdapter {
+            max_items: body::max_items(&config, 1000)?,
+        })
     }
 
-    fn parse(&self, _content_type: &str, body: &[u8]) -> Result<Parsed, String> {
-        let tracks = self.tracks_of(body)?;
+    fn parse(&self, _content_type: &str, bytes: &[u8]) -> Result<Parsed, String> {
+        let tracks = body::items(&mut body::object(bytes)?, "tracks", self.max_items)?;
         let now = vatswim_plugin_api::log::now();
         let mut parsed = Parsed {
             items: Vec::new(),
@@ -65,59 +57,30 @@ impl IngestAdapter for TrackAdapter {
     }
 }
 
-impl TrackAdapter {
-    /// The `tracks` array, or why the whole body is refused.
-    fn tracks_of(&self, body: &[u8]) -> Result<Vec<Value>, String> {
-        let body: Value =
-            serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
-        let Some(Value::Array(tracks)) = body.get("tracks").cloned() else {
-            return Err(r#"body must be an object with a "tracks" array"#.to_string());
-        };
-        if tracks.len() > self.max_items {
-            return Err(format!(
-                "{} tracks is over the limit of {} per request",
-                tracks.len(),
-                self.max_items
-            ));
-        }
-        Ok(tracks)
-    }
-}
-
 /// The patch for one track item.
 fn track_patch(item: &Value, now: Timestamp) -> Result<Patch, ItemFault> {
-    let item = item
-        .as_object()
-        .ok_or(("", "a track must be a JSON object".to_string()))?;
-    let callsign = required_callsign(item)?;
-    let lat = coordinate(item, "latitude", 90.0)?;
-    let lon = coordinate(item, "longitude", 180.0)?;
-    let squawk = optional_squawk(item)?;
-    let updated_at = match item.get("timestamp") {
-        None | Some(Value::Null) => now,
-        Some(v) => v
-            .as_str()
-            .and_then(vatswim_plugin_api::time::parse_rfc3339)
-            .ok_or((
-                "timestamp",
-                "must be an ISO 8601 UTC time, e.g. 2026-01-16T12:00:00Z".to_string(),
-            ))?,
-    };
+    let item = body::as_item(item)?;
+    let callsign = body::required_code(item, "callsign")?;
+    let lat = body::coordinate(item, &["latitude", "lat"], 90.0)?;
+    let lon = body::coordinate(item, &["longitude", "lon"], 180.0)?;
+    let squawk = body::optional_squawk(item, "squawk")?;
+    let updated_at = body::optional_time(item, &["timestamp"])?.unwrap_or(now);
     let position = PositionUpdate {
         lat,
         lon,
-        altitude_ft: optional_int(item, "altitude_ft", -2_000, 100_000)?,
-        heading_deg: optional_int(item, "heading_deg", 0, 360)?,
-        groundspeed_kts: optional_int(item, "ground_speed_kts", 0, 2_000)?,
-        vertical_rate_fpm: optional_int(item, "vertical_rate_fpm", -30_000, 30_000)?,
+        altitude_ft: body::optional_int(item, &["altitude_ft", "altitude"], -2_000, 100_000)?,
+        heading_deg: body::optional_int(item, &["heading_deg", "heading"], 0, 360)?,
+        groundspeed_kts: body::optional_int(
+            item,
+            &["ground_speed_kts", "groundspeed_kts"],
+            0,
+            2_000,
+        )?,
+        vertical_rate_fpm: body::optional_int(item, &["vertical_rate_fpm"], -30_000, 30_000)?,
         squawk,
         updated_at,
     };
-    let source = item
-        .get("track_source")
-        .and_then(Value::as_str)
-        .unwrap_or("partner")
-        .to_string();
+    let source = body::optional_text(item, &["track_source"])?.unwrap_or_else(|| "partner".into());
     Ok(Patch {
         flight: FlightRef::Callsign(callsign),
         fields: vec![
@@ -129,64 +92,6 @@ fn track_patch(item: &Value, now: Timestamp) -> Result<Patch, ItemFault> {
             }),
         ],
     })
-}
-
-fn required_callsign(item: &Map<String, Value>) -> Result<String, ItemFault> {
-    match item.get("callsign").and_then(Value::as_str).map(str::trim) {
-        Some(c) if !c.is_empty() => Ok(c.to_ascii_uppercase()),
-        _ => Err(("callsign", "missing required field: callsign".to_string())),
-    }
-}
-
-fn coordinate(
-    item: &Map<String, Value>,
-    field: &'static str,
-    limit: f64,
-) -> Result<f64, ItemFault> {
-    let value = item
-        .get(field)
-        .ok_or((field, format!("missing required field: {field}")))?;
-    match value.as_f64() {
-        Some(v) if v.abs() <= limit => Ok(v),
-        Some(v) => Err((
-            field,
-            format!("{v} is out of range: must be between -{limit} and {limit}"),
-        )),
-        None => Err((field, "must be a number".to_string())),
-    }
-}
-
-fn optional_int(
-    item: &Map<String, Value>,
-    field: &'static str,
-    min: i64,
-    max: i64,
-) -> Result<Option<i32>, ItemFault> {
-    match item.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_f64() {
-            Some(n) if (min as f64..=max as f64).contains(&n) => Ok(Some(n.round() as i32)),
-            Some(n) => Err((
-                field,
-                format!("{n} is out of range: must be between {min} and {max}"),
-            )),
-            None => Err((field, "must be a number".to_string())),
-        },
-    }
-}
-
-/// A squawk is four octal digits ("0000" to "7777").
-fn optional_squawk(item: &Map<String, Value>) -> Result<Option<u16>, ItemFault> {
-    match item.get("squawk") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.len() == 4 && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) => {
-            Ok(s.parse().ok())
-        }
-        Some(_) => Err((
-            "squawk",
-            "must be four octal digits, e.g. \"1200\"".to_string(),
-        )),
-    }
 }
 
 vatswim_plugin_api::export_ingest_adapter!(TrackAdapter);

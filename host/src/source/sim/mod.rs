@@ -39,6 +39,9 @@ pub struct SimConfig {
     pub interval_ms: i64,
     /// The simulated clock at the first snapshot, epoch ms.
     pub start_ms: i64,
+    /// An airport a quarter of new flights fly to (a busy hub, to see
+    /// ground stops and GDPs bite).
+    pub hub: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -48,6 +51,7 @@ impl Default for SimConfig {
             flights: 1_000,
             interval_ms: 15_000,
             start_ms: 0,
+            hub: None,
         }
     }
 }
@@ -153,9 +157,19 @@ impl Simulator {
     /// A random pair of airports a plausible distance apart.
     fn route(&mut self) -> (Airport, Airport) {
         let all = self.airports.all();
+        let hub = self
+            .config
+            .hub
+            .as_deref()
+            .and_then(|icao| all.iter().find(|a| a.icao == icao))
+            .cloned();
+        let to_hub = hub.is_some() && self.rng.below(4) == 0;
         loop {
             let dep = &all[self.rng.below(all.len())];
-            let dest = &all[self.rng.below(all.len())];
+            let dest = match &hub {
+                Some(hub) if to_hub => hub,
+                _ => &all[self.rng.below(all.len())],
+            };
             let d = vatswim_plugin_api::geo::distance_nm(dep.lat, dep.lon, dest.lat, dest.lon);
             if ROUTE_NM.contains(&d) {
                 return (dep.clone(), dest.clone());

@@ -1,0 +1,397 @@
+//! TMI programs (SPEC section 11) in PERTI's shapes: `GET /tmi/programs`,
+//! `GET /tmi/controlled`, and issuing, modifying and releasing a program
+//! (`POST /tmi/programs`, `PATCH` and `DELETE /tmi/programs/{id}`; the
+//! access-control layer asks for the `tmi` write permission).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::ingest::to_pipeline;
+use super::response::{ApiError, Envelope, Pagination};
+use super::state::AppState;
+use crate::flight::{ControlType, FlightRecord};
+use crate::health::wall_ms;
+use crate::pipeline::Work;
+use crate::pipeline::event::format_iso_millis;
+use crate::reference::AirportTable;
+use crate::tmi::{Program, ProgramPatch, ProgramSpec, Status, TmiCommand, TmiError};
+
+/// The largest program request.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+type Pairs = Query<Vec<(String, String)>>;
+
+/// `POST /tmi/programs`: issue a GS or GDP; 201 with the program.
+pub async fn issue(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let spec = ProgramSpec::from_json(&body.map_err(body_error)?).map_err(invalid)?;
+    let program = command(&state, TmiCommand::Issue(spec)).await?;
+    Ok((StatusCode::CREATED, answer(&state, &program)).into_response())
+}
+
+/// `PATCH /tmi/programs/{id}`: change its times, scope, rate or reason.
+pub async fn modify(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = program_id(&id)?;
+    let patch = ProgramPatch::from_json(&body.map_err(body_error)?).map_err(invalid)?;
+    let program = command(&state, TmiCommand::Modify(id, patch)).await?;
+    Ok(answer(&state, &program).into_response())
+}
+
+/// `DELETE /tmi/programs/{id}`: release it; its flights are let go.
+pub async fn release(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let program = command(&state, TmiCommand::Release(program_id(&id)?)).await?;
+    Ok(answer(&state, &program).into_response())
+}
+
+/// `GET /tmi/programs`: `{ground_stops[], gdp_programs[], summary}`.
+pub async fn programs(
+    State(state): State<AppState>,
+    Query(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let q = TmiQuery::parse(&pairs, &["type", "airport", "include_history"])?;
+    let all = state.shared.programs.load_full();
+    let view = state.shared.view.load_full();
+    let counts = Counts::of(&view.flights);
+    let shown = all
+        .iter()
+        .filter(|p| q.include_history || p.status == Status::Active)
+        .filter(|p| q.airports.is_empty() || q.airports.contains(&p.airport))
+        .filter(|p| q.kind.is_none_or(|k| k == p.kind));
+    let (mut ground_stops, mut gdp_programs) = (Vec::new(), Vec::new());
+    for p in shown {
+        let json = program_json(p, &counts, view.as_of);
+        match p.kind {
+            ControlType::Gs => ground_stops.push(json),
+            ControlType::Gdp => gdp_programs.push(json),
+        }
+    }
+    let active = |k: ControlType| {
+        all.iter()
+            .filter(|p| p.kind == k && p.status == Status::Active)
+            .count()
+    };
+    let mut airports: Vec<&str> = all
+        .iter()
+        .filter(|p| p.status == Status::Active)
+        .map(|p| p.airport.as_str())
+        .collect();
+    airports.sort_unstable();
+    airports.dedup();
+    let data = json!({
+        "ground_stops": ground_stops,
+        "gdp_programs": gdp_programs,
+        "summary": {
+            "active_ground_stops": active(ControlType::Gs),
+            "active_gdp_programs": active(ControlType::Gdp),
+            "total_controlled_airports": airports.len(),
+        },
+    });
+    Ok(Envelope::new(data, view.as_of).into_response())
+}
+
+/// `GET /tmi/controlled`: flights under a GS or GDP, in PERTI's shape.
+pub async fn controlled(
+    State(state): State<AppState>,
+    Query(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let q = TmiQuery::parse(
+        &pairs,
+        &["type", "airport", "dept_icao", "page", "per_page"],
+    )?;
+    let view = state.shared.view.load_full();
+    let mut flights: Vec<&Arc<FlightRecord>> =
+        view.flights.iter().filter(|r| q.controls(r)).collect();
+    // Held first, then by airport and slot, as PERTI orders them.
+    flights.sort_by_key(|r| {
+        let t = r.tmi.unwrap_or_default();
+        let dest = r.flight_plan.as_ref().map(|f| f.dest_icao.clone());
+        (!t.gs_held, dest, t.slot_time_utc, r.flight_uid)
+    });
+    let total = flights.len();
+    let mut by_airport: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &flights {
+        if let Some(fp) = &r.flight_plan {
+            *by_airport.entry(fp.dest_icao.clone()).or_default() += 1;
+        }
+    }
+    let held = flights
+        .iter()
+        .filter(|r| r.tmi.is_some_and(|t| t.gs_held))
+        .count();
+    let data: Vec<Value> = flights
+        .iter()
+        .skip((q.page - 1) * q.per_page)
+        .take(q.per_page)
+        .map(|r| controlled_json(r))
+        .collect();
+    let mut body = serde_json::to_value(
+        Envelope::new(data, view.as_of).paginated(Pagination::new(total, q.page, q.per_page)),
+    )
+    .unwrap_or(Value::Null);
+    body["statistics"] = json!({
+        "ground_stop": held,
+        "gdp": total - held,
+        "by_airport": by_airport,
+    });
+    Ok(axum::Json(body).into_response())
+}
+
+async fn command(state: &AppState, command: TmiCommand) -> Result<Program, ApiError> {
+    to_pipeline(state, |reply| Work::Tmi { command, reply })
+        .await?
+        .map_err(|e| match e {
+            TmiError::NotFound(_) => ApiError::not_found(e.to_string()),
+            TmiError::Ended(..) => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "PROGRAM_ENDED",
+                message: e.to_string(),
+            },
+            TmiError::Invalid(m) => invalid(m),
+        })
+}
+
+/// The program as the reply to a command: its id first, as PERTI answers.
+fn answer(state: &AppState, program: &Program) -> Envelope<Value> {
+    let view = state.shared.view.load_full();
+    let counts = Counts::of(&view.flights);
+    Envelope::new(program_json(program, &counts, wall_ms()), wall_ms())
+}
+
+fn program_id(id: &str) -> Result<u64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::bad_param("id", format!("{id:?} is not a program id")))
+}
+
+fn invalid(message: String) -> ApiError {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "INVALID_BODY",
+        message,
+    }
+}
+
+fn body_error(rejection: BytesRejection) -> ApiError {
+    ApiError {
+        status: rejection.status(),
+        code: if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            "PAYLOAD_TOO_LARGE"
+        } else {
+            "INVALID_BODY"
+        },
+        message: format!("the body could not be read: {}", rejection.body_text()),
+    }
+}
+
+/// Flights and delays per program, from the view.
+#[derive(Default)]
+struct Counts {
+    by_program: BTreeMap<u64, (usize, i64, i64)>,
+}
+
+impl Counts {
+    fn of(flights: &[Arc<FlightRecord>]) -> Counts {
+        let mut counts = Counts::default();
+        for t in flights.iter().filter_map(|r| r.tmi) {
+            if let Some(id) = t.program_id {
+                let entry = counts.by_program.entry(id).or_default();
+                let delay = i64::from(t.delay_minutes.unwrap_or(0));
+                entry.0 += 1;
+                entry.1 += delay;
+                entry.2 = entry.2.max(delay);
+            }
+        }
+        counts
+    }
+}
+
+fn program_json(p: &Program, counts: &Counts, now: i64) -> Value {
+    let (controlled, total_delay, max_delay) =
+        counts.by_program.get(&p.id).copied().unwrap_or_default();
+    let artcc = AirportTable::embedded()
+        .get(&p.airport)
+        .map(|a| a.artcc.clone());
+    let mut json = json!({
+        "type": match p.kind { ControlType::Gs => "ground_stop", ControlType::Gdp => "gdp" },
+        "program_id": p.id,
+        "program_type": p.type_name(),
+        "airport": p.airport,
+        "artcc": artcc,
+        "name": match p.kind { ControlType::Gs => "CDM GROUND STOP", ControlType::Gdp => "GROUND DELAY PROGRAM" },
+        "reason": p.reason,
+        "scope": {
+            "airports": p.scope.airports,
+            "artccs": p.scope.artccs,
+            "dep_facilities": p.scope.airports,
+            "origin_centers": p.scope.artccs,
+        },
+        "times": {
+            "start": format_iso_millis(p.start_utc),
+            "end": format_iso_millis(p.end_utc),
+            "created": format_iso_millis(p.created_utc),
+            "updated": format_iso_millis(p.updated_utc),
+        },
+        "delays": {
+            "total_minutes": total_delay,
+            "average_minutes": if controlled > 0 { total_delay / controlled as i64 } else { 0 },
+            "maximum_minutes": max_delay,
+        },
+        "flight_counts": {"controlled": controlled},
+        "status": p.status.as_str(),
+        "is_active": p.in_force(now),
+    });
+    if let Some(rate) = p.rate {
+        json["rates"] = json!({"program_rate": rate});
+    }
+    json
+}
+
+fn iso(ms: Option<i64>) -> Value {
+    ms.map_or(Value::Null, |t| Value::String(format_iso_millis(t)))
+}
+
+fn controlled_json(r: &FlightRecord) -> Value {
+    let id = r.identity.as_deref();
+    let fp = r.flight_plan.as_deref();
+    let pos = r.position;
+    let progress = r.progress.unwrap_or_default();
+    let t = r.tmi.unwrap_or_default();
+    let times = r.times.unwrap_or_default();
+    json!({
+        "gufi": id.map(|i| i.gufi.as_str()),
+        "flight_uid": r.flight_uid,
+        "flight_key": id.map(|i| i.flight_key.as_str()),
+        "callsign": id.map(|i| i.callsign.as_str()),
+        "cid": id.map(|i| i.cid),
+        "aircraft": {"type": fp.map(|f| f.aircraft_type.as_str())},
+        "route": {
+            "departure": fp.map(|f| f.dept_icao.as_str()),
+            "destination": fp.map(|f| f.dest_icao.as_str()),
+            "alternate": fp.map(|f| f.alt_icao.as_str()),
+            "departure_artcc": progress.dept_artcc.as_ref().map(|c| c.as_str()),
+            "destination_artcc": progress.dest_artcc.as_ref().map(|c| c.as_str()),
+        },
+        "position": {
+            "latitude": pos.map(|p| p.lat),
+            "longitude": pos.map(|p| p.lon),
+            "altitude_ft": pos.map(|p| p.altitude_ft),
+            "ground_speed_kts": pos.map(|p| p.groundspeed_kts),
+            "heading": pos.map(|p| p.heading_deg),
+            "phase": progress.phase.as_str(),
+            "current_artcc": progress.current_artcc.as_ref().map(|c| c.as_str()),
+        },
+        "times": {
+            "eta": iso(t.eta_utc.or(progress.eta_utc)),
+            "off": iso(times.off_utc),
+            "ctd": iso(t.edct_utc),
+            "cta": iso(t.slot_time_utc),
+            "edct": iso(t.edct_utc),
+        },
+        "tmi": {
+            "type": if t.gs_held { "GROUND_STOP" } else if t.ctl_type == Some(ControlType::Gdp) { "GDP" } else { "GS" },
+            "program": t.program_id,
+            "is_exempt": false,
+            "ground_stop": {"held": t.gs_held},
+            "slot": {"time": iso(t.slot_time_utc), "program_id": t.program_id},
+            "delay": {"minutes": t.delay_minutes},
+        },
+    })
+}
+
+/// The query of the TMI reads.
+struct TmiQuery {
+    kind: Option<ControlType>,
+    airports: Vec<String>,
+    departures: Vec<String>,
+    include_history: bool,
+    page: usize,
+    per_page: usize,
+}
+
+impl TmiQuery {
+    fn parse(pairs: &[(String, String)], known: &[&str]) -> Result<TmiQuery, ApiError> {
+        let mut q = TmiQuery {
+            kind: None,
+            airports: Vec::new(),
+            departures: Vec::new(),
+            include_history: false,
+            page: 1,
+            per_page: 100,
+        };
+        let list = |v: &str| -> Vec<String> {
+            v.split(',')
+                .map(|s| s.trim().to_ascii_uppercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        for (name, value) in pairs {
+            if !known.contains(&name.as_str()) {
+                return Err(ApiError::bad_param(
+                    name,
+                    format!("not a parameter here; parameters: {}", known.join(", ")),
+                ));
+            }
+            match name.as_str() {
+                "type" => {
+                    q.kind = match value.to_ascii_lowercase().as_str() {
+                        "all" | "" => None,
+                        "gs" => Some(ControlType::Gs),
+                        "gdp" => Some(ControlType::Gdp),
+                        _ => return Err(ApiError::bad_param(name, "must be all, gs or gdp")),
+                    }
+                }
+                "airport" => q.airports = list(value),
+                "dept_icao" => q.departures = list(value),
+                "include_history" => q.include_history = value == "true" || value == "1",
+                "page" | "per_page" => {
+                    let n: usize = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=1000).contains(n))
+                        .ok_or_else(|| ApiError::bad_param(name, "must be 1 to 1000"))?;
+                    if name == "page" {
+                        q.page = n
+                    } else {
+                        q.per_page = n
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(q)
+    }
+
+    /// Whether a flight is under a TMI this query asks about.
+    fn controls(&self, r: &FlightRecord) -> bool {
+        let Some(t) = r.tmi.filter(|t| t.gs_held || t.ctl_type.is_some()) else {
+            return false;
+        };
+        let kind_ok = match self.kind {
+            None => true,
+            Some(ControlType::Gs) => t.gs_held,
+            Some(ControlType::Gdp) => t.ctl_type == Some(ControlType::Gdp),
+        };
+        let fp = r.flight_plan.as_deref();
+        let within = |list: &[String], code: Option<&str>| {
+            list.is_empty() || code.is_some_and(|c| list.iter().any(|l| l == c))
+        };
+        kind_ok
+            && within(&self.airports, fp.map(|f| f.dest_icao.as_str()))
+            && within(&self.departures, fp.map(|f| f.dept_icao.as_str()))
+    }
+}

@@ -1,0 +1,126 @@
+//! What a cycle needs from the TMI programs: the flights a program may
+//! affect (handed to the detectors moved or not, SPEC section 11), the
+//! context's programs, and the `tmi.*` events.
+
+use std::collections::{BTreeSet, HashSet};
+
+use super::event::{self, Payload};
+use crate::flight::{ControlType, FlightRecord};
+use crate::plugin::wit;
+use crate::store::{Change, FlightStore};
+use crate::tmi::{Action, Program, ProgramChange, Programs};
+
+/// Flights not among `changes` that the cycle's detectors must see: every
+/// flight bound for the airport of a program that changed, and of a GDP in
+/// force that a changed flight is bound for (a newcomer's slot depends on
+/// the slots already given). They are unchanged (`before` = `after`).
+pub fn affected(
+    store: &FlightStore,
+    programs: &Programs,
+    program_changes: &[ProgramChange],
+    changes: &[Change],
+    now: i64,
+) -> Vec<Change> {
+    let mut airports: BTreeSet<&str> = program_changes
+        .iter()
+        .map(|c| c.program.airport.as_str())
+        .collect();
+    let bound_for: HashSet<&str> = changes
+        .iter()
+        .filter_map(|c| c.after.as_deref()?.flight_plan.as_deref())
+        .map(|fp| fp.dest_icao.as_str())
+        .collect();
+    airports.extend(
+        programs
+            .in_force(now)
+            .filter(|p| p.kind == ControlType::Gdp && bound_for.contains(p.airport.as_str()))
+            .map(|p| p.airport.as_str()),
+    );
+    if airports.is_empty() {
+        return Vec::new();
+    }
+    let present: HashSet<u64> = changes.iter().map(|c| c.flight_uid).collect();
+    let mut extra: Vec<Change> = store
+        .flights()
+        .filter(|r| !present.contains(&r.flight_uid) && bound_for_any(r, &airports))
+        .map(|r| Change {
+            flight_uid: r.flight_uid,
+            before: Some(r.clone()),
+            after: Some(r.clone()),
+        })
+        .collect();
+    extra.sort_by_key(|c| c.flight_uid);
+    extra
+}
+
+fn bound_for_any(r: &FlightRecord, airports: &BTreeSet<&str>) -> bool {
+    r.flight_plan
+        .as_deref()
+        .is_some_and(|fp| airports.contains(fp.dest_icao.as_str()))
+}
+
+/// The programs in force, as detectors see them.
+pub fn in_force(programs: &Programs, now: i64) -> Vec<wit::Program> {
+    programs.in_force(now).map(to_wit).collect()
+}
+
+/// This cycle's program changes, as detectors see them. A program that
+/// only came into force is, to a detector, issued: its flights need
+/// holds or slots for the first time.
+pub fn changed(program_changes: &[ProgramChange]) -> Vec<wit::ProgramChange> {
+    program_changes
+        .iter()
+        .map(|c| wit::ProgramChange {
+            action: match c.action {
+                None | Some(Action::Issued) => wit::ProgramAction::Issued,
+                Some(Action::Modified) => wit::ProgramAction::Modified,
+                Some(Action::Released) => wit::ProgramAction::Released,
+            },
+            program: to_wit(&c.program),
+        })
+        .collect()
+}
+
+fn to_wit(p: &Program) -> wit::Program {
+    wit::Program {
+        id: p.id,
+        ctl_type: match p.kind {
+            ControlType::Gs => wit::ControlType::Gs,
+            ControlType::Gdp => wit::ControlType::Gdp,
+        },
+        airport: p.airport.clone(),
+        start_utc: p.start_utc,
+        end_utc: p.end_utc,
+        scope_airports: p.scope.airports.clone(),
+        scope_artccs: p.scope.artccs.clone(),
+        rate: p.rate,
+        reason: p.reason.clone(),
+    }
+}
+
+/// The `tmi.*` events of the cycle's program changes, each with the number
+/// of flights it controls after the cycle (released: that it let go).
+pub fn events(program_changes: &[ProgramChange], changes: &[Change]) -> Vec<(String, Payload)> {
+    let controlled_by = |r: Option<&std::sync::Arc<FlightRecord>>, id: u64| {
+        r.and_then(|r| r.tmi)
+            .is_some_and(|t| t.program_id == Some(id))
+    };
+    program_changes
+        .iter()
+        .filter_map(|c| {
+            let action = c.action?;
+            let id = c.program.id;
+            let flights = changes
+                .iter()
+                .filter(|ch| match action {
+                    Action::Released => controlled_by(ch.before.as_ref(), id),
+                    _ => controlled_by(ch.after.as_ref(), id),
+                })
+                .count();
+            Some((
+                action.channel().to_string(),
+                event::program(&c.program, flights),
+            ))
+        })
+        .collect()
+}

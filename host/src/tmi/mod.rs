@@ -1,0 +1,17 @@
+//! Traffic management initiatives (SPEC section 11): ground stops and
+//! ground delay programs.
+//!
+//! - `program`: a program and what a request may say about it;
+//! - `programs`: the programs the pipeline keeps, the commands that issue,
+//!   modify and release them, and the time-driven changes (a program
+//!   coming into force or running out).
+//!
+//! The host decides *which* programs are in force and hands them, with
+//! every flight they may affect, to the `tmi` detector plugin, which
+//! decides holds and slots (it owns the flights' `tmi` section).
+
+pub mod program;
+pub mod programs;
+
+pub use program::{Program, ProgramPatch, ProgramSpec, Scope, Status};
+pub use programs::{Action, ProgramChange, Programs, TmiCommand, TmiError};

@@ -1,0 +1,155 @@
+//! Reading partners' JSON bodies in ingest adapters: the item array (or
+//! why the whole body is refused), then each item's fields, each problem
+//! naming the field at fault.
+
+use serde_json::{Map, Value};
+
+use crate::Timestamp;
+
+/// Why one item cannot be used: the field at fault ("" for the whole item)
+/// and the message.
+pub type ItemFault = (&'static str, String);
+
+/// A JSON object item.
+pub type Item = Map<String, Value>;
+
+/// The body as a JSON object, or why it is refused whole.
+pub fn object(body: &[u8]) -> Result<Map<String, Value>, String> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(o)) => Ok(o),
+        Ok(_) => Err("body must be a JSON object".to_string()),
+        Err(e) => Err(format!("body is not valid JSON: {e}")),
+    }
+}
+
+/// The array under `key`, at most `max` long, or why the body is refused.
+pub fn items(body: &mut Map<String, Value>, key: &str, max: usize) -> Result<Vec<Value>, String> {
+    let Some(Value::Array(items)) = body.remove(key) else {
+        return Err(format!(r#"body must be an object with a "{key}" array"#));
+    };
+    if items.len() > max {
+        return Err(format!(
+            "{} {key} is over the limit of {max} per request",
+            items.len()
+        ));
+    }
+    Ok(items)
+}
+
+/// An item as an object.
+pub fn as_item(item: &Value) -> Result<&Item, ItemFault> {
+    item.as_object()
+        .ok_or(("", "an item must be a JSON object".to_string()))
+}
+
+/// `max_items` from an adapter's config (`default` when absent).
+pub fn max_items(config: &Value, default: usize) -> Result<usize, String> {
+    match config.get("max_items") {
+        None => Ok(default),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| *n > 0)
+            .map(|n| n as usize)
+            .ok_or_else(|| "config `max_items` must be a positive integer".to_string()),
+    }
+}
+
+/// The first of `names` the item has, with the name it was found under.
+fn first<'a>(item: &'a Item, names: &[&'static str]) -> Option<(&'static str, &'a Value)> {
+    names
+        .iter()
+        .find_map(|n| item.get(*n).filter(|v| !v.is_null()).map(|v| (*n, v)))
+}
+
+/// A required non-empty string, upper-cased (callsigns, ICAO codes).
+pub fn required_code(item: &Item, field: &'static str) -> Result<String, ItemFault> {
+    optional_code(item, &[field])?.ok_or((field, format!("missing required field: {field}")))
+}
+
+/// An optional string under any of `names`, trimmed and upper-cased.
+pub fn optional_code(item: &Item, names: &[&'static str]) -> Result<Option<String>, ItemFault> {
+    optional_text(item, names).map(|v| v.map(|s| s.to_ascii_uppercase()))
+}
+
+/// An optional string under any of `names`, trimmed; empty counts as absent.
+pub fn optional_text(item: &Item, names: &[&'static str]) -> Result<Option<String>, ItemFault> {
+    match first(item, names) {
+        None => Ok(None),
+        Some((_, Value::String(s))) if s.trim().is_empty() => Ok(None),
+        Some((_, Value::String(s))) => Ok(Some(s.trim().to_string())),
+        Some((name, _)) => Err((name, "must be a string".to_string())),
+    }
+}
+
+/// A required number within `-limit..=limit` (latitude, longitude).
+pub fn coordinate(item: &Item, names: &[&'static str], limit: f64) -> Result<f64, ItemFault> {
+    let (name, value) =
+        first(item, names).ok_or((names[0], format!("missing required field: {}", names[0])))?;
+    match value.as_f64() {
+        Some(v) if v.abs() <= limit => Ok(v),
+        Some(v) => Err((
+            name,
+            format!("{v} is out of range: must be between -{limit} and {limit}"),
+        )),
+        None => Err((name, "must be a number".to_string())),
+    }
+}
+
+/// An optional whole number within `min..=max` under any of `names`.
+pub fn optional_int(
+    item: &Item,
+    names: &[&'static str],
+    min: i64,
+    max: i64,
+) -> Result<Option<i32>, ItemFault> {
+    let Some((name, value)) = first(item, names) else {
+        return Ok(None);
+    };
+    match value.as_f64() {
+        Some(n) if (min as f64..=max as f64).contains(&n) => Ok(Some(n.round() as i32)),
+        Some(n) => Err((
+            name,
+            format!("{n} is out of range: must be between {min} and {max}"),
+        )),
+        None => Err((name, "must be a number".to_string())),
+    }
+}
+
+/// An optional boolean under any of `names`.
+pub fn optional_bool(item: &Item, names: &[&'static str]) -> Result<Option<bool>, ItemFault> {
+    match first(item, names) {
+        None => Ok(None),
+        Some((_, Value::Bool(b))) => Ok(Some(*b)),
+        Some((name, _)) => Err((name, "must be true or false".to_string())),
+    }
+}
+
+/// An optional ISO 8601 UTC time under any of `names`.
+pub fn optional_time(item: &Item, names: &[&'static str]) -> Result<Option<Timestamp>, ItemFault> {
+    let Some((name, value)) = first(item, names) else {
+        return Ok(None);
+    };
+    value
+        .as_str()
+        .and_then(crate::time::parse_rfc3339)
+        .map(Some)
+        .ok_or((
+            name,
+            "must be an ISO 8601 UTC time, e.g. 2026-01-16T12:00:00Z".to_string(),
+        ))
+}
+
+/// A squawk: four octal digits ("0000" to "7777"), as the decimal number
+/// the digits read as.
+pub fn optional_squawk(item: &Item, field: &'static str) -> Result<Option<u16>, ItemFault> {
+    match item.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.len() == 4 && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) => {
+            Ok(s.parse().ok())
+        }
+        Some(_) => Err((
+            field,
+            "must be four octal digits, e.g. \"1200\"".to_string(),
+        )),
+    }
+}

@@ -1,0 +1,236 @@
+//! Ingest adapter for ADL flight data (`POST /ingest/adl`), in PERTI's shape:
+//!
+//! ```json
+//! {"flights": [{"callsign": "UAL123", "dept_icao": "KORD", "dest_icao": "KJFK",
+//!               "cid": 1234567, "aircraft_type": "B738", "route": "...",
+//!               "cruise_altitude": 35000, "cruise_speed": 450, "alternate": "KBOS",
+//!               "out_utc": "2026-01-16T12:00:00Z", "off_utc": "..."}]}
+//! ```
+//!
+//! `callsign`, `dept_icao` and `dest_icao` are required. An item names its
+//! flight by `flight_uid`, else `gufi`, else callsign. Times take PERTI's
+//! names or their FIXM aliases (`out_utc` or `actual_off_block_time`, ...).
+//! Fields PERTI accepts that belong to sections ADL does not own (position,
+//! `phase`, `eta_utc`, `tmi`) are passed on so the host refuses them by the
+//! authority matrix and reports each one. Config: `max_items` (default 500).
+
+use serde_json::Value;
+use vatswim_plugin_api::body::{self, Item, ItemFault};
+use vatswim_plugin_api::{
+    ControlType, Description, FieldValue, FlightRef, IngestAdapter, IngestItem, ItemError, Parsed,
+    Patch, Phase, PositionUpdate, Tmi,
+};
+
+/// The adapter.
+pub struct AdlAdapter {
+    max_items: usize,
+}
+
+impl IngestAdapter for AdlAdapter {
+    fn describe() -> Description {
+        Description::new(
+            "adl",
+            env!("CARGO_PKG_VERSION"),
+            "ADL flight data: {\"flights\":[...]}",
+        )
+    }
+
+    fn init(config: Value) -> Result<Self, String> {
+        Ok(AdlAdapter {
+            max_items: body::max_items(&config, 500)?,
+        })
+    }
+
+    fn parse(&self, _content_type: &str, bytes: &[u8]) -> Result<Parsed, String> {
+        let flights = body::items(&mut body::object(bytes)?, "flights", self.max_items)?;
+        let now = vatswim_plugin_api::log::now();
+        let mut parsed = Parsed {
+            items: Vec::new(),
+            errors: Vec::new(),
+        };
+        for (index, item) in flights.iter().enumerate() {
+            let index = index as u32;
+            match body::as_item(item).and_then(|item| flight_patch(item, now)) {
+                Ok(patch) => parsed.items.push(IngestItem { index, patch }),
+                Err((field, message)) => parsed.errors.push(ItemError::new(index, field, message)),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// The patch for one flight item.
+fn flight_patch(item: &Item, now: i64) -> Result<Patch, ItemFault> {
+    let callsign = body::required_code(item, "callsign")?;
+    let dept = airport(item, "dept_icao")?;
+    let dest = airport(item, "dest_icao")?;
+    let flight = match (
+        body::optional_int(item, &["flight_uid"], 1, i64::from(i32::MAX))?,
+        body::optional_text(item, &["gufi"])?,
+    ) {
+        (Some(uid), _) => FlightRef::Uid(uid as u64),
+        (None, Some(gufi)) => FlightRef::Gufi(gufi),
+        (None, None) => FlightRef::Callsign(callsign.clone()),
+    };
+    let mut fields = vec![
+        FieldValue::IdentityCallsign(callsign),
+        FieldValue::FlightPlanDeptIcao(dept),
+        FieldValue::FlightPlanDestIcao(dest),
+    ];
+    identity_and_plan(item, &mut fields)?;
+    times(item, &mut fields)?;
+    outside_adl(item, now, &mut fields)?;
+    Ok(Patch { flight, fields })
+}
+
+fn airport(item: &Item, field: &'static str) -> Result<String, ItemFault> {
+    let code = body::required_code(item, field)?;
+    if (3..=4).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(code)
+    } else {
+        Err((
+            field,
+            format!("{code:?} is not an airport code (3 or 4 letters or digits)"),
+        ))
+    }
+}
+
+/// A field's names (PERTI's and its aliases) and the patch field it makes.
+type Aliased<T> = (&'static [&'static str], fn(T) -> FieldValue);
+
+fn identity_and_plan(item: &Item, fields: &mut Vec<FieldValue>) -> Result<(), ItemFault> {
+    if let Some(cid) = body::optional_int(item, &["cid"], 1, i64::from(i32::MAX))? {
+        fields.push(FieldValue::IdentityCid(cid as u32));
+    }
+    let texts: [Aliased<String>; 5] = [
+        (
+            &["aircraft_type", "aircraft_icao"],
+            FieldValue::FlightPlanAircraftType,
+        ),
+        (&["route", "fp_route"], FieldValue::FlightPlanRoute),
+        (&["alternate", "alt_icao"], FieldValue::FlightPlanAltIcao),
+        (&["remarks"], FieldValue::FlightPlanRemarks),
+        (&["deptime"], FieldValue::FlightPlanDeptime),
+    ];
+    for (names, field) in texts {
+        if let Some(v) = body::optional_text(item, names)? {
+            fields.push(field(v));
+        }
+    }
+    if let Some(rules) = body::optional_code(item, &["flight_rules", "rules"])? {
+        if rules != "I" && rules != "V" {
+            return Err(("flight_rules", "must be \"I\" (IFR) or \"V\" (VFR)".into()));
+        }
+        fields.push(FieldValue::FlightPlanRules(rules));
+    }
+    if let Some(ft) = body::optional_int(item, &["cruise_altitude", "fp_altitude_ft"], 0, 100_000)?
+    {
+        fields.push(FieldValue::FlightPlanAltitudeFt(ft));
+    }
+    if let Some(kts) = body::optional_int(item, &["cruise_speed", "fp_tas_kts"], 0, 2_000)? {
+        fields.push(FieldValue::FlightPlanTasKts(kts));
+    }
+    Ok(())
+}
+
+/// OOOI times, under PERTI's names or their FIXM aliases.
+fn times(item: &Item, fields: &mut Vec<FieldValue>) -> Result<(), ItemFault> {
+    let oooi: [Aliased<Option<i64>>; 4] = [
+        (
+            &["actual_off_block_time", "out_utc"],
+            FieldValue::TimesOutUtc,
+        ),
+        (
+            &["actual_time_of_departure", "off_utc"],
+            FieldValue::TimesOffUtc,
+        ),
+        (&["actual_landing_time", "on_utc"], FieldValue::TimesOnUtc),
+        (&["actual_in_block_time", "in_utc"], FieldValue::TimesInUtc),
+    ];
+    for (names, field) in oooi {
+        if let Some(t) = body::optional_time(item, names)? {
+            fields.push(field(Some(t)));
+        }
+    }
+    Ok(())
+}
+
+/// Fields PERTI's ADL ingest takes that the authority matrix gives to other
+/// writers: passed on as patches so the host refuses and reports them,
+/// rather than dropping them silently here.
+fn outside_adl(item: &Item, now: i64, fields: &mut Vec<FieldValue>) -> Result<(), ItemFault> {
+    let has_lat = item.contains_key("latitude") || item.contains_key("lat");
+    if has_lat {
+        fields.push(FieldValue::Position(PositionUpdate {
+            lat: body::coordinate(item, &["latitude", "lat"], 90.0)?,
+            lon: body::coordinate(item, &["longitude", "lon"], 180.0)?,
+            altitude_ft: body::optional_int(item, &["altitude", "altitude_ft"], -2_000, 100_000)?,
+            heading_deg: body::optional_int(item, &["heading", "heading_deg"], 0, 360)?,
+            groundspeed_kts: body::optional_int(
+                item,
+                &["ground_speed", "groundspeed_kts"],
+                0,
+                2_000,
+            )?,
+            vertical_rate_fpm: body::optional_int(
+                item,
+                &["vertical_rate", "vertical_rate_fpm"],
+                -30_000,
+                30_000,
+            )?,
+            squawk: None,
+            updated_at: now,
+        }));
+    }
+    if let Some(name) = body::optional_text(item, &["phase"])? {
+        let phase = parse_phase(&name).ok_or(("phase", format!("{name:?} is not a phase")))?;
+        fields.push(FieldValue::ProgressPhase(phase));
+    }
+    if let Some(active) = body::optional_bool(item, &["is_active"])? {
+        fields.push(FieldValue::ProgressIsActive(active));
+    }
+    if let Some(eta) = body::optional_time(item, &["estimated_time_of_arrival", "eta_utc"])? {
+        fields.push(FieldValue::ProgressEtaUtc(Some(eta)));
+    }
+    if let Some(tmi) = item.get("tmi").filter(|v| !v.is_null()) {
+        fields.push(FieldValue::Tmi(tmi_of(tmi)?));
+    }
+    Ok(())
+}
+
+fn parse_phase(name: &str) -> Option<Phase> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "prefile" | "prefiled" => Phase::Prefile,
+        "taxiing" | "taxi" | "departing" => Phase::Taxiing,
+        "departed" | "climbing" => Phase::Departed,
+        "enroute" | "en_route" | "cruise" => Phase::Enroute,
+        "descending" | "approach" => Phase::Descending,
+        "arrived" | "landed" => Phase::Arrived,
+        "disconnected" => Phase::Disconnected,
+        _ => return None,
+    })
+}
+
+fn tmi_of(tmi: &Value) -> Result<Tmi, ItemFault> {
+    let tmi = tmi
+        .as_object()
+        .ok_or(("tmi", "must be a JSON object".to_string()))?;
+    let ctl_type = match body::optional_code(tmi, &["ctl_type"])?.as_deref() {
+        None => None,
+        Some("GS") => Some(ControlType::Gs),
+        Some("GDP") => Some(ControlType::Gdp),
+        Some(other) => return Err(("tmi", format!("ctl_type {other:?} is not GS or GDP"))),
+    };
+    Ok(Tmi {
+        gs_held: body::optional_bool(tmi, &["gs_held"])?.unwrap_or(false),
+        ctl_type,
+        program_id: body::optional_int(tmi, &["program_id"], 1, i64::from(i32::MAX))?
+            .map(|id| id as u64),
+        slot_time_utc: body::optional_time(tmi, &["slot_time_utc"])?,
+        edct_utc: None,
+        delay_minutes: body::optional_int(tmi, &["delay_minutes"], -1_440, 1_440)?,
+        eta_utc: None,
+    })
+}
+
+vatswim_plugin_api::export_ingest_adapter!(AdlAdapter);

@@ -1,0 +1,320 @@
+//! Partner ingest against the real server with the simulator running:
+//! track, metering and ADL bodies, every kind of bad input with its exact
+//! reply, and a partner's own adapter dropped in while the gateway runs.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::gateway::{Gateway, wait_for};
+
+fn start(tmp: &tempfile::TempDir) -> Gateway {
+    Gateway::start(&["demo", "--flights", "80", "--seed", "21"], tmp.path())
+}
+
+/// POSTs `body` to a path under the API with the gateway's (system) key.
+pub fn post(
+    gw: &Gateway,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Vec<u8>>,
+) -> (u16, Value) {
+    let response = gw
+        .http()
+        .post(format!("{}{path}", gw.base))
+        .bearer_auth(gw.key.as_deref().unwrap())
+        .header("content-type", content_type)
+        .body(body.into())
+        .send()
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    let status = response.status().as_u16();
+    let text = response.text().unwrap();
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("POST {path}: not JSON ({e}): {text:.300}"));
+    (status, json)
+}
+
+fn post_json(gw: &Gateway, path: &str, body: &Value) -> (u16, Value) {
+    post(gw, path, "application/json", body.to_string())
+}
+
+/// A flight in the phase, as `/flights` shows it.
+fn a_flight(gw: &Gateway, phase: &str) -> Value {
+    wait_for(
+        &format!("a flight {phase}"),
+        Duration::from_secs(60),
+        || {
+            let body = gw.ok(&format!("/flights?phase={phase}&per_page=1"));
+            body["data"].get(0).cloned()
+        },
+    )
+}
+
+fn flight(gw: &Gateway, callsign: &str) -> Value {
+    gw.ok(&format!("/flight?callsign={callsign}"))["data"].clone()
+}
+
+fn last_seq(gw: &Gateway) -> u64 {
+    gw.ok("/health")["data"]["last_seq"].as_u64().unwrap()
+}
+
+fn report(body: &Value) -> (u64, u64, u64, u64, u64) {
+    let d = &body["data"];
+    let n = |k: &str| d[k].as_u64().unwrap_or_else(|| panic!("no {k} in {body}"));
+    (
+        n("processed"),
+        n("created"),
+        n("updated"),
+        n("not_found"),
+        n("errors"),
+    )
+}
+
+#[test]
+fn a_track_moves_a_flight_and_the_positions_batch_shows_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(&tmp);
+    let target = a_flight(&gw, "enroute");
+    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let since = last_seq(&gw);
+    let body = json!({"tracks": [
+        {"callsign": callsign, "latitude": 12.3456, "longitude": -45.6789, "altitude_ft": 31000,
+         "ground_speed_kts": 444, "squawk": "4321", "track_source": "radar"},
+        {"callsign": "NOSUCH1", "latitude": 1.0, "longitude": 2.0}
+    ]});
+    let (status, reply) = post_json(&gw, "/ingest/track", &body);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(report(&reply), (2, 0, 1, 1, 0), "{reply}");
+    assert_eq!(reply["data"]["error_details"], json!([]));
+
+    // The ingest is a cycle of its own: its positions batch carries the
+    // new position, after the seq the gateway had before the POST.
+    let batches = gw.events_since(since, "flight.positions");
+    let entry = batches
+        .iter()
+        .flat_map(|e| e["data"]["positions"].as_array().unwrap().clone())
+        .find(|p| p["callsign"] == callsign.as_str())
+        .unwrap_or_else(|| panic!("{callsign} in no positions batch after seq {since}"));
+    assert_eq!(entry["latitude"], 12.3456);
+    assert_eq!(entry["longitude"], -45.6789);
+    assert_eq!(entry["altitude_ft"], 31000);
+    assert_eq!(entry["groundspeed_kts"], 444);
+    // The track section is the partner's (the feed does not write it).
+    let track = &flight(&gw, &callsign)["track"];
+    assert_eq!(track["source"], "radar");
+    assert_eq!(track["squawk"], "4321");
+}
+
+#[test]
+fn metering_fills_the_section_and_a_partial_update_keeps_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(&tmp);
+    let target = a_flight(&gw, "enroute");
+    let callsign = target["identity"]["callsign"].as_str().unwrap();
+    let airport = target["flight_plan"]["destination"].as_str().unwrap();
+    let body = json!({"airport": airport, "metering_point": "camrn", "metering": [{
+        "callsign": callsign, "scheduled_time_of_arrival": "2026-11-22T18:30:00Z",
+        "metering_time": "2026-11-22T18:15:00Z", "metering_delay": 5, "metering_frozen": true,
+        "arrival_stream": "north", "metering_status": "METERED"}]});
+    let (status, reply) = post_json(&gw, "/ingest/metering", &body);
+    assert_eq!((status, report(&reply)), (200, (1, 0, 1, 0, 0)), "{reply}");
+    let expected = json!({
+        "scheduled_time_of_arrival": "2026-11-22T18:30:00Z", "metering_point": "CAMRN",
+        "metering_time": "2026-11-22T18:15:00Z", "metering_delay": 5, "metering_frozen": true,
+        "metering_status": "METERED", "arrival_stream": "NORTH"});
+    assert_eq!(flight(&gw, callsign)["metering"], expected);
+
+    let update =
+        json!({"airport": airport, "metering": [{"callsign": callsign, "metering_delay": 7}]});
+    let (status, reply) = post_json(&gw, "/ingest/metering", &update);
+    assert_eq!((status, report(&reply)), (200, (1, 0, 1, 0, 0)), "{reply}");
+    let mut expected = expected;
+    expected["metering_delay"] = json!(7);
+    assert_eq!(flight(&gw, callsign)["metering"], expected);
+}
+
+#[test]
+fn bad_bodies_are_refused_whole_and_bad_items_one_by_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(&tmp);
+    let target = a_flight(&gw, "enroute");
+    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let track = |lat: f64| json!({"callsign": callsign, "latitude": lat, "longitude": 1.5});
+    let error = |reply: &Value| {
+        (
+            reply["error"]["code"].as_str().unwrap().to_string(),
+            reply["error"]["message"].as_str().unwrap().to_string(),
+        )
+    };
+
+    // Not JSON: 400, nothing applied.
+    let (status, reply) = post(&gw, "/ingest/track", "application/json", "{\"tracks\": [");
+    assert_eq!(status, 400);
+    let (code, message) = error(&reply);
+    assert_eq!(code, "INVALID_BODY");
+    assert!(
+        message.starts_with("nothing was applied: body is not valid JSON"),
+        "{message}"
+    );
+
+    // The wrong shape.
+    let (status, reply) = post_json(&gw, "/ingest/track", &json!({"flights": [track(1.0)]}));
+    assert_eq!(
+        (status, error(&reply).1.as_str()),
+        (
+            400,
+            r#"nothing was applied: body must be an object with a "tracks" array"#
+        )
+    );
+
+    // Over the item limit: 1001 tracks, the first of them good.
+    let over: Vec<Value> = (0..1001).map(|_| track(2.0)).collect();
+    let (status, reply) = post_json(&gw, "/ingest/track", &json!({"tracks": over}));
+    assert_eq!(
+        (status, error(&reply).1.as_str()),
+        (
+            400,
+            "nothing was applied: 1001 tracks is over the limit of 1000 per request"
+        )
+    );
+
+    // Too large: 413 before any adapter sees it.
+    let huge = format!(
+        r#"{{"tracks":[{}], "pad":"{}"}}"#,
+        track(3.0),
+        "x".repeat(5 << 20)
+    );
+    let (status, reply) = post(&gw, "/ingest/track", "application/json", huge);
+    assert_eq!(status, 413);
+    assert_eq!(error(&reply).0, "PAYLOAD_TOO_LARGE");
+
+    // No adapter for the route.
+    let (status, reply) = post_json(&gw, "/ingest/radar", &json!({}));
+    assert_eq!(status, 404);
+    assert!(
+        error(&reply).1.contains("routes: adl, metering, track"),
+        "{reply}"
+    );
+
+    // None of those touched the flight.
+    assert_eq!(flight(&gw, &callsign)["track"], Value::Null);
+
+    // Good and bad items in one body: the good one applies, each bad one
+    // is reported with its index and field.
+    let body = json!({"tracks": [
+        {"callsign": callsign, "latitude": 95.0, "longitude": 1.0},
+        track(4.0),
+        {"latitude": 1.0, "longitude": 1.0},
+        {"callsign": callsign, "latitude": 1.0, "longitude": 1.0, "squawk": "9999"}
+    ]});
+    let (status, reply) = post_json(&gw, "/ingest/track", &body);
+    assert_eq!((status, report(&reply)), (200, (1, 0, 1, 0, 3)), "{reply}");
+    assert_eq!(
+        reply["data"]["error_details"],
+        json!([
+            {"index": 0, "field": "latitude", "error": "95 is out of range: must be between -90 and 90"},
+            {"index": 2, "field": "callsign", "error": "missing required field: callsign"},
+            {"index": 3, "field": "squawk", "error": "must be four octal digits, e.g. \"1200\""}
+        ])
+    );
+    assert_eq!(flight(&gw, &callsign)["track"]["source"], "partner");
+}
+
+#[test]
+fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(&tmp);
+    let target = a_flight(&gw, "enroute");
+    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let dep = target["flight_plan"]["departure"].as_str().unwrap();
+    let arr = target["flight_plan"]["destination"].as_str().unwrap();
+    let since = last_seq(&gw);
+    let body = json!({"flights": [
+        // Times under their FIXM alias and a position ADL may not write.
+        {"callsign": callsign, "dept_icao": dep, "dest_icao": arr,
+         "actual_off_block_time": "2026-11-22T08:00:00Z",
+         "latitude": 10.0, "longitude": 20.0, "phase": "enroute"},
+        // A flight the gateway does not know: created.
+        {"callsign": "adl42", "dept_icao": "KBOS", "dest_icao": "KJFK", "cid": 1234567,
+         "aircraft_type": "A320", "route": "MERIT J60 HFD", "cruise_altitude": 24000},
+        {"callsign": "ADL43", "dept_icao": "K$", "dest_icao": "KJFK"}
+    ]});
+    let (status, reply) = post_json(&gw, "/ingest/adl", &body);
+    assert_eq!((status, report(&reply)), (200, (2, 1, 1, 0, 2)), "{reply}");
+    let details = reply["data"]["error_details"].as_array().unwrap();
+    let fields: Vec<(u64, &str)> = details
+        .iter()
+        .map(|d| (d["index"].as_u64().unwrap(), d["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [(0, "position"), (0, "progress.phase"), (2, "dept_icao")],
+        "{reply}"
+    );
+    assert!(
+        details[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("plugin adl does not own position"),
+        "{reply}"
+    );
+
+    // The owned part of item 0 applied; the refused position did not.
+    let after = flight(&gw, &callsign);
+    assert_eq!(after["times"]["out"], "2026-11-22T08:00:00Z");
+    assert_ne!(after["position"]["latitude"], 10.0);
+    // The new flight exists, filed as ADL said, and was announced.
+    let created = flight(&gw, "ADL42");
+    assert_eq!(created["flight_plan"]["route"], "MERIT J60 HFD");
+    assert_eq!(created["flight_plan"]["cruise_altitude"], 24000);
+    assert_eq!(created["identity"]["cid"], 1234567);
+    assert_eq!(created["progress"]["phase"], "prefile");
+    let announced = gw.events_since(since, "flight.created");
+    assert!(announced.iter().any(|e| e["data"]["callsign"] == "ADL42"));
+}
+
+fn stage_partner_adapter(plugins: &Path) {
+    std::fs::create_dir_all(plugins).unwrap();
+    let guest = Path::new(env!("SWIM_TEST_GUESTS_DIR")).join("csv_positions.wasm");
+    // The manifest first, so the plugin loads with its route and rights.
+    std::fs::write(
+        plugins.join("csv.toml"),
+        "name = \"csv\"\nkind = \"ingest-adapter\"\nroute = \"csv\"\nowns = [\"position\", \"track\"]\n",
+    )
+    .unwrap();
+    std::fs::copy(guest, plugins.join("csv.wasm")).unwrap();
+}
+
+#[test]
+fn a_partner_adapter_dropped_in_serves_its_route_without_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(&tmp);
+    let target = a_flight(&gw, "enroute");
+    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let line = format!("{callsign},33.25,-97.5,12000\n");
+    let (status, _) = post(&gw, "/ingest/csv", "text/csv", line.clone());
+    assert_eq!(status, 404, "no such route before the drop");
+
+    let dropped = Instant::now();
+    stage_partner_adapter(&tmp.path().join("plugins"));
+    let reply = wait_for("the csv route", Duration::from_secs(30), || {
+        let (status, reply) = post(&gw, "/ingest/csv", "text/csv", line.clone());
+        (status == 200).then_some(reply)
+    });
+    eprintln!(
+        "the dropped adapter served its route {:?} after the drop",
+        dropped.elapsed()
+    );
+    assert_eq!(report(&reply), (1, 0, 1, 0, 0), "{reply}");
+    let plugins = gw.ok("/plugins");
+    let csv = plugins["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "csv")
+        .cloned()
+        .unwrap_or_else(|| panic!("csv not in {plugins}"));
+    assert_eq!(csv["status"], "active", "{csv}");
+    assert_eq!(flight(&gw, &callsign)["track"]["source"], "csv");
+}
