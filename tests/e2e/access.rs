@@ -263,7 +263,10 @@ fn writes_need_permission_and_every_refusal_is_audited() {
     assert_eq!(code(post(&gw, "/tmi/programs", &partner)).0, 403);
     assert_eq!(code(get(&gw, "/plugins", Some(&dev))).0, 403);
     // Its own route passes the gate; the adapter then refuses the body `{}`.
-    assert_eq!(code(post(&gw, "/ingest/track", &partner)), (400, "INVALID_BODY".into()));
+    assert_eq!(
+        code(post(&gw, "/ingest/track", &partner)),
+        (400, "INVALID_BODY".into())
+    );
 
     let db = rusqlite::Connection::open(tmp.path().join("swim.db")).unwrap();
     wait_for("the audit rows", Duration::from_secs(10), || {

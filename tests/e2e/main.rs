@@ -8,5 +8,6 @@ mod gateway;
 mod ingest;
 mod plugins_cli;
 mod restart;
+mod tmi;
 mod websocket;
 mod ws_client;

@@ -170,7 +170,7 @@ async fn command(state: &AppState, command: TmiCommand) -> Result<Program, ApiEr
 fn answer(state: &AppState, program: &Program) -> Envelope<Value> {
     let view = state.shared.view.load_full();
     let counts = Counts::of(&view.flights);
-    Envelope::new(program_json(program, &counts, wall_ms()), wall_ms())
+    Envelope::new(program_json(program, &counts, view.as_of), wall_ms())
 }
 
 fn program_id(id: &str) -> Result<u64, ApiError> {
@@ -253,7 +253,8 @@ fn program_json(p: &Program, counts: &Counts, now: i64) -> Value {
         },
         "flight_counts": {"controlled": controlled},
         "status": p.status.as_str(),
-        "is_active": p.in_force(now),
+        // The data's clock (a simulator may run ahead of the wall).
+        "is_active": p.in_force(now.max(p.updated_utc)),
     });
     if let Some(rate) = p.rate {
         json["rates"] = json!({"program_rate": rate});

@@ -186,7 +186,7 @@ impl Pipeline {
             .iter()
             .take_while(|d| d.0 == "flight.created")
             .count();
-        let tmi = programs::events(&program_changes, &out.changes)
+        let tmi = programs::events(&program_changes, &out.changes, &self.store)
             .into_iter()
             .map(|(kind, data)| (kind, None, data));
         drafts.splice(created..created, tmi);

@@ -99,9 +99,14 @@ fn to_wit(p: &Program) -> wit::Program {
 }
 
 /// The `tmi.*` events of the cycle's program changes, each with the number
-/// of flights it controls after the cycle (released: that it let go).
-pub fn events(program_changes: &[ProgramChange], changes: &[Change]) -> Vec<(String, Payload)> {
-    let controlled_by = |r: Option<&std::sync::Arc<FlightRecord>>, id: u64| {
+/// of flights the program controls after the cycle (released: the number
+/// it let go this cycle).
+pub fn events(
+    program_changes: &[ProgramChange],
+    changes: &[Change],
+    store: &FlightStore,
+) -> Vec<(String, Payload)> {
+    let controlled_by = |r: Option<&FlightRecord>, id: u64| {
         r.and_then(|r| r.tmi)
             .is_some_and(|t| t.program_id == Some(id))
     };
@@ -110,13 +115,16 @@ pub fn events(program_changes: &[ProgramChange], changes: &[Change]) -> Vec<(Str
         .filter_map(|c| {
             let action = c.action?;
             let id = c.program.id;
-            let flights = changes
-                .iter()
-                .filter(|ch| match action {
-                    Action::Released => controlled_by(ch.before.as_ref(), id),
-                    _ => controlled_by(ch.after.as_ref(), id),
-                })
-                .count();
+            let flights = match action {
+                Action::Released => changes
+                    .iter()
+                    .filter(|ch| controlled_by(ch.before.as_deref(), id))
+                    .count(),
+                _ => store
+                    .flights()
+                    .filter(|r| controlled_by(Some(r), id))
+                    .count(),
+            };
             Some((
                 action.channel().to_string(),
                 event::program(&c.program, flights),

@@ -296,15 +296,15 @@ impl SlotPlan<'_> {
             .tas_kts
             .filter(|t| *t >= 60)
             .map_or(self.detector.default_tas_kts, f64::from);
-        let en_route =
-            (distance_nm(dep.lat, dep.lon, dest.lat, dest.lon) / tas * HOUR as f64) as i64;
-        let ete = self.detector.taxi_ms + en_route;
-        let etd = departure_time(f.deptime, self.now);
+        let en_route = distance_nm(dep.lat, dep.lon, dest.lat, dest.lon) / tas * HOUR as f64;
+        // Whole minutes, as EDCTs and slots are given.
+        let ete = ceil_minute(self.detector.taxi_ms + en_route as i64);
+        let etd = ceil_minute(departure_time(f.deptime, self.now));
         let original = f
             .tmi
             .filter(|t| t.program_id == Some(self.program.id))
             .and_then(|t| t.eta_utc);
-        let eta = original.unwrap_or_else(|| floor_minute(etd + ete));
+        let eta = original.unwrap_or(etd + ete);
         Some(Candidate {
             uid: f.uid,
             eta,

@@ -1,0 +1,360 @@
+//! Ground stops and ground delay programs against the real server, with
+//! the simulator sending a quarter of its flights to a hub (`--hub KJFK`).
+//! Every check reads one committed view (`/flights`), so holds and slots
+//! are compared with the flights as that same cycle left them.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::gateway::{Gateway, wait_for};
+use crate::ingest::post;
+
+const HUB: &str = "KJFK";
+
+fn start(tmp: &tempfile::TempDir, seed: &str) -> Gateway {
+    Gateway::start(
+        &[
+            "demo",
+            "--flights",
+            "300",
+            "--hub",
+            HUB,
+            "--speed",
+            "5",
+            "--seed",
+            seed,
+        ],
+        tmp.path(),
+    )
+}
+
+fn iso_in(hours: i64) -> String {
+    let at = std::time::SystemTime::now() + Duration::from_secs((hours * 3600) as u64);
+    let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    chrono_like(secs)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` without a date crate in the tests.
+fn chrono_like(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn send(gw: &Gateway, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = gw
+        .http()
+        .request(method, format!("{}{path}", gw.base))
+        .bearer_auth(gw.key.as_deref().unwrap());
+    if let Some(body) = body {
+        request = request.body(body.to_string());
+    }
+    let response = request.send().unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&response.text().unwrap()).unwrap(),
+    )
+}
+
+/// The flights bound for the hub, as one committed view shows them.
+fn bound_for_hub(gw: &Gateway) -> Vec<Value> {
+    let body = gw.ok(&format!("/flights?dest_icao={HUB}&per_page=1000"));
+    assert_eq!(body["pagination"]["has_more"], false);
+    body["data"].as_array().unwrap().clone()
+}
+
+fn on_ground(f: &Value) -> bool {
+    matches!(f["progress"]["phase"].as_str(), Some("prefile" | "taxiing"))
+}
+
+fn uid(f: &Value) -> u64 {
+    f["flight_uid"].as_u64().unwrap()
+}
+
+/// Epoch milliseconds of `YYYY-MM-DDTHH:MM:SS(.fff)Z` (whole seconds).
+fn ms(iso: &Value) -> i64 {
+    let s = iso.as_str().unwrap_or_else(|| panic!("not a time: {iso}"));
+    let n = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap();
+    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    ((days * 24 + n(11, 13)) * 3600 + n(14, 16) * 60 + n(17, 19)) * 1000
+}
+
+#[test]
+fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(&tmp, "9");
+    let ground = wait_for(
+        "flights on the ground bound for the hub",
+        Duration::from_secs(120),
+        || {
+            let ground: Vec<Value> = bound_for_hub(&gw).into_iter().filter(on_ground).collect();
+            (ground.len() >= 4).then_some(ground)
+        },
+    );
+    // Scope: every departure ARTCC seen but the first grounded flight's, so
+    // the stop must tell in-scope flights from the rest.
+    let excluded = ground[0]["flight_plan"]["departure_artcc"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let artccs: BTreeSet<String> = gw
+        .all_flights("per_page=250")
+        .iter()
+        .filter_map(|f| {
+            f["flight_plan"]["departure_artcc"]
+                .as_str()
+                .map(String::from)
+        })
+        .filter(|a| *a != excluded)
+        .collect();
+    let in_scope = |f: &Value| {
+        f["flight_plan"]["departure_artcc"]
+            .as_str()
+            .is_some_and(|a| artccs.contains(a))
+    };
+    let (status, issued) = send(
+        &gw,
+        reqwest::Method::POST,
+        "/tmi/programs",
+        Some(
+            json!({"program_type": "GS", "airport": HUB, "end_time": iso_in(3),
+                    "reason": "THUNDERSTORMS", "scope": {"artccs": artccs}}),
+        ),
+    );
+    assert_eq!(status, 201, "{issued}");
+    let id = issued["data"]["program_id"].as_u64().unwrap();
+    assert_eq!(issued["data"]["status"], "ACTIVE");
+
+    let check = |flights: &[Value]| -> BTreeSet<u64> {
+        let held: BTreeSet<u64> = flights
+            .iter()
+            .filter(|f| f["tmi"]["ground_stop_held"] == true)
+            .map(uid)
+            .collect();
+        let eligible: BTreeSet<u64> = flights
+            .iter()
+            .filter(|f| on_ground(f) && in_scope(f))
+            .map(uid)
+            .collect();
+        assert_eq!(
+            held, eligible,
+            "held flights are exactly those in scope on the ground"
+        );
+        for f in flights.iter().filter(|f| held.contains(&uid(f))) {
+            assert_eq!(f["tmi"]["control_type"], "GS");
+            assert_eq!(f["tmi"]["program_id"], id);
+        }
+        held
+    };
+    let first = check(&bound_for_hub(&gw));
+    assert!(!first.is_empty(), "the stop holds someone");
+    assert!(!first.contains(&uid(&ground[0])), "out of scope, not held");
+
+    // As flights appear, the ones in scope are held in the cycle they appear.
+    let mut held_later = BTreeSet::new();
+    let started = Instant::now();
+    while held_later.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "no flight became eligible"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        held_later = check(&bound_for_hub(&gw))
+            .difference(&first)
+            .copied()
+            .collect();
+    }
+
+    let since = gw.ok("/health")["data"]["last_seq"].as_u64().unwrap();
+    let (status, released) = send(
+        &gw,
+        reqwest::Method::DELETE,
+        &format!("/tmi/programs/{id}"),
+        None,
+    );
+    assert_eq!(status, 200, "{released}");
+    assert_eq!(released["data"]["status"], "RELEASED");
+    let after = bound_for_hub(&gw);
+    assert!(
+        after.iter().all(|f| f["tmi"]["is_controlled"] == false),
+        "every hold cleared"
+    );
+    assert_eq!(gw.ok("/tmi/controlled")["pagination"]["total"], 0);
+    let events = gw.events_since(since, "tmi.released");
+    assert_eq!(events.len(), 1, "{events:?}");
+    let data = &events[0]["data"];
+    assert_eq!(
+        (data["program_id"].as_u64(), data["status"].as_str()),
+        (Some(id), Some("RELEASED"))
+    );
+    assert!(data["flights"].as_u64().unwrap() >= 1, "{data}");
+    let programs = gw.ok("/tmi/programs?include_history=true");
+    assert_eq!(programs["data"]["ground_stops"][0]["status"], "RELEASED");
+    assert_eq!(programs["data"]["summary"]["active_ground_stops"], 0);
+    assert_eq!(
+        send(
+            &gw,
+            reqwest::Method::DELETE,
+            &format!("/tmi/programs/{id}"),
+            None
+        )
+        .0,
+        409
+    );
+}
+
+/// The hub's GDP slots in one view: (uid, eta, slot, delay, edct).
+fn slots(flights: &[Value], id: u64) -> Vec<(u64, i64, i64, i64, i64)> {
+    let mut slots: Vec<_> = flights
+        .iter()
+        .filter(|f| f["tmi"]["program_id"] == id && f["tmi"]["control_type"] == "GDP")
+        .map(|f| {
+            let t = &f["tmi"];
+            (
+                uid(f),
+                ms(&t["slot_eta"]),
+                ms(&t["slot_time"]),
+                t["delay_minutes"].as_i64().unwrap(),
+                ms(&f["times"]["edct"]),
+            )
+        })
+        .collect();
+    slots.sort_by_key(|s| s.2);
+    slots
+}
+
+/// Ration-by-schedule: spaced at least 60/rate minutes, in ETA order, and
+/// every delay is exactly its slot minus its ETA.
+fn assert_rbs(slots: &[(u64, i64, i64, i64, i64)], rate: i64) {
+    let spacing = 3_600_000 / rate;
+    for pair in slots.windows(2) {
+        assert!(
+            pair[1].2 - pair[0].2 >= spacing,
+            "slots closer than {spacing} ms: {pair:?}"
+        );
+        assert!(pair[0].1 <= pair[1].1, "slots out of ETA order: {pair:?}");
+    }
+    for &(uid, eta, slot, delay, edct) in slots {
+        assert_eq!(
+            slot - eta,
+            delay * 60_000,
+            "flight {uid}: slot = ETA + delay"
+        );
+        assert!(edct < slot, "flight {uid}: departs before its slot");
+    }
+}
+
+#[test]
+fn a_gdp_gives_slots_by_ration_by_schedule_and_a_new_rate_gives_them_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(&tmp, "13");
+    wait_for(
+        "flights on the ground bound for the hub",
+        Duration::from_secs(120),
+        || {
+            let n = bound_for_hub(&gw).iter().filter(|f| on_ground(f)).count();
+            (n >= 6).then_some(())
+        },
+    );
+    let (status, issued) = send(
+        &gw,
+        reqwest::Method::POST,
+        "/tmi/programs",
+        Some(
+            json!({"program_type": "GDP", "airport": HUB, "end_time": iso_in(8),
+                    "reason": "VOLUME", "rate": 4}),
+        ),
+    );
+    assert_eq!(status, 201, "{issued}");
+    let id = issued["data"]["program_id"].as_u64().unwrap();
+    let before = slots(&bound_for_hub(&gw), id);
+    assert!(before.len() >= 4, "{before:?}");
+    assert_rbs(&before, 4);
+    let delayed: i64 = before.iter().map(|s| s.3).sum();
+    assert!(
+        delayed > 0,
+        "four arrivals an hour delays someone: {before:?}"
+    );
+
+    let since = gw.ok("/health")["data"]["last_seq"].as_u64().unwrap();
+    let (status, modified) = send(
+        &gw,
+        reqwest::Method::PATCH,
+        &format!("/tmi/programs/{id}"),
+        Some(json!({"rate": 30})),
+    );
+    assert_eq!(status, 200, "{modified}");
+    assert_eq!(modified["data"]["rates"]["program_rate"], 30);
+    let after = slots(&bound_for_hub(&gw), id);
+    assert_rbs(&after, 30);
+    let kept: Vec<_> = after
+        .iter()
+        .filter(|a| before.iter().any(|b| b.0 == a.0))
+        .collect();
+    let delayed_after: i64 = kept.iter().map(|s| s.3).sum();
+    assert!(
+        delayed_after < delayed,
+        "a higher rate means less delay: {before:?} then {after:?}"
+    );
+    let events = gw.events_since(since, "tmi.modified");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["data"]["rate"], 30);
+    let counted = events[0]["data"]["flights"].as_u64().unwrap() as usize;
+    assert!(counted >= kept.len(), "{events:?}");
+    let controlled = gw.ok("/tmi/controlled?type=gdp");
+    assert_eq!(
+        controlled["statistics"]["gdp"].as_u64().unwrap() as usize,
+        after.len()
+    );
+
+    // Nonsense is refused and changes nothing.
+    let (status, refused) = send(
+        &gw,
+        reqwest::Method::PATCH,
+        &format!("/tmi/programs/{id}"),
+        Some(json!({"rate": 0})),
+    );
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rate 0 must be between 1 and 120")
+    );
+    let (status, _) = post(
+        &gw,
+        "/tmi/programs",
+        "application/json",
+        "{\"program_type\":",
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        gw.ok("/tmi/programs")["data"]["gdp_programs"][0]["rates"]["program_rate"],
+        30
+    );
+}
