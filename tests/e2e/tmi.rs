@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::gateway::{Gateway, wait_for};
 use crate::ingest::post;
+use crate::ws_client::Ws;
 
 const HUB: &str = "KJFK";
 
@@ -137,6 +138,13 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
             .as_str()
             .is_some_and(|a| artccs.contains(a))
     };
+    // Two WebSocket subscribers: one watching the hub, one another airport.
+    let channels = ["tmi.issued", "tmi.modified", "tmi.released"];
+    let key = gw.key.clone().unwrap();
+    let (mut watching, _) = Ws::open(&gw, &key);
+    watching.subscribe(&channels, json!({"airports": [HUB]}));
+    let (mut elsewhere, _) = Ws::open(&gw, &key);
+    elsewhere.subscribe(&channels, json!({"airports": ["KSEA"]}));
     let (status, issued) = send(
         &gw,
         reqwest::Method::POST,
@@ -225,6 +233,19 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
         )
         .0,
         409
+    );
+
+    // The hub's subscriber got both, with the feed's seq; the other none.
+    let issued_live = watching.next_of("tmi.issued");
+    assert_eq!(issued_live["data"]["program_id"], id);
+    let released_live = watching.next_of("tmi.released");
+    assert_eq!(released_live["seq"], events[0]["seq"]);
+    let other = elsewhere.drain(Duration::from_secs(2));
+    assert!(
+        other
+            .iter()
+            .all(|m| !m["type"].as_str().unwrap().starts_with("tmi.")),
+        "{other:?}"
     );
 }
 

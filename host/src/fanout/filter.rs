@@ -114,6 +114,15 @@ impl Filter {
             && self.bbox.is_none_or(|b| b.contains(s.lat, s.lon))
     }
 
+    /// Whether an event about an airport (a TMI program) passes: the
+    /// `airports` filter names it or is not set; other filters are about
+    /// flights and do not apply.
+    pub fn admits_airport(&self, icao: &str) -> bool {
+        self.airports
+            .as_ref()
+            .is_none_or(|l| l.is_empty() || l.iter().any(|a| a == icao))
+    }
+
     /// The filter as JSON, as `subscribed` and `status` echo it.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();

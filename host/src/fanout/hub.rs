@@ -415,8 +415,9 @@ pub fn select(
 ) -> Option<Utf8Bytes> {
     let mut whole = || whole.get_or_insert_with(|| frame_of(event)).clone();
     match subjects {
-        // Events about no flight (TMI, system) are not filtered.
+        // System events are not filtered; a TMI event only by airport.
         Subjects::None => Some(whole()),
+        Subjects::Airport(icao) => filter.admits_airport(icao).then(whole),
         Subjects::One(s) => (filter.matches(s) && plugin_pass(0)).then(whole),
         Subjects::Batch(entries) => {
             let chosen: Vec<usize> = (0..entries.len())
@@ -509,5 +510,27 @@ mod tests {
         let f = Filter::default();
         let only_second = select(&event, &subjects, &f, |j| j == 1, &mut None).unwrap();
         assert!(only_second.contains("BAW2") && !only_second.contains("AAL1"));
+    }
+
+    #[test]
+    fn a_tmi_event_is_filtered_by_its_airport_only() {
+        let event = Event {
+            seq: 9,
+            kind: "tmi.issued".into(),
+            timestamp: 0,
+            flight_uid: None,
+            data: payload(&json!({"program_id": 1, "program_type": "GS", "airport": "KJFK"})),
+        };
+        let subjects = Subjects::of(&event, &FlightsView::default());
+        let passes = |filters: serde_json::Value| {
+            let filter = Filter::parse(&filters).unwrap();
+            select(&event, &subjects, &filter, |_| false, &mut None).is_some()
+        };
+        assert!(passes(json!({"airports": ["KJFK", "KBOS"]})));
+        assert!(!passes(json!({"airports": ["KBOS"]})));
+        // Flight filters say nothing about a program.
+        assert!(passes(
+            json!({"callsign_prefix": ["BAW"], "phase": ["taxiing"]})
+        ));
     }
 }

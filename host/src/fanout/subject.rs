@@ -40,9 +40,12 @@ pub struct Subject {
 /// An event's subjects.
 #[derive(Debug, Default)]
 pub enum Subjects {
-    /// Not about a flight (TMI, system): filters do not apply.
+    /// Not about a flight or an airport (system): filters do not apply.
     #[default]
     None,
+    /// A TMI program's event: only the `airports` filter applies, to the
+    /// program's airport.
+    Airport(String),
     /// About one flight.
     One(Subject),
     /// A `flight.positions` batch: each entry's flight and where its JSON
@@ -83,6 +86,9 @@ impl Subjects {
         if event.kind == "flight.positions" {
             return Subjects::Batch(batch(data));
         }
+        if event.kind.starts_with("tmi.") {
+            return program_airport(data).map_or(Subjects::None, Subjects::Airport);
+        }
         let Ok(fields) = serde_json::from_str::<Fields>(data) else {
             return Subjects::None;
         };
@@ -97,7 +103,7 @@ impl Subjects {
     /// How many subjects.
     pub fn len(&self) -> usize {
         match self {
-            Subjects::None => 0,
+            Subjects::None | Subjects::Airport(_) => 0,
             Subjects::One(_) => 1,
             Subjects::Batch(b) => b.len(),
         }
@@ -111,12 +117,24 @@ impl Subjects {
     /// Every subject, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Subject> {
         let (one, batch) = match self {
-            Subjects::None => (None, &[][..]),
+            Subjects::None | Subjects::Airport(_) => (None, &[][..]),
             Subjects::One(s) => (Some(s), &[][..]),
             Subjects::Batch(b) => (None, &b[..]),
         };
         one.into_iter().chain(batch.iter().map(|(s, _)| s))
     }
+}
+
+/// The `airport` of a TMI event's payload.
+fn program_airport(data: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Program<'a> {
+        #[serde(borrow)]
+        airport: Cow<'a, str>,
+    }
+    serde_json::from_str::<Program>(data)
+        .ok()
+        .map(|p| p.airport.to_ascii_uppercase())
 }
 
 fn batch(data: &str) -> Vec<(Subject, Range<usize>)> {
