@@ -311,13 +311,14 @@ fn run_server(
         for line in &banner {
             println!("{line}");
         }
-        print_try_lines(address, &key);
+        let system = banner.iter().find_map(|l| l.strip_prefix("system key: "));
+        print_try_lines(address, &key, system);
         server::run(listener, config, server::shutdown_signal()).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_try_lines(address: SocketAddr, key: &str) {
+fn print_try_lines(address: SocketAddr, key: &str, system: Option<&str>) {
     let base = format!("http://{address}/api/swim/v1");
     let auth = format!("-H 'Authorization: Bearer {key}'");
     println!("try:");
@@ -330,6 +331,18 @@ fn print_try_lines(address: SocketAddr, key: &str) {
         "  websocat '{ws}'   # then send: {{\"action\":\"subscribe\",\"channels\":[\"flight.departed\",\"flight.arrived\"]}}"
     );
     println!("  python3 -m websockets '{ws}'");
+    if let Some(system) = system {
+        // Writes need permission: the system key has every one.
+        let auth = format!("-H 'X-API-Key: {system}'");
+        let two_hours = 2 * 3_600_000;
+        let end = crate::pipeline::event::format_iso_millis(crate::health::wall_ms() + two_hours);
+        println!(
+            "  curl -s {auth} '{base}/ingest/track' -d '{{\"tracks\":[{{\"callsign\":\"AAL101\",\"latitude\":40.6,\"longitude\":-73.8}}]}}'"
+        );
+        println!(
+            "  curl -s {auth} '{base}/tmi/programs' -d '{{\"program_type\":\"GS\",\"airport\":\"KJFK\",\"end_time\":\"{end}\"}}'   # then GET {base}/tmi/controlled"
+        );
+    }
 }
 
 /// Runs `swim record`.
