@@ -542,6 +542,55 @@ mod tests {
     }
 
     #[test]
+    fn programs_are_kept_with_their_cycle_and_ended_ones_for_a_day() {
+        use crate::flight::ControlType;
+        use crate::tmi::{Program, Scope, Status};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("swim.db");
+        let program = |id: u64, status: Status, updated_utc: i64| Program {
+            id,
+            kind: ControlType::Gdp,
+            airport: "KJFK".into(),
+            start_utc: 0,
+            end_utc: 10,
+            scope: Scope {
+                airports: vec!["KBOS".into()],
+                artccs: Vec::new(),
+            },
+            rate: Some(30),
+            reason: "VOLUME".into(),
+            status,
+            created_utc: 0,
+            updated_utc,
+        };
+        let day = 24 * 3_600_000;
+        let kept = [
+            program(1, Status::Active, 0),
+            program(2, Status::Released, 5 * day),
+            program(3, Status::Expired, day),
+        ];
+        {
+            let mut db = Database::open(&path).unwrap();
+            db.persist_cycle(&CycleWrite {
+                changes: &[],
+                events: &[],
+                next_seq: 1,
+                next_uid: 1,
+                disconnected_at: &|_| None,
+                programs: &kept,
+            })
+            .unwrap();
+        }
+        let db = Database::open(&path).unwrap();
+        let restored = db.programs(5 * day + 1).unwrap();
+        assert_eq!(
+            restored,
+            [kept[0].clone(), kept[1].clone()],
+            "the expired one is over a day old"
+        );
+    }
+
+    #[test]
     fn a_database_that_cannot_be_opened_names_its_path() {
         let err = Database::open(Path::new("/nonexistent-dir/x/swim.db"))
             .err()
