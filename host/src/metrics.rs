@@ -117,6 +117,12 @@ pub struct Metrics {
     pub persist_seconds: Histogram,
     /// HTTP requests answered.
     pub http_requests: Counter,
+    /// Partner items applied (created or updated).
+    pub ingest_items: Counter,
+    /// Partner items with a problem (bad field, refused section).
+    pub ingest_item_errors: Counter,
+    /// Partner items for flights the gateway does not know.
+    pub ingest_not_found: Counter,
 }
 
 impl Metrics {
@@ -140,6 +146,21 @@ impl Metrics {
                 "swim_http_requests_total",
                 "HTTP requests answered.",
                 &self.http_requests,
+            ),
+            (
+                "swim_ingest_items_total",
+                "Partner ingest items applied (created or updated).",
+                &self.ingest_items,
+            ),
+            (
+                "swim_ingest_item_errors_total",
+                "Partner ingest items with a bad field or a refused section.",
+                &self.ingest_item_errors,
+            ),
+            (
+                "swim_ingest_not_found_total",
+                "Partner ingest items for flights the gateway does not know.",
+                &self.ingest_not_found,
             ),
         ];
         for (name, help, c) in counters {

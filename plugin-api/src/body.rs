@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::Timestamp;
+use crate::{IngestItem, ItemError, Parsed, Patch, Timestamp};
 
 /// Why one item cannot be used: the field at fault ("" for the whole item)
 /// and the message.
@@ -34,6 +34,23 @@ pub fn items(body: &mut Map<String, Value>, key: &str, max: usize) -> Result<Vec
         ));
     }
     Ok(items)
+}
+
+/// Each item through `patch`: the usable ones with their index, and each
+/// unusable one's index, field and message.
+pub fn parse_each(items: &[Value], patch: impl Fn(&Item) -> Result<Patch, ItemFault>) -> Parsed {
+    let mut parsed = Parsed {
+        items: Vec::new(),
+        errors: Vec::new(),
+    };
+    for (index, item) in items.iter().enumerate() {
+        let index = index as u32;
+        match as_item(item).and_then(&patch) {
+            Ok(patch) => parsed.items.push(IngestItem { index, patch }),
+            Err((field, message)) => parsed.errors.push(ItemError::new(index, field, message)),
+        }
+    }
+    parsed
 }
 
 /// An item as an object.

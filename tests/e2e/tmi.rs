@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::gateway::{Gateway, wait_for};
 use crate::ingest::post;
 use crate::ws_client::Ws;
+use vatswim_plugin_api::time::{format_utc, parse_rfc3339};
 
 const HUB: &str = "KJFK";
 
@@ -32,31 +33,11 @@ fn start(tmp: &tempfile::TempDir, seed: &str) -> Gateway {
 }
 
 fn iso_in(hours: i64) -> String {
-    let at = std::time::SystemTime::now() + Duration::from_secs((hours * 3600) as u64);
-    let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    chrono_like(secs)
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` without a date crate in the tests.
-fn chrono_like(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    format_utc(now + hours * 3_600_000)
 }
 
 fn send(gw: &Gateway, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -90,19 +71,11 @@ fn uid(f: &Value) -> u64 {
     f["flight_uid"].as_u64().unwrap()
 }
 
-/// Epoch milliseconds of `YYYY-MM-DDTHH:MM:SS(.fff)Z` (whole seconds).
+/// Epoch milliseconds of an ISO 8601 time the API wrote.
 fn ms(iso: &Value) -> i64 {
-    let s = iso.as_str().unwrap_or_else(|| panic!("not a time: {iso}"));
-    let n = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap();
-    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    ((days * 24 + n(11, 13)) * 3600 + n(14, 16) * 60 + n(17, 19)) * 1000
+    iso.as_str()
+        .and_then(parse_rfc3339)
+        .unwrap_or_else(|| panic!("not a time: {iso}"))
 }
 
 #[test]

@@ -25,17 +25,20 @@ pub fn affected(
         .iter()
         .map(|c| c.program.airport.as_str())
         .collect();
-    let bound_for: HashSet<&str> = changes
-        .iter()
-        .filter_map(|c| c.after.as_deref()?.flight_plan.as_deref())
-        .map(|fp| fp.dest_icao.as_str())
+    let gdps: BTreeSet<&str> = programs
+        .in_force(now)
+        .filter(|p| p.kind == ControlType::Gdp)
+        .map(|p| p.airport.as_str())
         .collect();
-    airports.extend(
-        programs
-            .in_force(now)
-            .filter(|p| p.kind == ControlType::Gdp && bound_for.contains(p.airport.as_str()))
-            .map(|p| p.airport.as_str()),
-    );
+    // Most cycles have no GDP in force: no pass over the changes then.
+    if !gdps.is_empty() {
+        airports.extend(
+            changes
+                .iter()
+                .filter_map(|c| c.after.as_deref()?.flight_plan.as_deref())
+                .filter_map(|fp| gdps.get(fp.dest_icao.as_str()).copied()),
+        );
+    }
     if airports.is_empty() {
         return Vec::new();
     }

@@ -202,7 +202,11 @@ impl Worker {
         let (mut out, report) = self.pipeline.run_ingest(batch, self.clock);
         out.events.extend(self.pending_plugin_events());
         self.commit(&out);
-        self.shared.metrics.cycle_seconds.observe(started.elapsed());
+        let m = &self.shared.metrics;
+        m.cycle_seconds.observe(started.elapsed());
+        m.ingest_items.add((report.created + report.updated) as u64);
+        m.ingest_item_errors.add(report.errors as u64);
+        m.ingest_not_found.add(report.not_found as u64);
         tracing::debug!(
             adapter = %batch.adapter,
             changes = out.changes.len(),

@@ -250,14 +250,19 @@ impl FlightStore {
             .into_iter()
             .filter_map(|uid| {
                 self.disconnected_at.remove(&uid);
-                let before = self.flights.remove(&uid)?;
-                Some(Change {
-                    flight_uid: uid,
-                    before: Some(before),
-                    after: None,
-                })
+                self.remove(uid)
             })
             .collect()
+    }
+
+    /// Removes a flight; its change (none if there was no such flight).
+    pub(super) fn remove(&mut self, uid: u64) -> Option<Change> {
+        let before = self.flights.remove(&uid)?;
+        Some(Change {
+            flight_uid: uid,
+            before: Some(before),
+            after: None,
+        })
     }
 }
 

@@ -150,12 +150,7 @@ impl FlightStore {
             .into_iter()
             .filter_map(|(callsign, uid)| {
                 self.partner_only.remove(&callsign);
-                let before = self.flights.remove(&uid)?;
-                Some(Change {
-                    flight_uid: uid,
-                    before: Some(before),
-                    after: None,
-                })
+                self.remove(uid)
             })
             .collect()
     }

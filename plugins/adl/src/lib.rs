@@ -17,8 +17,8 @@
 use serde_json::Value;
 use vatswim_plugin_api::body::{self, Item, ItemFault};
 use vatswim_plugin_api::{
-    ControlType, Description, FieldValue, FlightRef, IngestAdapter, IngestItem, ItemError, Parsed,
-    Patch, Phase, PositionUpdate, Tmi,
+    ControlType, Description, FieldValue, FlightRef, IngestAdapter, Parsed, Patch, Phase,
+    PositionUpdate, Tmi,
 };
 
 /// The adapter.
@@ -44,18 +44,7 @@ impl IngestAdapter for AdlAdapter {
     fn parse(&self, _content_type: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let flights = body::items(&mut body::object(bytes)?, "flights", self.max_items)?;
         let now = vatswim_plugin_api::log::now();
-        let mut parsed = Parsed {
-            items: Vec::new(),
-            errors: Vec::new(),
-        };
-        for (index, item) in flights.iter().enumerate() {
-            let index = index as u32;
-            match body::as_item(item).and_then(|item| flight_patch(item, now)) {
-                Ok(patch) => parsed.items.push(IngestItem { index, patch }),
-                Err((field, message)) => parsed.errors.push(ItemError::new(index, field, message)),
-            }
-        }
-        Ok(parsed)
+        Ok(body::parse_each(&flights, |item| flight_patch(item, now)))
     }
 }
 

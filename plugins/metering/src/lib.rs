@@ -16,8 +16,7 @@
 use serde_json::Value;
 use vatswim_plugin_api::body::{self, Item, ItemFault};
 use vatswim_plugin_api::{
-    Description, FieldValue, FlightRef, IngestAdapter, IngestItem, ItemError, Metering, Parsed,
-    Patch,
+    Description, FieldValue, FlightRef, IngestAdapter, Metering, Parsed, Patch,
 };
 
 /// Metering statuses PERTI accepts.
@@ -47,18 +46,7 @@ impl IngestAdapter for MeteringAdapter {
         let mut object = body::object(bytes)?;
         let batch = Batch::of(&object)?;
         let records = body::items(&mut object, "metering", self.max_items)?;
-        let mut parsed = Parsed {
-            items: Vec::new(),
-            errors: Vec::new(),
-        };
-        for (index, record) in records.iter().enumerate() {
-            let index = index as u32;
-            match body::as_item(record).and_then(|r| batch.patch(r)) {
-                Ok(patch) => parsed.items.push(IngestItem { index, patch }),
-                Err((field, message)) => parsed.errors.push(ItemError::new(index, field, message)),
-            }
-        }
-        Ok(parsed)
+        Ok(body::parse_each(&records, |record| batch.patch(record)))
     }
 }
 

@@ -13,10 +13,10 @@
 //! (default 1000).
 
 use serde_json::Value;
-use vatswim_plugin_api::body::{self, ItemFault};
+use vatswim_plugin_api::body::{self, Item, ItemFault};
 use vatswim_plugin_api::{
-    Description, FieldValue, FlightRef, IngestAdapter, IngestItem, ItemError, Parsed, Patch,
-    PositionUpdate, Timestamp, Track,
+    Description, FieldValue, FlightRef, IngestAdapter, Parsed, Patch, PositionUpdate, Timestamp,
+    Track,
 };
 
 /// The adapter.
@@ -42,24 +42,12 @@ impl IngestAdapter for TrackAdapter {
     fn parse(&self, _content_type: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let tracks = body::items(&mut body::object(bytes)?, "tracks", self.max_items)?;
         let now = vatswim_plugin_api::log::now();
-        let mut parsed = Parsed {
-            items: Vec::new(),
-            errors: Vec::new(),
-        };
-        for (index, item) in tracks.iter().enumerate() {
-            let index = index as u32;
-            match track_patch(item, now) {
-                Ok(patch) => parsed.items.push(IngestItem { index, patch }),
-                Err((field, message)) => parsed.errors.push(ItemError::new(index, field, message)),
-            }
-        }
-        Ok(parsed)
+        Ok(body::parse_each(&tracks, |item| track_patch(item, now)))
     }
 }
 
 /// The patch for one track item.
-fn track_patch(item: &Value, now: Timestamp) -> Result<Patch, ItemFault> {
-    let item = body::as_item(item)?;
+fn track_patch(item: &Item, now: Timestamp) -> Result<Patch, ItemFault> {
     let callsign = body::required_code(item, "callsign")?;
     let lat = body::coordinate(item, &["latitude", "lat"], 90.0)?;
     let lon = body::coordinate(item, &["longitude", "lon"], 180.0)?;
