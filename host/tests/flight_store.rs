@@ -123,3 +123,43 @@ fn a_prefile_that_connects_is_the_same_flight() {
     let after = changes[0].after.as_ref().unwrap();
     assert!(after.position.is_some() && after.progress.unwrap().is_active);
 }
+
+#[test]
+fn a_partner_created_flight_outlives_snapshots_without_it_and_is_adopted_by_its_connection() {
+    use swim::plugin::wit::FieldValue;
+    let mut store = FlightStore::new(1);
+    let mut without_dal = snapshot();
+    let dal = without_dal.pilots.remove(0);
+    store.merge_snapshot(&without_dal, T0);
+    let fields = [
+        FieldValue::IdentityCallsign("DAL44".into()),
+        FieldValue::FlightPlanDeptIcao("KJFK".into()),
+        FieldValue::FlightPlanDestIcao("EGLL".into()),
+    ];
+    let uid = store.create_for_partner(&fields, T0).unwrap();
+    assert!(store.get(uid).unwrap().partner_created);
+    // The feed does not show it: not a disconnection.
+    assert_eq!(store.merge_snapshot(&without_dal, T0 + 15_000), []);
+
+    // A restart keeps it a partner's flight.
+    let records = store.flights().map(|r| (**r).clone()).collect();
+    let mut store = FlightStore::restore(store.next_uid(), records, Default::default());
+    assert_eq!(store.merge_snapshot(&without_dal, T0 + 30_000), []);
+
+    // The feed's connection with its callsign takes it over: same uid.
+    let mut with_dal = without_dal.clone();
+    with_dal.pilots.insert(0, dal);
+    let changes = store.merge_snapshot(&with_dal, T0 + 45_000);
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let adopted = changes[0].after.as_ref().unwrap();
+    assert_eq!(adopted.flight_uid, uid);
+    assert!(!adopted.partner_created);
+    assert!(adopted.progress.unwrap().is_active);
+    assert_eq!(
+        store.lookup().resolve(
+            &store,
+            &swim::plugin::wit::FlightRef::Callsign("DAL44".into())
+        ),
+        Some(uid)
+    );
+}

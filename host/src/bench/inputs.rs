@@ -307,6 +307,7 @@ mod tests {
                 stream: None,
                 status: Some("frozen".into()),
             }),
+            partner_created: false,
         }
     }
 

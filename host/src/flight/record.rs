@@ -257,4 +257,8 @@ pub struct FlightRecord {
     pub track: Option<Track>,
     /// Metering.
     pub metering: Option<Metering>,
+    /// Created by a partner (ADL) and not yet shown by the feed: kept out
+    /// of the feed's connections, so it survives a restart as such.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partner_created: bool,
 }

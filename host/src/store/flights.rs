@@ -66,10 +66,20 @@ impl FlightStore {
         disconnected_at: HashMap<u64, i64>,
     ) -> Self {
         let mut store = FlightStore::new(first_uid);
+        // Partner-created flights restart their purge clock at the data's clock.
+        let clock = records
+            .iter()
+            .filter_map(|r| r.position.map(|p| p.updated_at))
+            .max()
+            .unwrap_or(0);
         for r in records {
             let active = r.progress.is_some_and(|p| p.is_active)
                 || r.progress.is_some_and(|p| p.phase == Phase::Prefile);
-            if let (true, Some(id)) = (active, r.identity.as_ref()) {
+            if let (true, Some(id)) = (r.partner_created, r.identity.as_ref()) {
+                store
+                    .partner_only
+                    .insert(id.callsign.clone(), (r.flight_uid, clock));
+            } else if let (true, Some(id)) = (active, r.identity.as_ref()) {
                 store
                     .connections
                     .insert((id.cid, id.callsign.clone()), r.flight_uid);
@@ -177,13 +187,15 @@ impl FlightStore {
             Some(old) => merged(old, feed, connected, &self.airports),
             None => self.created(feed, connected, now),
         };
-        if before.as_deref() == Some(&after) {
-            return None;
+        match connected_before {
+            Some(_) if before.as_deref() == Some(&after) => return None,
+            Some(_) => {}
+            // New, or adopted from a partner: a connection from now on.
+            None => {
+                self.connections.insert(key.clone(), after.flight_uid);
+            }
         }
         let after = Arc::new(after);
-        if connected_before.is_none() {
-            self.connections.insert(key.clone(), after.flight_uid);
-        }
         self.flights.insert(after.flight_uid, after.clone());
         Some(Change {
             flight_uid: after.flight_uid,

@@ -100,6 +100,7 @@ impl FlightStore {
                 phase: Phase::Prefile,
                 ..Progress::default()
             }),
+            partner_created: true,
             ..FlightRecord::default()
         };
         self.flights.insert(uid, Arc::new(record));
@@ -134,7 +135,9 @@ impl FlightStore {
             return None;
         }
         let (uid, _) = self.partner_only.remove(callsign)?;
-        self.flights.get(&uid).cloned()
+        let mut record = (**self.flights.get(&uid)?).clone();
+        record.partner_created = false;
+        Some(Arc::new(record))
     }
 
     /// Partner-created flights no partner has written for two hours.

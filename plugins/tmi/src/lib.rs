@@ -81,7 +81,19 @@ impl Detector for TmiDetector {
     }
 
     fn detect(&self, ctx: &Context, changes: &Changes) -> Detection {
-        let flights: Vec<Flight<'_>> = changes.iter().filter_map(flight).collect();
+        // Only flights bound for a program's airport, or controlled now
+        // (to be let go), can need a patch: most cycles have neither.
+        let in_play: BTreeSet<&str> = ctx
+            .programs
+            .iter()
+            .chain(ctx.program_changes.iter().map(|c| &c.program))
+            .map(|p| p.airport.as_str())
+            .collect();
+        let flights: Vec<Flight<'_>> = changes
+            .iter()
+            .filter_map(flight)
+            .filter(|f| in_play.contains(f.dest) || f.tmi.is_some_and(|t| t.program_id.is_some()))
+            .collect();
         let airports = AirportIndex::new(ctx);
         let mut desired: BTreeMap<u64, Tmi> = BTreeMap::new();
         for f in &flights {
