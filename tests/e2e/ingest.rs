@@ -317,4 +317,27 @@ fn a_partner_adapter_dropped_in_serves_its_route_without_a_restart() {
         .unwrap_or_else(|| panic!("csv not in {plugins}"));
     assert_eq!(csv["status"], "active", "{csv}");
     assert_eq!(flight(&gw, &callsign)["track"]["source"], "csv");
+
+    // An adapter that traps or spins refuses the body: nothing applied,
+    // and the route keeps serving.
+    let other = wait_for("another flight en route", Duration::from_secs(60), || {
+        let body = gw.ok("/flights?phase=enroute&per_page=50");
+        body["data"]
+            .as_array()?
+            .iter()
+            .filter_map(|f| f["identity"]["callsign"].as_str())
+            .find(|c| *c != callsign)
+            .map(String::from)
+    });
+    for hook in ["!panic", "!loop"] {
+        let body = format!("{other},1.5,2.5\n{hook}\n");
+        let (status, reply) = post(&gw, "/ingest/csv", "text/csv", body);
+        assert_eq!(status, 500, "{reply}");
+        assert_eq!(reply["error"]["code"], "ADAPTER_FAULT");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(message.contains("nothing was applied"), "{message}");
+    }
+    assert_ne!(flight(&gw, &other)["track"]["source"], "csv");
+    let (status, reply) = post(&gw, "/ingest/csv", "text/csv", format!("{other},1.5,2.5\n"));
+    assert_eq!((status, report(&reply)), (200, (1, 0, 1, 0, 0)), "{reply}");
 }

@@ -1,7 +1,8 @@
 //! A partner's own ingest adapter, as the README's "Write an ingest
 //! adapter" builds it: `POST /ingest/csv` with one position per line,
 //! `CALLSIGN,LATITUDE,LONGITUDE[,ALTITUDE_FT]`. The e2e tests drop it into a
-//! running gateway's plugins dir and post to its route.
+//! running gateway's plugins dir and post to its route. Test hooks: a line
+//! `!panic` makes it trap and `!loop` spin forever, as buggy adapters do.
 
 use vatswim_plugin_api::{
     Description, FieldValue, FlightRef, IngestAdapter, IngestItem, ItemError, Parsed, Patch,
@@ -21,6 +22,13 @@ impl IngestAdapter for CsvPositions {
 
     fn parse(&self, _content_type: &str, body: &[u8]) -> Result<Parsed, String> {
         let text = std::str::from_utf8(body).map_err(|_| "body is not UTF-8 text".to_string())?;
+        if text.lines().any(|l| l == "!panic") {
+            panic!("asked to panic");
+        }
+        if text.lines().any(|l| l == "!loop") {
+            #[allow(clippy::empty_loop)]
+            loop {}
+        }
         let now = vatswim_plugin_api::log::now();
         let mut parsed = Parsed {
             items: Vec::new(),
