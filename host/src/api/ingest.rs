@@ -6,12 +6,12 @@
 //! changes nothing. A well-formed body applies its good items and reports
 //! the bad ones, item by item.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::oneshot;
+use bytes::BytesMut;
+use futures_util::StreamExt;
 
 use super::response::{ApiError, Envelope};
 use super::state::AppState;
@@ -24,14 +24,18 @@ use crate::plugin::Kind;
 /// routes and remarks fit with room to spare.
 pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// A body over the limit is still read (and dropped) up to this size, so a
+/// client that is still sending gets its 413 rather than a reset connection.
+const DRAIN_LIMIT: usize = 4 * BODY_LIMIT;
+
 /// `POST /ingest/{route}`.
 pub async fn ingest(
     State(state): State<AppState>,
     Path(route): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(body_error)?;
+    let body = read_limited(body).await?;
     let adapter = state.registry.adapter_for_route(&route).ok_or_else(|| {
         ApiError::not_found(format!(
             "no ingest adapter serves the route `{route}`; routes: {}",
@@ -67,38 +71,40 @@ pub async fn ingest(
         items: parsed.items,
         errors: parsed.errors,
     };
-    let report = to_pipeline(&state, |reply| Work::Ingest { batch, reply }).await?;
+    let report = state
+        .to_pipeline(|reply| Work::Ingest { batch, reply })
+        .await?;
     Ok(Envelope::new(report, wall_ms()).into_response())
 }
 
-/// Sends work to the pipeline and waits for its answer (after the cycle
-/// is committed).
-pub async fn to_pipeline<T>(
-    state: &AppState,
-    work: impl FnOnce(oneshot::Sender<T>) -> Work,
-) -> Result<T, ApiError> {
-    let stopping = || ApiError::unavailable("the gateway is shutting down");
-    let queue = state.work.upgrade().ok_or_else(stopping)?;
-    let (reply, answer) = oneshot::channel();
-    queue.send(work(reply)).await.map_err(|_| stopping())?;
-    answer.await.map_err(|_| stopping())
-}
-
-fn body_error(rejection: BytesRejection) -> ApiError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError {
+/// The body, if it is at most [`BODY_LIMIT`] bytes.
+async fn read_limited(body: Body) -> Result<Bytes, ApiError> {
+    let mut stream = body.into_data_stream();
+    let mut kept = BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_BODY",
+            message: format!("the body could not be read: {e}"),
+        })?;
+        seen += chunk.len();
+        if seen <= BODY_LIMIT {
+            kept.extend_from_slice(&chunk);
+        } else if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+    if seen > BODY_LIMIT {
+        return Err(ApiError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             code: "PAYLOAD_TOO_LARGE",
             message: format!(
                 "the body is over the limit of {BODY_LIMIT} bytes; nothing was applied (send smaller batches)"
             ),
-        };
+        });
     }
-    ApiError {
-        status: rejection.status(),
-        code: "INVALID_BODY",
-        message: format!("the body could not be read: {}", rejection.body_text()),
-    }
+    Ok(kept.freeze())
 }
 
 fn routes(state: &AppState) -> String {

@@ -50,10 +50,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sim/truth", get(system::sim_truth))
         .route("/keys", get(keys::list))
         .route("/keys/{id}", axum::routing::delete(keys::revoke))
-        .route(
-            "/ingest/{route}",
-            post(ingest::ingest).layer(DefaultBodyLimit::max(ingest::BODY_LIMIT)),
-        )
+        // The ingest handler reads its body within its own limit.
+        .route("/ingest/{route}", post(ingest::ingest))
         .route(
             "/tmi/programs",
             get(tmi::programs)

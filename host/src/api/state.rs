@@ -1,11 +1,13 @@
-//! What every handler can reach.
+//! What every handler can reach, and the way to the pipeline (writes).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
+use tokio::sync::oneshot;
 
-use crate::pipeline::Shared;
+use super::response::ApiError;
+use crate::pipeline::{Shared, Work};
 use crate::plugin::Registry;
 use crate::source::sim::Simulator;
 
@@ -30,5 +32,20 @@ pub struct AppState {
     pub ws: crate::fanout::WsConfig,
     /// The pipeline's work queue (weak, so open connections never keep the
     /// pipeline from stopping at shutdown).
-    pub work: tokio::sync::mpsc::WeakSender<crate::pipeline::Work>,
+    pub work: tokio::sync::mpsc::WeakSender<Work>,
+}
+
+impl AppState {
+    /// Sends work to the pipeline and waits for its answer, which comes
+    /// after the work's cycle is committed.
+    pub async fn to_pipeline<T>(
+        &self,
+        work: impl FnOnce(oneshot::Sender<T>) -> Work,
+    ) -> Result<T, ApiError> {
+        let stopping = || ApiError::unavailable("the gateway is shutting down");
+        let queue = self.work.upgrade().ok_or_else(stopping)?;
+        let (reply, answer) = oneshot::channel();
+        queue.send(work(reply)).await.map_err(|_| stopping())?;
+        answer.await.map_err(|_| stopping())
+    }
 }

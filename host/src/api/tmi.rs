@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::ingest::to_pipeline;
 use super::response::{ApiError, Envelope, Pagination};
 use super::state::AppState;
 use crate::flight::{ControlType, FlightRecord};
@@ -153,7 +152,8 @@ pub async fn controlled(
 }
 
 async fn command(state: &AppState, command: TmiCommand) -> Result<Program, ApiError> {
-    to_pipeline(state, |reply| Work::Tmi { command, reply })
+    state
+        .to_pipeline(|reply| Work::Tmi { command, reply })
         .await?
         .map_err(|e| match e {
             TmiError::NotFound(_) => ApiError::not_found(e.to_string()),
