@@ -23,8 +23,7 @@ use crate::auth::{Gatekeeper, KeyStore};
 use crate::db::{Checkpointer, Database};
 use crate::fanout::{Hub, WsConfig, connection};
 use crate::feed::{self, ChangeFeed};
-use crate::health::Health;
-use crate::health::wall_ms;
+use crate::health::{Health, wall_ms};
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, Retention, Shared, Work, Worker};
 use crate::plugin::{EventSink, PluginEvent, Registry, watcher};
@@ -312,7 +311,7 @@ fn start_source(
             if config.start_ms == 0 {
                 let after = resume_after.map_or(0, |t| t / 1000 * 1000 + config.interval_ms);
                 // The next whole second: after anything stamped at startup.
-                let now = (crate::health::wall_ms() / 1000 + 1) * 1000;
+                let now = (wall_ms() / 1000 + 1) * 1000;
                 config.start_ms = now.max(after);
             }
             health.add_source("sim", "sim", Some(format!("seed {} x{speed}", config.seed)));

@@ -155,11 +155,7 @@ fn a_partner_created_flight_outlives_snapshots_without_it_and_is_adopted_by_its_
     assert_eq!(adopted.flight_uid, uid);
     assert!(!adopted.partner_created);
     assert!(adopted.progress.unwrap().is_active);
-    assert_eq!(
-        store.lookup().resolve(
-            &store,
-            &swim::plugin::wit::FlightRef::Callsign("DAL44".into())
-        ),
-        Some(uid)
-    );
+    let dal44 = swim::plugin::wit::FlightRef::Callsign("DAL44".into());
+    let lookup = store.lookup([&dal44].into_iter());
+    assert_eq!(lookup.resolve(&store, &dal44), Some(uid));
 }

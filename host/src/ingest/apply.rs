@@ -23,7 +23,7 @@ pub fn apply(
         name: &batch.adapter,
         owns: &batch.owns,
     };
-    let mut lookup = store.lookup();
+    let mut lookup = store.lookup(batch.items.iter().map(|i| &i.patch.flight));
     // Each touched flight as it was before the batch, in order of first touch.
     let mut before: BTreeMap<u64, Option<Arc<FlightRecord>>> = BTreeMap::new();
     for item in &batch.items {

@@ -181,15 +181,8 @@ impl Pipeline {
         out.changes
             .retain(|c| !handed_over.contains(&c.flight_uid) || !same_record(&c.before, &c.after));
         out.timings.patch = lap();
-        let mut drafts = events_of(&out.changes, &detected, &mut out.issues);
-        let created = drafts
-            .iter()
-            .take_while(|d| d.0 == "flight.created")
-            .count();
-        let tmi = programs::events(&program_changes, &out.changes, &self.store)
-            .into_iter()
-            .map(|(kind, data)| (kind, None, data));
-        drafts.splice(created..created, tmi);
+        let tmi = programs::events(&program_changes, &out.changes, &self.store);
+        let drafts = events_of(&out.changes, tmi, &detected, &mut out.issues);
         out.events = self.stamp(drafts, now);
         out.programs = program_changes.into_iter().map(|c| c.program).collect();
         out.timings.events = lap();
@@ -332,10 +325,11 @@ fn issue(plugin: &str, message: String) -> CycleIssue {
 /// An event before its seq: kind, flight, payload.
 type Draft = (String, Option<u64>, Payload);
 
-/// The cycle's events in order: flights created, detectors' events,
+/// The cycle's events in order: flights created, TMI programs, detectors' events,
 /// flights gone, then one `flight.positions` batch.
 fn events_of(
     changes: &[Change],
+    programs: Vec<(String, Payload)>,
     detected: &[Detected],
     issues: &mut Vec<CycleIssue>,
 ) -> Vec<Draft> {
@@ -350,6 +344,7 @@ fn events_of(
             ));
         }
     }
+    drafts.extend(programs.into_iter().map(|(kind, data)| (kind, None, data)));
     let by_uid: BTreeMap<u64, &Arc<FlightRecord>> = changes
         .iter()
         .filter_map(|c| c.after.as_ref().map(|a| (c.flight_uid, a)))

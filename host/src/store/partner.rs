@@ -15,7 +15,8 @@ use super::progress;
 use crate::flight::{FlightPlan, FlightRecord, Phase, Progress};
 use crate::plugin::wit::{FieldValue, FlightRef};
 
-/// The flights an ingest batch may name, indexed once per batch.
+/// The flights an ingest batch may name, indexed once per batch by what
+/// its items name them by (indexes no item needs stay empty).
 pub struct Lookup {
     by_callsign: HashMap<String, u64>,
     by_gufi: HashMap<String, u64>,
@@ -41,24 +42,41 @@ impl Lookup {
 }
 
 impl FlightStore {
-    /// An index of the flights partners may name: live connections and
+    /// An index of the flights `refs` may name: live connections and
     /// partner-created flights by callsign; every flight by GUFI and key.
-    pub fn lookup(&self) -> Lookup {
-        let mut by_callsign = HashMap::new();
-        for ((_, callsign), uid) in &self.connections {
-            let latest = by_callsign.entry(callsign.clone()).or_insert(*uid);
-            *latest = (*latest).max(*uid);
+    pub fn lookup<'a>(&self, refs: impl Iterator<Item = &'a FlightRef>) -> Lookup {
+        let (mut callsigns, mut gufis, mut keys) = (false, false, false);
+        for r in refs {
+            match r {
+                FlightRef::Uid(_) => {}
+                FlightRef::Callsign(_) => callsigns = true,
+                FlightRef::Gufi(_) => gufis = true,
+                FlightRef::FlightKey(_) => keys = true,
+            }
         }
-        for (callsign, (uid, _)) in &self.partner_only {
-            by_callsign.entry(callsign.clone()).or_insert(*uid);
+        let mut by_callsign = HashMap::new();
+        if callsigns {
+            for ((_, callsign), uid) in &self.connections {
+                let latest = by_callsign.entry(callsign.clone()).or_insert(*uid);
+                *latest = (*latest).max(*uid);
+            }
+            for (callsign, (uid, _)) in &self.partner_only {
+                by_callsign.entry(callsign.clone()).or_insert(*uid);
+            }
         }
         let mut by_gufi = HashMap::new();
         let mut by_flight_key = HashMap::new();
-        for r in self.flights.values() {
-            if let Some(id) = &r.identity {
-                by_gufi.insert(id.gufi.clone(), r.flight_uid);
-                by_gufi.insert(id.gufi_legacy.clone(), r.flight_uid);
-                by_flight_key.insert(id.flight_key.clone(), r.flight_uid);
+        let identities = self
+            .flights
+            .values()
+            .filter_map(|r| Some((r.flight_uid, r.identity.as_ref()?)));
+        for (uid, id) in identities.filter(|_| gufis || keys) {
+            if gufis {
+                by_gufi.insert(id.gufi.clone(), uid);
+                by_gufi.insert(id.gufi_legacy.clone(), uid);
+            }
+            if keys {
+                by_flight_key.insert(id.flight_key.clone(), uid);
             }
         }
         Lookup {
@@ -111,12 +129,14 @@ impl FlightStore {
     /// After a partner's write: derived progress follows the new position
     /// or plan of a connected flight; a partner-created flight is kept.
     pub fn after_partner_write(&mut self, uid: u64, now: i64) {
-        if let Some(entry) = self.partner_only.values_mut().find(|(u, _)| *u == uid) {
-            entry.1 = now;
-        }
         let Some(current) = self.flights.get(&uid) else {
             return;
         };
+        if let (true, Some(id)) = (current.partner_created, &current.identity)
+            && let Some(entry) = self.partner_only.get_mut(&id.callsign)
+        {
+            entry.1 = now;
+        }
         let Some(previous) = current.progress.filter(|p| p.is_active) else {
             return;
         };

@@ -125,12 +125,10 @@ impl Detector for TmiDetector {
             };
             plan.assign(&flights, reslot.contains(&gdp.id), &mut desired);
         }
-        let in_force: BTreeSet<u64> = ctx.programs.iter().map(|p| p.id).collect();
         for f in &flights {
-            if !desired.contains_key(&f.uid) && still_controlled(f, &in_force, ctx, &airports) {
-                continue;
+            if !desired.contains_key(&f.uid) && loses_control(f, ctx, &airports) {
+                desired.insert(f.uid, released());
             }
-            desired.entry(f.uid).or_insert_with(released);
         }
         let patches = flights
             .iter()
@@ -178,21 +176,15 @@ fn covers(p: &Program, f: &Flight<'_>, airports: &AirportIndex<'_>) -> bool {
         || artcc.is_some_and(|c| p.scope_artccs.iter().any(|s| s == c))
 }
 
-/// Whether a flight keeps the control it has: a GDP slot of a program in
-/// force that still covers it (airborne or not). A hold that was not
-/// given again this cycle does not last.
-fn still_controlled(
-    f: &Flight<'_>,
-    in_force: &BTreeSet<u64>,
-    ctx: &Context,
-    airports: &AirportIndex<'_>,
-) -> bool {
+/// Whether a controlled flight that got nothing this cycle is let go: all
+/// but a GDP slot of a program in force (`ctx.programs`) that still covers
+/// it, airborne or not. A hold that was not given again does not last.
+fn loses_control(f: &Flight<'_>, ctx: &Context, airports: &AirportIndex<'_>) -> bool {
     let Some(t) = f.tmi.filter(|t| t.program_id.is_some()) else {
-        return true;
+        return false;
     };
-    let program = t.program_id.filter(|id| in_force.contains(id));
-    let gdp = program.and_then(|id| ctx.programs.iter().find(|p| p.id == id));
-    !t.gs_held && gdp.is_some_and(|p| p.ctl_type == ControlType::Gdp && covers(p, f, airports))
+    let gdp = ctx.programs.iter().find(|p| Some(p.id) == t.program_id);
+    t.gs_held || !gdp.is_some_and(|p| p.ctl_type == ControlType::Gdp && covers(p, f, airports))
 }
 
 fn held(program: u64) -> Tmi {
