@@ -30,6 +30,8 @@ pub struct SourceHealth {
     pub skipped: u64,
     /// Fetch failures (network, HTTP status).
     pub fetch_errors: u64,
+    /// The size of the last applied snapshot, bytes.
+    pub last_snapshot_bytes: Option<usize>,
 }
 
 /// Every source's health.
@@ -65,12 +67,22 @@ impl Health {
         f(self.sources.write().entry(name.to_string()).or_default());
     }
 
-    /// A snapshot from `name` was applied.
-    pub fn applied(&self, name: &str, update_timestamp: &str) {
+    /// The `update_timestamp` and size of the last snapshot applied from
+    /// `name`: a poller may skip a body only if it matches both (a refused
+    /// or truncated body is never "unchanged").
+    pub fn last_applied(&self, name: &str) -> Option<(String, usize)> {
+        let sources = self.sources.read();
+        let s = sources.get(name)?;
+        Some((s.last_snapshot.clone()?, s.last_snapshot_bytes?))
+    }
+
+    /// A snapshot of `len` bytes from `name` was applied.
+    pub fn applied(&self, name: &str, update_timestamp: &str, len: usize) {
         self.update(name, |s| {
             s.applied += 1;
             s.last_success_ms = Some(wall_ms());
             s.last_snapshot = Some(update_timestamp.to_string());
+            s.last_snapshot_bytes = Some(len);
             s.last_error = None;
             s.last_error_ms = None;
         });
@@ -94,7 +106,8 @@ impl Health {
         });
     }
 
-    /// `name` served the same snapshot again.
+    /// `name` served the same snapshot as the last applied one again (so
+    /// the source is reachable and its data current).
     pub fn skipped(&self, name: &str) {
         self.update(name, |s| {
             s.skipped += 1;

@@ -6,19 +6,21 @@
 //! let the cycle in flight commit, stop.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
+use axum::serve::ListenerExt as _;
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::api::{self, AppState};
-use crate::auth::audit::AuditLog;
-use crate::auth::limiter::RateLimits;
+use crate::auth::audit::{AuditBounds, AuditLog};
+use crate::auth::limiter::{AddressLimits, RateLimits};
 use crate::auth::{Gatekeeper, KeyStore};
 use crate::db::{Checkpointer, Database};
 use crate::fanout::{Hub, WsConfig, connection};
@@ -28,9 +30,11 @@ use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, Retention, Shared, Work, Worker};
 use crate::plugin::{EventSink, PluginEvent, Registry, watcher};
 use crate::reference::AirportTable;
-use crate::source::sim::{SimConfig, Simulator};
+use crate::shutdown::Shutdown;
+use crate::source::sim::{SimConfig, Simulator, World};
 use crate::source::{replay, sim, vatsim};
 use crate::store::{FlightStore, FlightsView};
+use crate::tls::{self, SwappableCert, TlsConfig, TlsListener};
 use crate::tmi::Programs;
 
 /// How often the write-ahead log is copied into the database file.
@@ -48,6 +52,8 @@ pub enum SourceConfig {
         url: String,
         /// Time between polls.
         interval: Duration,
+        /// How long one fetch may take.
+        timeout: Duration,
     },
     /// The built-in simulator.
     Sim {
@@ -82,6 +88,8 @@ pub struct ServerConfig {
     pub auth: AuthConfig,
     /// WebSocket timings.
     pub ws: WsConfig,
+    /// Serve HTTPS and WSS with this certificate (plain HTTP without).
+    pub tls: Option<TlsConfig>,
 }
 
 /// Access control settings.
@@ -95,6 +103,10 @@ pub struct AuthConfig {
     pub cors_origins: Vec<String>,
     /// How long audit rows are kept.
     pub audit_retention: Duration,
+    /// Audit rows kept at most (the newest).
+    pub audit_max_rows: u64,
+    /// Requests a minute from one client address that present no valid key.
+    pub anonymous_per_minute: u32,
 }
 
 impl Default for AuthConfig {
@@ -104,6 +116,8 @@ impl Default for AuthConfig {
             open_paths: vec!["/health".into(), "/metrics".into()],
             cors_origins: Vec::new(),
             audit_retention: Duration::from_secs(90 * 86_400),
+            audit_max_rows: crate::auth::audit::DEFAULT_MAX_ROWS,
+            anonymous_per_minute: 60,
         }
     }
 }
@@ -134,6 +148,18 @@ pub async fn run_observed(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    // A bad certificate refuses the start before anything else is opened.
+    let certificate = config.tls.as_ref().map(TlsConfig::load).transpose()?;
+    // The one shutdown signal: the caller's future, or a fatal error
+    // inside (a cycle that cannot be committed), triggers it.
+    let signal = Shutdown::new();
+    tokio::spawn({
+        let signal = signal.clone();
+        async move {
+            shutdown.await;
+            signal.trigger();
+        }
+    });
     let db = Database::open(&config.db_path())?;
     let _checkpointer = Checkpointer::spawn(&config.db_path(), CHECKPOINT_EVERY)?;
     let restored = db.restore()?;
@@ -156,6 +182,10 @@ pub async fn run_observed(
         .iter()
         .filter_map(|r| r.position.map(|p| p.updated_at))
         .max();
+    let simulator = match &config.source {
+        SourceConfig::Sim { config, .. } => Some(open_simulator(&db, config, resume_after)?),
+        _ => None,
+    };
     let store = FlightStore::restore(
         restored.next_uid,
         restored.records,
@@ -181,6 +211,7 @@ pub async fn run_observed(
         shared.clone(),
         plugin_rx,
         config.retention,
+        signal.clone(),
     );
     let pipeline_thread = std::thread::Builder::new()
         .name("pipeline".into())
@@ -190,12 +221,14 @@ pub async fn run_observed(
     // Requests (ingest, TMI) reach the pipeline until shutdown, even after
     // a finite source (replay, `--stop-after`) is done.
     let requests_open = work_tx.clone();
-    let (source_task, sim) = start_source(&config.source, resume_after, work_tx, &shared.health);
+    let (source_task, sim) = start_source(&config.source, simulator, work_tx, &shared.health);
     let gate = open_gate(&config)?;
-    let housekeeping = gate.clone().map(|g| tokio::spawn(keep_house(g)));
-    let hub = Hub::new(shared.clone(), registry.clone());
-    let _fanout_thread = hub.spawn()?;
-    let heartbeats = tokio::spawn(connection::heartbeats(hub.clone(), config.ws.heartbeat));
+    let housekeeping = gate
+        .clone()
+        .map(|g| tokio::spawn(keep_house(g, signal.clone())));
+    let hub = Hub::new(shared.clone(), registry.clone(), signal.clone());
+    let fanout_thread = hub.spawn()?;
+    tokio::spawn(connection::heartbeats(hub.clone(), config.ws.heartbeat));
     let state = AppState {
         shared,
         registry,
@@ -203,20 +236,41 @@ pub async fn run_observed(
         sim,
         gate: gate.clone(),
         cors_origins: config.auth.cors_origins.clone(),
-        hub,
+        hub: hub.clone(),
         ws: config.ws,
         work: work_queue,
     };
     let address = listener.local_addr()?;
-    tracing::info!(%address, "listening");
-    let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
-    heartbeats.abort();
+    tracing::info!(%address, tls = certificate.is_some(), "listening");
+    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = signal.clone();
+    let graceful = async move { stop.wait().await };
+    match (certificate, &config.tls) {
+        (Some(certificate), Some(files)) => {
+            let served = SwappableCert::new(certificate);
+            tokio::spawn(tls::watch(
+                files.clone(),
+                served.clone(),
+                tls::RELOAD_CHECK,
+                signal.clone(),
+            ));
+            let listener =
+                TlsListener::new(listener, TlsConfig::server_config(&served), signal.clone())?;
+            // `tap_io` gives the listener axum's connect info (the peer address).
+            axum::serve(listener.tap_io(|_| {}), app)
+                .with_graceful_shutdown(graceful)
+                .await
+        }
+        _ => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+        }
+    }
+    .context("serving HTTP")?;
+    close_websockets(&hub).await;
     if let Some(task) = housekeeping {
-        task.abort();
+        let _ = task.await;
     }
     if let Some(gate) = gate {
         tokio::task::spawn_blocking(move || gate.flush_usage()).await?;
@@ -226,10 +280,25 @@ pub async fn run_observed(
     drop(requests_open);
     source_task.abort();
     let _ = source_task.await;
-    tokio::task::spawn_blocking(move || pipeline_thread.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?;
-    Ok(())
+    let pipeline = tokio::task::spawn_blocking(move || pipeline_thread.join()).await?;
+    let _ = tokio::task::spawn_blocking(move || fanout_thread.join()).await?;
+    pipeline.map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?
+}
+
+/// How long WebSocket clients get to be sent their 1001 at shutdown.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Waits (up to [`CLOSE_GRACE`]) until every WebSocket session, told by
+/// the shutdown signal, has sent its close frame and gone.
+async fn close_websockets(hub: &Hub) {
+    let deadline = Instant::now() + CLOSE_GRACE;
+    while hub.client_count() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let left = hub.client_count();
+    if left > 0 {
+        tracing::warn!(clients = left, "WebSocket clients still open at shutdown");
+    }
 }
 
 fn open_gate(config: &ServerConfig) -> anyhow::Result<Option<Arc<Gatekeeper>>> {
@@ -239,21 +308,30 @@ fn open_gate(config: &ServerConfig) -> anyhow::Result<Option<Arc<Gatekeeper>>> {
     }
     let path = config.db_path();
     let keys = Arc::new(KeyStore::open(&path)?);
-    let audit = AuditLog::start(&path, config.auth.audit_retention)?;
+    let bounds = AuditBounds {
+        retention: config.auth.audit_retention,
+        max_rows: config.auth.audit_max_rows,
+    };
+    let audit = AuditLog::start(&path, bounds)?;
     let gate = Gatekeeper::new(
         keys,
         RateLimits::default(),
+        AddressLimits::new(config.auth.anonymous_per_minute),
         audit,
         config.auth.open_paths.clone(),
     );
     Ok(Some(Arc::new(gate)))
 }
 
-/// Usage flushes and cross-process revocations, every two seconds.
-async fn keep_house(gate: Arc<Gatekeeper>) {
+/// Usage flushes and cross-process revocations, every two seconds, until
+/// shutdown.
+async fn keep_house(gate: Arc<Gatekeeper>, shutdown: Shutdown) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.wait() => return,
+        }
         let gate = gate.clone();
         let _ = tokio::task::spawn_blocking(move || gate.housekeeping()).await;
     }
@@ -282,21 +360,61 @@ fn plugin_sink(
     })
 }
 
+/// The simulator: the stored world resumed when the settings ask for it
+/// (its flights continue where the data stopped), else a new world,
+/// stored so that the next start resumes it.
+fn open_simulator(
+    db: &Database,
+    config: &SimConfig,
+    resume_after: Option<i64>,
+) -> anyhow::Result<Simulator> {
+    let airports = AirportTable::embedded();
+    // The next whole second: after anything stamped at startup.
+    let now = (wall_ms() / 1000 + 1) * 1000;
+    let next_at = match config.start_ms {
+        0 => resume_after.map_or(now, |t| (t / 1000 * 1000 + config.interval_ms).max(now)),
+        start => start,
+    };
+    let stored = db
+        .source_state("sim")?
+        .and_then(|text| serde_json::from_str::<World>(&text).ok());
+    if let Some(world) = stored.filter(|w| w.continues(config, next_at)) {
+        tracing::info!(
+            seed = world.seed,
+            since_ms = next_at - world.origin_ms,
+            "the simulated world resumes"
+        );
+        return Ok(Simulator::resume(&world, airports, next_at));
+    }
+    let config = SimConfig {
+        start_ms: next_at,
+        ..config.clone()
+    };
+    let world = serde_json::to_string(&World::of(&config))?;
+    db.set_source_state("sim", &world)?;
+    Ok(Simulator::new(config, airports))
+}
+
 type SimHandle = Option<Arc<Mutex<Simulator>>>;
 
 fn start_source(
     source: &SourceConfig,
-    resume_after: Option<i64>,
+    simulator: Option<Simulator>,
     work: mpsc::Sender<Work>,
     health: &Arc<Health>,
 ) -> (tokio::task::JoinHandle<()>, SimHandle) {
     match source.clone() {
-        SourceConfig::Vatsim { url, interval } => {
+        SourceConfig::Vatsim {
+            url,
+            interval,
+            timeout,
+        } => {
             health.add_source("vatsim", "vatsim", Some(url.clone()));
             let config = vatsim::poller::PollConfig {
                 name: "vatsim".into(),
                 url,
                 interval,
+                timeout,
             };
             (
                 tokio::spawn(vatsim::poller::run(config, work, health.clone())),
@@ -304,18 +422,13 @@ fn start_source(
             )
         }
         SourceConfig::Sim {
-            mut config,
+            config,
             speed,
             stop_after,
         } => {
-            if config.start_ms == 0 {
-                let after = resume_after.map_or(0, |t| t / 1000 * 1000 + config.interval_ms);
-                // The next whole second: after anything stamped at startup.
-                let now = (wall_ms() / 1000 + 1) * 1000;
-                config.start_ms = now.max(after);
-            }
             health.add_source("sim", "sim", Some(format!("seed {} x{speed}", config.seed)));
-            let simulator = Arc::new(Mutex::new(Simulator::new(config, AirportTable::embedded())));
+            let simulator = simulator.expect("a simulator source has its simulator");
+            let simulator = Arc::new(Mutex::new(simulator));
             let task = tokio::spawn(sim::runner::run(
                 simulator.clone(),
                 speed,

@@ -337,3 +337,41 @@ fn a_manifest_alone_configures_the_builtin_and_can_disable_it() {
     wait_until(LIVE_WITHIN, || slot.status() == Status::Active).expect("enabled again");
     assert!(active(&registry));
 }
+
+#[test]
+fn a_bad_override_at_start_falls_back_to_the_builtin_and_says_why() {
+    let (_tmp, dir) = common::plugins_dir();
+    // A gateway restarted with these in its plugins dir used to run with
+    // no departure or arrival detector at all.
+    put(&dir, "departure.wasm", b"\0asm not really");
+    put(&dir, "arrival.toml", b"name = \"arrival\"\nkind = [oops");
+    let recorder = Recorder::default();
+    let registry = Registry::open(Some(dir.clone()), None, recorder.sink()).unwrap();
+    for name in ["departure", "arrival"] {
+        let status = registry
+            .statuses()
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap();
+        assert_eq!(status.status, Status::Active, "{name}: {status:?}");
+        assert_eq!(status.origin.as_deref(), Some("builtin"), "{name}");
+        let rejected = status.rejected.clone().expect("the rejection is kept");
+        let problem = status.problem().expect("an operator is told");
+        assert!(
+            problem.contains(&rejected) && problem.contains("running: builtin"),
+            "{problem}"
+        );
+        assert_eq!(
+            recorder.actions(name),
+            vec![PluginAction::Loaded, PluginAction::Failed],
+            "{name}"
+        );
+    }
+    let departure = registry.slot("departure").unwrap();
+    assert!(departure.is_callable(), "core detection keeps running");
+    // Fixing the file clears the problem.
+    std::fs::remove_file(dir.join("departure.wasm")).unwrap();
+    registry.reload_optimized("departure");
+    let status = registry.slot("departure").unwrap().snapshot();
+    assert!(status.problem().is_none(), "{status:?}");
+}

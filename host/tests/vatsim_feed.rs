@@ -110,9 +110,16 @@ fn bad_json_is_refused_with_where() {
 }
 
 #[test]
-fn a_v2_feed_is_refused() {
+fn a_retired_feed_is_refused_and_named_by_its_version() {
     let v2 = br#"{"general":{"version":2,"update_timestamp":"2026-01-16T12:00:00Z"},"clients":[{"callsign":"X"}],"servers":[]}"#;
-    assert_eq!(parse(v2), Err(FeedError::V2));
+    assert_eq!(parse(v2), Err(FeedError::Retired(Some(2))));
+    // A v1 file is called v1, also when its shape is not v3's at all.
+    let v1 = br#"{"general":{"version":1,"update_timestamp":"2026-01-16T12:00:00Z"},"clients":[{"callsign":"X"}]}"#;
+    let err = parse(v1).unwrap_err();
+    assert!(err.to_string().contains("the retired v1 format"), "{err}");
+    let v1_odd = br#"{"general":{"version":1},"clients":[]}"#;
+    let err = parse(v1_odd).unwrap_err();
+    assert!(err.to_string().contains("the retired v1 format"), "{err}");
     let v9 = br#"{"general":{"version":9,"update_timestamp":"2026-01-16T12:00:00Z"},"pilots":[]}"#;
     assert_eq!(parse(v9), Err(FeedError::Version(9)));
 }

@@ -118,17 +118,30 @@ fn malformed_snapshots_are_refused_whole_and_the_next_good_one_applies() {
     assert_eq!(health(&gw).1["applied"], 1);
     assert_eq!(picture(&gw).last_seq, before.last_seq);
 
-    let bad: [(&str, Vec<u8>, &str); 3] = [
+    let good = body.lock().unwrap().clone();
+    let bad: [(&str, Vec<u8>, &str); 5] = [
         (
             "bad JSON",
             b"{\"general\": {\"version\": 3, \"upd".to_vec(),
             "not valid JSON",
         ),
         (
+            // Its head (and update_timestamp) is the applied snapshot's.
+            "the applied snapshot truncated",
+            good[..good.len() - 40].to_vec(),
+            "not valid JSON",
+        ),
+        (
             "a v2 feed",
             br#"{"general":{"version":2,"update_timestamp":"2026-01-16T12:01:00Z"},"clients":[]}"#
                 .to_vec(),
-            "v2",
+            "the retired v2 format",
+        ),
+        (
+            "a v1 feed",
+            br#"{"general":{"version":1,"update_timestamp":"2026-01-16T12:01:30Z"},"clients":[{"callsign":"X"}]}"#
+                .to_vec(),
+            "the retired v1 format",
         ),
         (
             "a string where a number belongs",
@@ -146,6 +159,19 @@ fn malformed_snapshots_are_refused_whole_and_the_next_good_one_applies() {
             let (status, source) = health(&gw);
             (status == 503 && source["rejected"].as_u64().unwrap() > rejected_before)
                 .then_some(source)
+        });
+        let error = source["last_error"].as_str().unwrap();
+        assert!(error.contains(named), "{what}: /health says {error:?}");
+        // Polled again, the same refused body is refused again, never
+        // taken for an unchanged snapshot: the source stays degraded.
+        let rejected = source["rejected"].as_u64().unwrap();
+        let source = wait_for("two more polls", Duration::from_secs(30), || {
+            let (status, source) = health(&gw);
+            assert_eq!(
+                status, 503,
+                "{what}: /health recovered on a refused body: {source}"
+            );
+            (source["rejected"].as_u64().unwrap() >= rejected + 2).then_some(source)
         });
         let error = source["last_error"].as_str().unwrap();
         assert!(error.contains(named), "{what}: /health says {error:?}");
@@ -175,4 +201,46 @@ fn malformed_snapshots_are_refused_whole_and_the_next_good_one_applies() {
     assert_eq!(created.len(), 1);
     assert_eq!(created[0]["data"]["callsign"], "SWA4");
     assert_eq!(created[0]["seq"], before.last_seq + 1);
+}
+
+/// A feed that accepts the connection and never answers.
+fn silent_feed() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/v3/vatsim-data.json",
+        listener.local_addr().unwrap()
+    );
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    url
+}
+
+#[test]
+fn a_fetch_that_times_out_says_so_and_after_how_long() {
+    let url = silent_feed();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("swim.toml");
+    std::fs::write(
+        &config,
+        format!("[source]\nkind = \"vatsim\"\nurl = \"{url}\"\ninterval_s = 1\ntimeout_s = 1\n"),
+    )
+    .unwrap();
+    let gw = Gateway::start_keyed(
+        &["serve", "--config", config.to_str().unwrap()],
+        tmp.path(),
+        None,
+    );
+    let source = wait_for("a timed-out fetch", Duration::from_secs(30), || {
+        let (status, source) = health(&gw);
+        (status == 503 && source["fetch_errors"].as_u64() >= Some(1)).then_some(source)
+    });
+    let error = source["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("timed out after 1.0 s"),
+        "/health says {error:?}"
+    );
 }

@@ -5,6 +5,7 @@ mod bad_snapshots;
 mod detection;
 mod flights_api;
 mod gateway;
+mod hardening;
 mod ingest;
 mod plugins_cli;
 mod restart;

@@ -45,6 +45,11 @@ impl Ws {
         ws
     }
 
+    /// Wraps a socket connected elsewhere.
+    pub fn from_socket(socket: WebSocket<MaybeTlsStream<TcpStream>>) -> Ws {
+        Ws { socket }
+    }
+
     /// Connects and reads the `connected` message.
     pub fn open(gw: &Gateway, key: &str) -> (Ws, Value) {
         let mut ws = Self::connect(gw, key);
@@ -68,6 +73,11 @@ impl Ws {
     /// Sends raw text.
     pub fn send_text(&mut self, text: &str) {
         self.socket.send(Message::text(text)).expect("send");
+    }
+
+    /// Sends raw text; false once the connection is gone.
+    pub fn try_send_text(&mut self, text: &str) -> bool {
+        self.socket.send(Message::text(text)).is_ok()
     }
 
     /// Subscribes and reads up to the `subscribed` reply.

@@ -37,7 +37,9 @@ pub async fn index(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /health`: no auth; 200 when every source's last attempt
-/// succeeded, 503 (same body) when one is failing.
+/// succeeded and every plugin runs what its file says, 503 (same body,
+/// `status: degraded`) when a source is failing or a plugin has a problem
+/// (a rejected file, a quarantine), each named with its reason.
 pub async fn health(State(state): State<AppState>) -> Response {
     let shared = &state.shared;
     let view = shared.view.load();
@@ -57,7 +59,15 @@ pub async fn health(State(state): State<AppState>) -> Response {
             (name, v)
         })
         .collect();
-    let ok = shared.health.all_ok();
+    let plugins = state.registry.statuses();
+    let plugin_problems: Vec<_> = plugins
+        .iter()
+        .filter_map(|p| {
+            p.problem()
+                .map(|why| json!({"plugin": p.name, "problem": why}))
+        })
+        .collect();
+    let ok = shared.health.all_ok() && plugin_problems.is_empty();
     let data = json!({
         "status": if ok { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
@@ -67,7 +77,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "last_seq": shared.feed.last_seq(),
         "websocket_clients": state.hub.client_count(),
         "sources": sources,
-        "plugins": plugin_summary(&state),
+        "plugins": plugin_summary(&plugins, plugin_problems),
     });
     let status = if ok {
         StatusCode::OK
@@ -77,8 +87,10 @@ pub async fn health(State(state): State<AppState>) -> Response {
     (status, Envelope::new(data, now)).into_response()
 }
 
-fn plugin_summary(state: &AppState) -> serde_json::Value {
-    let statuses = state.registry.statuses();
+fn plugin_summary(
+    statuses: &[crate::plugin::PluginStatus],
+    problems: Vec<serde_json::Value>,
+) -> serde_json::Value {
     let count = |want: Status| statuses.iter().filter(|s| s.status == want).count();
     json!({
         "total": statuses.len(),
@@ -86,6 +98,7 @@ fn plugin_summary(state: &AppState) -> serde_json::Value {
         "failed": count(Status::Failed),
         "quarantined": count(Status::Quarantined),
         "disabled": count(Status::Disabled),
+        "problems": problems,
     })
 }
 

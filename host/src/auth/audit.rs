@@ -34,6 +34,48 @@ pub struct AuditRow {
 /// Rows waiting for the writer beyond this are dropped and counted
 /// (a request never blocks on the audit log).
 const QUEUE: usize = 100_000;
+/// The longest path a row keeps, bytes; a longer one is cut and says how
+/// much was cut (a request line can be tens of KB).
+pub const MAX_PATH: usize = 256;
+/// The longest detail a row keeps, bytes.
+pub const MAX_DETAIL: usize = 512;
+/// Rows kept at most by default, whatever their age: with [`MAX_PATH`] and
+/// [`MAX_DETAIL`] a row is under 1 KB, so the table stays under about 1 GB
+/// (typical rows are ~150 bytes, ~150 MB).
+pub const DEFAULT_MAX_ROWS: u64 = 1_000_000;
+
+impl AuditRow {
+    /// The row with its free-text fields cut to their bounds.
+    fn bounded(mut self) -> AuditRow {
+        self.path = cut(self.path, MAX_PATH);
+        self.detail = self.detail.map(|d| cut(d, MAX_DETAIL));
+        self.method = cut(self.method, 16);
+        self.client_addr = self.client_addr.map(|a| cut(a, 64));
+        self
+    }
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary) plus a note
+/// of how many bytes were cut.
+fn cut(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...(+{} bytes)", &text[..end], text.len() - end)
+}
+
+/// How long and how many audit rows are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditBounds {
+    /// Rows older than this are deleted.
+    pub retention: Duration,
+    /// The newest this many rows are kept at most.
+    pub max_rows: u64,
+}
 /// Rows per transaction at most.
 const BATCH: usize = 1_000;
 /// How often old rows are deleted.
@@ -46,13 +88,13 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Starts the writer on the database at `path`, keeping rows for `retention`.
-    pub fn start(path: &Path, retention: Duration) -> Result<AuditLog, DbError> {
+    /// Starts the writer on the database at `path`, keeping rows within `bounds`.
+    pub fn start(path: &Path, bounds: AuditBounds) -> Result<AuditLog, DbError> {
         let db = Database::open(path)?;
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         std::thread::Builder::new()
             .name("audit-log".into())
-            .spawn(move || write_rows(db, rx, retention))
+            .spawn(move || write_rows(db, rx, bounds))
             .map_err(|e| DbError::Corrupt {
                 path: path.to_path_buf(),
                 what: "audit thread".into(),
@@ -64,9 +106,9 @@ impl AuditLog {
         })
     }
 
-    /// Queues a row.
+    /// Queues a row (its path and detail cut to their bounds).
     pub fn record(&self, row: AuditRow) {
-        if self.tx.try_send(row).is_err() {
+        if self.tx.try_send(row.bounded()).is_err() {
             self.dropped
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
@@ -78,8 +120,9 @@ impl AuditLog {
     }
 }
 
-fn write_rows(mut db: Database, rx: mpsc::Receiver<AuditRow>, retention: Duration) {
-    let mut last_prune = std::time::Instant::now();
+fn write_rows(mut db: Database, rx: mpsc::Receiver<AuditRow>, bounds: AuditBounds) {
+    // The first batch prunes: a gateway restarted often still keeps its bound.
+    let mut last_prune = std::time::Instant::now() - PRUNE_EVERY;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter().take(BATCH - 1));
@@ -100,11 +143,76 @@ fn write_rows(mut db: Database, rx: mpsc::Receiver<AuditRow>, retention: Duratio
         }
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = std::time::Instant::now();
-            let before = crate::health::wall_ms() - retention.as_millis() as i64;
-            let pruned = db.with(|c| c.execute("DELETE FROM audit_log WHERE at < ?1", [before]));
-            if let Err(e) = pruned {
+            if let Err(e) = prune(&mut db, bounds) {
                 tracing::warn!(error = %e, "audit retention pass failed");
             }
         }
+    }
+}
+
+/// Deletes rows past the retention and beyond the newest `max_rows`.
+fn prune(db: &mut Database, bounds: AuditBounds) -> Result<(), DbError> {
+    let before = crate::health::wall_ms() - bounds.retention.as_millis() as i64;
+    db.with(|c| {
+        c.execute("DELETE FROM audit_log WHERE at < ?1", [before])?;
+        c.execute(
+            "DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log) - ?1",
+            [bounds.max_rows as i64],
+        )
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_paths_and_details_are_cut_and_say_so() {
+        let row = AuditRow {
+            at: 0,
+            key_prefix: None,
+            client_addr: None,
+            method: "GET".into(),
+            path: format!("/api/swim/v1/{}", "é".repeat(30_000)),
+            status: 401,
+            bytes: 0,
+            detail: Some("x".repeat(2_000)),
+        }
+        .bounded();
+        assert!(row.path.len() <= MAX_PATH + 24, "{}", row.path.len());
+        assert!(row.path.ends_with("bytes)"));
+        assert!(row.path.contains("...(+"));
+        assert!(row.detail.unwrap().len() <= MAX_DETAIL + 24);
+    }
+
+    #[test]
+    fn the_log_keeps_at_most_max_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("swim.db");
+        let mut db = Database::open(&path).unwrap();
+        db.with(|c| {
+            for i in 0..50 {
+                c.execute(
+                    "INSERT INTO audit_log (at, method, path, status, bytes) VALUES (?1, 'GET', '/', 401, 0)",
+                    [crate::health::wall_ms() + i],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let bounds = AuditBounds {
+            retention: Duration::from_secs(3600),
+            max_rows: 20,
+        };
+        prune(&mut db, bounds).unwrap();
+        let (n, oldest): (i64, i64) = db
+            .with(|c| {
+                c.query_row("SELECT COUNT(*), MIN(id) FROM audit_log", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .unwrap();
+        assert_eq!((n, oldest), (20, 31), "the newest 20 stay");
     }
 }

@@ -3,6 +3,7 @@
 //! empty, its write permissions), and what it used.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -11,9 +12,10 @@ use parking_lot::Mutex;
 
 use super::audit::{AuditLog, AuditRow};
 use super::connections::Connections;
+use super::failures::Failures;
 use super::key::{self, Tier};
 use super::keystore::{ApiKey, KeyStore, Usage};
-use super::limiter::{Decision, RateLimits};
+use super::limiter::{AddressLimits, Decision, RateLimits};
 
 /// How long a lookup (found or not) is trusted.
 pub const CACHE_TTL: Duration = Duration::from_secs(300);
@@ -74,6 +76,9 @@ pub struct Gatekeeper {
     cache: Mutex<HashMap<[u8; 32], Cached>>,
     seen_version: AtomicI64,
     limits: RateLimits,
+    /// Requests with no valid key, per client address.
+    anonymous: AddressLimits,
+    failures: Failures,
     usage: Mutex<HashMap<i64, Usage>>,
     /// Every write and every auth failure.
     pub audit: AuditLog,
@@ -88,6 +93,7 @@ impl Gatekeeper {
     pub fn new(
         keys: Arc<KeyStore>,
         limits: RateLimits,
+        anonymous: AddressLimits,
         audit: AuditLog,
         open_paths: Vec<String>,
     ) -> Self {
@@ -97,6 +103,8 @@ impl Gatekeeper {
             cache: Mutex::new(HashMap::new()),
             seen_version: AtomicI64::new(version),
             limits,
+            anonymous,
+            failures: Failures::default(),
             usage: Mutex::new(HashMap::new()),
             audit,
             connections: Arc::new(Connections::default()),
@@ -182,6 +190,31 @@ impl Gatekeeper {
         self.limits.check(key.id, key.tier)
     }
 
+    /// A request that presented no valid key: takes one request from its
+    /// address's bucket and audits it, a row for the first failure of its
+    /// kind from the address in a minute and one summary for the rest.
+    /// `Limited`: the address is over its limit, and the request gets 429.
+    pub fn unauthenticated(&self, address: Option<IpAddr>, mut row: AuditRow) -> Decision {
+        let decision = match address {
+            Some(address) => self.anonymous.check(address),
+            None => Decision::Allowed {
+                limit: 0,
+                remaining: 0,
+            },
+        };
+        if let Decision::Limited { .. } = decision {
+            row.status = 429;
+            row.detail = Some(format!(
+                "RATE_LIMITED (no valid key; was {})",
+                row.detail.as_deref().unwrap_or("-")
+            ));
+        }
+        if let Some(row) = self.failures.note(address, row) {
+            self.audit(row);
+        }
+        decision
+    }
+
     /// Counts a request and its response bytes against the key.
     pub fn count(&self, key: &ApiKey, bytes: u64, now: i64) {
         let mut usage = self.usage.lock();
@@ -209,7 +242,11 @@ impl Gatekeeper {
             Err(e) => tracing::warn!(error = %e, "cannot read the keys version"),
         }
         self.flush_usage();
+        for row in self.failures.close_due(crate::health::wall_ms()) {
+            self.audit(row);
+        }
         self.limits.shrink();
+        self.anonymous.shrink();
     }
 
     /// Writes the usage counted so far (the counts are taken out first, so

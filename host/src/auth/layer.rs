@@ -32,8 +32,8 @@ pub fn presented_key(headers: &HeaderMap, query: Option<&str>) -> Option<String>
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(bearer) = header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
-        return Some(bearer.trim().to_string());
+    if let Some(bearer) = header("authorization").and_then(bearer_token) {
+        return Some(bearer.to_string());
     }
     if let Some(k) = header("x-api-key").or_else(|| header("x-swim-api-key")) {
         return Some(k.to_string());
@@ -43,6 +43,13 @@ pub fn presented_key(headers: &HeaderMap, query: Option<&str>) -> Option<String>
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == "api_key")
         .map(|(_, v)| v.to_string())
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header; the scheme is
+/// case-insensitive (RFC 7235 section 2.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// What a request needs beyond a valid key.
@@ -87,10 +94,11 @@ pub async fn require_key(
     let now = wall_ms();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let client = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string());
+        .map(|c| c.0);
+    let client = peer.map(|p| p.to_string());
     let presented = presented_key(request.headers(), request.uri().query());
     let audit = |prefix: Option<String>, status: StatusCode, detail: Option<String>| AuditRow {
         at: now,
@@ -106,12 +114,11 @@ pub async fn require_key(
         Ok(key) => key,
         Err(e) => {
             let prefix = presented.as_deref().map(super::key::display_prefix);
-            gate.audit(audit(
-                prefix,
-                StatusCode::UNAUTHORIZED,
-                Some(e.code().into()),
-            ));
-            return refuse(StatusCode::UNAUTHORIZED, e.code(), e.message());
+            let row = audit(prefix, StatusCode::UNAUTHORIZED, Some(e.code().into()));
+            return match gate.unauthenticated(peer.map(|p| p.ip()), row) {
+                Decision::Limited { limit, retry_after } => too_many(limit, retry_after),
+                Decision::Allowed { .. } => refuse(StatusCode::UNAUTHORIZED, e.code(), e.message()),
+            };
         }
     };
     let (limit, remaining) = match gate.rate(&key) {
@@ -174,7 +181,8 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn too_many(limit: u32, retry_after: std::time::Duration) -> Response {
+/// 429 with `Retry-After` and the rate-limit headers.
+pub(crate) fn too_many(limit: u32, retry_after: std::time::Duration) -> Response {
     let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
     let message =
         format!("rate limit of {limit} requests per minute reached; retry in {seconds} s");
@@ -223,5 +231,17 @@ mod tests {
         assert_eq!(presented_key(&h, None), Some("k1".into()));
         h.insert("authorization", HeaderValue::from_static("Bearer k2"));
         assert_eq!(presented_key(&h, None), Some("k2".into()));
+        h.insert("authorization", HeaderValue::from_static("bearer  k3"));
+        assert_eq!(
+            presented_key(&h, None),
+            Some("k3".into()),
+            "scheme is case-insensitive"
+        );
+        h.insert("authorization", HeaderValue::from_static("Basic k4"));
+        assert_eq!(
+            presented_key(&h, None),
+            Some("k1".into()),
+            "not a bearer token"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! key may make its tier's requests per minute, in bursts up to the same
 //! number, refilled continuously.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -91,6 +92,48 @@ impl RateLimits {
     }
 }
 
+/// One token bucket per client address, for requests that present no
+/// valid key: they have no key's bucket to draw from, and without one an
+/// anonymous client could make the gateway do (and audit) unbounded work.
+pub struct AddressLimits {
+    limit: u32,
+    limiter: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
+    clock: DefaultClock,
+}
+
+impl AddressLimits {
+    /// `per_minute` requests a minute per address, in bursts up to the same number.
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute.max(1)).expect("at least 1");
+        AddressLimits {
+            limit: n.get(),
+            limiter: RateLimiter::keyed(Quota::per_minute(n))
+                .with_middleware::<StateInformationMiddleware>(),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Takes one request from `address`'s bucket.
+    pub fn check(&self, address: IpAddr) -> Decision {
+        match self.limiter.check_key(&address) {
+            Ok(state) => Decision::Allowed {
+                limit: self.limit,
+                remaining: state.remaining_burst_capacity(),
+            },
+            Err(not_until) => Decision::Limited {
+                limit: self.limit,
+                retry_after: not_until.wait_time_from(self.clock.now()),
+            },
+        }
+    }
+
+    /// Forgets addresses that have refilled (bounded memory).
+    pub fn shrink(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +160,25 @@ mod tests {
             limits.check(8, Tier::Public),
             Decision::Allowed { .. }
         ));
+    }
+
+    #[test]
+    fn each_address_has_its_own_bucket() {
+        let limits = AddressLimits::new(2);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "2001:db8::1".parse().unwrap();
+        assert!(matches!(
+            limits.check(a),
+            Decision::Allowed { remaining: 1, .. }
+        ));
+        assert!(matches!(
+            limits.check(a),
+            Decision::Allowed { remaining: 0, .. }
+        ));
+        assert!(matches!(
+            limits.check(a),
+            Decision::Limited { limit: 2, .. }
+        ));
+        assert!(matches!(limits.check(b), Decision::Allowed { .. }));
     }
 }

@@ -5,12 +5,14 @@
 //! - `keystore`: keys in the database.
 //! - `limiter`: per-key token buckets by tier.
 //! - `connections`: per-key WebSocket connection limits by tier.
-//! - `audit`: the audit log writer.
+//! - `audit`: the audit log writer (rows cut to bounds, the table capped).
+//! - `failures`: repeated auth failures from one address, aggregated.
 //! - `gate`: lookups (cached), checks, usage counting.
 //! - `layer`: the middleware on the REST routes.
 
 pub mod audit;
 pub mod connections;
+pub mod failures;
 pub mod gate;
 pub mod key;
 pub mod keystore;

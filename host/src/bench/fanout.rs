@@ -9,7 +9,7 @@
 //! (both read the same system clock) and reports publish-to-receive
 //! latency, messages and bytes per second.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -41,7 +41,16 @@ struct ClientReport {
     latency_ms_p99: f64,
     latency_ms_max: f64,
     samples: usize,
+    /// Why connections failed or ended early: a close code, or what
+    /// happened instead ("reset", "connect timed out", ...), with counts.
+    endings: BTreeMap<String, u64>,
 }
+
+/// How long one client's connect may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the clients get, beyond the traffic's seconds, to connect and
+/// to finish; past it the run ends and reports what it has.
+const SLACK: Duration = Duration::from_secs(120);
 
 fn now_us() -> u64 {
     SystemTime::now()
@@ -116,6 +125,7 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
         retention: Default::default(),
         auth: AuthConfig::default(),
         ws: Default::default(),
+        tls: None,
     };
     println!("{}", super::machine());
     println!(
@@ -194,8 +204,20 @@ async fn drive_clients(
     let rss_before = rss_kb();
     let mut report = None;
     let mut feed_tick = tokio::time::interval(Duration::from_millis(50));
+    let deadline = tokio::time::sleep(Duration::from_secs(seconds) + 2 * SLACK);
+    tokio::pin!(deadline);
+    let interrupted = server::shutdown_signal();
+    tokio::pin!(interrupted);
     loop {
         tokio::select! {
+            () = &mut deadline => {
+                println!("FAILED: the client process did not finish in time; ending the run");
+                break;
+            }
+            () = &mut interrupted => {
+                println!("interrupted; ending the run");
+                break;
+            }
             line = lines.next_line() => {
                 let Some(line) = line? else { break };
                 if let Some(n) = line.strip_prefix("connected ") {
@@ -227,12 +249,29 @@ async fn drive_clients(
             }
         }
     }
-    let _ = child.wait().await;
+    // The child ends by itself once it has reported; past a grace it is killed.
+    if tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
+    }
     let r = report.context("the client process reported nothing")?;
     println!(
         "clients {} (connect failures {}, closed early {}), {:.0} s",
         r.clients, r.connect_failures, r.closed_early, r.seconds
     );
+    if !r.endings.is_empty() {
+        let endings: Vec<String> = r
+            .endings
+            .iter()
+            .map(|(why, n)| format!("{why}: {n}"))
+            .collect();
+        println!(
+            "FAILED connections and early closes: {}",
+            endings.join(", ")
+        );
+    }
     println!(
         "received {:.0} messages/s, {:.2} MB/s",
         r.messages as f64 / r.seconds,
@@ -315,7 +354,11 @@ async fn run_clients(
     seconds: u64,
 ) -> anyhow::Result<ClientReport> {
     let (go_tx, go_rx) = tokio::sync::watch::channel(false);
-    let stop = Arc::new(tokio::sync::Notify::new());
+    // A watch, not a Notify: a client busy with a message when the stop
+    // comes still sees it at its next wait (a missed notify_waiters left
+    // clients running forever).
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let endings: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let receipts: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
     let (messages, bytes, failures, closed) = (
         Arc::new(AtomicU64::new(0)),
@@ -331,7 +374,8 @@ async fn run_clients(
             "{url}?api_key={}",
             keys[i / Tier::System.websocket_connections() as usize]
         );
-        let (mut go, stop, receipts) = (go_rx.clone(), stop.clone(), receipts.clone());
+        let (mut go, mut stop, receipts) = (go_rx.clone(), stop_rx.clone(), receipts.clone());
+        let endings = endings.clone();
         let (messages, bytes, failures, closed) = (
             messages.clone(),
             bytes.clone(),
@@ -340,13 +384,22 @@ async fn run_clients(
         );
         let (gate, connected) = (gate.clone(), connected.clone());
         tasks.push(tokio::spawn(async move {
+            let ended = |why: String| *endings.lock().entry(why).or_default() += 1;
             let permit = gate.acquire_owned().await;
-            let socket = tokio_tungstenite::connect_async(&url).await;
+            let socket =
+                tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(&url)).await;
             drop(permit);
             connected.wait().await;
-            let Ok((mut ws, _)) = socket else {
-                failures.fetch_add(1, Ordering::Relaxed);
-                return;
+            let mut ws = match socket {
+                Ok(Ok((ws, _))) => ws,
+                Ok(Err(e)) => {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                    return ended(format!("connect failed: {e}"));
+                }
+                Err(_) => {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                    return ended("connect timed out".into());
+                }
             };
             let _ = go.wait_for(|g| *g).await;
             if ws
@@ -355,12 +408,12 @@ async fn run_clients(
                 .is_err()
             {
                 closed.fetch_add(1, Ordering::Relaxed);
-                return;
+                return ended("closed before subscribing".into());
             }
             let mut mine = Vec::new();
             loop {
                 tokio::select! {
-                    _ = stop.notified() => break,
+                    _ = stop.wait_for(|s| *s) => break,
                     m = ws.next() => match m {
                         Some(Ok(Message::Text(t))) => {
                             messages.fetch_add(1, Ordering::Relaxed);
@@ -369,15 +422,28 @@ async fn run_clients(
                                 mine.push((seq, now_us()));
                             }
                         }
+                        Some(Ok(Message::Close(frame))) => {
+                            closed.fetch_add(1, Ordering::Relaxed);
+                            ended(frame.map_or("close without a code".into(), |f| format!("close {}", u16::from(f.code))));
+                            break;
+                        }
                         Some(Ok(_)) => {}
-                        _ => { closed.fetch_add(1, Ordering::Relaxed); break; }
+                        Some(Err(e)) => { closed.fetch_add(1, Ordering::Relaxed); ended(format!("error: {e}")); break; }
+                        None => { closed.fetch_add(1, Ordering::Relaxed); ended("ended without a close".into()); break; }
                     }
                 }
             }
             receipts.lock().extend(mine);
         }));
     }
-    connected.wait().await;
+    // Every client connects or fails within its timeout; the bound here is
+    // for a runtime too starved to run their timers.
+    if tokio::time::timeout(SLACK, connected.wait()).await.is_err() {
+        println!(
+            "FAILED: not every client had connected or failed after {} s",
+            SLACK.as_secs()
+        );
+    }
     println!(
         "connected {}",
         n - failures.load(Ordering::Relaxed) as usize
@@ -406,7 +472,12 @@ async fn run_clients(
         }
     });
     let mut rx = go_tx.subscribe();
-    let _ = rx.wait_for(|g| *g).await;
+    if tokio::time::timeout(SLACK, rx.wait_for(|g| *g))
+        .await
+        .is_err()
+    {
+        println!("FAILED: the parent never said go");
+    }
     // Counting starts with the traffic.
     messages.store(0, Ordering::Relaxed);
     bytes.store(0, Ordering::Relaxed);
@@ -414,9 +485,15 @@ async fn run_clients(
     let elapsed = start
         .lock()
         .map_or(seconds as f64, |s| s.elapsed().as_secs_f64());
-    stop.notify_waiters();
+    let _ = stop_tx.send(true);
+    let finish_by = tokio::time::Instant::now() + Duration::from_secs(10);
     for t in tasks {
-        let _ = t.await;
+        if tokio::time::timeout_at(finish_by, t).await.is_err() {
+            *endings
+                .lock()
+                .entry("did not stop in time".into())
+                .or_default() += 1;
+        }
     }
     let _ = std::io::stdout().flush();
     let publishes = publishes.lock();
@@ -447,6 +524,7 @@ async fn run_clients(
         latency_ms_p99: at(0.99),
         latency_ms_max: at(1.0),
         samples: latencies.len(),
+        endings: std::mem::take(&mut *endings.lock()),
     })
 }
 

@@ -18,6 +18,36 @@ use crate::server::{self, AuthConfig, ServerConfig, SourceConfig};
 use crate::source::recording::RecordingWriter;
 use crate::source::sim::SimConfig;
 use crate::source::vatsim::poller;
+use crate::tls::TlsConfig;
+
+/// Native TLS, for serve, demo and replay.
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Serve HTTPS and WSS with this PEM certificate chain (leaf first);
+    /// a renewed file is picked up without a restart.
+    #[arg(long, env = "SWIM_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, env = "SWIM_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The flags, else the config file's `[tls]`.
+    fn config(&self, file: Option<&FileTls>) -> Option<TlsConfig> {
+        match (&self.tls_cert, &self.tls_key, file) {
+            (Some(cert), Some(key), _) => Some(TlsConfig {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            (_, _, Some(f)) => Some(TlsConfig {
+                cert: f.cert.clone(),
+                key: f.key.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
 
 /// `swim serve`.
 #[derive(Debug, Args)]
@@ -28,6 +58,8 @@ pub struct ServeArgs {
     /// Poll this copy of the VATSIM v3 feed instead of the live one.
     #[arg(long, env = "SWIM_FEED_URL")]
     pub feed_url: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// `swim demo`.
@@ -52,6 +84,8 @@ pub struct DemoArgs {
     /// which to try ground stops and GDPs.
     #[arg(long)]
     pub hub: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// `swim replay`.
@@ -62,6 +96,8 @@ pub struct ReplayArgs {
     /// How much faster than recorded.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// `swim record`.
@@ -94,6 +130,14 @@ struct FileConfig {
     auth: FileAuth,
     #[serde(default)]
     websocket: FileWebSocket,
+    tls: Option<FileTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: PathBuf,
+    key: PathBuf,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +155,8 @@ struct FileAuth {
     open_paths: Option<Vec<String>>,
     cors_origins: Option<Vec<String>>,
     audit_retention_days: Option<u64>,
+    audit_max_rows: Option<u64>,
+    anonymous_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +166,8 @@ struct FileSource {
     kind: Option<String>,
     url: Option<String>,
     interval_s: Option<u64>,
+    /// vatsim: how long one fetch may take.
+    timeout_s: Option<u64>,
     file: Option<PathBuf>,
     speed: Option<f64>,
     flights: Option<usize>,
@@ -144,6 +192,7 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let source = source_from(&file.source, args.feed_url.clone())?;
     let listen = cli.listen_addr(file.listen);
     let mut config = server_config(cli, source);
+    config.tls = args.tls.config(file.tls.as_ref());
     let r = &file.retention;
     if let Some(h) = r.events_hours {
         config.retention.events = Duration::from_secs(h * 3600);
@@ -159,6 +208,8 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(days) = a.audit_retention_days {
         auth.audit_retention = Duration::from_secs(days * 86_400);
     }
+    auth.audit_max_rows = a.audit_max_rows.unwrap_or(auth.audit_max_rows);
+    auth.anonymous_per_minute = a.anonymous_per_minute.unwrap_or(auth.anonymous_per_minute);
     let w = &file.websocket;
     let seconds =
         |s: Option<u64>, default: Duration| s.map_or(default, |s| Duration::from_secs(s.max(1)));
@@ -182,6 +233,9 @@ fn source_from(s: &FileSource, feed_url: Option<String>) -> anyhow::Result<Sourc
                 .or(s.url.clone())
                 .unwrap_or_else(|| poller::DEFAULT_URL.into()),
             interval,
+            timeout: s
+                .timeout_s
+                .map_or(poller::FETCH_TIMEOUT, |t| Duration::from_secs(t.max(1))),
         },
         "sim" => SourceConfig::Sim {
             config: SimConfig {
@@ -229,7 +283,9 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         f64::from(args.interval) / args.speed
     )];
     banner.extend(demo_keys(cli)?);
-    run_server(listen, server_config(cli, source), banner)
+    let mut config = server_config(cli, source);
+    config.tls = args.tls.config(None);
+    run_server(listen, config, banner)
 }
 
 /// Runs `swim replay`.
@@ -241,11 +297,9 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         file: args.file.clone(),
         speed: args.speed,
     };
-    run_server(
-        cli.listen_addr(None),
-        server_config(cli, source),
-        Vec::new(),
-    )
+    let mut config = server_config(cli, source);
+    config.tls = args.tls.config(None);
+    run_server(cli.listen_addr(None), config, Vec::new())
 }
 
 fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
@@ -256,6 +310,7 @@ fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
         retention: Retention::default(),
         auth: AuthConfig::default(),
         ws: WsConfig::default(),
+        tls: None,
     }
 }
 
@@ -295,14 +350,21 @@ fn run_server(
     config: ServerConfig,
     banner: Vec<String>,
 ) -> anyhow::Result<ExitCode> {
+    // A bad certificate stops the start here, with the reason.
+    config.tls.as_ref().map(TlsConfig::load).transpose()?;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
         // Tests and scripts read the address from this line.
-        println!("listening on http://{address}");
+        println!("listening on {scheme}://{address}");
         let key = banner
             .iter()
             .find_map(|l| l.strip_prefix("developer key: "))
@@ -312,21 +374,30 @@ fn run_server(
             println!("{line}");
         }
         let system = banner.iter().find_map(|l| l.strip_prefix("system key: "));
-        print_try_lines(address, &key, system);
+        print_try_lines(address, scheme == "https", &key, system);
         server::run(listener, config, server::shutdown_signal()).await
-    })?;
+    });
+    // Whatever is still running (a blocking call in flight) gets a moment,
+    // not a say over when the process ends.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_try_lines(address: SocketAddr, key: &str, system: Option<&str>) {
-    let base = format!("http://{address}/api/swim/v1");
+fn print_try_lines(address: SocketAddr, tls: bool, key: &str, system: Option<&str>) {
+    let (http, ws) = if tls {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
+    let base = format!("{http}://{address}/api/swim/v1");
     let auth = format!("-H 'Authorization: Bearer {key}'");
     println!("try:");
     println!("  curl -s '{base}/health'");
     println!("  curl -s {auth} '{base}/flights?per_page=5'");
     println!("  curl -s {auth} '{base}/events?since=0&channels=flight.departed,flight.arrived'");
     println!("  curl -s {auth} '{base}/positions?bounds=-125,24,-66,50'");
-    let ws = format!("ws://{address}/api/swim/v1/ws?api_key={key}");
+    let ws = format!("{ws}://{address}/api/swim/v1/ws?api_key={key}");
     println!(
         "  websocat '{ws}'   # then send: {{\"action\":\"subscribe\",\"channels\":[\"flight.departed\",\"flight.arrived\"]}}"
     );
@@ -357,14 +428,19 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
             name: "record".into(),
             url: args.feed_url.clone(),
             interval: Duration::from_secs(args.interval.max(1)),
+            timeout: poller::FETCH_TIMEOUT,
         };
-        let poll = tokio::spawn(poller::run(config, tx, health));
+        let poll = tokio::spawn(poller::run(config, tx, health.clone()));
         let mut n = 0usize;
         loop {
             tokio::select! {
                 item = rx.recv() => match item {
                     Some(crate::pipeline::Work::Snapshot { bytes, .. }) => {
                         writer.append(&bytes)?;
+                        // Recorded counts as applied: the same snapshot
+                        // polled again is not recorded twice.
+                        let stamp = poller::peek_update_timestamp(&bytes).unwrap_or_default();
+                        health.applied("record", &stamp, bytes.len());
                         n += 1;
                         println!("recorded snapshot {n} ({} bytes)", bytes.len());
                         if args.count.is_some_and(|c| n >= c) {

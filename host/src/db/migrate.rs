@@ -20,6 +20,11 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
         "tmi_programs",
         include_str!("../../../migrations/sqlite/0003_tmi_programs.sql"),
     ),
+    (
+        4,
+        "source_state",
+        include_str!("../../../migrations/sqlite/0004_source_state.sql"),
+    ),
 ];
 
 /// Runs every migration this database has not had yet; returns how many ran.

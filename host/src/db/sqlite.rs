@@ -47,7 +47,7 @@ pub enum DbError {
 /// runs inside the commit that crosses the threshold). Passive: it never
 /// blocks the writer or readers. Stops when dropped.
 pub struct Checkpointer {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: crate::shutdown::Shutdown,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -55,13 +55,12 @@ impl Checkpointer {
     /// Checkpoints the database at `path` every `every`.
     pub fn spawn(path: &Path, every: std::time::Duration) -> Result<Checkpointer, DbError> {
         let db = Database::connect(path, OpenFlags::default())?;
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
+        let stop = crate::shutdown::Shutdown::new();
+        let signal = stop.clone();
         let thread = std::thread::Builder::new()
             .name("db-checkpoint".into())
             .spawn(move || {
-                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(every);
+                while !signal.wait_timeout(every) {
                     if let Err(e) = db
                         .conn
                         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
@@ -84,7 +83,7 @@ impl Checkpointer {
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.stop.trigger();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -237,6 +236,30 @@ impl Database {
             restored.records.push(record);
         }
         Ok(restored)
+    }
+
+    /// The state a source kept to resume with (see `migrations/sqlite/0004`).
+    pub fn source_state(&self, source: &str) -> Result<Option<String>, DbError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT state FROM source_state WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    /// Stores a source's state to resume with.
+    pub fn set_source_state(&self, source: &str, state: &str) -> Result<(), DbError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO source_state (source, state) VALUES (?1, ?2)
+                 ON CONFLICT (source) DO UPDATE SET state = excluded.state",
+                [source, state],
+            )
+        })
+        .map(drop)
     }
 
     /// The TMI programs: every one still active, and ended ones of the

@@ -256,16 +256,16 @@ impl Client {
         }
     }
 
-    /// A control reply (subscribed, pong, error): queued regardless of
-    /// the budget, since it is small and answers the client.
-    pub fn reply(&self, text: String) {
-        self.queued_bytes.fetch_add(text.len(), Ordering::AcqRel);
-        self.queued_frames.fetch_add(1, Ordering::AcqRel);
-        let _ = self.queue.send(Frame {
+    /// A control reply (subscribed, pong, error). It counts against the
+    /// same budget as events: a client that asks and never reads must not
+    /// grow the server's memory, so one that does not drain its replies
+    /// is closed as a slow consumer like one that does not drain events.
+    pub fn reply(&self, text: String) -> bool {
+        self.offer(Frame {
             text: text.into(),
             seq: None,
             published: None,
-        });
+        })
     }
 
     /// The writer took a frame off the queue and wrote it.
@@ -355,5 +355,18 @@ mod tests {
         client.position.lock().replaying = true;
         assert!(client.offer_live(6, &frame, now));
         assert!(outbox.frames.try_recv().is_err());
+    }
+
+    #[test]
+    fn replies_count_against_the_queue_budget() {
+        let (client, _outbox) = Client::new("c3".into(), Tier::Public, 0, 0, Default::default());
+        let reply = "r".repeat(1 << 16);
+        let fits = QUEUE_BYTES / reply.len();
+        for _ in 0..fits {
+            assert!(client.reply(reply.clone()));
+        }
+        assert!(!client.reply(reply), "a reply past the budget is refused");
+        assert_eq!(client.closing().unwrap().code, 4008);
+        assert_eq!(client.queued().1, fits * (1 << 16));
     }
 }

@@ -21,6 +21,7 @@ use super::protocol::{self, Action};
 use super::replay;
 use crate::api::AppState;
 use crate::auth::audit::AuditRow;
+use crate::auth::limiter::Decision;
 use crate::auth::{ApiKey, ConnectionSlot, Gatekeeper, Tier};
 use crate::health::wall_ms;
 use crate::pipeline::event::format_iso_millis;
@@ -64,6 +65,9 @@ enum Admission {
         message: String,
         close: u16,
     },
+    /// No valid key, and its address is over its limit: answered 429
+    /// before any upgrade.
+    TooMany(Response),
 }
 
 /// `GET /api/swim/v1/ws` (and `/stream`).
@@ -81,6 +85,9 @@ pub async fn upgrade(
         addr,
         uri.path(),
     );
+    if let Admission::TooMany(response) = admission {
+        return response;
+    }
     let hub = state.hub.clone();
     let config = state.ws;
     // Small buffers: an idle connection should cost a few KB, not the
@@ -104,6 +111,7 @@ pub async fn upgrade(
                     hub.metrics.refused.add(1);
                     refuse(socket, code, &message, close).await;
                 }
+                Admission::TooMany(_) => {}
             }
         })
 }
@@ -126,7 +134,7 @@ fn admit(
     let key = match gate.authenticate(presented, now) {
         Ok(key) => key,
         Err(e) => {
-            gate.audit(AuditRow {
+            let row = AuditRow {
                 at: now,
                 key_prefix: presented.map(crate::auth::key::display_prefix),
                 client_addr: Some(addr.to_string()),
@@ -135,7 +143,12 @@ fn admit(
                 status: 401,
                 bytes: 0,
                 detail: Some(format!("websocket: {}", e.code())),
-            });
+            };
+            if let Decision::Limited { limit, retry_after } =
+                gate.unauthenticated(Some(addr.ip()), row)
+            {
+                return Admission::TooMany(crate::auth::layer::too_many(limit, retry_after));
+            }
             return Admission::Refused {
                 code: "AUTH_FAILED",
                 message: format!("{} ({})", e.message(), e.code()),
@@ -346,15 +359,26 @@ async fn read(
     loop {
         tokio::select! {
             _ = client.closed() => return,
+            () = hub.shutdown.wait() => {
+                client.close(Close {
+                    code: protocol::CLOSE_GOING_AWAY,
+                    error: None,
+                });
+                return;
+            }
             message = stream.next() => match message {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                Some(Ok(Message::Text(text))) => {
-                    if let Some((code, message)) = rate.admit(text.len()) {
+                Some(Ok(Message::Text(text))) => match rate.admit(text.len()) {
+                    Verdict::Handle => act(text.as_str(), client, hub),
+                    Verdict::Refuse(code, message) => {
                         client.reply(protocol::error(code, &message, json!({})));
-                    } else {
-                        act(text.as_str(), client, hub);
                     }
-                }
+                    Verdict::Ignore => {}
+                    Verdict::Close(message) => client.close(Close {
+                        code: protocol::CLOSE_RATE_LIMITED,
+                        error: Some(protocol::error("RATE_LIMITED", &message, json!({}))),
+                    }),
+                },
                 Some(Ok(Message::Binary(_))) => client.close(Close {
                     code: protocol::CLOSE_INVALID_PAYLOAD,
                     error: Some(protocol::error(
@@ -383,10 +407,27 @@ async fn read(
     }
 }
 
-/// Client messages per second and their size.
+/// What becomes of one client message.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    /// Handle it.
+    Handle,
+    /// Answer with this error instead.
+    Refuse(&'static str, String),
+    /// Drop it without an answer (the client was already told this second).
+    Ignore,
+    /// Close the connection with this reason.
+    Close(String),
+}
+
+/// Client messages per second and their size. Over the rate, a client is
+/// told once per second, its further messages are dropped unanswered (an
+/// answer per message would let it make the server queue replies it
+/// never reads), and past `FLOOD_FACTOR` times the rate it is closed.
 struct MessageRate {
     window: Instant,
     count: u32,
+    told: bool,
 }
 
 impl Default for MessageRate {
@@ -394,37 +435,47 @@ impl Default for MessageRate {
         MessageRate {
             window: Instant::now(),
             count: 0,
+            told: false,
         }
     }
 }
 
 impl MessageRate {
-    /// The error for a message that may not be handled, if it may not.
-    fn admit(&mut self, len: usize) -> Option<(&'static str, String)> {
+    fn admit(&mut self, len: usize) -> Verdict {
         if self.window.elapsed() >= Duration::from_secs(1) {
-            self.window = Instant::now();
-            self.count = 0;
+            *self = MessageRate::default();
         }
         self.count += 1;
-        if self.count > protocol::CLIENT_MESSAGES_PER_SECOND {
-            return Some((
-                "RATE_LIMITED",
-                format!(
-                    "more than {} messages a second; this one was not handled",
-                    protocol::CLIENT_MESSAGES_PER_SECOND
-                ),
+        let limit = protocol::CLIENT_MESSAGES_PER_SECOND;
+        let flood = limit * protocol::FLOOD_FACTOR;
+        if self.count > flood {
+            return Verdict::Close(format!(
+                "more than {flood} messages in one second (the limit is {limit} a second); \
+                 the connection is closed"
             ));
         }
+        if self.count > limit {
+            if std::mem::replace(&mut self.told, true) {
+                return Verdict::Ignore;
+            }
+            return Verdict::Refuse(
+                "RATE_LIMITED",
+                format!(
+                    "more than {limit} messages a second: this one and the rest of this second's \
+                     are not handled; at {flood} the connection is closed"
+                ),
+            );
+        }
         if len > protocol::MAX_CLIENT_MESSAGE {
-            return Some((
+            return Verdict::Refuse(
                 "MESSAGE_TOO_LARGE",
                 format!(
                     "the message is {len} bytes; at most {} are accepted",
                     protocol::MAX_CLIENT_MESSAGE
                 ),
-            ));
+            );
         }
-        None
+        Verdict::Handle
     }
 }
 
@@ -491,18 +542,26 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
                 now,
             ));
         }
-        Action::Ping => client.reply(protocol::reply("pong", json!({}), now)),
-        Action::Status => client.reply(status(client, now)),
-        Action::Publish if client.tier != Tier::System => client.reply(protocol::error(
-            "FORBIDDEN",
-            "publishing needs a system key",
-            json!({}),
-        )),
-        Action::Publish => client.reply(protocol::error(
-            "UNKNOWN_ACTION",
-            "publishing over WebSocket is not offered; POST to /api/swim/v1/ingest/{route}",
-            json!({}),
-        )),
+        Action::Ping => {
+            client.reply(protocol::reply("pong", json!({}), now));
+        }
+        Action::Status => {
+            client.reply(status(client, now));
+        }
+        Action::Publish if client.tier != Tier::System => {
+            client.reply(protocol::error(
+                "FORBIDDEN",
+                "publishing needs a system key",
+                json!({}),
+            ));
+        }
+        Action::Publish => {
+            client.reply(protocol::error(
+                "UNKNOWN_ACTION",
+                "publishing over WebSocket is not offered; POST to /api/swim/v1/ingest/{route}",
+                json!({}),
+            ));
+        }
     }
 }
 
@@ -533,7 +592,10 @@ pub async fn heartbeats(hub: Arc<Hub>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = hub.shutdown.wait() => return,
+        }
         let text = json!({
             "type": "system.heartbeat",
             "timestamp": format_iso_millis(wall_ms()),
@@ -560,13 +622,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_eleventh_message_in_a_second_is_refused_and_size_is_checked() {
+    fn the_eleventh_message_in_a_second_is_refused_once_and_a_flood_is_closed() {
         let mut rate = MessageRate::default();
         for _ in 0..10 {
-            assert!(rate.admit(10).is_none());
+            assert_eq!(rate.admit(10), Verdict::Handle);
         }
-        assert_eq!(rate.admit(10).unwrap().0, "RATE_LIMITED");
+        assert!(matches!(rate.admit(10), Verdict::Refuse("RATE_LIMITED", _)));
+        for _ in 12..=30 {
+            assert_eq!(rate.admit(10), Verdict::Ignore, "told once a second");
+        }
+        assert!(matches!(rate.admit(10), Verdict::Close(m) if m.contains("30 messages")));
         let mut rate = MessageRate::default();
-        assert_eq!(rate.admit(64 * 1024 + 1).unwrap().0, "MESSAGE_TOO_LARGE");
+        assert!(matches!(
+            rate.admit(64 * 1024 + 1),
+            Verdict::Refuse("MESSAGE_TOO_LARGE", _)
+        ));
     }
 }

@@ -27,6 +27,7 @@ use crate::feed::{ChangeFeed, EventBatch};
 use crate::pipeline::event::format_iso_millis;
 use crate::pipeline::{Event, Shared};
 use crate::plugin::{Kind, Registry, Slot};
+use crate::shutdown::Shutdown;
 use crate::store::FlightsView;
 
 /// A wasm filter compiled for every subscriber with the same spec;
@@ -85,13 +86,15 @@ pub struct Hub {
     pub started: Instant,
     /// Connections, messages, bytes, drops, latency.
     pub metrics: Arc<FanoutMetrics>,
+    /// The server's shutdown: the router stops, sessions close with 1001.
+    pub shutdown: Shutdown,
     runtime: tokio::runtime::Handle,
 }
 
 impl Hub {
     /// A hub over the shared feed (the view completes event subjects). Call it
     /// inside the runtime the sockets run on.
-    pub fn new(shared: Arc<Shared>, registry: Arc<Registry>) -> Arc<Hub> {
+    pub fn new(shared: Arc<Shared>, registry: Arc<Registry>, shutdown: Shutdown) -> Arc<Hub> {
         Arc::new(Hub {
             clients: RwLock::new(HashMap::new()),
             compiled: Mutex::new(HashMap::new()),
@@ -102,11 +105,13 @@ impl Hub {
             next_id: AtomicU64::new(1),
             started: Instant::now(),
             metrics: Arc::new(FanoutMetrics::default()),
+            shutdown,
             runtime: tokio::runtime::Handle::current(),
         })
     }
 
-    /// Starts routing on its own thread; it ends when the feed does.
+    /// Starts routing on its own thread; it ends when the feed does or at
+    /// shutdown.
     pub fn spawn(self: &Arc<Self>) -> std::io::Result<std::thread::JoinHandle<()>> {
         let hub = self.clone();
         let mut live = self.feed.subscribe();
@@ -114,7 +119,14 @@ impl Hub {
             .name("fanout".into())
             .spawn(move || {
                 loop {
-                    match live.blocking_recv() {
+                    let next = hub.runtime.block_on(async {
+                        tokio::select! {
+                            next = live.recv() => Some(next),
+                            () = hub.shutdown.wait() => None,
+                        }
+                    });
+                    let Some(next) = next else { return };
+                    match next {
                         Ok(batch) => hub.route(&batch),
                         Err(RecvError::Lagged(n)) => {
                             // The router fell behind the feed: every live

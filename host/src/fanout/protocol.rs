@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use super::filter::Filter;
 use crate::pipeline::event::format_iso_millis;
 
+/// Close code: the server is shutting down (RFC 6455 "going away").
+pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code: the key is missing, unknown, expired or revoked.
 pub const CLOSE_AUTH_FAILED: u16 = 4001;
 /// Close code: the key already has its tier's connections open.
@@ -15,11 +17,17 @@ pub const CLOSE_CONNECTION_LIMIT: u16 = 4002;
 pub const CLOSE_INVALID_PAYLOAD: u16 = 4003;
 /// Close code: the client fell behind its queue.
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// Close code: the client kept sending far past its message rate
+/// (mirrors HTTP 429).
+pub const CLOSE_RATE_LIMITED: u16 = 4029;
 
 /// Largest client message, bytes.
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// Client messages per second.
 pub const CLIENT_MESSAGES_PER_SECOND: u32 = 10;
+/// A client that sends this many times its rate within one second is
+/// closed: it is flooding, not bursting.
+pub const FLOOD_FACTOR: u32 = 3;
 
 /// Channel namespaces (PERTI's, so its clients' subscriptions are
 /// accepted; `flight`, `tmi` and `system` carry events here).

@@ -19,6 +19,7 @@ use crate::health::{Health, wall_ms};
 use crate::ingest::{IngestBatch, IngestReport};
 use crate::metrics::Metrics;
 use crate::plugin::events::PluginEvent;
+use crate::shutdown::Shutdown;
 use crate::source::vatsim;
 use crate::store::FlightsView;
 use crate::tmi::{Program, TmiCommand, TmiError};
@@ -101,6 +102,10 @@ pub struct Worker {
     cycles_since_prune: u32,
     view_version: u64,
     throttle: WriteThrottle,
+    shutdown: Shutdown,
+    /// Set when a cycle could not be committed: nothing more is applied or
+    /// published, and the error goes up to the server, which stops.
+    failed: Option<anyhow::Error>,
 }
 
 impl Worker {
@@ -111,6 +116,7 @@ impl Worker {
         shared: Arc<Shared>,
         plugin_events: std::sync::mpsc::Receiver<PluginEvent>,
         retention: Retention,
+        shutdown: Shutdown,
     ) -> Self {
         // The data's clock resumes where the restored flights left it.
         let clock = pipeline
@@ -130,29 +136,45 @@ impl Worker {
             cycles_since_prune: 0,
             view_version: 0,
             throttle: WriteThrottle::default(),
+            shutdown,
+            failed: None,
         }
     }
 
-    /// Runs until every sender of `work` is gone (shutdown), then returns.
-    pub fn run(mut self, mut work: mpsc::Receiver<Work>) {
+    /// Runs until every sender of `work` is gone (shutdown), then returns;
+    /// an error if a cycle could not be committed (the gateway must stop:
+    /// memory is ahead of disk).
+    pub fn run(mut self, mut work: mpsc::Receiver<Work>) -> anyhow::Result<()> {
         self.publish_view();
         self.publish_programs();
         self.system_cycle();
         while let Some(item) = work.blocking_recv() {
+            // A reply is sent only for a committed cycle; a dropped one
+            // tells the client the gateway is stopping.
             match item {
                 Work::Snapshot { source, bytes } => self.snapshot(&source, &bytes),
                 Work::Tmi { command, reply } => {
-                    let _ = reply.send(self.tmi(command));
+                    let answer = self.tmi(command);
+                    if self.failed.is_none() {
+                        let _ = reply.send(answer);
+                    }
                 }
                 Work::Ingest { batch, reply } => {
                     // The client may have gone; the cycle stands either way.
-                    let _ = reply.send(self.ingest(&batch));
+                    let report = self.ingest(&batch);
+                    if self.failed.is_none() {
+                        let _ = reply.send(report);
+                    }
                 }
                 Work::Wake => self.system_cycle(),
+            }
+            if let Some(error) = self.failed.take() {
+                return Err(error);
             }
         }
         self.system_cycle();
         tracing::info!(next_seq = self.pipeline.next_seq(), "pipeline stopped");
+        self.failed.take().map_or(Ok(()), Err)
     }
 
     /// One feed snapshot: refused whole, skipped, or a full cycle.
@@ -181,7 +203,7 @@ impl Worker {
             .insert(source.to_string(), snapshot.update_timestamp.clone());
         self.shared
             .health
-            .applied(source, &snapshot.update_timestamp);
+            .applied(source, &snapshot.update_timestamp, bytes.len());
         let m = &self.shared.metrics;
         m.parse_seconds.observe(parsed);
         m.pipeline_seconds.observe(pipelined);
@@ -258,8 +280,18 @@ impl Worker {
 
     /// Persists the cycle, then publishes its events and the new view.
     fn commit(&mut self, out: &CycleOutput) {
+        if self.failed.is_some() {
+            return;
+        }
         let started = Instant::now();
-        self.persist(out);
+        if let Err(error) = self.persist(out) {
+            // Publishing now would let clients see events a restart would
+            // not have; stop instead and resume from the last commit.
+            tracing::error!("{error:#}");
+            self.failed = Some(error);
+            self.shutdown.trigger();
+            return;
+        }
         self.shared
             .metrics
             .persist_seconds
@@ -285,13 +317,13 @@ impl Worker {
     /// One transaction; a database that keeps failing stops the gateway
     /// (its state in memory is ahead of disk, and publishing would let
     /// clients see events a restart would not have).
-    fn persist(&mut self, out: &CycleOutput) {
+    fn persist(&mut self, out: &CycleOutput) -> anyhow::Result<()> {
         if self.db.is_none() {
-            return;
+            return Ok(());
         }
         let changes = self.throttle.rows(&out.changes, self.clock);
         let Some(db) = self.db.as_mut() else {
-            return;
+            return Ok(());
         };
         let store = self.pipeline.store();
         let write = CycleWrite {
@@ -302,16 +334,20 @@ impl Worker {
             disconnected_at: &|uid| store.disconnected_at(uid),
             programs: &out.programs,
         };
-        for attempt in 1..=PERSIST_ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             match db.persist_cycle(&write) {
-                Ok(()) => return,
+                Ok(()) => return Ok(()),
                 Err(e) if attempt < PERSIST_ATTEMPTS => {
                     tracing::error!(attempt, error = %e, "cycle not persisted; retrying");
                     std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+                    attempt += 1;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "cycle not persisted; stopping so a restart resumes from the last committed cycle");
-                    std::process::exit(70);
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "a cycle could not be committed after {PERSIST_ATTEMPTS} attempts; \
+                         stopping so a restart resumes from the last committed cycle"
+                    )));
                 }
             }
         }

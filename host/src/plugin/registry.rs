@@ -234,9 +234,14 @@ impl Registry {
         }
     }
 
+    /// A file (or manifest) that failed: the version running stays; with
+    /// none running, the built-in of that name takes over, so a bad
+    /// override never leaves core detection off (at start as at runtime).
     fn fail(&self, name: &str, slot: &Slot, message: String) {
         let kept = if slot.current().is_some() {
             "; the previous version stays live"
+        } else if self.fall_back_to_builtin(name, slot) {
+            "; the built-in version runs instead"
         } else {
             ""
         };
@@ -247,6 +252,34 @@ impl Registry {
             PluginAction::Failed,
             Some(message),
         ));
+    }
+
+    /// Installs the embedded built-in called `name`, if there is one.
+    fn fall_back_to_builtin(&self, name: &str, slot: &Slot) -> bool {
+        let Some(builtin) = source::builtin(name) else {
+            return false;
+        };
+        let source = Source {
+            name: name.into(),
+            origin: super::version::Origin::Builtin,
+            bytes: builtin.wasm.to_vec(),
+            manifest: Some(builtin.manifest.to_string()),
+        };
+        match self
+            .loader
+            .load(&source, slot.filter_params(), Tier::Optimized)
+        {
+            Ok(version) => {
+                let version = Arc::new(version);
+                slot.install(version.clone());
+                (self.events)(PluginEvent::about(PluginAction::Loaded, &version, None));
+                true
+            }
+            Err(e) => {
+                tracing::error!(plugin = name, "the built-in fallback failed too: {e}");
+                false
+            }
+        }
     }
 
     fn unload(&self, name: &str, slot: &Slot) {

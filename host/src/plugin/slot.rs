@@ -78,6 +78,8 @@ struct Health {
     consecutive_faults: u32,
     quarantined: Option<Fault>,
     last_error: Option<String>,
+    /// Why the plugins dir's file for this plugin is not what runs.
+    rejected: Option<String>,
 }
 
 #[derive(Default)]
@@ -118,12 +120,35 @@ pub struct PluginStatus {
     pub status: Status,
     /// The last load failure or fault.
     pub last_error: Option<String>,
+    /// Set while the plugins dir holds a file (or manifest) for this plugin
+    /// that failed to load: why. What runs meanwhile is the previous
+    /// version or the built-in (`origin` says which), or nothing.
+    pub rejected: Option<String>,
     /// Calls made.
     pub calls: u64,
     /// Calls that faulted.
     pub faults: u64,
     /// Mean call time in microseconds.
     pub mean_call_us: f64,
+}
+
+impl PluginStatus {
+    /// Why this plugin needs an operator's attention, if it does: a file
+    /// that failed to load, a quarantine, or nothing running at all.
+    pub fn problem(&self) -> Option<String> {
+        match (&self.rejected, self.status) {
+            (Some(why), _) => Some(format!(
+                "its file was rejected ({why}); running: {}",
+                self.origin.as_deref().unwrap_or("nothing")
+            )),
+            (None, Status::Quarantined) => Some(format!(
+                "quarantined: {}",
+                self.last_error.as_deref().unwrap_or("repeated faults")
+            )),
+            (None, Status::Failed) => Some("nothing loaded".into()),
+            _ => None,
+        }
+    }
 }
 
 impl Slot {
@@ -174,7 +199,9 @@ impl Slot {
 
     /// Records a failed load; the current version, if any, stays live.
     pub fn record_load_failure(&self, message: String) {
-        self.health.lock().last_error = Some(message);
+        let mut health = self.health.lock();
+        health.last_error = Some(message.clone());
+        health.rejected = Some(message);
     }
 
     /// Whether callers should use this plugin now.
@@ -312,6 +339,10 @@ impl Slot {
     /// A snapshot for operators.
     pub fn snapshot(&self) -> PluginStatus {
         let version = self.current();
+        let (last_error, rejected) = {
+            let health = self.health.lock();
+            (health.last_error.clone(), health.rejected.clone())
+        };
         let calls = self.stats.calls.load(Ordering::Relaxed);
         let nanos = self.stats.nanos.load(Ordering::Relaxed);
         PluginStatus {
@@ -322,7 +353,8 @@ impl Slot {
             origin: version.as_ref().map(|v| origin_label(&v.origin)),
             tier: version.as_ref().map(|v| v.tier),
             status: self.status(),
-            last_error: self.health.lock().last_error.clone(),
+            last_error,
+            rejected,
             calls,
             faults: self.stats.faults.load(Ordering::Relaxed),
             mean_call_us: if calls == 0 {

@@ -12,6 +12,7 @@ pub mod rng;
 pub mod route;
 pub mod runner;
 pub mod truth;
+pub mod world;
 pub mod writer;
 
 use std::collections::VecDeque;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 pub use flight::{SimFlight, State};
 use rng::Rng;
 pub use truth::{Truth, TruthFlight};
+pub use world::World;
 
 use crate::reference::{Airport, AirportTable};
 
@@ -87,6 +89,27 @@ impl Simulator {
             let life = f.schedule.disconnect - f.schedule.connect;
             f.shift(-((sim.rng.unit() * life as f64) as i64));
             sim.flights.push(f);
+        }
+        sim
+    }
+
+    /// `world` (built from its settings) fast-forwarded so that its next
+    /// snapshot is at `next_at`: flights are replaced at every snapshot
+    /// time the world had, in the same order, so each flight it had is the
+    /// same flight, where it would be, and the truth covers the whole run.
+    pub fn resume(world: &World, airports: Arc<AirportTable>, next_at: i64) -> Simulator {
+        let interval = world.interval_ms;
+        let mut sim = Simulator::new(world.config(), airports);
+        sim.first_snapshot = Some(sim.now);
+        sim.replace_departed();
+        let last = next_at - interval;
+        while sim.now + interval <= last {
+            sim.now += interval;
+            sim.replace_departed();
+        }
+        if sim.now < last {
+            sim.now = last;
+            sim.replace_departed();
         }
         sim
     }
@@ -175,5 +198,39 @@ impl Simulator {
                 return (dep.clone(), dest.clone());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_world_continues_exactly_where_it_stopped() {
+        let config = SimConfig {
+            seed: 7,
+            flights: 300,
+            interval_ms: 15_000,
+            start_ms: 1_700_000_000_000,
+            hub: Some("KJFK".into()),
+        };
+        let airports = AirportTable::embedded();
+        let mut straight = Simulator::new(config.clone(), airports.clone());
+        let snapshots: Vec<Vec<u8>> = (0..240).map(|_| straight.next_snapshot()).collect();
+        let replaced = straight.next_serial as usize - config.flights;
+        assert!(
+            replaced > 10,
+            "the span sees flights leave and join ({replaced})"
+        );
+        // The gateway committed snapshots 0..150 and stopped.
+        let next_at = config.start_ms + 150 * config.interval_ms;
+        let mut resumed = Simulator::resume(&World::of(&config), airports, next_at);
+        for (k, expected) in snapshots.iter().enumerate().skip(150) {
+            assert!(resumed.next_snapshot() == *expected, "snapshot {k} differs");
+        }
+        assert_eq!(
+            resumed.truth().flights.len(),
+            straight.truth().flights.len()
+        );
     }
 }

@@ -14,8 +14,8 @@ use std::sync::Arc;
 pub const DEFAULT_URL: &str = "https://data.vatsim.net/v3/vatsim-data.json";
 /// The longest wait between attempts while the feed fails.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// How long one fetch may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one fetch may take, by default.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where and how often to poll.
 #[derive(Debug, Clone)]
@@ -26,12 +26,14 @@ pub struct PollConfig {
     pub url: String,
     /// Time between polls.
     pub interval: Duration,
+    /// How long one fetch may take.
+    pub timeout: Duration,
 }
 
 /// Polls until the pipeline goes away.
 pub async fn run(config: PollConfig, work: mpsc::Sender<Work>, health: Arc<Health>) {
     let client = match reqwest::Client::builder()
-        .timeout(FETCH_TIMEOUT)
+        .timeout(config.timeout)
         .user_agent(concat!("vatswim/", env!("CARGO_PKG_VERSION")))
         .build()
     {
@@ -41,17 +43,14 @@ pub async fn run(config: PollConfig, work: mpsc::Sender<Work>, health: Arc<Healt
             return;
         }
     };
-    let mut last_stamp: Option<String> = None;
     let mut failures = 0u32;
     loop {
-        match fetch(&client, &config.url).await {
+        match fetch(&client, &config).await {
             Ok(bytes) => {
                 failures = 0;
-                let stamp = peek_update_timestamp(&bytes);
-                if stamp.is_some() && stamp == last_stamp {
+                if same_as_applied(&bytes, health.last_applied(&config.name)) {
                     health.skipped(&config.name);
                 } else {
-                    last_stamp = stamp;
                     let item = Work::Snapshot {
                         source: config.name.clone(),
                         bytes,
@@ -71,26 +70,57 @@ pub async fn run(config: PollConfig, work: mpsc::Sender<Work>, health: Arc<Healt
     }
 }
 
+/// Whether a body is the snapshot last applied: the same
+/// `update_timestamp` and the same size. Only then is parsing it skipped;
+/// a refused body (never applied) or a truncated copy of the applied one
+/// (another size) goes to the pipeline, which refuses it again and keeps
+/// the source degraded.
+fn same_as_applied(bytes: &[u8], applied: Option<(String, usize)>) -> bool {
+    applied.is_some_and(|(stamp, len)| {
+        len == bytes.len() && peek_update_timestamp(bytes).as_deref() == Some(stamp.as_str())
+    })
+}
+
 /// The wait before the next attempt: the interval, doubled per failure.
 pub fn delay(interval: Duration, failures: u32) -> Duration {
     let factor = 1u32 << failures.min(8);
     (interval * factor).min(MAX_BACKOFF.max(interval))
 }
 
-async fn fetch(client: &reqwest::Client, url: &str) -> Result<bytes::Bytes, String> {
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
+async fn fetch(client: &reqwest::Client, config: &PollConfig) -> Result<bytes::Bytes, String> {
+    let url = &config.url;
+    let failed = |e: reqwest::Error| failed(config, &e);
+    let response = client.get(url).send().await.map_err(failed)?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("GET {url}: HTTP {status}"));
     }
-    response
-        .bytes()
-        .await
-        .map_err(|e| format!("GET {url}: reading the body: {e}"))
+    response.bytes().await.map_err(failed)
+}
+
+/// What went wrong with a fetch, in words an operator can act on.
+fn failed(config: &PollConfig, e: &reqwest::Error) -> String {
+    let url = &config.url;
+    if e.is_timeout() {
+        return format!(
+            "GET {url}: timed out after {:.1} s without a complete answer",
+            config.timeout.as_secs_f64()
+        );
+    }
+    let stage = if e.is_body() || e.is_decode() {
+        "reading the body: "
+    } else {
+        ""
+    };
+    // reqwest's top-level message is terse ("error sending request"); the
+    // cause says what happened (connection refused, DNS, TLS).
+    let mut message = format!("GET {url}: {stage}{e}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        message.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    message
 }
 
 /// `general.update_timestamp` read from the first bytes without parsing
@@ -129,5 +159,16 @@ mod tests {
             Some("2024-02-20T23:19:30.1Z")
         );
         assert_eq!(peek_update_timestamp(b"<html>"), None);
+    }
+
+    #[test]
+    fn only_the_applied_snapshot_itself_is_skipped() {
+        let good = br#"{"general": {"version": 3, "update_timestamp": "2024-02-20T23:19:30Z"}, "pilots": []}"#;
+        let applied = Some(("2024-02-20T23:19:30Z".to_string(), good.len()));
+        assert!(same_as_applied(good, applied.clone()));
+        // Truncated: the same stamp in its head, another size.
+        assert!(!same_as_applied(&good[..good.len() - 10], applied.clone()));
+        // Nothing applied yet (the last one was refused): never skipped.
+        assert!(!same_as_applied(good, None));
     }
 }

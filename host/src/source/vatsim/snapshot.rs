@@ -39,11 +39,13 @@ pub enum FeedError {
     /// Not JSON at all (truncated download, an HTML error page...).
     #[error("snapshot is not valid JSON: {0}")]
     NotJson(String),
-    /// The retired v2 format.
+    /// A retired format (v1, v2: a `clients` array); the version it says
+    /// it is, if it says.
     #[error(
-        "not a v3 feed: it has a `clients` array (the retired v2 format); point the source at a v3 feed"
+        "not a v3 feed: it has a `clients` array (the retired {} format); point the source at a v3 feed",
+        retired_name(*.0)
     )]
-    V2,
+    Retired(Option<u32>),
     /// Another format version.
     #[error("not a v3 feed: general.version is {0}")]
     Version(u32),
@@ -60,11 +62,19 @@ pub enum FeedError {
     Timestamp(String),
 }
 
+/// "v1", "v2", or "pre-v3" when the file does not say.
+fn retired_name(version: Option<u32>) -> String {
+    match version {
+        Some(v) if v < 3 => format!("v{v}"),
+        _ => "pre-v3".into(),
+    }
+}
+
 /// Parses a v3 feed snapshot.
 pub fn parse(bytes: &[u8]) -> Result<Snapshot, FeedError> {
     let feed: Feed<'_> = serde_json::from_slice(bytes).map_err(|e| explain(bytes, &e))?;
     if feed.clients.is_some() {
-        return Err(FeedError::V2);
+        return Err(FeedError::Retired(Some(feed.general.version)));
     }
     if feed.general.version != 3 {
         return Err(FeedError::Version(feed.general.version));
@@ -86,17 +96,24 @@ pub fn parse(bytes: &[u8]) -> Result<Snapshot, FeedError> {
 
 /// Turns a serde error into the most useful refusal: the exact path of a
 /// bad field (found by parsing again with path tracking; only failed
-/// snapshots pay for that), or v2 when the top level says so.
+/// snapshots pay for that), or a retired format when the top level says so.
 fn explain(bytes: &[u8], err: &serde_json::Error) -> FeedError {
     if !err.is_data() {
         return FeedError::NotJson(err.to_string());
     }
     #[derive(Deserialize)]
+    struct Version {
+        version: Option<u32>,
+    }
+    #[derive(Deserialize)]
     struct TopLevel {
         clients: Option<serde::de::IgnoredAny>,
+        general: Option<Version>,
     }
-    if serde_json::from_slice::<TopLevel>(bytes).is_ok_and(|t| t.clients.is_some()) {
-        return FeedError::V2;
+    if let Ok(top) = serde_json::from_slice::<TopLevel>(bytes)
+        && top.clients.is_some()
+    {
+        return FeedError::Retired(top.general.and_then(|g| g.version));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, Feed<'_>>(&mut de) {
