@@ -98,6 +98,17 @@ impl Gateway {
         }
     }
 
+    /// Trusts `pem` (a test's own CA or self-signed certificate) for
+    /// `https://` requests from now on.
+    pub fn trusting(mut self, pem: &str) -> Gateway {
+        self.http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
+            .build()
+            .unwrap();
+        self
+    }
+
     /// A GET of a path under the API, with the gateway's key.
     pub fn request(&self, path: &str) -> reqwest::blocking::RequestBuilder {
         let request = self.http.get(format!("{}{path}", self.base));

