@@ -2,6 +2,8 @@
 //! (flights, change feed and seq unchanged), `/health` names the error, and
 //! the next good snapshot applies. The feed is a small HTTP server in the
 //! test; the gateway polls it every second as it would the VATSIM feed.
+//! The timeout case runs the binary with a config file (`timeout_s`); the
+//! rest run the server in-process.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -10,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::gateway::{Gateway, create_key, wait_for};
+use crate::gateway::{self, Gateway, wait_for};
 
 /// Serves whatever `body` holds at any path.
 fn feed_server(body: Arc<Mutex<Vec<u8>>>) -> String {
@@ -90,18 +92,12 @@ fn malformed_snapshots_are_refused_whole_and_the_next_good_one_applies() {
     )));
     let url = feed_server(body.clone());
     let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("swim.toml");
-    std::fs::write(
-        &config,
-        format!("[source]\nkind = \"vatsim\"\nurl = \"{url}\"\ninterval_s = 1\n"),
-    )
-    .unwrap();
-    let key = create_key(tmp.path(), &["--tier", "system", "--owner", "tests"]);
-    let gw = Gateway::start_keyed(
-        &["serve", "--config", config.to_str().unwrap()],
-        tmp.path(),
-        Some(key),
-    );
+    let source = swim::server::SourceConfig::Vatsim {
+        url,
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_secs(30),
+    };
+    let gw = Gateway::in_process(gateway::config(tmp.path(), source));
     wait_for("the first snapshot", Duration::from_secs(30), || {
         (picture(&gw).callsigns.len() == 2).then_some(())
     });

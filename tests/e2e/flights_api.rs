@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::gateway::{Gateway, settled_truth};
+use crate::gateway::{self, Gateway, settled_truth};
 
 const SNAPSHOTS: u64 = 40;
 
@@ -19,21 +19,8 @@ fn callsigns(flights: &[Value]) -> BTreeSet<String> {
 
 fn start() -> (tempfile::TempDir, Gateway, Vec<Value>) {
     let tmp = tempfile::tempdir().unwrap();
-    let n = SNAPSHOTS.to_string();
-    let gw = Gateway::start(
-        &[
-            "demo",
-            "--flights",
-            "600",
-            "--speed",
-            "200",
-            "--seed",
-            "11",
-            "--stop-after",
-            &n,
-        ],
-        tmp.path(),
-    );
+    let source = gateway::sim(11, 600, 200.0, Some(SNAPSHOTS));
+    let gw = Gateway::in_process(gateway::config(tmp.path(), source));
     let truth = settled_truth(&gw, SNAPSHOTS);
     let connected = truth["flights"]
         .as_array()

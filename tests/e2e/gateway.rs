@@ -1,5 +1,8 @@
-//! A running `swim` gateway for tests: the real binary on port 0, its
-//! address read from its first line of output, queried over HTTP.
+//! A running `swim` gateway for tests, queried over HTTP: the real binary
+//! on port 0 (its address read from its first line of output), or, for
+//! tests that need no process of their own (no signals, no kill -9, no
+//! RSS), the real server started in this process on a listener bound to
+//! port 0, as mini-redis's tests do: no process to boot.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -15,9 +18,20 @@ use serde_json::Value;
 /// the gateway.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// A gateway process; killed when dropped.
+/// What runs the gateway.
+enum Runner {
+    /// The `swim` binary.
+    Process(Child),
+    /// `server::run` on a thread of this process; stopped by its signal.
+    InProcess {
+        shutdown: swim::shutdown::Shutdown,
+        thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    },
+}
+
+/// A gateway; stopped (a process killed) when dropped.
 pub struct Gateway {
-    child: Child,
+    runner: Runner,
     _turn: MutexGuard<'static, ()>,
     /// `http://127.0.0.1:PORT/api/swim/v1`.
     pub base: String,
@@ -86,7 +100,7 @@ impl Gateway {
         // Keep draining stdout so the process never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Gateway {
-            child,
+            runner: Runner::Process(child),
             _turn: turn,
             base: format!("{address}/api/swim/v1"),
             developer_key,
@@ -181,30 +195,123 @@ impl Gateway {
         all
     }
 
+    /// The binary's process.
+    fn child(&mut self) -> &mut Child {
+        match &mut self.runner {
+            Runner::Process(child) => child,
+            Runner::InProcess { .. } => panic!("this gateway runs in the test's process"),
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.runner {
+            Runner::Process(child) => child.id(),
+            Runner::InProcess { .. } => panic!("this gateway runs in the test's process"),
+        }
     }
 
     /// Kills the process at once (SIGKILL), as a crash would.
     pub fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let child = self.child();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     /// Asks the process to stop (SIGTERM) and waits for its exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        self.child.wait().unwrap()
+        let child = self.child();
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        child.wait().unwrap()
+    }
+
+    /// Starts the real server in this process on 127.0.0.1:0 with
+    /// `config`; requests use a system key made in its database first.
+    pub fn in_process(config: swim::server::ServerConfig) -> Gateway {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        std::fs::create_dir_all(&config.data_dir).unwrap();
+        let keys = swim::auth::KeyStore::open(&config.db_path()).unwrap();
+        let new = swim::auth::NewKey {
+            tier: swim::auth::Tier::System,
+            owner: "tests".into(),
+            email: None,
+            expires_at: None,
+            can_write: true,
+            sources: Vec::new(),
+        };
+        let (key, _) = keys.create(&new, swim::health::wall_ms()).unwrap();
+        let shutdown = swim::shutdown::Shutdown::new();
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let signal = shutdown.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                address_tx.send(listener.local_addr()?).unwrap();
+                swim::server::run(listener, config, async move { signal.wait().await }).await
+            })
+        });
+        let address = address_rx.recv().expect("the server bound its listener");
+        Gateway {
+            runner: Runner::InProcess {
+                shutdown,
+                thread: Some(thread),
+            },
+            _turn: turn,
+            base: format!("http://{address}/api/swim/v1"),
+            developer_key: None,
+            key: Some(key),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
     }
 }
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.runner {
+            Runner::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Runner::InProcess { shutdown, thread } => {
+                shutdown.trigger();
+                if let Some(thread) = thread.take() {
+                    let stopped = thread.join().expect("the server thread panicked");
+                    if !std::thread::panicking() {
+                        stopped.expect("the server stopped with an error");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A server config for in-process tests: `source` on the data in `dir`.
+pub fn config(dir: &Path, source: swim::server::SourceConfig) -> swim::server::ServerConfig {
+    swim::server::ServerConfig {
+        data_dir: dir.to_path_buf(),
+        plugins_dir: dir.join("plugins"),
+        source,
+        retention: Default::default(),
+        auth: Default::default(),
+        ws: Default::default(),
+        tls: None,
+    }
+}
+
+/// The simulator as a source.
+pub fn sim(seed: u64, flights: usize, speed: f64, stop_after: Option<u64>) -> swim::server::SourceConfig {
+    swim::server::SourceConfig::Sim {
+        config: swim::source::sim::SimConfig {
+            seed,
+            flights,
+            ..Default::default()
+        },
+        speed,
+        stop_after,
     }
 }
 
