@@ -303,7 +303,12 @@ pub fn config(dir: &Path, source: swim::server::SourceConfig) -> swim::server::S
 }
 
 /// The simulator as a source.
-pub fn sim(seed: u64, flights: usize, speed: f64, stop_after: Option<u64>) -> swim::server::SourceConfig {
+pub fn sim(
+    seed: u64,
+    flights: usize,
+    speed: f64,
+    stop_after: Option<u64>,
+) -> swim::server::SourceConfig {
     swim::server::SourceConfig::Sim {
         config: swim::source::sim::SimConfig {
             seed,
