@@ -1,4 +1,4 @@
--- The unified flight store and the change feed (SPEC section 7).
+-- The unified flight store and the change feed (docs/ARCHITECTURE.md, storage and the change feed).
 
 -- One row per flight the store holds (active or disconnected, until
 -- purged). `record` is the flight record as JSON; a cycle rewrites only the

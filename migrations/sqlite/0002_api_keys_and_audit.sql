@@ -1,4 +1,4 @@
--- Access control (SPEC section 10): API keys and the audit log.
+-- Access control (docs/CONFIG.md, keys and limits): API keys and the audit log.
 
 -- A key is stored as the SHA-256 of the whole key (hex) and a display
 -- prefix; the key itself is shown once, when created.

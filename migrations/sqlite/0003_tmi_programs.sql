@@ -1,4 +1,4 @@
--- Traffic management programs (SPEC section 11): ground stops and ground
+-- Traffic management programs (docs/INGEST_AND_TMI.md): ground stops and ground
 -- delay programs. Written in the same transaction as the cycle that
 -- issued, modified or released them, so a program and its flights' holds
 -- and slots never disagree after a crash.

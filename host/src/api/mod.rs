@@ -1,4 +1,4 @@
-//! The REST API (SPEC section 8) under `/api/swim/v1`.
+//! The REST API (README.md, REST API) under `/api/swim/v1`.
 //!
 //! Handlers read the view of the last committed cycle and the change feed;
 //! they never touch the pipeline. Routes are split into `open` (health,

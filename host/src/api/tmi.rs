@@ -1,4 +1,4 @@
-//! TMI programs (SPEC section 11) in PERTI's shapes: `GET /tmi/programs`,
+//! TMI programs (docs/INGEST_AND_TMI.md) in PERTI's shapes: `GET /tmi/programs`,
 //! `GET /tmi/controlled`, and issuing, modifying and releasing a program
 //! (`POST /tmi/programs`, `PATCH` and `DELETE /tmi/programs/{id}`; the
 //! access-control layer asks for the `tmi` write permission).

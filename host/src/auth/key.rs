@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 /// Characters of a key shown in listings and logs.
 pub const DISPLAY_PREFIX_LEN: usize = 16;
 
-/// Access tiers (SPEC section 10).
+/// Access tiers (docs/CONFIG.md, keys and limits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {

@@ -1,4 +1,4 @@
-//! Access control (SPEC section 10): API keys, tiers, rate limits, write
+//! Access control (docs/CONFIG.md, keys and limits): API keys, tiers, rate limits, write
 //! permissions, usage and the audit log.
 //!
 //! - `key`: the key format, generation, hashing and the tiers' limits.

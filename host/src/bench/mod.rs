@@ -1,4 +1,4 @@
-//! `swim bench`: benchmarks that print figures (SPEC section 12). They are
+//! `swim bench`: benchmarks that print figures (docs/BENCHMARKS.md). They are
 //! not tests: nothing here passes or fails on speed.
 
 mod cycle;

@@ -1,4 +1,4 @@
-//! The `swim` command line (SPEC section 3): one binary, subcommands.
+//! The `swim` command line (README.md, Commands): one binary, subcommands.
 
 mod keys;
 mod plugins;

@@ -152,6 +152,7 @@ fn watch(cli: &Cli) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(tokio::signal::ctrl_c())?;
+    // Ctrl-C or SIGTERM, like every other long-running mode.
+    runtime.block_on(crate::server::shutdown_signal());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,4 @@
-//! Storage (SPEC section 7): the embedded SQLite database in the data dir.
+//! Storage (docs/ARCHITECTURE.md, storage and the change feed): the embedded SQLite database in the data dir.
 //!
 //! - `migrate`: the SQL files of `migrations/sqlite/`, embedded, run in order at start.
 //! - `sqlite`: the flights and the change feed: one transaction per cycle,

@@ -7,7 +7,7 @@
 //! filter plugin is called once per batch with every subject in it; an
 //! event's frame is serialized once and shared by every client it goes
 //! to, and a `flight.positions` batch is cut per filter from the bytes of
-//! its entries, never re-serialized (DESIGN performance principles 1-3).
+//! its entries, never re-serialized (docs/ARCHITECTURE.md, performance principles 1-3).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -1,4 +1,4 @@
-//! Real-time fan-out over WebSocket (SPEC section 9): the change feed's
+//! Real-time fan-out over WebSocket (docs/WEBSOCKET.md): the change feed's
 //! committed batches, routed to each client by its subscription, in
 //! PERTI's protocol with seq numbers, replay and backpressure.
 //!

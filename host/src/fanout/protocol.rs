@@ -1,4 +1,4 @@
-//! The WebSocket protocol (SPEC section 9, PERTI's, extended with seq):
+//! The WebSocket protocol (docs/WEBSOCKET.md, PERTI's, extended with seq):
 //! what clients send (`action`s), what the server answers, the error
 //! codes and the close codes.
 

@@ -1,4 +1,4 @@
-//! The change feed (SPEC section 7) as consumers read it: the recent events
+//! The change feed (docs/ARCHITECTURE.md, storage and the change feed) as consumers read it: the recent events
 //! in memory, older ones from the database, and live batches for fan-out.
 //!
 //! Events arrive here only after their cycle is committed. Readers ask for

@@ -1,4 +1,4 @@
-//! The unified flight record (SPEC section 4): one record per flight, in
+//! The unified flight record (docs/ARCHITECTURE.md, the unified flight record): one record per flight, in
 //! sections, each with an authoritative source.
 
 pub mod code;

@@ -1,4 +1,4 @@
-//! Partner ingest (`POST /ingest/{route}`, SPEC section 8).
+//! Partner ingest (`POST /ingest/{route}`, README.md, REST API).
 //!
 //! The adapter plugin that owns the route turns the body into patches (off
 //! the pipeline's thread); the pipeline applies them as one cycle, within

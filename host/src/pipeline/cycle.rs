@@ -1,7 +1,7 @@
 //! One cycle: merge, detect, apply owned patches, stamp events.
 //!
 //! Patches are applied after every detector has seen the same changes, and
-//! do not trigger detection again in the same cycle (SPEC section 6). A
+//! do not trigger detection again in the same cycle (docs/PLUGINS.md). A
 //! detector that faults loses only its own output for the cycle.
 
 use std::collections::{BTreeMap, HashSet};

@@ -1,4 +1,4 @@
-//! The cycle (DESIGN: the one-way flow): a source's batch is merged into the
+//! The cycle (docs/ARCHITECTURE.md: the one-way flow): a source's batch is merged into the
 //! store, the detectors see the changes, their owned patches are applied,
 //! and the cycle's events are stamped with `seq`.
 //!

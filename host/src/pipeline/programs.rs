@@ -1,5 +1,5 @@
 //! What a cycle needs from the TMI programs: the flights a program may
-//! affect (handed to the detectors moved or not, SPEC section 11), the
+//! affect (handed to the detectors moved or not, docs/INGEST_AND_TMI.md), the
 //! context's programs, and the `tmi.*` events.
 
 use std::collections::{BTreeSet, HashSet};

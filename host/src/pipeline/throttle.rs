@@ -11,7 +11,7 @@
 //! produced is on disk before it is published.
 //!
 //! Why: with every airborne flight moving every cycle, writing each one
-//! every cycle was the largest stage of the cycle (DESIGN principle 4:
+//! every cycle was the largest stage of the cycle (docs/ARCHITECTURE.md, performance principle 4:
 //! write only rows that changed in a way that matters).
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! Sources of flight data. A source produces one batch per cycle; a batch
-//! is applied atomically (SPEC section 5).
+//! is applied atomically (docs/ARCHITECTURE.md, sources).
 //!
 //! - `vatsim`: the VATSIM v3 data feed, parsed natively (the hot path).
 //! - `sim`: the built-in traffic simulator, which writes v3 JSON and keeps

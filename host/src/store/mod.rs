@@ -1,4 +1,4 @@
-//! The unified flight store (SPEC section 4).
+//! The unified flight store (docs/ARCHITECTURE.md, the unified flight record).
 //!
 //! - `flights`: the records, merged from each feed snapshot into changes.
 //! - `authority`: who may write which section, and applying patches field

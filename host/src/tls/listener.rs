@@ -18,6 +18,9 @@ use crate::shutdown::Shutdown;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshaken connections waiting for the server to take them.
 const READY_QUEUE: usize = 128;
+/// Handshakes under way at once; past it, accepting waits (the kernel's
+/// backlog holds the rest), so a flood of connects costs bounded memory.
+const CONCURRENT_HANDSHAKES: usize = 1_024;
 
 /// Yields connections whose TLS handshake has completed.
 pub struct TlsListener {
@@ -45,11 +48,16 @@ async fn accept_loop(
     ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
     shutdown: Shutdown,
 ) {
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_HANDSHAKES));
     loop {
         let accepted = tokio::select! {
-            accepted = tcp.accept() => accepted,
+            accepted = async {
+                let permit = handshakes.clone().acquire_owned().await;
+                (permit, tcp.accept().await)
+            } => accepted,
             () = shutdown.wait() => return,
         };
+        let (Ok(permit), accepted) = accepted else { return };
         let (stream, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
@@ -61,6 +69,7 @@ async fn accept_loop(
         };
         let (acceptor, ready) = (acceptor.clone(), ready.clone());
         tokio::spawn(async move {
+            let _permit = permit;
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
                     let _ = ready.send((tls, peer)).await;

@@ -1,4 +1,4 @@
-//! Traffic management initiatives (SPEC section 11): ground stops and
+//! Traffic management initiatives (docs/INGEST_AND_TMI.md): ground stops and
 //! ground delay programs.
 //!
 //! - `program`: a program and what a request may say about it;

@@ -1,5 +1,5 @@
 //! TMI detector: ground-stop holds and ground-delay-program slots
-//! (SPEC section 11). It owns each flight's `tmi` section.
+//! (docs/INGEST_AND_TMI.md). It owns each flight's `tmi` section.
 //!
 //! - Ground stop: a flight bound for the program's airport, from its scope
 //!   (departure airports or their ARTCCs; both empty: every origin), not

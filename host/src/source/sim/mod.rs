@@ -1,4 +1,4 @@
-//! The built-in traffic simulator (SPEC section 5): N flights between real
+//! The built-in traffic simulator (docs/ARCHITECTURE.md, sources): N flights between real
 //! airports, each living from the gate to disconnect, replaced by a new
 //! flight when it leaves. It writes VATSIM v3 JSON, so the gateway parses
 //! it like the real feed, and it keeps the ground truth (the true OUT, OFF,
