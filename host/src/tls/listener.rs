@@ -57,7 +57,9 @@ async fn accept_loop(
             } => accepted,
             () = shutdown.wait() => return,
         };
-        let (Ok(permit), accepted) = accepted else { return };
+        let (Ok(permit), accepted) = accepted else {
+            return;
+        };
         let (stream, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
