@@ -24,7 +24,7 @@ use crate::auth::limiter::{AddressLimits, RateLimits};
 use crate::auth::{Gatekeeper, KeyStore};
 use crate::db::{Checkpointer, Database};
 use crate::fanout::{Hub, WsConfig, connection};
-use crate::feed::{self, ChangeFeed};
+use crate::feed::{self, ChangeFeed, HighWater};
 use crate::health::{Health, wall_ms};
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, Retention, Shared, Work, Worker};
@@ -191,14 +191,15 @@ pub async fn run_observed(
         restored.records,
         restored.disconnected_at,
     );
+    let high_water = HighWater::in_dir(&config.data_dir);
+    let epoch = feed_epoch(&db, &high_water, next_seq - 1)?;
     let shared = Arc::new(Shared {
         view: ArcSwap::from_pointee(FlightsView::build(&store, 0, 0)),
         programs: ArcSwap::from_pointee(Vec::new()),
-        feed: Arc::new(ChangeFeed::new(
-            next_seq - 1,
-            Some(config.db_path()),
-            feed::RECENT_EVENTS,
-        )),
+        feed: Arc::new(
+            ChangeFeed::new(next_seq - 1, Some(config.db_path()), feed::RECENT_EVENTS)
+                .with_epoch(epoch),
+        ),
         health: Arc::new(Health::default()),
         metrics: Arc::new(Metrics::default()),
     });
@@ -212,7 +213,8 @@ pub async fn run_observed(
         plugin_rx,
         config.retention,
         signal.clone(),
-    );
+    )
+    .with_high_water(high_water);
     let pipeline_thread = std::thread::Builder::new()
         .name("pipeline".into())
         .spawn(move || worker.run(work_rx))?;
@@ -283,6 +285,27 @@ pub async fn run_observed(
     let pipeline = tokio::task::spawn_blocking(move || pipeline_thread.join()).await?;
     let _ = tokio::task::spawn_blocking(move || fanout_thread.join()).await?;
     pipeline.map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?
+}
+
+/// The feed's epoch: the database's, unless it has none (a new database)
+/// or it is behind its own high-water mark (restored from a backup: its
+/// seqs will be reused for other events), then a new one.
+fn feed_epoch(db: &Database, mark: &HighWater, last_seq: u64) -> anyhow::Result<String> {
+    if let Some(epoch) = db.feed_epoch()? {
+        if !mark.rewound(&epoch, last_seq) {
+            return Ok(epoch);
+        }
+        tracing::warn!(
+            epoch,
+            last_seq,
+            "the database is behind the feed it published (restored from a backup?): a new epoch starts"
+        );
+    }
+    let epoch = feed::epoch::new_epoch();
+    db.set_feed_epoch(&epoch)?;
+    mark.write(&epoch, last_seq);
+    tracing::info!(epoch, "the change feed starts a new epoch");
+    Ok(epoch)
 }
 
 /// How long WebSocket clients get to be sent their 1001 at shutdown.

@@ -9,6 +9,7 @@ mod hardening;
 mod ingest;
 mod plugins_cli;
 mod restart;
+mod resume;
 mod tls;
 mod tmi;
 mod websocket;

@@ -21,6 +21,9 @@ struct EventsPage<'a> {
     next_since: u64,
     /// The last seq committed.
     last_seq: u64,
+    /// The feed's epoch: seqs are positions within it; send it back as
+    /// `epoch` to be told when the feed has started over.
+    epoch: &'a str,
     /// Set when `since` was older than the feed holds: the oldest seq
     /// still available (the events before it are gone by retention).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,6 +43,16 @@ pub async fn list(
             ApiError::bad_param("since", format!("{s:?} is not a seq (a whole number)"))
         })?,
     };
+    let epoch = get("epoch").filter(|e| !e.is_empty());
+    if let Err(gap) = feed.check_resume(since, epoch) {
+        let reader = feed.clone();
+        let oldest = tokio::task::spawn_blocking(move || reader.oldest_seq())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(0);
+        return Err(ApiError::resume_gap(&gap, oldest));
+    }
     let limit = match get("limit") {
         None | Some("") => DEFAULT_LIMIT,
         Some(s) => match s.parse::<usize>() {
@@ -56,7 +69,8 @@ pub async fn list(
         .filter(|c| !c.is_empty())
         .map(|c| c.split(',').map(|s| s.trim().to_string()).collect());
     let last_seq = feed.last_seq();
-    let page = tokio::task::spawn_blocking(move || feed.after(since, limit, channels.as_deref()))
+    let reader = feed.clone();
+    let page = tokio::task::spawn_blocking(move || reader.after(since, limit, channels.as_deref()))
         .await
         .map_err(|e| ApiError::unavailable(format!("change feed read failed: {e}")))?
         .map_err(|e| ApiError::unavailable(format!("change feed read failed: {e}")))?;
@@ -73,6 +87,7 @@ pub async fn list(
         since,
         next_since,
         last_seq,
+        epoch: feed.epoch(),
         resume_gap: page.gap_from,
     };
     Ok(Envelope::new(body, as_of).into_response())

@@ -49,6 +49,20 @@ impl ApiError {
         }
     }
 
+    /// 409 `RESUME_GAP`: the position a poller resumes from is not this
+    /// feed's (another epoch, or beyond its last seq); the message names
+    /// the parameter and says where the feed is.
+    pub fn resume_gap(gap: &crate::feed::ResumeGap, oldest_seq: u64) -> Self {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            code: "RESUME_GAP",
+            message: format!(
+                "parameter `{}`: {gap}; the feed holds seqs from {oldest_seq}",
+                gap.param()
+            ),
+        }
+    }
+
     /// 503: a dependency (the database) is not answering.
     pub fn unavailable(message: impl Into<String>) -> Self {
         ApiError {

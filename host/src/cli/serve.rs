@@ -180,6 +180,9 @@ struct FileSource {
 #[serde(deny_unknown_fields)]
 struct FileRetention {
     events_hours: Option<u64>,
+    /// Finer than `events_hours` (wins over it): short feeds for tests
+    /// and small deployments.
+    events_minutes: Option<u64>,
     positions_minutes: Option<u64>,
 }
 
@@ -196,6 +199,9 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let r = &file.retention;
     if let Some(h) = r.events_hours {
         config.retention.events = Duration::from_secs(h * 3600);
+    }
+    if let Some(m) = r.events_minutes {
+        config.retention.events = Duration::from_secs(m * 60);
     }
     if let Some(m) = r.positions_minutes {
         config.retention.positions = Duration::from_secs(m * 60);

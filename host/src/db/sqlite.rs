@@ -238,6 +238,24 @@ impl Database {
         Ok(restored)
     }
 
+    /// The change feed's epoch, if the database has one (16 hex digits).
+    pub fn feed_epoch(&self) -> Result<Option<String>, DbError> {
+        Ok(self.counter("feed_epoch")?.map(|v| format!("{v:016x}")))
+    }
+
+    /// Starts a new epoch of the change feed (`epoch`: 16 hex digits).
+    pub fn set_feed_epoch(&self, epoch: &str) -> Result<(), DbError> {
+        let value = u64::from_str_radix(epoch, 16).map_err(|e| self.corrupt("feed epoch".into(), e))?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO gateway_state (key, value) VALUES ('feed_epoch', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [value as i64],
+            )
+        })
+        .map(drop)
+    }
+
     /// The state a source kept to resume with (see `migrations/sqlite/0004`).
     pub fn source_state(&self, source: &str) -> Result<Option<String>, DbError> {
         self.with(|c| {

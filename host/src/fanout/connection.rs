@@ -22,6 +22,7 @@ use super::replay;
 use crate::api::AppState;
 use crate::auth::audit::AuditRow;
 use crate::auth::limiter::Decision;
+use crate::feed::ResumeGap;
 use crate::auth::{ApiKey, ConnectionSlot, Gatekeeper, Tier};
 use crate::health::wall_ms;
 use crate::pipeline::event::format_iso_millis;
@@ -201,6 +202,8 @@ async fn session(
             "version": env!("CARGO_PKG_VERSION"),
             "tier": tier.as_str(),
             "seq": seq,
+            "last_seq": seq,
+            "epoch": hub.feed.epoch(),
         }})
         .to_string(),
     );
@@ -501,6 +504,15 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
                 client.reply(protocol::error("INVALID_FILTER", &message, json!({})));
                 return;
             }
+            // A position the feed cannot serve (another epoch, beyond its
+            // end) gets RESUME_GAP, and the client goes on live from here.
+            let since = since.and_then(|s| match hub.feed.check_resume(s.seq, s.epoch.as_deref()) {
+                Ok(()) => Some(s.seq),
+                Err(gap) => {
+                    client.reply(resume_gap(hub, &gap));
+                    None
+                }
+            });
             // With `since`, the client leaves live routing before its
             // subscription grows, so no live event of a new channel
             // reaches it ahead of the replay (that would be a duplicate).
@@ -515,7 +527,13 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
             let from = since.unwrap_or_else(|| client.position.lock().cursor);
             client.reply(protocol::reply(
                 "subscribed",
-                json!({"channels": channels, "filters": merged, "since": from}),
+                json!({
+                    "channels": channels,
+                    "filters": merged,
+                    "since": from,
+                    "last_seq": hub.feed.last_seq(),
+                    "epoch": hub.feed.epoch(),
+                }),
                 now,
             ));
             if replay {
@@ -563,6 +581,23 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
             ));
         }
     }
+}
+
+/// `RESUME_GAP` for a position the feed cannot serve: why, and where the
+/// feed is now (its oldest and last seq, its epoch).
+fn resume_gap(hub: &Hub, gap: &ResumeGap) -> String {
+    // One indexed read, only on this rare path.
+    let oldest = hub.feed.oldest_seq().unwrap_or_else(|_| hub.feed.last_seq() + 1);
+    protocol::error(
+        "RESUME_GAP",
+        &format!("{gap}; continuing live"),
+        json!({
+            "param": gap.param(),
+            "oldest_seq": oldest,
+            "last_seq": hub.feed.last_seq(),
+            "epoch": hub.feed.epoch(),
+        }),
+    )
 }
 
 fn status(client: &Client, now: i64) -> String {

@@ -63,8 +63,8 @@ pub enum Action {
         /// The filters given (raw, validated by the connection, which
         /// also compiles plugin filters).
         filters: Filter,
-        /// Replay events after this seq first.
-        since: Option<u64>,
+        /// Replay events after this position first.
+        since: Option<Since>,
     },
     /// Drop channels (all when none are named).
     Unsubscribe {
@@ -77,6 +77,16 @@ pub enum Action {
     Status,
     /// PERTI's system-tier publish, not offered here.
     Publish,
+}
+
+/// A position to resume after: a seq, and the epoch it belongs to when
+/// the client names one (PERTI's clients send a bare seq).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Since {
+    /// The last seq the client has.
+    pub seq: u64,
+    /// The feed epoch of that seq.
+    pub epoch: Option<String>,
 }
 
 /// Parses one client message.
@@ -109,7 +119,7 @@ pub fn parse(text: &str) -> Result<Action, ProtocolError> {
             Ok(Action::Subscribe {
                 channels,
                 filters,
-                since: since(m.get("since"))?,
+                since: since(m.get("since"), m.get("epoch"))?,
             })
         }
         "unsubscribe" => Ok(Action::Unsubscribe {
@@ -171,20 +181,36 @@ pub fn valid_channel(name: &str) -> bool {
                 })))
 }
 
-fn since(v: Option<&Value>) -> Result<Option<u64>, ProtocolError> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
+/// `since`: a seq (number or numeric string), or a stream position
+/// `{"offset": SEQ, "epoch": "..."}`; a top-level `epoch` may go with a
+/// bare seq.
+fn since(v: Option<&Value>, epoch: Option<&Value>) -> Result<Option<Since>, ProtocolError> {
+    let invalid = |what: String| ProtocolError::new("INVALID_SINCE", what);
+    let seq_of = |v: &Value| {
+        v.as_u64()
             .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            .map(Some)
-            .ok_or_else(|| {
-                ProtocolError::new(
-                    "INVALID_SINCE",
-                    format!("`since` must be a seq (a whole number), not {v}"),
-                )
-            }),
-    }
+    };
+    let epoch_of = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(e)) if !e.is_empty() && e.len() <= 64 => Ok(Some(e.clone())),
+        Some(other) => Err(invalid(format!("`epoch` must be the feed's epoch (a string), not {other}"))),
+    };
+    let (seq, epoch) = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(p)) => {
+            let offset = p.get("offset").or_else(|| p.get("seq"));
+            let seq = offset.and_then(seq_of).ok_or_else(|| {
+                invalid("a stream position needs `offset`: a seq (a whole number)".into())
+            })?;
+            (seq, epoch_of(p.get("epoch").or(epoch))?)
+        }
+        Some(v) => {
+            let seq = seq_of(v)
+                .ok_or_else(|| invalid(format!("`since` must be a seq (a whole number), not {v}")))?;
+            (seq, epoch_of(epoch)?)
+        }
+    };
+    Ok(Some(Since { seq, epoch }))
 }
 
 /// `{"type":"error","code","message"}` plus any extra fields.
@@ -229,13 +255,41 @@ mod tests {
             parse(r#"{"action":"unsubscribe"}"#).unwrap(),
             Action::Unsubscribe { channels: vec![] }
         );
-        assert!(matches!(
-            parse(r#"{"action":"subscribe","channels":["*"],"since":"42"}"#).unwrap(),
-            Action::Subscribe {
-                since: Some(42),
-                ..
-            }
-        ));
+        let since_of = |text: &str| match parse(text).unwrap() {
+            Action::Subscribe { since, .. } => since,
+            other => panic!("{other:?}"),
+        };
+        let at = |seq, epoch: Option<&str>| {
+            Some(Since {
+                seq,
+                epoch: epoch.map(String::from),
+            })
+        };
+        assert_eq!(since_of(r#"{"action":"subscribe","channels":["*"],"since":"42"}"#), at(42, None));
+        // A stream position, Centrifugo style, or a seq with its epoch beside it.
+        assert_eq!(
+            since_of(r#"{"action":"subscribe","channels":["*"],"since":{"offset":7,"epoch":"ab"}}"#),
+            at(7, Some("ab"))
+        );
+        assert_eq!(
+            since_of(r#"{"action":"subscribe","channels":["*"],"since":7,"epoch":"ab"}"#),
+            at(7, Some("ab"))
+        );
+        assert_eq!(
+            since_of(r#"{"action":"subscribe","channels":["*"],"since":18446744073709551615}"#),
+            at(u64::MAX, None)
+        );
+    }
+
+    #[test]
+    fn a_bad_stream_position_is_named() {
+        for bad in [
+            r#"{"action":"subscribe","channels":["*"],"since":{"epoch":"ab"}}"#,
+            r#"{"action":"subscribe","channels":["*"],"since":1,"epoch":5}"#,
+            r#"{"action":"subscribe","channels":["*"],"since":1.5}"#,
+        ] {
+            assert_eq!(code(bad), "INVALID_SINCE", "{bad}");
+        }
     }
 
     #[test]

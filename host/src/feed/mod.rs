@@ -16,6 +16,10 @@ use tokio::sync::broadcast;
 use crate::db::{Database, DbError};
 use crate::pipeline::Event;
 
+pub mod epoch;
+
+pub use epoch::{HighWater, ResumeGap};
+
 /// How many recent events are kept in memory.
 pub const RECENT_EVENTS: usize = 50_000;
 /// How many payload bytes of recent events are kept in memory (a
@@ -53,6 +57,7 @@ pub struct ChangeFeed {
     live: broadcast::Sender<EventBatch>,
     db_path: Option<PathBuf>,
     reader: Mutex<Option<Database>>,
+    epoch: String,
 }
 
 impl ChangeFeed {
@@ -67,7 +72,59 @@ impl ChangeFeed {
             live: broadcast::channel(LIVE_BACKLOG).0,
             db_path,
             reader: Mutex::new(None),
+            epoch: epoch::new_epoch(),
         }
+    }
+
+    /// The same feed in `epoch` (the one its database keeps).
+    pub fn with_epoch(mut self, epoch: String) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// The feed's epoch: seqs are positions within it.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Whether a reader may resume after `since` (of `epoch`, if it names
+    /// one): not from another epoch, not from beyond the last seq.
+    pub fn check_resume(&self, since: u64, epoch: Option<&str>) -> Result<(), ResumeGap> {
+        if let Some(given) = epoch.filter(|e| *e != self.epoch) {
+            return Err(ResumeGap::OtherEpoch {
+                given: given.to_string(),
+                current: self.epoch.clone(),
+            });
+        }
+        let last_seq = self.last_seq();
+        if since > last_seq {
+            return Err(ResumeGap::Ahead {
+                since,
+                last_seq,
+                epoch: self.epoch.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The oldest seq a reader can still get (the last seq + 1 when the
+    /// feed holds nothing).
+    pub fn oldest_seq(&self) -> Result<u64, DbError> {
+        let memory = self.recent.read().front().map(|e| e.seq);
+        let stored = match &self.db_path {
+            Some(_) => self.with_reader(|db| db.oldest_seq())?,
+            None => None,
+        };
+        Ok(stored.or(memory).unwrap_or(self.last_seq() + 1))
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Database) -> Result<T, DbError>) -> Result<T, DbError> {
+        let mut reader = self.reader.lock();
+        if reader.is_none() {
+            let path = self.db_path.as_ref().expect("callers check db_path");
+            *reader = Some(Database::open_reader(path)?);
+        }
+        f(reader.as_ref().expect("opened above"))
     }
 
     /// The seq of the last published event (0: none yet).
@@ -105,6 +162,20 @@ impl ChangeFeed {
         });
     }
 
+    /// Drops recent events before `seq` (retention removed them from the
+    /// database; memory does not keep them longer).
+    pub fn forget_before(&self, seq: u64) {
+        let mut recent = self.recent.write();
+        let mut dropped = 0;
+        while recent.len() > 1 && recent.front().is_some_and(|e| e.seq < seq) {
+            if let Some(old) = recent.pop_front() {
+                dropped += old.data.get().len();
+            }
+        }
+        self.recent_bytes
+            .fetch_sub(dropped, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Live batches from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<EventBatch> {
         self.live.subscribe()
@@ -127,7 +198,9 @@ impl ChangeFeed {
     fn read_memory(&self, after_seq: u64, limit: usize, kinds: Option<&[String]>) -> Option<Page> {
         let recent = self.recent.read();
         let oldest = recent.front().map_or(self.last_seq() + 1, |e| e.seq);
-        if after_seq + 1 < oldest && self.db_path.is_some() {
+        // Saturating: `after_seq` comes from clients (u64::MAX included).
+        let next = after_seq.saturating_add(1);
+        if next < oldest && self.db_path.is_some() {
             return None;
         }
         let start = recent.partition_point(|e| e.seq <= after_seq);
@@ -137,7 +210,7 @@ impl ChangeFeed {
             .take(limit)
             .cloned()
             .collect();
-        let gap_from = (after_seq + 1 < oldest).then_some(oldest);
+        let gap_from = (next < oldest).then_some(oldest);
         Some(Page { events, gap_from })
     }
 
@@ -147,14 +220,18 @@ impl ChangeFeed {
         limit: usize,
         kinds: Option<&[String]>,
     ) -> Result<Page, DbError> {
-        let mut reader = self.reader.lock();
-        if reader.is_none() {
-            let path = self.db_path.as_ref().expect("checked by read_memory");
-            *reader = Some(Database::open_reader(path)?);
-        }
-        let db = reader.as_ref().expect("opened above");
+        self.with_reader(|db| self.read_from(db, after_seq, limit, kinds))
+    }
+
+    fn read_from(
+        &self,
+        db: &Database,
+        after_seq: u64,
+        limit: usize,
+        kinds: Option<&[String]>,
+    ) -> Result<Page, DbError> {
         let oldest = db.oldest_seq()?.unwrap_or(self.last_seq() + 1);
-        let gap_from = (after_seq + 1 < oldest).then_some(oldest);
+        let gap_from = (after_seq.saturating_add(1) < oldest).then_some(oldest);
         let mut events = Vec::new();
         let mut cursor = after_seq;
         // Page through the database until `limit` wanted events are found
@@ -254,5 +331,22 @@ mod tests {
         assert_eq!(live.try_recv().unwrap().events.len(), 5);
         assert!(channel_matches("*", "system.plugin"));
         assert!(!channel_matches("flight.departed", "flight.arrived"));
+    }
+
+    #[test]
+    fn a_position_from_another_epoch_or_beyond_the_end_is_a_gap() {
+        let feed = ChangeFeed::new(0, None, 10).with_epoch("e1".into());
+        feed.publish(events(1..=5));
+        assert_eq!(feed.check_resume(3, None), Ok(()));
+        assert_eq!(feed.check_resume(5, Some("e1")), Ok(()));
+        let gap = feed.check_resume(6, None).unwrap_err();
+        assert_eq!(gap.param(), "since");
+        assert!(gap.to_string().contains("beyond the feed's last seq 5"), "{gap}");
+        let gap = feed.check_resume(2, Some("e0")).unwrap_err();
+        assert_eq!(gap.param(), "epoch");
+        // The largest seq a client can send neither overflows nor replays.
+        assert!(feed.check_resume(u64::MAX, None).is_err());
+        assert!(feed.after(u64::MAX, 10, None).unwrap().events.is_empty());
+        assert_eq!(feed.oldest_seq().unwrap(), 1);
     }
 }

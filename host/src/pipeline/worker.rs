@@ -14,7 +14,7 @@ use super::event::payload;
 use super::throttle::WriteThrottle;
 use super::{CycleOutput, Event, Pipeline};
 use crate::db::{CycleWrite, Database};
-use crate::feed::ChangeFeed;
+use crate::feed::{ChangeFeed, HighWater};
 use crate::health::{Health, wall_ms};
 use crate::ingest::{IngestBatch, IngestReport};
 use crate::metrics::Metrics;
@@ -106,6 +106,8 @@ pub struct Worker {
     /// Set when a cycle could not be committed: nothing more is applied or
     /// published, and the error goes up to the server, which stops.
     failed: Option<anyhow::Error>,
+    /// The feed's high-water mark, noted after commits.
+    high_water: Option<HighWater>,
 }
 
 impl Worker {
@@ -138,7 +140,15 @@ impl Worker {
             throttle: WriteThrottle::default(),
             shutdown,
             failed: None,
+            high_water: None,
         }
+    }
+
+    /// Notes every committed seq in `mark` (so a restored database is
+    /// recognised at the next start).
+    pub fn with_high_water(mut self, mark: HighWater) -> Self {
+        self.high_water = Some(mark);
+        self
     }
 
     /// Runs until every sender of `work` is gone (shutdown), then returns;
@@ -173,6 +183,9 @@ impl Worker {
             }
         }
         self.system_cycle();
+        if let Some(mark) = &self.high_water {
+            mark.write(self.shared.feed.epoch(), self.shared.feed.last_seq());
+        }
         tracing::info!(next_seq = self.pipeline.next_seq(), "pipeline stopped");
         self.failed.take().map_or(Ok(()), Err)
     }
@@ -309,8 +322,12 @@ impl Worker {
         if !out.programs.is_empty() {
             self.publish_programs();
         }
-        self.shared.feed.publish(out.events.clone());
-        m.last_seq.set(self.shared.feed.last_seq());
+        let feed = &self.shared.feed;
+        feed.publish(out.events.clone());
+        m.last_seq.set(feed.last_seq());
+        if let Some(mark) = &mut self.high_water {
+            mark.note(feed.epoch(), feed.last_seq());
+        }
         self.prune_now_and_then();
     }
 
@@ -387,7 +404,14 @@ impl Worker {
         let positions_before = self.clock - ms(self.retention.positions);
         match db.prune(events_before, positions_before) {
             Ok(0) => {}
-            Ok(n) => tracing::debug!(rows = n, "change feed pruned"),
+            Ok(n) => {
+                tracing::debug!(rows = n, "change feed pruned");
+                // Memory keeps no more than the database: a reader behind
+                // the retention is told so (RESUME_GAP) wherever it reads.
+                if let Ok(Some(oldest)) = db.oldest_seq() {
+                    self.shared.feed.forget_before(oldest);
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "change feed retention pass failed"),
         }
     }
