@@ -52,20 +52,24 @@ fn positions_outside_the_feed_get_resume_gap_and_the_client_goes_on() {
     assert!(hello["data"]["last_seq"].is_u64(), "{hello}");
 
     // Retention: the feed no longer holds its first events.
-    let oldest = wait_for("retention to remove old events", Duration::from_secs(90), || {
-        let page = gw.ok("/events?since=0&limit=1");
-        page["data"]["resume_gap"].as_u64()
-    });
+    let oldest = wait_for(
+        "retention to remove old events",
+        Duration::from_secs(90),
+        || {
+            let page = gw.ok("/events?since=0&limit=1");
+            page["data"]["resume_gap"].as_u64()
+        },
+    );
     assert!(oldest > 1);
 
     // Older than the retention: told, then replayed from the oldest kept.
     let (mut ws, _) = Ws::open(&gw, &key);
     subscribe_since(&mut ws, json!(0));
+    assert_eq!(ws.next_of("subscribed")["epoch"], epoch.as_str());
     let gap = ws.next_of("error");
     assert_eq!(gap["code"], "RESUME_GAP", "{gap}");
     let from = gap["oldest_seq"].as_u64().unwrap();
     assert!(from >= oldest, "{gap}");
-    assert_eq!(ws.next_of("subscribed")["epoch"], epoch.as_str());
     let first = next_event(&mut ws)["seq"].as_u64().unwrap();
     assert_eq!(first, from, "the replay starts at the oldest kept event");
     let second = next_event(&mut ws)["seq"].as_u64().unwrap();
@@ -73,7 +77,9 @@ fn positions_outside_the_feed_get_resume_gap_and_the_client_goes_on() {
 
     // Beyond the end, another epoch, the largest seq: RESUME_GAP naming
     // what is wrong, then live events.
-    let last = gw.ok("/events?limit=1")["data"]["last_seq"].as_u64().unwrap();
+    let last = gw.ok("/events?limit=1")["data"]["last_seq"]
+        .as_u64()
+        .unwrap();
     let cases = [
         (json!(last + 1_000), "since"),
         (json!({"offset": 5, "epoch": "0000000000000000"}), "epoch"),
@@ -83,24 +89,46 @@ fn positions_outside_the_feed_get_resume_gap_and_the_client_goes_on() {
         let (mut ws, _) = Ws::open(&gw, &key);
         subscribe_since(&mut ws, since.clone());
         let gap = ws.next_of("error");
-        assert_eq!((gap["code"].as_str(), gap["param"].as_str()), (Some("RESUME_GAP"), Some(param)), "{since}: {gap}");
+        assert_eq!(
+            (gap["code"].as_str(), gap["param"].as_str()),
+            (Some("RESUME_GAP"), Some(param)),
+            "{since}: {gap}"
+        );
         assert_eq!(gap["epoch"], epoch.as_str(), "{gap}");
         assert!(gap["last_seq"].as_u64().unwrap() >= last, "{gap}");
         let subscribed = ws.next_of("subscribed");
         let live_from = subscribed["since"].as_u64().unwrap();
-        assert!(live_from >= last && live_from < last + 1_000, "{subscribed}");
+        assert!(
+            live_from >= last && live_from < last + 1_000,
+            "{subscribed}"
+        );
         let live = next_event(&mut ws)["seq"].as_u64().unwrap();
-        assert!(live > live_from, "{since}: live events follow ({live} after {live_from})");
+        assert!(
+            live > live_from,
+            "{since}: live events follow ({live} after {live_from})"
+        );
     }
 
     // REST: the same cases, naming the parameter.
     let (status, body) = gw.get(&format!("/events?since={}", last + 1_000));
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "RESUME_GAP");
-    assert!(body["error"]["message"].as_str().unwrap().contains("parameter `since`"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("parameter `since`"),
+        "{body}"
+    );
     let (status, body) = gw.get("/events?since=1&epoch=0000000000000000");
     assert_eq!(status, 409, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("parameter `epoch`"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("parameter `epoch`"),
+        "{body}"
+    );
     let page = gw.ok(&format!("/events?since={last}&epoch={epoch}&limit=1"));
     assert_eq!(page["data"]["epoch"], epoch.as_str());
 }
@@ -111,10 +139,21 @@ fn a_restart_keeps_the_epoch_and_a_restored_database_starts_a_new_one() {
     let dir = tmp.path();
     let gw = start(dir, None);
     let key = gw.key.clone().unwrap();
-    let epoch = |gw: &Gateway| gw.ok("/events?limit=1")["data"]["epoch"].as_str().unwrap().to_string();
-    let last = |gw: &Gateway| gw.ok("/events?limit=1")["data"]["last_seq"].as_u64().unwrap();
+    let epoch = |gw: &Gateway| {
+        gw.ok("/events?limit=1")["data"]["epoch"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let last = |gw: &Gateway| {
+        gw.ok("/events?limit=1")["data"]["last_seq"]
+            .as_u64()
+            .unwrap()
+    };
     let first_epoch = epoch(&gw);
-    wait_for("some events", Duration::from_secs(30), || (last(&gw) > 50).then_some(()));
+    wait_for("some events", Duration::from_secs(30), || {
+        (last(&gw) > 50).then_some(())
+    });
     assert!(gw.terminate().success());
 
     // A backup of the stopped gateway's database.
@@ -126,7 +165,9 @@ fn a_restart_keeps_the_epoch_and_a_restored_database_starts_a_new_one() {
     let gw = start(dir, Some(key.clone()));
     assert_eq!(epoch(&gw), first_epoch, "a restart continues the epoch");
     let before = last(&gw);
-    wait_for("the feed to move on", Duration::from_secs(30), || (last(&gw) > before + 50).then_some(()));
+    wait_for("the feed to move on", Duration::from_secs(30), || {
+        (last(&gw) > before + 50).then_some(())
+    });
     let seen = last(&gw);
     assert!(gw.terminate().success());
 
@@ -137,9 +178,16 @@ fn a_restart_keeps_the_epoch_and_a_restored_database_starts_a_new_one() {
     }
     let gw = start(dir, Some(key.clone()));
     let restored_epoch = epoch(&gw);
-    assert_ne!(restored_epoch, first_epoch, "a restored database starts a new epoch");
+    assert_ne!(
+        restored_epoch, first_epoch,
+        "a restored database starts a new epoch"
+    );
     let (mut ws, _) = Ws::open(&gw, &key);
     ws.send(json!({"action": "subscribe", "channels": ["*"], "since": {"offset": seen, "epoch": first_epoch}}));
     let gap = ws.next_of("error");
-    assert_eq!((gap["code"].as_str(), gap["epoch"].as_str()), (Some("RESUME_GAP"), Some(restored_epoch.as_str())), "{gap}");
+    assert_eq!(
+        (gap["code"].as_str(), gap["epoch"].as_str()),
+        (Some("RESUME_GAP"), Some(restored_epoch.as_str())),
+        "{gap}"
+    );
 }

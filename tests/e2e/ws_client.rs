@@ -94,14 +94,22 @@ impl Ws {
         }
     }
 
-    /// The next message of this type, skipping others (heartbeats, events).
+    /// The next message of this type, skipping others (heartbeats,
+    /// events), within 60 s: a test waiting for a message that never comes
+    /// fails, naming it, instead of reading a live stream forever.
     pub fn next_of(&mut self, kind: &str) -> Value {
-        loop {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut skipped = Vec::new();
+        while Instant::now() < deadline {
             let m = self.next();
             if m["type"] == kind {
                 return m;
             }
+            if skipped.len() < 5 {
+                skipped.push(m["type"].to_string());
+            }
         }
+        panic!("no {kind:?} message within 60 s (skipped, first: {skipped:?})");
     }
 
     /// The next text message within `wait`, or how the wait ended.

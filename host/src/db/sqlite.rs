@@ -245,7 +245,8 @@ impl Database {
 
     /// Starts a new epoch of the change feed (`epoch`: 16 hex digits).
     pub fn set_feed_epoch(&self, epoch: &str) -> Result<(), DbError> {
-        let value = u64::from_str_radix(epoch, 16).map_err(|e| self.corrupt("feed epoch".into(), e))?;
+        let value =
+            u64::from_str_radix(epoch, 16).map_err(|e| self.corrupt("feed epoch".into(), e))?;
         self.with(|c| {
             c.execute(
                 "INSERT INTO gateway_state (key, value) VALUES ('feed_epoch', ?1)

@@ -22,8 +22,8 @@ use super::replay;
 use crate::api::AppState;
 use crate::auth::audit::AuditRow;
 use crate::auth::limiter::Decision;
-use crate::feed::ResumeGap;
 use crate::auth::{ApiKey, ConnectionSlot, Gatekeeper, Tier};
+use crate::feed::ResumeGap;
 use crate::health::wall_ms;
 use crate::pipeline::event::format_iso_millis;
 
@@ -506,13 +506,14 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
             }
             // A position the feed cannot serve (another epoch, beyond its
             // end) gets RESUME_GAP, and the client goes on live from here.
-            let since = since.and_then(|s| match hub.feed.check_resume(s.seq, s.epoch.as_deref()) {
-                Ok(()) => Some(s.seq),
-                Err(gap) => {
-                    client.reply(resume_gap(hub, &gap));
-                    None
-                }
-            });
+            let since =
+                since.and_then(|s| match hub.feed.check_resume(s.seq, s.epoch.as_deref()) {
+                    Ok(()) => Some(s.seq),
+                    Err(gap) => {
+                        client.reply(resume_gap(hub, &gap));
+                        None
+                    }
+                });
             // With `since`, the client leaves live routing before its
             // subscription grows, so no live event of a new channel
             // reaches it ahead of the replay (that would be a duplicate).
@@ -587,7 +588,10 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
 /// feed is now (its oldest and last seq, its epoch).
 fn resume_gap(hub: &Hub, gap: &ResumeGap) -> String {
     // One indexed read, only on this rare path.
-    let oldest = hub.feed.oldest_seq().unwrap_or_else(|_| hub.feed.last_seq() + 1);
+    let oldest = hub
+        .feed
+        .oldest_seq()
+        .unwrap_or_else(|_| hub.feed.last_seq() + 1);
     protocol::error(
         "RESUME_GAP",
         &format!("{gap}; continuing live"),

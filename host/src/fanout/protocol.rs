@@ -193,7 +193,9 @@ fn since(v: Option<&Value>, epoch: Option<&Value>) -> Result<Option<Since>, Prot
     let epoch_of = |v: Option<&Value>| match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(e)) if !e.is_empty() && e.len() <= 64 => Ok(Some(e.clone())),
-        Some(other) => Err(invalid(format!("`epoch` must be the feed's epoch (a string), not {other}"))),
+        Some(other) => Err(invalid(format!(
+            "`epoch` must be the feed's epoch (a string), not {other}"
+        ))),
     };
     let (seq, epoch) = match v {
         None | Some(Value::Null) => return Ok(None),
@@ -205,8 +207,9 @@ fn since(v: Option<&Value>, epoch: Option<&Value>) -> Result<Option<Since>, Prot
             (seq, epoch_of(p.get("epoch").or(epoch))?)
         }
         Some(v) => {
-            let seq = seq_of(v)
-                .ok_or_else(|| invalid(format!("`since` must be a seq (a whole number), not {v}")))?;
+            let seq = seq_of(v).ok_or_else(|| {
+                invalid(format!("`since` must be a seq (a whole number), not {v}"))
+            })?;
             (seq, epoch_of(epoch)?)
         }
     };
@@ -265,10 +268,15 @@ mod tests {
                 epoch: epoch.map(String::from),
             })
         };
-        assert_eq!(since_of(r#"{"action":"subscribe","channels":["*"],"since":"42"}"#), at(42, None));
+        assert_eq!(
+            since_of(r#"{"action":"subscribe","channels":["*"],"since":"42"}"#),
+            at(42, None)
+        );
         // A stream position, Centrifugo style, or a seq with its epoch beside it.
         assert_eq!(
-            since_of(r#"{"action":"subscribe","channels":["*"],"since":{"offset":7,"epoch":"ab"}}"#),
+            since_of(
+                r#"{"action":"subscribe","channels":["*"],"since":{"offset":7,"epoch":"ab"}}"#
+            ),
             at(7, Some("ab"))
         );
         assert_eq!(

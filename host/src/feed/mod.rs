@@ -118,7 +118,10 @@ impl ChangeFeed {
         Ok(stored.or(memory).unwrap_or(self.last_seq() + 1))
     }
 
-    fn with_reader<T>(&self, f: impl FnOnce(&Database) -> Result<T, DbError>) -> Result<T, DbError> {
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         let mut reader = self.reader.lock();
         if reader.is_none() {
             let path = self.db_path.as_ref().expect("callers check db_path");
@@ -341,7 +344,10 @@ mod tests {
         assert_eq!(feed.check_resume(5, Some("e1")), Ok(()));
         let gap = feed.check_resume(6, None).unwrap_err();
         assert_eq!(gap.param(), "since");
-        assert!(gap.to_string().contains("beyond the feed's last seq 5"), "{gap}");
+        assert!(
+            gap.to_string().contains("beyond the feed's last seq 5"),
+            "{gap}"
+        );
         let gap = feed.check_resume(2, Some("e0")).unwrap_err();
         assert_eq!(gap.param(), "epoch");
         // The largest seq a client can send neither overflows nor replays.
