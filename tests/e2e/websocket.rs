@@ -641,3 +641,75 @@ fn a_python_client_written_like_pertis_sdk_works_unchanged() {
         "{seen}"
     );
 }
+
+#[test]
+fn closes_are_answered_oversized_frames_get_1009_and_silent_peers_are_closed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("swim.toml");
+    std::fs::write(
+        &config,
+        "[source]\nkind = \"sim\"\nflights = 50\nseed = 2\nspeed = 5.0\n\
+         [websocket]\nping_s = 1\nping_timeout_s = 3\n",
+    )
+    .unwrap();
+    let system = create_key(tmp.path(), &["--tier", "system", "--owner", "tests"]);
+    let config = config.to_str().unwrap().to_string();
+    let gw = Gateway::start_keyed(
+        &["serve", "--config", &config],
+        tmp.path(),
+        Some(system.clone()),
+    );
+
+    // A clean disconnect: the server answers the close frame.
+    let (ws, _) = Ws::open(&gw, &system);
+    assert_eq!(ws.close_handshake(), 1000, "the close frame is answered");
+
+    // A message over the 1 MiB frame limit: told why, then 1009.
+    let (mut ws, _) = Ws::open(&gw, &system);
+    ws.send_text(&"x".repeat(2 << 20));
+    let error = ws.next_of("error");
+    assert_eq!(error["code"], "MESSAGE_TOO_LARGE", "{error}");
+    assert_eq!(ws.close_code(), 1009);
+
+    // A peer that answers no ping: closed after the ping timeout (3 s
+    // here). Read as raw bytes: a WebSocket library would answer the
+    // pings as it reads.
+    let bytes = silent_peer(
+        &Ws::url(&gw, &format!("ws?api_key={system}")),
+        Duration::from_secs(6),
+    );
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("PING_TIMEOUT"), "{text}");
+    // The close frame: opcode 8, a 2-byte payload, code 4009.
+    assert!(
+        bytes.windows(4).any(|w| w == [0x88, 0x02, 0x0f, 0xa9]),
+        "no close 4009 in {text}"
+    );
+
+    // A client that reads (and so answers pings) stays connected.
+    let (mut alive, _) = Ws::open(&gw, &system);
+    let heard = alive.drain(Duration::from_secs(5));
+    assert!(!heard.iter().any(|m| m["type"] == "error"), "{heard:?}");
+    alive.send(json!({"action": "ping"}));
+    assert_eq!(alive.next_of("pong")["type"], "pong");
+}
+
+/// Opens a WebSocket by hand, reads nothing for `quiet`, then everything
+/// the server sent until it closed the connection.
+fn silent_peer(url: &str, quiet: Duration) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("ws://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut tcp = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        tcp,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    std::thread::sleep(quiet);
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut all = Vec::new();
+    let _ = tcp.read_to_end(&mut all);
+    all
+}

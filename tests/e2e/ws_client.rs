@@ -165,6 +165,23 @@ impl Ws {
         }
     }
 
+    /// Closes from our side and waits for the server's answer (RFC 6455
+    /// 5.5.1): the code it echoes, or 1006 if none came.
+    pub fn close_handshake(mut self) -> u16 {
+        let _ = self.socket.close(Some(tungstenite::protocol::CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        }));
+        self.set_timeout(Duration::from_secs(10));
+        loop {
+            match self.socket.read() {
+                Ok(Message::Close(frame)) => return frame.map_or(1005, |f| u16::from(f.code)),
+                Ok(_) => {}
+                Err(_) => return 1006,
+            }
+        }
+    }
+
     /// Closes from our side.
     pub fn close(mut self) {
         let _ = self.socket.close(Some(tungstenite::protocol::CloseFrame {

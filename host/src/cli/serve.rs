@@ -145,6 +145,8 @@ struct FileTls {
 struct FileWebSocket {
     heartbeat_s: Option<u64>,
     ping_s: Option<u64>,
+    /// Close a client silent (no pong, no message) this long.
+    ping_timeout_s: Option<u64>,
     key_recheck_s: Option<u64>,
 }
 
@@ -221,6 +223,7 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         |s: Option<u64>, default: Duration| s.map_or(default, |s| Duration::from_secs(s.max(1)));
     config.ws.heartbeat = seconds(w.heartbeat_s, config.ws.heartbeat);
     config.ws.ping = seconds(w.ping_s, config.ws.ping);
+    config.ws.ping_timeout = seconds(w.ping_timeout_s, config.ws.ping_timeout);
     config.ws.key_recheck = seconds(w.key_recheck_s, config.ws.key_recheck);
     run_server(listen, config, Vec::new())
 }

@@ -153,6 +153,10 @@ pub struct Client {
     pub messages_sent: AtomicU64,
     closing: watch::Sender<Option<Close>>,
     metrics: Arc<FanoutMetrics>,
+    /// When the client last sent anything (a message, a pong), epoch ms.
+    last_heard: std::sync::atomic::AtomicI64,
+    /// The client started the close handshake: the writer answers it.
+    closed_by_peer: std::sync::atomic::AtomicBool,
 }
 
 /// The queue's receiving end, for the writer.
@@ -188,6 +192,8 @@ impl Client {
             messages_sent: AtomicU64::new(0),
             closing: watch::channel(None).0,
             metrics,
+            last_heard: std::sync::atomic::AtomicI64::new(connected_at),
+            closed_by_peer: std::sync::atomic::AtomicBool::new(false),
         };
         (Arc::new(client), Outbox { frames: rx })
     }
@@ -302,6 +308,31 @@ impl Client {
             self.metrics.slow_consumer_closes.add(1);
         }
         self.room.notify_waiters();
+    }
+
+    /// The client sent something at `now` (epoch ms): it is alive.
+    pub fn heard(&self, now: i64) {
+        self.last_heard.store(now, Ordering::Relaxed);
+    }
+
+    /// Milliseconds since the client last sent anything.
+    pub fn silent_for(&self, now: i64) -> i64 {
+        now - self.last_heard.load(Ordering::Relaxed)
+    }
+
+    /// The client sent a close frame: it is closed with 1000, and the
+    /// writer answers its close frame (RFC 6455 5.5.1).
+    pub fn close_by_peer(&self) {
+        self.closed_by_peer.store(true, Ordering::Release);
+        self.close(Close {
+            code: 1000,
+            error: None,
+        });
+    }
+
+    /// Whether the client started the close handshake.
+    pub fn is_closed_by_peer(&self) -> bool {
+        self.closed_by_peer.load(Ordering::Acquire)
     }
 
     /// Whether the client is being closed.

@@ -38,6 +38,9 @@ pub struct WsConfig {
     pub key_recheck: Duration,
     /// A write that takes longer closes the connection.
     pub write_timeout: Duration,
+    /// A client that sends nothing (not even a pong) for this long is
+    /// closed with 4009.
+    pub ping_timeout: Duration,
 }
 
 impl Default for WsConfig {
@@ -47,13 +50,19 @@ impl Default for WsConfig {
             ping: Duration::from_secs(20),
             key_recheck: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(60),
         }
     }
 }
 
-/// Protocol frames larger than this end the connection (messages over
+/// Messages larger than this end the connection with 1009 (messages over
 /// `MAX_CLIENT_MESSAGE` get `MESSAGE_TOO_LARGE` and it stays open).
 const MAX_FRAME: usize = 1 << 20;
+/// What the protocol layer reads at most. Above `MAX_FRAME` so that a
+/// message a little too big is read whole and answered with an error and
+/// 1009: closing with its bytes still unread would make the kernel reset
+/// the connection, and the client would see neither.
+const READ_LIMIT: usize = 4 << 20;
 
 enum Admission {
     Admitted {
@@ -95,8 +104,8 @@ pub async fn upgrade(
     // library's default 128 KB read buffer. Writes gather up to 64 KB
     // (a batch of small events is one syscall); the writer flushes after
     // each batch.
-    ws.max_message_size(MAX_FRAME)
-        .max_frame_size(MAX_FRAME)
+    ws.max_message_size(READ_LIMIT)
+        .max_frame_size(READ_LIMIT)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(64 * 1024)
         .on_upgrade(move |socket| async move {
@@ -282,6 +291,22 @@ async fn write(
                 }
             }
             _ = ping.tick() => {
+                let silent_ms = client.silent_for(wall_ms());
+                if silent_ms > config.ping_timeout.as_millis() as i64 {
+                    client.close(Close {
+                        code: protocol::CLOSE_PING_TIMEOUT,
+                        error: Some(protocol::error(
+                            "PING_TIMEOUT",
+                            &format!(
+                                "nothing (not even a pong) from the client for {} s; the limit is {} s",
+                                silent_ms / 1000,
+                                config.ping_timeout.as_secs()
+                            ),
+                            json!({}),
+                        )),
+                    });
+                    continue;
+                }
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
                     return;
                 }
@@ -316,6 +341,12 @@ async fn finish(
     let Some(close) = client.closing() else {
         return;
     };
+    if client.is_closed_by_peer() {
+        // The protocol layer has queued the answer to the client's close
+        // frame (echoing its code); closing the sink sends it.
+        let _ = tokio::time::timeout(config.write_timeout, sink.close()).await;
+        return;
+    }
     let mut dropped = 0;
     while outbox.frames.try_recv().is_ok() {
         dropped += 1;
@@ -370,18 +401,34 @@ async fn read(
                 return;
             }
             message = stream.next() => match message {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                Some(Ok(Message::Text(text))) => match rate.admit(text.len()) {
-                    Verdict::Handle => act(text.as_str(), client, hub),
-                    Verdict::Refuse(code, message) => {
-                        client.reply(protocol::error(code, &message, json!({})));
+                None => return,
+                Some(Ok(Message::Close(_))) => {
+                    client.close_by_peer();
+                    return;
+                }
+                Some(Err(e)) => {
+                    if let Some(close) = read_error_close(e) {
+                        client.close(close);
                     }
-                    Verdict::Ignore => {}
-                    Verdict::Close(message) => client.close(Close {
-                        code: protocol::CLOSE_RATE_LIMITED,
-                        error: Some(protocol::error("RATE_LIMITED", &message, json!({}))),
-                    }),
-                },
+                    return;
+                }
+                Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME => {
+                    client.close(too_big(&format!("a message of {} bytes", text.len())));
+                }
+                Some(Ok(Message::Text(text))) => {
+                    client.heard(wall_ms());
+                    match rate.admit(text.len()) {
+                        Verdict::Handle => act(text.as_str(), client, hub),
+                        Verdict::Refuse(code, message) => {
+                            client.reply(protocol::error(code, &message, json!({})));
+                        }
+                        Verdict::Ignore => {}
+                        Verdict::Close(message) => client.close(Close {
+                            code: protocol::CLOSE_RATE_LIMITED,
+                            error: Some(protocol::error("RATE_LIMITED", &message, json!({}))),
+                        }),
+                    }
+                }
                 Some(Ok(Message::Binary(_))) => client.close(Close {
                     code: protocol::CLOSE_INVALID_PAYLOAD,
                     error: Some(protocol::error(
@@ -390,7 +437,7 @@ async fn read(
                         json!({}),
                     )),
                 }),
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => client.heard(wall_ms()),
             },
             _ = recheck.tick() => {
                 if let (Some(gate), Some(key)) = (gate, key)
@@ -407,6 +454,30 @@ async fn read(
                 }
             }
         }
+    }
+}
+
+/// How a read error ends the connection: a frame or message over the
+/// limit is told so and closed with 1009; anything else (a reset, a
+/// protocol violation) leaves nothing to answer.
+fn read_error_close(e: axum::Error) -> Option<Close> {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = e.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(why)) => Some(too_big(&why.to_string())),
+        _ => None,
+    }
+}
+
+/// `MESSAGE_TOO_LARGE` and 1009 for a message over [`MAX_FRAME`].
+fn too_big(what: &str) -> Close {
+    Close {
+        code: protocol::CLOSE_TOO_BIG,
+        error: Some(protocol::error(
+            "MESSAGE_TOO_LARGE",
+            &format!("{what}: messages over {MAX_FRAME} bytes end the connection"),
+            json!({}),
+        )),
     }
 }
 

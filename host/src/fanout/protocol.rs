@@ -17,6 +17,12 @@ pub const CLOSE_CONNECTION_LIMIT: u16 = 4002;
 pub const CLOSE_INVALID_PAYLOAD: u16 = 4003;
 /// Close code: the client fell behind its queue.
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// Close code: the client answered no ping (and sent nothing) for the
+/// ping timeout.
+pub const CLOSE_PING_TIMEOUT: u16 = 4009;
+/// Close code: a frame or message over the frame limit (RFC 6455 "message
+/// too big").
+pub const CLOSE_TOO_BIG: u16 = 1009;
 /// Close code: the client kept sending far past its message rate
 /// (mirrors HTTP 429).
 pub const CLOSE_RATE_LIMITED: u16 = 4029;
