@@ -69,8 +69,9 @@ pub enum Action {
         /// The filters given (raw, validated by the connection, which
         /// also compiles plugin filters).
         filters: Filter,
-        /// Replay events after this position first.
-        since: Option<Since>,
+        /// Replay events after this position first (boxed: rare, and it
+        /// would make every action larger).
+        since: Option<Box<Since>>,
     },
     /// Drop channels (all when none are named).
     Unsubscribe {
@@ -190,7 +191,7 @@ pub fn valid_channel(name: &str) -> bool {
 /// `since`: a seq (number or numeric string), or a stream position
 /// `{"offset": SEQ, "epoch": "..."}`; a top-level `epoch` may go with a
 /// bare seq.
-fn since(v: Option<&Value>, epoch: Option<&Value>) -> Result<Option<Since>, ProtocolError> {
+fn since(v: Option<&Value>, epoch: Option<&Value>) -> Result<Option<Box<Since>>, ProtocolError> {
     let invalid = |what: String| ProtocolError::new("INVALID_SINCE", what);
     let seq_of = |v: &Value| {
         v.as_u64()
@@ -219,7 +220,7 @@ fn since(v: Option<&Value>, epoch: Option<&Value>) -> Result<Option<Since>, Prot
             (seq, epoch_of(epoch)?)
         }
     };
-    Ok(Some(Since { seq, epoch }))
+    Ok(Some(Box::new(Since { seq, epoch })))
 }
 
 /// `{"type":"error","code","message"}` plus any extra fields.
@@ -269,10 +270,10 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let at = |seq, epoch: Option<&str>| {
-            Some(Since {
+            Some(Box::new(Since {
                 seq,
                 epoch: epoch.map(String::from),
-            })
+            }))
         };
         assert_eq!(
             since_of(r#"{"action":"subscribe","channels":["*"],"since":"42"}"#),
