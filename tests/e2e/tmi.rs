@@ -156,6 +156,38 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
     assert!(!first.is_empty(), "the stop holds someone");
     assert!(!first.contains(&uid(&ground[0])), "out of scope, not held");
 
+    // PERTI's parameters, filtered as its server filters them (KJFK is ZNY).
+    let stops = |q: &str| {
+        gw.ok(&format!("/tmi/programs?{q}"))["data"]["ground_stops"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(stops("artcc=ZNY"), 1);
+    assert_eq!(stops("artcc=ZLA,ZOA"), 0);
+    assert_eq!(stops("program_type=GS&flights=1&include_flights=true"), 1);
+    let controlled = |q: &str| {
+        gw.ok(&format!("/tmi/controlled?{q}"))["pagination"]["total"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(controlled("program_type=GS&artcc=ZNY&include_exempt=true") > 0);
+    assert!(
+        controlled("phase=prefile,taxiing,PROPOSED") > 0,
+        "held flights are on the ground"
+    );
+    for none in [
+        "control_type=gdp",
+        "type=afp",
+        "type=reroute",
+        "artcc=ZLA",
+        "phase=enroute",
+    ] {
+        assert_eq!(controlled(none), 0, "{none}");
+    }
+    let (status, body) = gw.get("/tmi/controlled?type=balloon");
+    assert_eq!(status, 400, "{body}");
+
     // As flights appear, the ones in scope are held in the cycle they appear.
     let mut held_later = BTreeSet::new();
     let started = Instant::now();

@@ -138,7 +138,8 @@ fn status(value: &str) -> Result<Status, ApiError> {
     }
 }
 
-fn phases(value: &str) -> Result<Vec<Phase>, ApiError> {
+/// A `phase` list: our names and PERTI's, in any case.
+pub fn phases(value: &str) -> Result<Vec<Phase>, ApiError> {
     value
         .split(',')
         .map(str::trim)

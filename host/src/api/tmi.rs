@@ -63,7 +63,7 @@ pub async fn programs(
     State(state): State<AppState>,
     Query(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    let q = TmiQuery::parse(&pairs, &["type", "airport", "include_history"])?;
+    let q = TmiQuery::parse(&pairs, PROGRAMS_PARAMS)?;
     let all = state.shared.programs.load_full();
     let view = state.shared.view.load_full();
     let counts = Counts::of(&view.flights);
@@ -71,7 +71,10 @@ pub async fn programs(
         .iter()
         .filter(|p| q.include_history || p.status == Status::Active)
         .filter(|p| q.airports.is_empty() || q.airports.contains(&p.airport))
-        .filter(|p| q.kind.is_none_or(|k| k == p.kind));
+        .filter(|p| {
+            q.artccs.is_empty() || airport_artcc(&p.airport).is_some_and(|a| q.artccs.contains(&a))
+        })
+        .filter(|p| q.kind.admits(p.kind));
     let (mut ground_stops, mut gdp_programs) = (Vec::new(), Vec::new());
     for p in shown {
         let json = program_json(p, &counts, view.as_of);
@@ -109,10 +112,7 @@ pub async fn controlled(
     State(state): State<AppState>,
     Query(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    let q = TmiQuery::parse(
-        &pairs,
-        &["type", "airport", "dept_icao", "page", "per_page"],
-    )?;
+    let q = TmiQuery::parse(&pairs, CONTROLLED_PARAMS)?;
     let view = state.shared.view.load_full();
     let mut flights: Vec<&Arc<FlightRecord>> =
         view.flights.iter().filter(|r| q.controls(r)).collect();
@@ -220,12 +220,15 @@ impl Counts {
     }
 }
 
+/// The ARTCC responsible for an airport (PERTI filters programs by it).
+fn airport_artcc(icao: &str) -> Option<String> {
+    AirportTable::embedded().get(icao).map(|a| a.artcc.clone())
+}
+
 fn program_json(p: &Program, counts: &Counts, now: i64) -> Value {
     let (controlled, total_delay, max_delay) =
         counts.by_program.get(&p.id).copied().unwrap_or_default();
-    let artcc = AirportTable::embedded()
-        .get(&p.airport)
-        .map(|a| a.artcc.clone());
+    let artcc = airport_artcc(&p.airport);
     let mut json = json!({
         "type": match p.kind { ControlType::Gs => "ground_stop", ControlType::Gdp => "gdp" },
         "program_id": p.id,
@@ -314,11 +317,65 @@ fn controlled_json(r: &FlightRecord) -> Value {
     })
 }
 
+/// `GET /tmi/programs` parameters: PERTI's `api/swim/v1/tmi/programs.php`
+/// reads these. `flights` and `include_flights` are accepted and ignored
+/// (the controlled flights are `GET /tmi/controlled`'s).
+const PROGRAMS_PARAMS: &[&str] = &[
+    "type",
+    "program_type",
+    "control_type",
+    "airport",
+    "artcc",
+    "include_history",
+    "flights",
+    "include_flights",
+];
+
+/// `GET /tmi/controlled` parameters, as PERTI's `tmi/controlled.php` reads
+/// them (its clients also send `program_type` or `control_type` for
+/// `type`). `include_exempt` is accepted and ignored: no flight is exempt
+/// from a program here.
+const CONTROLLED_PARAMS: &[&str] = &[
+    "type",
+    "program_type",
+    "control_type",
+    "airport",
+    "artcc",
+    "dept_icao",
+    "phase",
+    "include_exempt",
+    "page",
+    "per_page",
+];
+
+/// Which programs a query asks about.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    All,
+    Only(ControlType),
+    /// A kind PERTI has and this gateway does not issue (AFP, reroute):
+    /// nothing matches.
+    NotIssuedHere,
+}
+
+impl Kind {
+    fn admits(self, kind: ControlType) -> bool {
+        match self {
+            Kind::All => true,
+            Kind::Only(k) => k == kind,
+            Kind::NotIssuedHere => false,
+        }
+    }
+}
+
 /// The query of the TMI reads.
 struct TmiQuery {
-    kind: Option<ControlType>,
+    kind: Kind,
     airports: Vec<String>,
+    /// Programs: the airport's ARTCC; controlled flights: the destination's.
+    artccs: Vec<String>,
     departures: Vec<String>,
+    phases: Vec<crate::flight::Phase>,
     include_history: bool,
     page: usize,
     per_page: usize,
@@ -327,9 +384,11 @@ struct TmiQuery {
 impl TmiQuery {
     fn parse(pairs: &[(String, String)], known: &[&str]) -> Result<TmiQuery, ApiError> {
         let mut q = TmiQuery {
-            kind: None,
+            kind: Kind::All,
             airports: Vec::new(),
+            artccs: Vec::new(),
             departures: Vec::new(),
+            phases: Vec::new(),
             include_history: false,
             page: 1,
             per_page: 100,
@@ -348,16 +407,24 @@ impl TmiQuery {
                 ));
             }
             match name.as_str() {
-                "type" => {
+                "type" | "program_type" | "control_type" => {
                     q.kind = match value.to_ascii_lowercase().as_str() {
-                        "all" | "" => None,
-                        "gs" => Some(ControlType::Gs),
-                        "gdp" => Some(ControlType::Gdp),
-                        _ => return Err(ApiError::bad_param(name, "must be all, gs or gdp")),
+                        "all" | "" => Kind::All,
+                        "gs" | "ground_stop" => Kind::Only(ControlType::Gs),
+                        "gdp" => Kind::Only(ControlType::Gdp),
+                        "afp" | "reroute" => Kind::NotIssuedHere,
+                        _ => {
+                            return Err(ApiError::bad_param(
+                                name,
+                                "must be all, gs, gdp, afp or reroute",
+                            ));
+                        }
                     }
                 }
                 "airport" => q.airports = list(value),
+                "artcc" => q.artccs = list(value),
                 "dept_icao" => q.departures = list(value),
+                "phase" => q.phases = super::query::phases(value)?,
                 "include_history" => q.include_history = value == "true" || value == "1",
                 "page" | "per_page" => {
                     let n: usize = value
@@ -383,16 +450,25 @@ impl TmiQuery {
             return false;
         };
         let kind_ok = match self.kind {
-            None => true,
-            Some(ControlType::Gs) => t.gs_held,
-            Some(ControlType::Gdp) => t.ctl_type == Some(ControlType::Gdp),
+            Kind::All => true,
+            Kind::Only(ControlType::Gs) => t.gs_held,
+            Kind::Only(ControlType::Gdp) => t.ctl_type == Some(ControlType::Gdp),
+            Kind::NotIssuedHere => false,
         };
         let fp = r.flight_plan.as_deref();
         let within = |list: &[String], code: Option<&str>| {
             list.is_empty() || code.is_some_and(|c| list.iter().any(|l| l == c))
         };
+        let progress = r.progress.as_ref();
+        let dest_artcc = progress
+            .and_then(|p| p.dest_artcc.as_ref())
+            .map(|c| c.as_str());
+        let phase_ok =
+            self.phases.is_empty() || progress.is_some_and(|p| self.phases.contains(&p.phase));
         kind_ok
+            && phase_ok
             && within(&self.airports, fp.map(|f| f.dest_icao.as_str()))
+            && within(&self.artccs, dest_artcc)
             && within(&self.departures, fp.map(|f| f.dept_icao.as_str()))
     }
 }

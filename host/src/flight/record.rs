@@ -66,12 +66,14 @@ impl Phase {
     pub fn parse(name: &str) -> Option<Phase> {
         let name = name.trim().to_ascii_lowercase();
         let alias = match name.as_str() {
-            "prefiled" | "preflight" => Phase::Prefile,
+            // PERTI's documented phases: PROPOSED, DEPARTING, ENROUTE,
+            // DESCENT, ARRIVED, COMPLETED (a flight at its gate).
+            "prefiled" | "preflight" | "proposed" => Phase::Prefile,
             "departing" | "taxi" | "taxi_out" => Phase::Taxiing,
             "climbing" | "airborne" => Phase::Departed,
             "en_route" | "cruise" => Phase::Enroute,
-            "approach" => Phase::Descending,
-            "landed" | "taxi_in" => Phase::Arrived,
+            "approach" | "descent" => Phase::Descending,
+            "landed" | "taxi_in" | "completed" => Phase::Arrived,
             _ => return Phase::ALL.into_iter().find(|p| p.as_str() == name),
         };
         Some(alias)
