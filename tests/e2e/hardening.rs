@@ -142,8 +142,14 @@ fn anonymous_requests_are_limited_per_address_and_cannot_fill_the_disk() {
         }
     }
     // The default: 60 a minute per address, then 429 with Retry-After.
-    assert_eq!(statuses.get(&401), Some(&60), "{statuses:?}");
-    assert_eq!(statuses.get(&429), Some(&240), "{statuses:?}");
+    // The bucket refills one request a second while the loop runs.
+    let refused = statuses.get(&401).copied().unwrap_or(0);
+    assert!((60..=70).contains(&refused), "{statuses:?}");
+    assert_eq!(
+        statuses.get(&429).copied(),
+        Some(300 - refused),
+        "{statuses:?}"
+    );
     let seconds: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&seconds), "Retry-After {seconds}");
     // Still served with a key.
