@@ -149,7 +149,10 @@ pub async fn run_observed(
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
     // A bad certificate refuses the start before anything else is opened.
-    let certificate = config.tls.as_ref().map(TlsConfig::load).transpose()?;
+    let tls = match &config.tls {
+        Some(files) => Some((files.load()?, files.clone())),
+        None => None,
+    };
     // The one shutdown signal: the caller's future, or a fatal error
     // inside (a cycle that cannot be committed), triggers it.
     let signal = Shutdown::new();
@@ -242,34 +245,7 @@ pub async fn run_observed(
         ws: config.ws,
         work: work_queue,
     };
-    let address = listener.local_addr()?;
-    tracing::info!(%address, tls = certificate.is_some(), "listening");
-    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let stop = signal.clone();
-    let graceful = async move { stop.wait().await };
-    match (certificate, &config.tls) {
-        (Some(certificate), Some(files)) => {
-            let served = SwappableCert::new(certificate);
-            tokio::spawn(tls::watch(
-                files.clone(),
-                served.clone(),
-                tls::RELOAD_CHECK,
-                signal.clone(),
-            ));
-            let listener =
-                TlsListener::new(listener, TlsConfig::server_config(&served), signal.clone())?;
-            // `tap_io` gives the listener axum's connect info (the peer address).
-            axum::serve(listener.tap_io(|_| {}), app)
-                .with_graceful_shutdown(graceful)
-                .await
-        }
-        _ => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await
-        }
-    }
-    .context("serving HTTP")?;
+    serve_http(listener, api::router(state), tls, &signal).await?;
     close_websockets(&hub).await;
     if let Some(task) = housekeeping {
         let _ = task.await;
@@ -285,6 +261,36 @@ pub async fn run_observed(
     let pipeline = tokio::task::spawn_blocking(move || pipeline_thread.join()).await?;
     let _ = tokio::task::spawn_blocking(move || fanout_thread.join()).await?;
     pipeline.map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?
+}
+
+/// Serves `app` on `listener` until the shutdown signal: plain HTTP, or
+/// HTTPS with `tls`'s certificate, renewed from its files while serving.
+async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    tls: Option<(tls::Certificate, TlsConfig)>,
+    signal: &Shutdown,
+) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
+    tracing::info!(%address, tls = tls.is_some(), "listening");
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let stop = signal.clone();
+    let graceful = async move { stop.wait().await };
+    let Some((certificate, files)) = tls else {
+        return axum::serve(listener, app)
+            .with_graceful_shutdown(graceful)
+            .await
+            .context("serving HTTP");
+    };
+    let served = SwappableCert::new(certificate);
+    let renewals = tls::watch(files, served.clone(), tls::RELOAD_CHECK, signal.clone());
+    tokio::spawn(renewals);
+    let listener = TlsListener::new(listener, TlsConfig::server_config(&served), signal.clone())?;
+    // `tap_io` gives the listener axum's connect info (the peer address).
+    axum::serve(listener.tap_io(|_| {}), app)
+        .with_graceful_shutdown(graceful)
+        .await
+        .context("serving HTTPS")
 }
 
 /// The feed's epoch: the database's, unless it has none (a new database)
