@@ -282,9 +282,58 @@ impl Drop for Gateway {
                     let stopped = thread.join().expect("the server thread panicked");
                     if !std::thread::panicking() {
                         stopped.expect("the server stopped with an error");
+                        // Still holding the one-at-a-time turn, so no other
+                        // gateway's threads are counted.
+                        assert_no_server_threads();
                     }
                 }
             }
+        }
+    }
+}
+
+/// The gateway's long-lived threads, by name.
+const SERVER_THREADS: [&str; 6] = [
+    "pipeline",
+    "fanout",
+    "db-checkpoint",
+    "audit-log",
+    "plugin-epoch",
+    "plugin-reload",
+];
+
+/// Waits (2 s at most) until no thread of a stopped server is left in this
+/// process: the shutdown signal reached every one of them.
+fn assert_no_server_threads() {
+    let running = || -> Vec<String> {
+        std::fs::read_dir("/proc/self/task")
+            .map(|tasks| {
+                tasks
+                    .flatten()
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                    .map(|name| name.trim().to_string())
+                    .filter(|name| SERVER_THREADS.contains(&name.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let left = wait_for_value(Duration::from_secs(2), || {
+        let left = running();
+        left.is_empty().then_some(()).ok_or(left)
+    });
+    if let Err(left) = left {
+        panic!("threads left running after the server stopped: {left:?}");
+    }
+}
+
+/// Polls `check` until it is `Ok` or `timeout` passes (then its last `Err`).
+fn wait_for_value<E>(timeout: Duration, mut check: impl FnMut() -> Result<(), E>) -> Result<(), E> {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(()) => return Ok(()),
+            Err(e) if start.elapsed() >= timeout => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
 }
