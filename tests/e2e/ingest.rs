@@ -230,18 +230,23 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
     let dep = target["flight_plan"]["departure"].as_str().unwrap();
     let arr = target["flight_plan"]["destination"].as_str().unwrap();
     let since = last_seq(&gw);
+    // Two hours ago, to the second.
+    let out_ms = (swim::health::wall_ms() - 2 * 3_600_000) / 1000 * 1000;
+    let out = swim::pipeline::event::format_iso_millis(out_ms);
     let body = json!({"flights": [
         // Times under their FIXM alias and a position ADL may not write.
         {"callsign": callsign, "dept_icao": dep, "dest_icao": arr,
-         "actual_off_block_time": "2026-11-22T08:00:00Z",
+         "actual_off_block_time": out,
          "latitude": 10.0, "longitude": 20.0, "phase": "enroute"},
         // A flight the gateway does not know: created.
         {"callsign": "adl42", "dept_icao": "KBOS", "dest_icao": "KJFK", "cid": 1234567,
          "aircraft_type": "A320", "route": "MERIT J60 HFD", "cruise_altitude": 24000},
-        {"callsign": "ADL43", "dept_icao": "K$", "dest_icao": "KJFK"}
+        {"callsign": "ADL43", "dept_icao": "K$", "dest_icao": "KJFK"},
+        // A time no flight alive now could have.
+        {"callsign": "ADL44", "dept_icao": "KBOS", "dest_icao": "KJFK", "off_utc": "1999-01-01T00:00:00Z"}
     ]});
     let (status, reply) = post_json(&gw, "/ingest/adl", &body);
-    assert_eq!((status, report(&reply)), (200, (2, 1, 1, 0, 2)), "{reply}");
+    assert_eq!((status, report(&reply)), (200, (2, 1, 1, 0, 3)), "{reply}");
     let details = reply["data"]["error_details"].as_array().unwrap();
     let fields: Vec<(u64, &str)> = details
         .iter()
@@ -249,9 +254,16 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
         .collect();
     assert_eq!(
         fields,
-        [(0, "position"), (0, "progress.phase"), (2, "dept_icao")],
+        [
+            (0, "position"),
+            (0, "progress.phase"),
+            (2, "dept_icao"),
+            (3, "off_utc")
+        ],
         "{reply}"
     );
+    let far = details[3]["error"].as_str().unwrap();
+    assert!(far.contains("days from now"), "{far}");
     assert!(
         details[0]["error"]
             .as_str()
@@ -262,7 +274,16 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
 
     // The owned part of item 0 applied; the refused position did not.
     let after = flight(&gw, &callsign);
-    assert_eq!(after["times"]["out"], "2026-11-22T08:00:00Z");
+    let stored = after["times"]["out"].as_str().unwrap();
+    let stored_ms = chrono::DateTime::parse_from_rfc3339(stored)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(stored_ms, out_ms, "{stored}");
+    assert_eq!(
+        gw.get("/flight?callsign=ADL44").0,
+        404,
+        "a refused item creates nothing"
+    );
     assert_ne!(after["position"]["latitude"], 10.0);
     // The new flight exists, filed as ADL said, and was announced.
     let created = flight(&gw, "ADL42");

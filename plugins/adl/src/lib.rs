@@ -67,7 +67,7 @@ fn flight_patch(item: &Item, now: i64) -> Result<Patch, ItemFault> {
         FieldValue::FlightPlanDestIcao(dest),
     ];
     identity_and_plan(item, &mut fields)?;
-    times(item, &mut fields)?;
+    times(item, now, &mut fields)?;
     outside_adl(item, now, &mut fields)?;
     Ok(Patch { flight, fields })
 }
@@ -123,7 +123,7 @@ fn identity_and_plan(item: &Item, fields: &mut Vec<FieldValue>) -> Result<(), It
 }
 
 /// OOOI times, under PERTI's names or their FIXM aliases.
-fn times(item: &Item, fields: &mut Vec<FieldValue>) -> Result<(), ItemFault> {
+fn times(item: &Item, now: i64, fields: &mut Vec<FieldValue>) -> Result<(), ItemFault> {
     let oooi: [Aliased<Option<i64>>; 4] = [
         (
             &["actual_off_block_time", "out_utc"],
@@ -138,10 +138,41 @@ fn times(item: &Item, fields: &mut Vec<FieldValue>) -> Result<(), ItemFault> {
     ];
     for (names, field) in oooi {
         if let Some(t) = body::optional_time(item, names)? {
+            within_a_flights_life(item, names, t, now)?;
             fields.push(field(Some(t)));
         }
     }
     Ok(())
+}
+
+/// How far from now an OOOI time may be: no flight (nor an ADL catching up
+/// on one) spans more.
+const OOOI_WINDOW_MS: i64 = 7 * 86_400_000;
+
+/// Refuses a time no flight alive now could have (an OFF in 1999, a
+/// typo'd year), naming the field as the item sent it.
+fn within_a_flights_life(
+    item: &Item,
+    names: &[&'static str],
+    t: i64,
+    now: i64,
+) -> Result<(), ItemFault> {
+    if (t - now).abs() <= OOOI_WINDOW_MS {
+        return Ok(());
+    }
+    let name = names
+        .iter()
+        .copied()
+        .find(|n| item.contains_key(*n))
+        .unwrap_or(names[0]);
+    let days = (t - now).abs() / 86_400_000;
+    Err((
+        name,
+        format!(
+            "is {days} days from now: not a time in the life of a flight the gateway tracks (at most {} days)",
+            OOOI_WINDOW_MS / 86_400_000
+        ),
+    ))
 }
 
 /// Fields PERTI's ADL ingest takes that the authority matrix gives to other
