@@ -37,16 +37,37 @@ pub fn items(body: &mut Map<String, Value>, key: &str, max: usize) -> Result<Vec
 }
 
 /// Each item through `patch`: the usable ones with their index, and each
-/// unusable one's index, field and message.
-pub fn parse_each(items: &[Value], patch: impl Fn(&Item) -> Result<Patch, ItemFault>) -> Parsed {
+/// unusable one's index, field and message. A usable item's fields that
+/// are not among `known` are reported as warnings: an entry in `errors`
+/// for an item that is also in `items` is a warning, and the host reports
+/// it as one (the item applies; the field is ignored).
+pub fn parse_each(
+    items: &[Value],
+    known: &[&str],
+    patch: impl Fn(&Item) -> Result<Patch, ItemFault>,
+) -> Parsed {
     let mut parsed = Parsed {
         items: Vec::new(),
         errors: Vec::new(),
     };
     for (index, item) in items.iter().enumerate() {
         let index = index as u32;
-        match as_item(item).and_then(&patch) {
-            Ok(patch) => parsed.items.push(IngestItem { index, patch }),
+        let object = match as_item(item) {
+            Ok(object) => object,
+            Err((field, message)) => {
+                parsed.errors.push(ItemError::new(index, field, message));
+                continue;
+            }
+        };
+        match patch(object) {
+            Ok(patch) => {
+                parsed.items.push(IngestItem { index, patch });
+                for name in object.keys().filter(|k| !known.contains(&k.as_str())) {
+                    parsed
+                        .errors
+                        .push(ItemError::new(index, name, "unknown field; ignored"));
+                }
+            }
             Err((field, message)) => parsed.errors.push(ItemError::new(index, field, message)),
         }
     }

@@ -219,6 +219,20 @@ fn bad_bodies_are_refused_whole_and_bad_items_one_by_one() {
         ])
     );
     assert_eq!(flight(&gw, &callsign)["track"]["source"], "partner");
+    assert_eq!(reply["data"]["warnings"], 0, "{reply}");
+
+    // An unknown field is a warning: the item applies, the field is named.
+    let body = json!({"tracks": [
+        {"callsign": callsign, "latitude": 5.0, "longitude": 1.5, "colour": "red", "track_source": "adsb"}
+    ]});
+    let (status, reply) = post_json(&gw, "/ingest/track", &body);
+    assert_eq!((status, report(&reply)), (200, (1, 0, 1, 0, 0)), "{reply}");
+    assert_eq!(reply["data"]["warnings"], 1, "{reply}");
+    assert_eq!(
+        reply["data"]["warning_details"],
+        json!([{"index": 0, "field": "colour", "error": "unknown field; ignored"}])
+    );
+    assert_eq!(flight(&gw, &callsign)["track"]["source"], "adsb");
 }
 
 #[test]

@@ -16,8 +16,15 @@ pub fn apply(
     now: i64,
 ) -> (Vec<Change>, IngestReport) {
     let mut report = IngestReport::default();
+    // An adapter's entry for an item it also passed on is a warning: the
+    // item applies (see plugin-api `body::parse_each`).
+    let passed_on: std::collections::HashSet<u32> = batch.items.iter().map(|i| i.index).collect();
     for e in &batch.errors {
-        report.problem(e.index, e.field.as_str(), e.message.as_str());
+        if passed_on.contains(&e.index) {
+            report.warning(e.index, e.field.as_str(), e.message.as_str());
+        } else {
+            report.problem(e.index, e.field.as_str(), e.message.as_str());
+        }
     }
     let writer = Writer::Plugin {
         name: &batch.adapter,

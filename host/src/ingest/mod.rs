@@ -44,6 +44,10 @@ pub struct IngestReport {
     pub errors: usize,
     /// Every problem: the item, the field at fault, why.
     pub error_details: Vec<ItemProblem>,
+    /// Items that applied with a warning (an unknown field, ignored).
+    pub warnings: usize,
+    /// Every warning, as `error_details`.
+    pub warning_details: Vec<ItemProblem>,
 }
 
 /// One problem with one item.
@@ -66,12 +70,27 @@ impl IngestReport {
         });
     }
 
-    /// Counts the items with problems once each, and lists problems in body order.
+    fn warning(&mut self, index: u32, field: impl Into<String>, warning: impl Into<String>) {
+        self.warning_details.push(ItemProblem {
+            index,
+            field: field.into(),
+            error: warning.into(),
+        });
+    }
+
+    /// Counts the items with problems (and warnings) once each, and lists
+    /// them in body order.
     fn finish(&mut self) {
-        self.error_details.sort_by_key(|p| p.index);
-        let mut indexes: Vec<u32> = self.error_details.iter().map(|p| p.index).collect();
-        indexes.dedup();
-        self.errors = indexes.len();
+        self.errors = items_in(&mut self.error_details);
+        self.warnings = items_in(&mut self.warning_details);
         self.processed = self.created + self.updated + self.not_found;
     }
+}
+
+/// Sorts `details` by item and counts the items they name.
+fn items_in(details: &mut [ItemProblem]) -> usize {
+    details.sort_by_key(|p| p.index);
+    let mut indexes: Vec<u32> = details.iter().map(|p| p.index).collect();
+    indexes.dedup();
+    indexes.len()
 }

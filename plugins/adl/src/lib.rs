@@ -44,9 +44,61 @@ impl IngestAdapter for AdlAdapter {
     fn parse(&self, _content_type: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let flights = body::items(&mut body::object(bytes)?, "flights", self.max_items)?;
         let now = vatswim_plugin_api::log::now();
-        Ok(body::parse_each(&flights, |item| flight_patch(item, now)))
+        Ok(body::parse_each(&flights, FIELDS, |item| {
+            flight_patch(item, now)
+        }))
     }
 }
+
+/// Every field an ADL flight item may have, PERTI's names and their
+/// aliases (others are reported as warnings).
+const FIELDS: &[&str] = &[
+    "callsign",
+    "dept_icao",
+    "dest_icao",
+    "flight_uid",
+    "gufi",
+    "cid",
+    "aircraft_type",
+    "aircraft_icao",
+    "route",
+    "fp_route",
+    "alternate",
+    "alt_icao",
+    "remarks",
+    "deptime",
+    "flight_rules",
+    "rules",
+    "cruise_altitude",
+    "fp_altitude_ft",
+    "cruise_speed",
+    "fp_tas_kts",
+    "actual_off_block_time",
+    "out_utc",
+    "actual_time_of_departure",
+    "off_utc",
+    "actual_landing_time",
+    "on_utc",
+    "actual_in_block_time",
+    "in_utc",
+    "latitude",
+    "lat",
+    "longitude",
+    "lon",
+    "altitude",
+    "altitude_ft",
+    "heading",
+    "heading_deg",
+    "ground_speed",
+    "groundspeed_kts",
+    "vertical_rate",
+    "vertical_rate_fpm",
+    "phase",
+    "is_active",
+    "estimated_time_of_arrival",
+    "eta_utc",
+    "tmi",
+];
 
 /// The patch for one flight item.
 fn flight_patch(item: &Item, now: i64) -> Result<Patch, ItemFault> {

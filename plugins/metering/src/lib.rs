@@ -46,9 +46,26 @@ impl IngestAdapter for MeteringAdapter {
         let mut object = body::object(bytes)?;
         let batch = Batch::of(&object)?;
         let records = body::items(&mut object, "metering", self.max_items)?;
-        Ok(body::parse_each(&records, |record| batch.patch(record)))
+        Ok(body::parse_each(&records, FIELDS, |record| {
+            batch.patch(record)
+        }))
     }
 }
+
+/// Every field a metering record may have (others are reported as warnings).
+const FIELDS: &[&str] = &[
+    "gufi",
+    "callsign",
+    "metering_status",
+    "scheduled_time_of_arrival",
+    "sta_utc",
+    "metering_time",
+    "metering_time_utc",
+    "metering_point",
+    "metering_delay",
+    "metering_frozen",
+    "arrival_stream",
+];
 
 /// What the body says for all its records.
 struct Batch {

@@ -42,7 +42,9 @@ impl IngestAdapter for TrackAdapter {
     fn parse(&self, _content_type: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let tracks = body::items(&mut body::object(bytes)?, "tracks", self.max_items)?;
         let now = vatswim_plugin_api::log::now();
-        Ok(body::parse_each(&tracks, |item| track_patch(item, now)))
+        Ok(body::parse_each(&tracks, FIELDS, |item| {
+            track_patch(item, now)
+        }))
     }
 }
 
@@ -81,5 +83,24 @@ fn track_patch(item: &Item, now: Timestamp) -> Result<Patch, ItemFault> {
         ],
     })
 }
+
+/// Every field a track item may have (others are reported as warnings).
+const FIELDS: &[&str] = &[
+    "callsign",
+    "latitude",
+    "lat",
+    "longitude",
+    "lon",
+    "squawk",
+    "timestamp",
+    "altitude_ft",
+    "altitude",
+    "heading_deg",
+    "heading",
+    "ground_speed_kts",
+    "groundspeed_kts",
+    "vertical_rate_fpm",
+    "track_source",
+];
 
 vatswim_plugin_api::export_ingest_adapter!(TrackAdapter);
