@@ -5,6 +5,7 @@
 //! rows a minute, not one row a request.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -45,18 +46,17 @@ impl Failures {
         if !windows.contains_key(&key) && windows.len() >= MAX_WINDOWS {
             key.0 = None;
         }
-        match windows.get_mut(&key) {
-            Some(window) => {
-                window.more += 1;
+        match windows.entry(key) {
+            Entry::Occupied(mut window) => {
+                window.get_mut().more += 1;
                 None
             }
-            None => {
-                let window = Window {
+            Entry::Vacant(slot) => {
+                slot.insert(Window {
                     opened: Instant::now(),
                     more: 0,
                     first: row.clone(),
-                };
-                windows.insert(key, window);
+                });
                 Some(row)
             }
         }

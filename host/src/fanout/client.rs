@@ -48,6 +48,18 @@ pub struct Close {
 }
 
 impl Close {
+    /// A close with `code`, told first as the error `error_code`: `message`.
+    pub fn with_error(code: u16, error_code: &str, message: &str) -> Close {
+        Close {
+            code,
+            error: Some(super::protocol::error(
+                error_code,
+                message,
+                serde_json::json!({}),
+            )),
+        }
+    }
+
     /// A slow consumer's close.
     pub fn slow(why: String) -> Close {
         Close {

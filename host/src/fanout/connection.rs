@@ -293,18 +293,11 @@ async fn write(
             _ = ping.tick() => {
                 let silent_ms = client.silent_for(wall_ms());
                 if silent_ms > config.ping_timeout.as_millis() as i64 {
-                    client.close(Close {
-                        code: protocol::CLOSE_PING_TIMEOUT,
-                        error: Some(protocol::error(
-                            "PING_TIMEOUT",
-                            &format!(
+                    client.close(Close::with_error(protocol::CLOSE_PING_TIMEOUT, "PING_TIMEOUT", &format!(
                                 "nothing (not even a pong) from the client for {} s; the limit is {} s",
                                 silent_ms / 1000,
                                 config.ping_timeout.as_secs()
-                            ),
-                            json!({}),
-                        )),
-                    });
+                            )));
                     continue;
                 }
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
@@ -423,34 +416,17 @@ async fn read(
                             client.reply(protocol::error(code, &message, json!({})));
                         }
                         Verdict::Ignore => {}
-                        Verdict::Close(message) => client.close(Close {
-                            code: protocol::CLOSE_RATE_LIMITED,
-                            error: Some(protocol::error("RATE_LIMITED", &message, json!({}))),
-                        }),
+                        Verdict::Close(message) => client.close(Close::with_error(protocol::CLOSE_RATE_LIMITED, "RATE_LIMITED", &message)),
                     }
                 }
-                Some(Ok(Message::Binary(_))) => client.close(Close {
-                    code: protocol::CLOSE_INVALID_PAYLOAD,
-                    error: Some(protocol::error(
-                        "INVALID_PAYLOAD",
-                        "binary messages are not part of the protocol; send JSON text",
-                        json!({}),
-                    )),
-                }),
+                Some(Ok(Message::Binary(_))) => client.close(Close::with_error(protocol::CLOSE_INVALID_PAYLOAD, "INVALID_PAYLOAD", "binary messages are not part of the protocol; send JSON text")),
                 Some(Ok(_)) => client.heard(wall_ms()),
             },
             _ = recheck.tick() => {
                 if let (Some(gate), Some(key)) = (gate, key)
                     && let Err(e) = gate.still_valid(key, wall_ms())
                 {
-                    client.close(Close {
-                        code: protocol::CLOSE_AUTH_FAILED,
-                        error: Some(protocol::error(
-                            "AUTH_FAILED",
-                            &format!("{} ({})", e.message(), e.code()),
-                            json!({}),
-                        )),
-                    });
+                    client.close(Close::with_error(protocol::CLOSE_AUTH_FAILED, "AUTH_FAILED", &format!("{} ({})", e.message(), e.code())));
                 }
             }
         }
@@ -471,14 +447,11 @@ fn read_error_close(e: axum::Error) -> Option<Close> {
 
 /// `MESSAGE_TOO_LARGE` and 1009 for a message over [`MAX_FRAME`].
 fn too_big(what: &str) -> Close {
-    Close {
-        code: protocol::CLOSE_TOO_BIG,
-        error: Some(protocol::error(
-            "MESSAGE_TOO_LARGE",
-            &format!("{what}: messages over {MAX_FRAME} bytes end the connection"),
-            json!({}),
-        )),
-    }
+    Close::with_error(
+        protocol::CLOSE_TOO_BIG,
+        "MESSAGE_TOO_LARGE",
+        &format!("{what}: messages over {MAX_FRAME} bytes end the connection"),
+    )
 }
 
 /// What becomes of one client message.

@@ -256,14 +256,9 @@ impl Registry {
 
     /// Installs the embedded built-in called `name`, if there is one.
     fn fall_back_to_builtin(&self, name: &str, slot: &Slot) -> bool {
-        let Some(builtin) = source::builtin(name) else {
+        // Without a directory, resolving finds only the built-in.
+        let Ok(Some(source)) = source::resolve(None, name) else {
             return false;
-        };
-        let source = Source {
-            name: name.into(),
-            origin: super::version::Origin::Builtin,
-            bytes: builtin.wasm.to_vec(),
-            manifest: Some(builtin.manifest.to_string()),
         };
         match self
             .loader
