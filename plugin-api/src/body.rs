@@ -13,6 +13,46 @@ pub type ItemFault = (&'static str, String);
 /// A JSON object item.
 pub type Item = Map<String, Value>;
 
+/// Every problem found in one item, so that a partner fixes them all in
+/// one round rather than one per request. Reading a field through
+/// [`Faults::check`] notes its fault and goes on to the next field.
+#[derive(Debug, Default)]
+pub struct Faults(Vec<ItemFault>);
+
+impl Faults {
+    /// The value, or `None` with its fault noted.
+    pub fn check<T>(&mut self, result: Result<T, ItemFault>) -> Option<T> {
+        result.map_err(|fault| self.0.push(fault)).ok()
+    }
+
+    /// An optional field's value: `None` when it is absent or at fault
+    /// (the fault noted).
+    pub fn optional<T>(&mut self, result: Result<Option<T>, ItemFault>) -> Option<T> {
+        self.check(result).flatten()
+    }
+
+    /// Notes a fault found by the adapter itself.
+    pub fn note(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    /// `Ok` when nothing was noted, else every fault.
+    pub fn finish(self) -> Result<(), Faults> {
+        if self.0.is_empty() { Ok(()) } else { Err(self) }
+    }
+
+    /// The faults noted, in the order found.
+    pub fn into_vec(self) -> Vec<ItemFault> {
+        self.0
+    }
+}
+
+impl From<ItemFault> for Faults {
+    fn from(fault: ItemFault) -> Self {
+        Faults(vec![fault])
+    }
+}
+
 /// The body as a JSON object, or why it is refused whole.
 pub fn object(body: &[u8]) -> Result<Map<String, Value>, String> {
     match serde_json::from_slice(body) {
@@ -36,15 +76,15 @@ pub fn items(body: &mut Map<String, Value>, key: &str, max: usize) -> Result<Vec
     Ok(items)
 }
 
-/// Each item through `patch`: the usable ones with their index, and each
-/// unusable one's index, field and message. A usable item's fields that
+/// Each item through `patch`: the usable ones with their index, and every
+/// fault of each unusable one (index, field, message). A usable item's fields that
 /// are not among `known` are reported as warnings: an entry in `errors`
 /// for an item that is also in `items` is a warning, and the host reports
 /// it as one (the item applies; the field is ignored).
 pub fn parse_each(
     items: &[Value],
     known: &[&str],
-    patch: impl Fn(&Item) -> Result<Patch, ItemFault>,
+    patch: impl Fn(&Item) -> Result<Patch, Faults>,
 ) -> Parsed {
     let mut parsed = Parsed {
         items: Vec::new(),
@@ -68,7 +108,12 @@ pub fn parse_each(
                         .push(ItemError::new(index, name, "unknown field; ignored"));
                 }
             }
-            Err((field, message)) => parsed.errors.push(ItemError::new(index, field, message)),
+            Err(faults) => parsed.errors.extend(
+                faults
+                    .into_vec()
+                    .into_iter()
+                    .map(|(field, message)| ItemError::new(index, field, message)),
+            ),
         }
     }
     parsed

@@ -132,6 +132,25 @@ fn metering_fills_the_section_and_a_partial_update_keeps_the_rest() {
     let mut expected = expected;
     expected["metering_delay"] = json!(7);
     assert_eq!(flight(&gw, callsign)["metering"], expected);
+
+    // A record naming no flight, with a bad status and a bad time: all three.
+    let bad = json!({"airport": airport, "metering": [
+        {"metering_status": "LATE", "metering_time": "soon", "metering_delay": 3}
+    ]});
+    let (status, reply) = post_json(&gw, "/ingest/metering", &bad);
+    assert_eq!((status, report(&reply)), (200, (0, 0, 0, 0, 1)), "{reply}");
+    let fields: Vec<&str> = reply["data"]["error_details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["callsign", "metering_status", "metering_time"],
+        "{reply}"
+    );
+    assert_eq!(flight(&gw, callsign)["metering"], expected);
 }
 
 #[test]
@@ -221,6 +240,26 @@ fn bad_bodies_are_refused_whole_and_bad_items_one_by_one() {
     assert_eq!(flight(&gw, &callsign)["track"]["source"], "partner");
     assert_eq!(reply["data"]["warnings"], 0, "{reply}");
 
+    // Every fault of an item is reported, not only the first.
+    let body = json!({"tracks": [
+        {"latitude": 95.0, "longitude": "east", "squawk": "9999", "heading_deg": 400, "colour": "red"}
+    ]});
+    let (status, reply) = post_json(&gw, "/ingest/track", &body);
+    assert_eq!((status, report(&reply)), (200, (0, 0, 0, 0, 1)), "{reply}");
+    assert_eq!(
+        reply["data"]["error_details"],
+        json!([
+            {"index": 0, "field": "callsign", "error": "missing required field: callsign"},
+            {"index": 0, "field": "latitude", "error": "95 is out of range: must be between -90 and 90"},
+            {"index": 0, "field": "longitude", "error": "must be a number"},
+            {"index": 0, "field": "squawk", "error": "must be four octal digits, e.g. \"1200\""},
+            {"index": 0, "field": "heading_deg", "error": "400 is out of range: must be between 0 and 360"}
+        ]),
+        "{reply}"
+    );
+    // A refused item's unknown fields are not also warnings.
+    assert_eq!(reply["data"]["warnings"], 0, "{reply}");
+
     // An unknown field is a warning: the item applies, the field is named.
     let body = json!({"tracks": [
         {"callsign": callsign, "latitude": 5.0, "longitude": 1.5, "colour": "red", "track_source": "adsb"}
@@ -255,9 +294,12 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
         // A flight the gateway does not know: created.
         {"callsign": "adl42", "dept_icao": "KBOS", "dest_icao": "KJFK", "cid": 1234567,
          "aircraft_type": "A320", "route": "MERIT J60 HFD", "cruise_altitude": 24000},
-        {"callsign": "ADL43", "dept_icao": "K$", "dest_icao": "KJFK"},
-        // A time no flight alive now could have.
-        {"callsign": "ADL44", "dept_icao": "KBOS", "dest_icao": "KJFK", "off_utc": "1999-01-01T00:00:00Z"}
+        // Every fault of an item is reported.
+        {"callsign": "ADL43", "dept_icao": "K$", "dest_icao": "KJFK",
+         "flight_rules": "X", "cruise_altitude": -5},
+        // A time no flight alive now could have, and a bad TMI member.
+        {"callsign": "ADL44", "dept_icao": "KBOS", "dest_icao": "KJFK", "off_utc": "1999-01-01T00:00:00Z",
+         "tmi": {"ctl_type": "AFP", "delay_minutes": "ten"}}
     ]});
     let (status, reply) = post_json(&gw, "/ingest/adl", &body);
     assert_eq!((status, report(&reply)), (200, (2, 1, 1, 0, 3)), "{reply}");
@@ -272,11 +314,15 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
             (0, "position"),
             (0, "progress.phase"),
             (2, "dept_icao"),
-            (3, "off_utc")
+            (2, "flight_rules"),
+            (2, "cruise_altitude"),
+            (3, "off_utc"),
+            (3, "tmi.ctl_type"),
+            (3, "tmi.delay_minutes")
         ],
         "{reply}"
     );
-    let far = details[3]["error"].as_str().unwrap();
+    let far = details[5]["error"].as_str().unwrap();
     assert!(far.contains("days from now"), "{far}");
     assert!(
         details[0]["error"]

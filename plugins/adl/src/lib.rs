@@ -15,7 +15,7 @@
 //! authority matrix and reports each one. Config: `max_items` (default 500).
 
 use serde_json::Value;
-use vatswim_plugin_api::body::{self, Item, ItemFault};
+use vatswim_plugin_api::body::{self, Faults, Item, ItemFault};
 use vatswim_plugin_api::{
     ControlType, Description, FieldValue, FlightRef, IngestAdapter, Parsed, Patch, Phase,
     PositionUpdate, Tmi,
@@ -100,27 +100,40 @@ const FIELDS: &[&str] = &[
     "tmi",
 ];
 
-/// The patch for one flight item.
-fn flight_patch(item: &Item, now: i64) -> Result<Patch, ItemFault> {
-    let callsign = body::required_code(item, "callsign")?;
-    let dept = airport(item, "dept_icao")?;
-    let dest = airport(item, "dest_icao")?;
-    let flight = match (
-        body::optional_int(item, &["flight_uid"], 1, i64::from(i32::MAX))?,
-        body::optional_text(item, &["gufi"])?,
-    ) {
+/// The patch for one flight item, or every fault in it.
+fn flight_patch(item: &Item, now: i64) -> Result<Patch, Faults> {
+    let mut faults = Faults::default();
+    let callsign = faults.check(body::required_code(item, "callsign"));
+    let dept = faults.check(airport(item, "dept_icao"));
+    let dest = faults.check(airport(item, "dest_icao"));
+    let uid = faults.optional(body::optional_int(
+        item,
+        &["flight_uid"],
+        1,
+        i64::from(i32::MAX),
+    ));
+    let gufi = faults.optional(body::optional_text(item, &["gufi"]));
+    let mut fields = Vec::new();
+    identity_and_plan(item, &mut faults, &mut fields);
+    times(item, now, &mut faults, &mut fields);
+    outside_adl(item, now, &mut faults, &mut fields);
+    let (Some(callsign), Some(dept), Some(dest)) = (callsign, dept, dest) else {
+        return Err(faults);
+    };
+    faults.finish()?;
+    let flight = match (uid, gufi) {
         (Some(uid), _) => FlightRef::Uid(uid as u64),
         (None, Some(gufi)) => FlightRef::Gufi(gufi),
         (None, None) => FlightRef::Callsign(callsign.clone()),
     };
-    let mut fields = vec![
-        FieldValue::IdentityCallsign(callsign),
-        FieldValue::FlightPlanDeptIcao(dept),
-        FieldValue::FlightPlanDestIcao(dest),
-    ];
-    identity_and_plan(item, &mut fields)?;
-    times(item, now, &mut fields)?;
-    outside_adl(item, now, &mut fields)?;
+    fields.splice(
+        0..0,
+        [
+            FieldValue::IdentityCallsign(callsign),
+            FieldValue::FlightPlanDeptIcao(dept),
+            FieldValue::FlightPlanDestIcao(dest),
+        ],
+    );
     Ok(Patch { flight, fields })
 }
 
@@ -139,8 +152,8 @@ fn airport(item: &Item, field: &'static str) -> Result<String, ItemFault> {
 /// A field's names (PERTI's and its aliases) and the patch field it makes.
 type Aliased<T> = (&'static [&'static str], fn(T) -> FieldValue);
 
-fn identity_and_plan(item: &Item, fields: &mut Vec<FieldValue>) -> Result<(), ItemFault> {
-    if let Some(cid) = body::optional_int(item, &["cid"], 1, i64::from(i32::MAX))? {
+fn identity_and_plan(item: &Item, faults: &mut Faults, fields: &mut Vec<FieldValue>) {
+    if let Some(cid) = faults.optional(body::optional_int(item, &["cid"], 1, i64::from(i32::MAX))) {
         fields.push(FieldValue::IdentityCid(cid as u32));
     }
     let texts: [Aliased<String>; 5] = [
@@ -154,28 +167,29 @@ fn identity_and_plan(item: &Item, fields: &mut Vec<FieldValue>) -> Result<(), It
         (&["deptime"], FieldValue::FlightPlanDeptime),
     ];
     for (names, field) in texts {
-        if let Some(v) = body::optional_text(item, names)? {
+        if let Some(v) = faults.optional(body::optional_text(item, names)) {
             fields.push(field(v));
         }
     }
-    if let Some(rules) = body::optional_code(item, &["flight_rules", "rules"])? {
-        if rules != "I" && rules != "V" {
-            return Err(("flight_rules", "must be \"I\" (IFR) or \"V\" (VFR)".into()));
+    match faults.optional(body::optional_code(item, &["flight_rules", "rules"])) {
+        Some(rules) if rules == "I" || rules == "V" => {
+            fields.push(FieldValue::FlightPlanRules(rules))
         }
-        fields.push(FieldValue::FlightPlanRules(rules));
+        Some(_) => faults.note("flight_rules", "must be \"I\" (IFR) or \"V\" (VFR)"),
+        None => {}
     }
-    if let Some(ft) = body::optional_int(item, &["cruise_altitude", "fp_altitude_ft"], 0, 100_000)?
-    {
+    let altitude = body::optional_int(item, &["cruise_altitude", "fp_altitude_ft"], 0, 100_000);
+    if let Some(ft) = faults.optional(altitude) {
         fields.push(FieldValue::FlightPlanAltitudeFt(ft));
     }
-    if let Some(kts) = body::optional_int(item, &["cruise_speed", "fp_tas_kts"], 0, 2_000)? {
+    let speed = body::optional_int(item, &["cruise_speed", "fp_tas_kts"], 0, 2_000);
+    if let Some(kts) = faults.optional(speed) {
         fields.push(FieldValue::FlightPlanTasKts(kts));
     }
-    Ok(())
 }
 
 /// OOOI times, under PERTI's names or their FIXM aliases.
-fn times(item: &Item, now: i64, fields: &mut Vec<FieldValue>) -> Result<(), ItemFault> {
+fn times(item: &Item, now: i64, faults: &mut Faults, fields: &mut Vec<FieldValue>) {
     let oooi: [Aliased<Option<i64>>; 4] = [
         (
             &["actual_off_block_time", "out_utc"],
@@ -189,28 +203,30 @@ fn times(item: &Item, now: i64, fields: &mut Vec<FieldValue>) -> Result<(), Item
         (&["actual_in_block_time", "in_utc"], FieldValue::TimesInUtc),
     ];
     for (names, field) in oooi {
-        if let Some(t) = body::optional_time(item, names)? {
-            within_a_flights_life(item, names, t, now)?;
+        let time = body::optional_time(item, names).and_then(|t| {
+            t.map(|t| within_a_flights_life(item, names, t, now))
+                .transpose()
+        });
+        if let Some(t) = faults.optional(time) {
             fields.push(field(Some(t)));
         }
     }
-    Ok(())
 }
 
 /// How far from now an OOOI time may be: no flight (nor an ADL catching up
 /// on one) spans more.
 const OOOI_WINDOW_MS: i64 = 7 * 86_400_000;
 
-/// Refuses a time no flight alive now could have (an OFF in 1999, a
+/// `t`, or why no flight alive now could have it (an OFF in 1999, a
 /// typo'd year), naming the field as the item sent it.
 fn within_a_flights_life(
     item: &Item,
     names: &[&'static str],
     t: i64,
     now: i64,
-) -> Result<(), ItemFault> {
+) -> Result<i64, ItemFault> {
     if (t - now).abs() <= OOOI_WINDOW_MS {
-        return Ok(());
+        return Ok(t);
     }
     let name = names
         .iter()
@@ -230,44 +246,49 @@ fn within_a_flights_life(
 /// Fields PERTI's ADL ingest takes that the authority matrix gives to other
 /// writers: passed on as patches so the host refuses and reports them,
 /// rather than dropping them silently here.
-fn outside_adl(item: &Item, now: i64, fields: &mut Vec<FieldValue>) -> Result<(), ItemFault> {
-    let has_lat = item.contains_key("latitude") || item.contains_key("lat");
-    if has_lat {
-        fields.push(FieldValue::Position(PositionUpdate {
-            lat: body::coordinate(item, &["latitude", "lat"], 90.0)?,
-            lon: body::coordinate(item, &["longitude", "lon"], 180.0)?,
-            altitude_ft: body::optional_int(item, &["altitude", "altitude_ft"], -2_000, 100_000)?,
-            heading_deg: body::optional_int(item, &["heading", "heading_deg"], 0, 360)?,
-            groundspeed_kts: body::optional_int(
-                item,
-                &["ground_speed", "groundspeed_kts"],
-                0,
-                2_000,
-            )?,
-            vertical_rate_fpm: body::optional_int(
-                item,
-                &["vertical_rate", "vertical_rate_fpm"],
-                -30_000,
-                30_000,
-            )?,
-            squawk: None,
-            updated_at: now,
-        }));
+fn outside_adl(item: &Item, now: i64, faults: &mut Faults, fields: &mut Vec<FieldValue>) {
+    if item.contains_key("latitude") || item.contains_key("lat") {
+        if let Some(position) = position_of(item, now, faults) {
+            fields.push(FieldValue::Position(position));
+        }
     }
-    if let Some(name) = body::optional_text(item, &["phase"])? {
-        let phase = parse_phase(&name).ok_or(("phase", format!("{name:?} is not a phase")))?;
-        fields.push(FieldValue::ProgressPhase(phase));
+    match faults.optional(body::optional_text(item, &["phase"])) {
+        Some(name) => match parse_phase(&name) {
+            Some(phase) => fields.push(FieldValue::ProgressPhase(phase)),
+            None => faults.note("phase", format!("{name:?} is not a phase")),
+        },
+        None => {}
     }
-    if let Some(active) = body::optional_bool(item, &["is_active"])? {
+    if let Some(active) = faults.optional(body::optional_bool(item, &["is_active"])) {
         fields.push(FieldValue::ProgressIsActive(active));
     }
-    if let Some(eta) = body::optional_time(item, &["estimated_time_of_arrival", "eta_utc"])? {
+    let eta = body::optional_time(item, &["estimated_time_of_arrival", "eta_utc"]);
+    if let Some(eta) = faults.optional(eta) {
         fields.push(FieldValue::ProgressEtaUtc(Some(eta)));
     }
     if let Some(tmi) = item.get("tmi").filter(|v| !v.is_null()) {
-        fields.push(FieldValue::Tmi(tmi_of(tmi)?));
+        if let Some(tmi) = tmi_of(tmi, faults) {
+            fields.push(FieldValue::Tmi(tmi));
+        }
     }
-    Ok(())
+}
+
+/// A position an ADL item sends (refused later by the authority matrix,
+/// but read so that its faults are reported like any other's).
+fn position_of(item: &Item, now: i64, faults: &mut Faults) -> Option<PositionUpdate> {
+    let lat = faults.check(body::coordinate(item, &["latitude", "lat"], 90.0));
+    let lon = faults.check(body::coordinate(item, &["longitude", "lon"], 180.0));
+    let mut int = |names, min, max| faults.optional(body::optional_int(item, names, min, max));
+    Some(PositionUpdate {
+        altitude_ft: int(&["altitude", "altitude_ft"], -2_000, 100_000),
+        heading_deg: int(&["heading", "heading_deg"], 0, 360),
+        groundspeed_kts: int(&["ground_speed", "groundspeed_kts"], 0, 2_000),
+        vertical_rate_fpm: int(&["vertical_rate", "vertical_rate_fpm"], -30_000, 30_000),
+        lat: lat?,
+        lon: lon?,
+        squawk: None,
+        updated_at: now,
+    })
 }
 
 fn parse_phase(name: &str) -> Option<Phase> {
@@ -283,26 +304,56 @@ fn parse_phase(name: &str) -> Option<Phase> {
     })
 }
 
-fn tmi_of(tmi: &Value) -> Result<Tmi, ItemFault> {
-    let tmi = tmi
-        .as_object()
-        .ok_or(("tmi", "must be a JSON object".to_string()))?;
-    let ctl_type = match body::optional_code(tmi, &["ctl_type"])?.as_deref() {
-        None => None,
-        Some("GS") => Some(ControlType::Gs),
-        Some("GDP") => Some(ControlType::Gdp),
-        Some(other) => return Err(("tmi", format!("ctl_type {other:?} is not GS or GDP"))),
+/// The `tmi` object, or `None` with each of its faults noted under its
+/// path (`tmi.ctl_type`).
+fn tmi_of(tmi: &Value, faults: &mut Faults) -> Option<Tmi> {
+    let Some(tmi) = tmi.as_object() else {
+        faults.note("tmi", "must be a JSON object");
+        return None;
     };
-    Ok(Tmi {
-        gs_held: body::optional_bool(tmi, &["gs_held"])?.unwrap_or(false),
+    let mut inner = Faults::default();
+    let ctl_type = match inner.optional(body::optional_code(tmi, &["ctl_type"])) {
+        None => None,
+        Some(t) if t == "GS" => Some(ControlType::Gs),
+        Some(t) if t == "GDP" => Some(ControlType::Gdp),
+        Some(other) => {
+            inner.note("ctl_type", format!("{other:?} is not GS or GDP"));
+            None
+        }
+    };
+    let program_id = body::optional_int(tmi, &["program_id"], 1, i64::from(i32::MAX));
+    let parsed = Tmi {
+        gs_held: inner
+            .optional(body::optional_bool(tmi, &["gs_held"]))
+            .unwrap_or(false),
         ctl_type,
-        program_id: body::optional_int(tmi, &["program_id"], 1, i64::from(i32::MAX))?
-            .map(|id| id as u64),
-        slot_time_utc: body::optional_time(tmi, &["slot_time_utc"])?,
+        program_id: inner.optional(program_id).map(|id| id as u64),
+        slot_time_utc: inner.optional(body::optional_time(tmi, &["slot_time_utc"])),
         edct_utc: None,
-        delay_minutes: body::optional_int(tmi, &["delay_minutes"], -1_440, 1_440)?,
+        delay_minutes: inner.optional(body::optional_int(tmi, &["delay_minutes"], -1_440, 1_440)),
         eta_utc: None,
-    })
+    };
+    match inner.finish() {
+        Ok(()) => Some(parsed),
+        Err(inner) => {
+            for (field, message) in inner.into_vec() {
+                faults.note(tmi_path(field), message);
+            }
+            None
+        }
+    }
+}
+
+/// A `tmi` member's path as a fault names it.
+fn tmi_path(field: &str) -> &'static str {
+    match field {
+        "ctl_type" => "tmi.ctl_type",
+        "gs_held" => "tmi.gs_held",
+        "program_id" => "tmi.program_id",
+        "slot_time_utc" => "tmi.slot_time_utc",
+        "delay_minutes" => "tmi.delay_minutes",
+        _ => "tmi",
+    }
 }
 
 vatswim_plugin_api::export_ingest_adapter!(AdlAdapter);

@@ -14,7 +14,7 @@
 //! out keep the flight's current values. Config: `max_items` (default 500).
 
 use serde_json::Value;
-use vatswim_plugin_api::body::{self, Item, ItemFault};
+use vatswim_plugin_api::body::{self, Faults, Item};
 use vatswim_plugin_api::{
     Description, FieldValue, FlightRef, IngestAdapter, Metering, Parsed, Patch,
 };
@@ -84,45 +84,60 @@ impl Batch {
         })
     }
 
-    /// The patch for one metering record.
-    fn patch(&self, record: &Item) -> Result<Patch, ItemFault> {
-        let flight = match (
-            body::optional_text(record, &["gufi"])?,
-            body::optional_code(record, &["callsign"])?,
-        ) {
-            (Some(gufi), _) => FlightRef::Gufi(gufi),
-            (None, Some(callsign)) => FlightRef::Callsign(callsign),
-            (None, None) => {
-                return Err((
-                    "callsign",
-                    "missing required field: callsign or gufi".into(),
-                ));
-            }
-        };
-        let status = body::optional_code(record, &["metering_status"])?;
+    /// The patch for one metering record, or every fault in it.
+    fn patch(&self, record: &Item) -> Result<Patch, Faults> {
+        let mut faults = Faults::default();
+        let flight = flight_of(record, &mut faults);
+        let status = faults.optional(body::optional_code(record, &["metering_status"]));
         if let Some(s) = status.as_deref().filter(|s| !STATUSES.contains(s)) {
-            return Err((
+            faults.note(
                 "metering_status",
                 format!("{s:?} is not one of {}", STATUSES.join(", ")),
-            ));
+            );
         }
+        let mut time = |names| faults.optional(body::optional_time(record, names));
+        let sta_utc = time(&["scheduled_time_of_arrival", "sta_utc"]);
+        let metering_time_utc = time(&["metering_time", "metering_time_utc"]);
         let metering = Metering {
-            sta_utc: body::optional_time(record, &["scheduled_time_of_arrival", "sta_utc"])?,
-            metering_time_utc: body::optional_time(
-                record,
-                &["metering_time", "metering_time_utc"],
-            )?,
-            metering_point: body::optional_code(record, &["metering_point"])?
+            sta_utc,
+            metering_time_utc,
+            metering_point: faults
+                .optional(body::optional_code(record, &["metering_point"]))
                 .or_else(|| self.metering_point.clone()),
-            delay_minutes: body::optional_int(record, &["metering_delay"], -1_440, 1_440)?,
-            frozen: body::optional_bool(record, &["metering_frozen"])?,
-            stream: body::optional_code(record, &["arrival_stream"])?,
+            delay_minutes: faults.optional(body::optional_int(
+                record,
+                &["metering_delay"],
+                -1_440,
+                1_440,
+            )),
+            frozen: faults.optional(body::optional_bool(record, &["metering_frozen"])),
+            stream: faults.optional(body::optional_code(record, &["arrival_stream"])),
             status,
         };
+        let Some(flight) = flight else {
+            return Err(faults);
+        };
+        faults.finish()?;
         Ok(Patch {
             flight,
             fields: vec![FieldValue::Metering(metering)],
         })
+    }
+}
+
+/// The flight a record names: by `gufi`, else by `callsign`; `None` with
+/// the fault noted when it names none.
+fn flight_of(record: &Item, faults: &mut Faults) -> Option<FlightRef> {
+    let gufi = faults.check(body::optional_text(record, &["gufi"]));
+    let callsign = faults.check(body::optional_code(record, &["callsign"]));
+    match (gufi, callsign) {
+        (Some(Some(gufi)), _) => Some(FlightRef::Gufi(gufi)),
+        (_, Some(Some(callsign))) => Some(FlightRef::Callsign(callsign)),
+        (Some(None), Some(None)) => {
+            faults.note("callsign", "missing required field: callsign or gufi");
+            None
+        }
+        _ => None, // present but at fault: noted
     }
 }
 

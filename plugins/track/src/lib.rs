@@ -13,7 +13,7 @@
 //! (default 1000).
 
 use serde_json::Value;
-use vatswim_plugin_api::body::{self, Item, ItemFault};
+use vatswim_plugin_api::body::{self, Faults, Item};
 use vatswim_plugin_api::{
     Description, FieldValue, FlightRef, IngestAdapter, Parsed, Patch, PositionUpdate, Timestamp,
     Track,
@@ -48,29 +48,38 @@ impl IngestAdapter for TrackAdapter {
     }
 }
 
-/// The patch for one track item.
-fn track_patch(item: &Item, now: Timestamp) -> Result<Patch, ItemFault> {
-    let callsign = body::required_code(item, "callsign")?;
-    let lat = body::coordinate(item, &["latitude", "lat"], 90.0)?;
-    let lon = body::coordinate(item, &["longitude", "lon"], 180.0)?;
-    let squawk = body::optional_squawk(item, "squawk")?;
-    let updated_at = body::optional_time(item, &["timestamp"])?.unwrap_or(now);
+/// The patch for one track item, or every fault in it.
+fn track_patch(item: &Item, now: Timestamp) -> Result<Patch, Faults> {
+    let mut faults = Faults::default();
+    let callsign = faults.check(body::required_code(item, "callsign"));
+    let lat = faults.check(body::coordinate(item, &["latitude", "lat"], 90.0));
+    let lon = faults.check(body::coordinate(item, &["longitude", "lon"], 180.0));
+    let squawk = faults.optional(body::optional_squawk(item, "squawk"));
+    let updated_at = faults
+        .optional(body::optional_time(item, &["timestamp"]))
+        .unwrap_or(now);
+    let mut int = |names, min, max| faults.optional(body::optional_int(item, names, min, max));
+    let altitude_ft = int(&["altitude_ft", "altitude"], -2_000, 100_000);
+    let heading_deg = int(&["heading_deg", "heading"], 0, 360);
+    let groundspeed_kts = int(&["ground_speed_kts", "groundspeed_kts"], 0, 2_000);
+    let vertical_rate_fpm = int(&["vertical_rate_fpm"], -30_000, 30_000);
+    let source = faults
+        .optional(body::optional_text(item, &["track_source"]))
+        .unwrap_or_else(|| "partner".into());
+    let (Some(callsign), Some(lat), Some(lon)) = (callsign, lat, lon) else {
+        return Err(faults);
+    };
+    faults.finish()?;
     let position = PositionUpdate {
         lat,
         lon,
-        altitude_ft: body::optional_int(item, &["altitude_ft", "altitude"], -2_000, 100_000)?,
-        heading_deg: body::optional_int(item, &["heading_deg", "heading"], 0, 360)?,
-        groundspeed_kts: body::optional_int(
-            item,
-            &["ground_speed_kts", "groundspeed_kts"],
-            0,
-            2_000,
-        )?,
-        vertical_rate_fpm: body::optional_int(item, &["vertical_rate_fpm"], -30_000, 30_000)?,
+        altitude_ft,
+        heading_deg,
+        groundspeed_kts,
+        vertical_rate_fpm,
         squawk,
         updated_at,
     };
-    let source = body::optional_text(item, &["track_source"])?.unwrap_or_else(|| "partner".into());
     Ok(Patch {
         flight: FlightRef::Callsign(callsign),
         fields: vec![
