@@ -22,23 +22,33 @@ const BUILTINS: &[(&str, &str)] = &[
 
 const TEST_GUESTS: &[&str] = &["misbehave", "csv_positions"];
 
+/// Names a directory of already built guests (`*.wasm`) to embed instead
+/// of building them.
+const PREBUILT_GUESTS: &str = "SWIM_PREBUILT_GUESTS";
+
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("..");
     let root = root.canonicalize().expect("workspace root");
     for dir in ["plugins", "plugin-api", "wit", "tests/guests"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
-    let target_dir = guest_target_dir(&root);
-
-    let packages: Vec<&str> = BUILTINS.iter().map(|(pkg, _)| *pkg).collect();
-    build_guests(&root.join("Cargo.toml"), &packages, &target_dir);
-    build_guests(
-        &root.join("tests/guests/Cargo.toml"),
-        TEST_GUESTS,
-        &target_dir,
-    );
-
-    let out = target_dir.join("wasm32-wasip2/plugin");
+    // Guests a stable build already made, for a toolchain that has no
+    // wasm32-wasip2 target of its own (the nightly that cargo-fuzz needs).
+    println!("cargo:rerun-if-env-changed={PREBUILT_GUESTS}");
+    let out = match env::var_os(PREBUILT_GUESTS) {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let target_dir = guest_target_dir(&root);
+            let packages: Vec<&str> = BUILTINS.iter().map(|(pkg, _)| *pkg).collect();
+            build_guests(&root.join("Cargo.toml"), &packages, &target_dir);
+            build_guests(
+                &root.join("tests/guests/Cargo.toml"),
+                TEST_GUESTS,
+                &target_dir,
+            );
+            target_dir.join("wasm32-wasip2/plugin")
+        }
+    };
     write_builtin_table(&root, &out);
     println!("cargo:rustc-env=SWIM_TEST_GUESTS_DIR={}", out.display());
 }

@@ -118,6 +118,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         {
             let mut text = state.shared.metrics.render();
             state.hub.metrics.render(&mut text);
+            state.shared.feed.render_metrics(&mut text);
             text
         },
     )

@@ -7,6 +7,7 @@ mod feed;
 mod inputs;
 mod plugins;
 mod reload;
+mod soak;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -65,6 +66,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// `swim demo` for minutes under churning WebSocket clients (random
+    /// filters, disconnects, resumes): every stream checked against the
+    /// change feed, the server's files and memory sampled.
+    Soak(soak::SoakArgs),
     /// The client side of `fanout` (started by it).
     #[command(hide = true)]
     FanoutClients {
@@ -100,6 +105,11 @@ pub fn run(_cli: &Cli, cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
             clients,
             seconds,
         } => return fanout::clients(url, keys, *clients, *seconds),
+        BenchCommand::Soak(args) => {
+            if !soak::run(args)? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         BenchCommand::Cycle {
             flights,
             cycles,

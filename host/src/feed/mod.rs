@@ -130,6 +130,28 @@ impl ChangeFeed {
         f(reader.as_ref().expect("opened above"))
     }
 
+    /// The recent events held in memory: how many, and their payload bytes
+    /// (bounded by the capacity and [`RECENT_BYTES`]).
+    pub fn memory(&self) -> (usize, usize) {
+        let held = self.recent.read().len();
+        let bytes = self.recent_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        (held, bytes)
+    }
+
+    /// Writes the memory gauges in Prometheus' text format.
+    pub fn render_metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        let (held, bytes) = self.memory();
+        let _ = writeln!(
+            out,
+            "# HELP swim_feed_memory_events Recent change-feed events held in memory.\n# TYPE swim_feed_memory_events gauge\nswim_feed_memory_events {held}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP swim_feed_memory_bytes Payload bytes of the recent events held in memory (at most {RECENT_BYTES}).\n# TYPE swim_feed_memory_bytes gauge\nswim_feed_memory_bytes {bytes}"
+        );
+    }
+
     /// The seq of the last published event (0: none yet).
     pub fn last_seq(&self) -> u64 {
         *self.last_seq.read()
