@@ -4,6 +4,11 @@
 //! feed -> fan-out. This crate is the host: the `swim` binary and the
 //! library its tests start in-process.
 
+/// Where the REST and WebSocket API lives (PERTI's path, so its clients
+/// work unchanged). At the root because both the API and access control
+/// (which sees every request first) need it.
+pub const API_PREFIX: &str = "/api/swim/v1";
+
 pub mod api;
 pub mod auth;
 pub mod bench;
@@ -23,5 +28,7 @@ pub mod shutdown;
 pub mod source;
 pub mod store;
 pub mod telemetry;
+pub mod time;
 pub mod tls;
 pub mod tmi;
+pub mod wit;

@@ -22,7 +22,7 @@ use crate::api::{self, AppState};
 use crate::auth::audit::{AuditBounds, AuditLog};
 use crate::auth::limiter::{AddressLimits, RateLimits};
 use crate::auth::{Gatekeeper, KeyStore};
-use crate::db::{Checkpointer, Database};
+use crate::db::{Checkpointer, Database, SqliteArchive};
 use crate::fanout::{Hub, WsConfig, connection};
 use crate::feed::{self, ChangeFeed, HighWater};
 use crate::health::{Health, wall_ms};
@@ -200,8 +200,12 @@ pub async fn run_observed(
         view: ArcSwap::from_pointee(FlightsView::build(&store, 0, 0)),
         programs: ArcSwap::from_pointee(Vec::new()),
         feed: Arc::new(
-            ChangeFeed::new(next_seq - 1, Some(config.db_path()), feed::RECENT_EVENTS)
-                .with_epoch(epoch),
+            ChangeFeed::new(
+                next_seq - 1,
+                Some(Box::new(SqliteArchive::new(config.db_path()))),
+                feed::RECENT_EVENTS,
+            )
+            .with_epoch(epoch),
         ),
         health: Arc::new(Health::default()),
         metrics: Arc::new(Metrics::default()),

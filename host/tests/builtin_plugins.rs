@@ -6,8 +6,8 @@ mod common;
 use common::{Recorder, squawk_changes};
 use swim::flight::Phase;
 use swim::plugin::columns::{self, Subject};
-use swim::plugin::wit::{Context, FieldValue, FlightRef};
 use swim::plugin::{FilterError, Kind, PluginAction, Registry, Status};
+use swim::wit::{Context, FieldValue, FlightRef};
 
 fn registry() -> (std::sync::Arc<Registry>, Recorder, tempfile::TempDir) {
     let (tmp, dir) = common::plugins_dir();

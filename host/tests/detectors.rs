@@ -6,8 +6,8 @@ mod common;
 use common::Recorder;
 use swim::flight::{FlightPlan, FlightRecord, Position, Times};
 use swim::plugin::columns::{self, section};
-use swim::plugin::wit::{Airport, Context, Detection, FieldValue, FlightRef};
 use swim::plugin::{Registry, Slot};
+use swim::wit::{Airport, Context, Detection, FieldValue, FlightRef};
 
 const NOW: i64 = 1_768_564_800_000; // 2026-01-16T12:00:00Z
 const JFK: (f64, f64) = (40.6398, -73.7789);

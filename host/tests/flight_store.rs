@@ -126,7 +126,7 @@ fn a_prefile_that_connects_is_the_same_flight() {
 
 #[test]
 fn a_partner_created_flight_outlives_snapshots_without_it_and_is_adopted_by_its_connection() {
-    use swim::plugin::wit::FieldValue;
+    use swim::wit::FieldValue;
     let mut store = FlightStore::new(1);
     let mut without_dal = snapshot();
     let dal = without_dal.pilots.remove(0);
@@ -155,7 +155,7 @@ fn a_partner_created_flight_outlives_snapshots_without_it_and_is_adopted_by_its_
     assert_eq!(adopted.flight_uid, uid);
     assert!(!adopted.partner_created);
     assert!(adopted.progress.unwrap().is_active);
-    let dal44 = swim::plugin::wit::FlightRef::Callsign("DAL44".into());
+    let dal44 = swim::wit::FlightRef::Callsign("DAL44".into());
     let lookup = store.lookup([&dal44].into_iter());
     assert_eq!(lookup.resolve(&store, &dal44), Some(uid));
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{Recorder, detector_manifest, guest, put, squawk_changes, wait_until};
 use swim::plugin::engine::Tier;
-use swim::plugin::wit::{Changes, Context};
 use swim::plugin::{PluginAction, Registry, Slot, Status, watcher};
+use swim::wit::{Changes, Context};
 
 const LIVE_WITHIN: Duration = Duration::from_secs(1);
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Recorder, detector_manifest, guest, put, squawk_changes};
-use swim::plugin::wit::Context;
 use swim::plugin::{CallError, Fault, PluginAction, Registry, Status, watcher};
+use swim::wit::Context;
 
 const THRESHOLD: u32 = 3;
 

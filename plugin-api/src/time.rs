@@ -13,7 +13,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     {
         return None;
     }
-    let num = |from: usize, to: usize| s.get(from..to)?.parse::<i64>().ok();
+    let num = |from: usize, to: usize| digits(s.get(from..to)?);
     let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
     let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
     if !(1..=12).contains(&month)
@@ -44,17 +44,28 @@ fn fraction_millis(rest: &str) -> Option<(i64, &str)> {
     Some((padded.parse().ok()?, &frac[digits..]))
 }
 
+/// `Z`, or `+HH:MM` / `-HH:MM` within a day (exactly that: an offset of
+/// any other length once overflowed the arithmetic below).
 fn zone_offset_minutes(zone: &str) -> Option<i64> {
     if zone.eq_ignore_ascii_case("z") {
         return Some(0);
     }
-    let sign = match zone.as_bytes().first()? {
-        b'+' => 1,
-        b'-' => -1,
+    let sign = match zone.as_bytes() {
+        [b'+', _, _, b':', _, _] => 1,
+        [b'-', _, _, b':', _, _] => -1,
         _ => return None,
     };
-    let (h, m) = zone[1..].split_once(':')?;
-    Some(sign * (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?))
+    let (hours, minutes) = (digits(&zone[1..3])?, digits(&zone[4..6])?);
+    (hours <= 23 && minutes <= 59).then_some(sign * (hours * 60 + minutes))
+}
+
+/// A run of ASCII digits as a number (no sign, no spaces: `str::parse`
+/// takes `+5`).
+fn digits(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SSZ` (PERTI's form).
@@ -110,6 +121,22 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("2026-13-16T12:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    /// Found by the `ingest_adl` fuzz target: a zone offset of fifteen
+    /// digits overflowed (a panic natively, a wrapped, bogus time in wasm).
+    #[test]
+    fn offsets_are_exactly_hh_mm_within_a_day() {
+        assert_eq!(parse_rfc3339("2026-10-30T12:10:26-188888888888888:0"), None);
+        assert_eq!(parse_rfc3339("2026-01-16T12:00:00+24:00"), None);
+        assert_eq!(parse_rfc3339("2026-01-16T12:00:00+01:60"), None);
+        assert_eq!(parse_rfc3339("2026-01-16T12:00:00+1:00"), None);
+        assert_eq!(parse_rfc3339("2026-01-16T12:00:00+00:+5"), None);
+        assert_eq!(parse_rfc3339("+026-01-16T12:00:00Z"), None);
+        assert_eq!(
+            parse_rfc3339("2026-01-16T11:00:00-01:00"),
+            Some(1_768_564_800_000)
+        );
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn geojson(
     }
     let metadata = serde_json::json!({
         "count": features.len(),
-        "timestamp": crate::pipeline::event::format_iso_millis(as_of),
+        "timestamp": crate::time::format_iso_millis(as_of),
         "source": "vatswim",
         "pagination": pagination,
     });

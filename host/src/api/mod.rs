@@ -32,7 +32,7 @@ use tower_http::compression::CompressionLayer;
 pub use state::AppState;
 
 /// Where the API lives.
-pub const PREFIX: &str = "/api/swim/v1";
+pub use crate::API_PREFIX as PREFIX;
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::pipeline::event::format_iso_millis;
+use crate::time::format_iso_millis;
 
 /// An error a client can act on: status, a stable code, a message that
 /// names what is wrong.

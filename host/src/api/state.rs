@@ -35,6 +35,16 @@ pub struct AppState {
     pub work: tokio::sync::mpsc::WeakSender<Work>,
 }
 
+impl axum::extract::FromRef<AppState> for crate::fanout::connection::WsState {
+    fn from_ref(state: &AppState) -> Self {
+        crate::fanout::connection::WsState {
+            hub: state.hub.clone(),
+            gate: state.gate.clone(),
+            config: state.ws,
+        }
+    }
+}
+
 impl AppState {
     /// Sends work to the pipeline and waits for its answer, which comes
     /// after the work's cycle is committed.

@@ -51,10 +51,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         .map(|(name, s)| {
             let age = s.last_success_ms.map(|t| (now - t) as f64 / 1000.0);
             let mut v = serde_json::to_value(&s).unwrap_or_default();
-            v["last_success"] = s
-                .last_success_ms
-                .map(crate::pipeline::event::format_iso_millis)
-                .into();
+            v["last_success"] = s.last_success_ms.map(crate::time::format_iso_millis).into();
             v["age_seconds"] = age.into();
             (name, v)
         })

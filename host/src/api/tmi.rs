@@ -18,8 +18,8 @@ use super::state::AppState;
 use crate::flight::{ControlType, FlightRecord};
 use crate::health::wall_ms;
 use crate::pipeline::Work;
-use crate::pipeline::event::format_iso_millis;
 use crate::reference::AirportTable;
+use crate::time::format_iso_millis;
 use crate::tmi::{Program, ProgramPatch, ProgramSpec, Status, TmiCommand, TmiError};
 
 /// The largest program request.

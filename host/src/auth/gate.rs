@@ -114,7 +114,7 @@ impl Gatekeeper {
 
     /// Whether a request path (with the API prefix) needs no key.
     pub fn is_open(&self, path: &str) -> bool {
-        let path = path.strip_prefix(crate::api::PREFIX).unwrap_or(path);
+        let path = path.strip_prefix(crate::API_PREFIX).unwrap_or(path);
         self.open_paths.iter().any(|p| p == path)
     }
 

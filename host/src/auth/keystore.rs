@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::key::{self, Tier};
 use crate::db::{Database, DbError};
-use crate::pipeline::event::{iso_millis, iso_millis_opt};
+use crate::time::{iso_millis, iso_millis_opt};
 
 /// A stored key (never the key itself). Times are epoch ms, shown as
 /// ISO 8601 UTC.

@@ -65,7 +65,7 @@ enum Need {
 /// The permission a request needs, from its method and path (relative to
 /// the API prefix).
 fn need(method: &Method, path: &str) -> Need {
-    let path = path.trim_start_matches(crate::api::PREFIX);
+    let path = path.trim_start_matches(crate::API_PREFIX);
     if path.starts_with("/keys") || path.starts_with("/plugins") {
         return Need::System;
     }
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn writes_are_told_apart_from_reads() {
-        let p = |s: &str| format!("{}{s}", crate::api::PREFIX);
+        let p = |s: &str| format!("{}{s}", crate::API_PREFIX);
         assert_eq!(need(&Method::GET, &p("/flights")), Need::Read);
         assert_eq!(
             need(&Method::POST, &p("/ingest/track")),

@@ -4,7 +4,7 @@
 
 use crate::flight::{FlightRecord, Phase, Position};
 use crate::plugin::columns::{self, Subject};
-use crate::plugin::wit;
+use crate::wit;
 use vatswim_plugin_api as guest;
 
 /// The squawk a flight shows before and after: one flight in a hundred

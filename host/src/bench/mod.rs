@@ -14,8 +14,6 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
-use crate::cli::Cli;
-
 /// Benchmark subcommands.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -89,7 +87,7 @@ pub enum BenchCommand {
 }
 
 /// Runs a benchmark.
-pub fn run(_cli: &Cli, cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Plugins { items, rounds } => plugins::run(*items, *rounds)?,
         BenchCommand::Reload { rounds } => reload::run(*rounds)?,

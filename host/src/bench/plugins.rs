@@ -9,8 +9,8 @@ use super::median_p99;
 use crate::plugin::engine::Tier;
 use crate::plugin::source::{self, Source};
 use crate::plugin::version::{FilterParams, Origin};
-use crate::plugin::wit::{self, Context};
 use crate::plugin::{Loader, Slot, events};
+use crate::wit::{self, Context};
 use vatswim_plugin_api as guest;
 use vatswim_plugin_api::{Detector, IngestAdapter, SubscriptionFilter};
 

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use super::inputs;
 use super::median_p99;
 use crate::plugin::engine::Tier;
-use crate::plugin::wit::Context;
 use crate::plugin::{Registry, Slot, events, source, watcher};
+use crate::wit::Context;
 
 /// What the calling thread saw.
 #[derive(Default)]

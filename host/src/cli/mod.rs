@@ -112,7 +112,7 @@ pub fn main() -> ExitCode {
         Command::Record(args) => serve::record(args),
         Command::Keys(cmd) => keys::run(&cli, cmd),
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
-        Command::Bench(cmd) => crate::bench::run(&cli, cmd),
+        Command::Bench(cmd) => crate::bench::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -415,7 +415,7 @@ fn print_try_lines(address: SocketAddr, tls: bool, key: &str, system: Option<&st
         // Writes need permission: the system key has every one.
         let auth = format!("-H 'X-API-Key: {system}'");
         let two_hours = 2 * 3_600_000;
-        let end = crate::pipeline::event::format_iso_millis(crate::health::wall_ms() + two_hours);
+        let end = crate::time::format_iso_millis(crate::health::wall_ms() + two_hours);
         println!(
             "  curl -s {auth} '{base}/ingest/track' -d '{{\"tracks\":[{{\"callsign\":\"AAL101\",\"latitude\":40.6,\"longitude\":-73.8}}]}}'"
         );
@@ -431,7 +431,7 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let runtime = tokio::runtime::Runtime::new()?;
     let count = runtime.block_on(async {
-        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::source::Fetched>(2);
         let health = std::sync::Arc::new(crate::health::Health::default());
         let config = poller::PollConfig {
             name: "record".into(),
@@ -444,7 +444,7 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         loop {
             tokio::select! {
                 item = rx.recv() => match item {
-                    Some(crate::pipeline::Work::Snapshot { bytes, .. }) => {
+                    Some(crate::source::Fetched { bytes, .. }) => {
                         writer.append(&bytes)?;
                         // Recorded counts as applied: the same snapshot
                         // polled again is not recorded twice.
@@ -456,7 +456,6 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
                             break;
                         }
                     }
-                    Some(_) => {}
                     None => break,
                 },
                 () = server::shutdown_signal() => break,

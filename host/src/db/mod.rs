@@ -4,7 +4,11 @@
 //! - `sqlite`: the flights and the change feed: one transaction per cycle,
 //!   restore on restart, reads of older events, retention.
 
+//! - `archive`: the change feed's older events, read from the database.
+
+pub mod archive;
 pub mod migrate;
 pub mod sqlite;
 
+pub use archive::SqliteArchive;
 pub use sqlite::{Checkpointer, CycleWrite, Database, DbError, Restored};

@@ -14,8 +14,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde_json::value::RawValue;
 
 use super::migrate;
+use crate::feed::Event;
 use crate::flight::FlightRecord;
-use crate::pipeline::Event;
 use crate::store::Change;
 use crate::tmi::Program;
 
@@ -472,8 +472,8 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::event::payload;
     use crate::flight::{Identity, Progress};
-    use crate::pipeline::event::payload;
 
     fn flight(uid: u64, callsign: &str, active: bool) -> Arc<FlightRecord> {
         Arc::new(FlightRecord {

@@ -19,13 +19,12 @@ use super::client::{Client, Close, Frame, Outbox};
 use super::hub::Hub;
 use super::protocol::{self, Action};
 use super::replay;
-use crate::api::AppState;
 use crate::auth::audit::AuditRow;
 use crate::auth::limiter::Decision;
 use crate::auth::{ApiKey, ConnectionSlot, Gatekeeper, Tier};
 use crate::feed::ResumeGap;
 use crate::health::wall_ms;
-use crate::pipeline::event::format_iso_millis;
+use crate::time::format_iso_millis;
 
 /// Timings of connections.
 #[derive(Debug, Clone, Copy)]
@@ -80,10 +79,22 @@ enum Admission {
     TooMany(Response),
 }
 
+/// What the WebSocket endpoint needs of the server (the API's state gives
+/// it, so fan-out does not depend on the REST layer).
+#[derive(Clone)]
+pub struct WsState {
+    /// The hub that routes events to sessions.
+    pub hub: Arc<Hub>,
+    /// Access control; none when it is turned off.
+    pub gate: Option<Arc<Gatekeeper>>,
+    /// Timings and limits.
+    pub config: WsConfig,
+}
+
 /// `GET /api/swim/v1/ws` (and `/stream`).
 pub async fn upgrade(
     ws: WebSocketUpgrade,
-    State(state): State<AppState>,
+    State(state): State<WsState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: Uri,
@@ -99,7 +110,7 @@ pub async fn upgrade(
         return response;
     }
     let hub = state.hub.clone();
-    let config = state.ws;
+    let config = state.config;
     // Small buffers: an idle connection should cost a few KB, not the
     // library's default 128 KB read buffer. Writes gather up to 64 KB
     // (a batch of small events is one syscall); the writer flushes after

@@ -23,12 +23,12 @@ use super::client::{Client, Subscription};
 use super::filter::{Filter, PluginSpec};
 use super::metrics::FanoutMetrics;
 use super::subject::Subjects;
-use crate::feed::{ChangeFeed, EventBatch};
-use crate::pipeline::event::format_iso_millis;
-use crate::pipeline::{Event, Shared};
+use crate::feed::{ChangeFeed, Event, EventBatch};
+use crate::pipeline::Shared;
 use crate::plugin::{Kind, Registry, Slot};
 use crate::shutdown::Shutdown;
 use crate::store::FlightsView;
+use crate::time::format_iso_millis;
 
 /// A wasm filter compiled for every subscriber with the same spec;
 /// released when the last one lets go.
@@ -479,7 +479,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::pipeline::event::payload;
+    use crate::feed::event::payload;
 
     #[test]
     fn a_positions_batch_is_cut_to_each_filters_entries() {

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::filter::Filter;
-use crate::pipeline::event::format_iso_millis;
+use crate::time::format_iso_millis;
 
 /// Close code: the server is shutting down (RFC 6455 "going away").
 pub const CLOSE_GOING_AWAY: u16 = 1001;

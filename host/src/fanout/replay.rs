@@ -102,7 +102,7 @@ fn caught_up(hub: &Hub, client: &Client) -> bool {
 }
 
 /// Queues a page's wanted events (waiting for room) and moves the cursor.
-async fn send_page(hub: &Hub, client: &Client, events: &[Arc<crate::pipeline::Event>]) -> bool {
+async fn send_page(hub: &Hub, client: &Client, events: &[Arc<crate::feed::Event>]) -> bool {
     for (seq, text) in frames(hub, client, events) {
         if let Some(text) = text {
             let frame = Frame {
@@ -124,7 +124,7 @@ async fn send_page(hub: &Hub, client: &Client, events: &[Arc<crate::pipeline::Ev
 fn frames(
     hub: &Hub,
     client: &Client,
-    events: &[Arc<crate::pipeline::Event>],
+    events: &[Arc<crate::feed::Event>],
 ) -> Vec<(u64, Option<Utf8Bytes>)> {
     let subscription = client.subscription.lock().clone();
     let plugin = hub.plugin_filter(&client.id);

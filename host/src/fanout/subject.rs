@@ -10,8 +10,8 @@ use std::ops::Range;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::feed::Event;
 use crate::flight::Phase;
-use crate::pipeline::Event;
 use crate::store::FlightsView;
 
 /// One flight as a filter sees it.
@@ -209,7 +209,7 @@ impl Subject {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::event::payload;
+    use crate::feed::event::payload;
 
     fn event(kind: &str, data: serde_json::Value) -> Event {
         Event {

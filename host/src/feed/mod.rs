@@ -7,18 +7,18 @@
 //! they asked for something older (retention).
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use tokio::sync::broadcast;
 
-use crate::db::{Database, DbError};
-use crate::pipeline::Event;
-
+pub mod archive;
 pub mod epoch;
+pub mod event;
 
+pub use archive::{ArchiveError, EventArchive};
 pub use epoch::{HighWater, ResumeGap};
+pub use event::Event;
 
 /// How many recent events are kept in memory.
 pub const RECENT_EVENTS: usize = 50_000;
@@ -55,23 +55,22 @@ pub struct ChangeFeed {
     capacity: usize,
     last_seq: RwLock<u64>,
     live: broadcast::Sender<EventBatch>,
-    db_path: Option<PathBuf>,
-    reader: Mutex<Option<Database>>,
+    /// Older events; none for a feed that only keeps what memory holds.
+    archive: Option<Box<dyn EventArchive>>,
     epoch: String,
 }
 
 impl ChangeFeed {
     /// A feed whose last committed seq is `last_seq`, with older events
-    /// read from the database at `db_path` (if any).
-    pub fn new(last_seq: u64, db_path: Option<PathBuf>, capacity: usize) -> Self {
+    /// read from `archive` (if any).
+    pub fn new(last_seq: u64, archive: Option<Box<dyn EventArchive>>, capacity: usize) -> Self {
         ChangeFeed {
             recent: RwLock::new(VecDeque::with_capacity(capacity.min(4_096))),
             recent_bytes: std::sync::atomic::AtomicUsize::new(0),
             capacity,
             last_seq: RwLock::new(last_seq),
             live: broadcast::channel(LIVE_BACKLOG).0,
-            db_path,
-            reader: Mutex::new(None),
+            archive,
             epoch: epoch::new_epoch(),
         }
     }
@@ -109,25 +108,13 @@ impl ChangeFeed {
 
     /// The oldest seq a reader can still get (the last seq + 1 when the
     /// feed holds nothing).
-    pub fn oldest_seq(&self) -> Result<u64, DbError> {
+    pub fn oldest_seq(&self) -> Result<u64, ArchiveError> {
         let memory = self.recent.read().front().map(|e| e.seq);
-        let stored = match &self.db_path {
-            Some(_) => self.with_reader(|db| db.oldest_seq())?,
+        let stored = match &self.archive {
+            Some(archive) => archive.oldest_seq()?,
             None => None,
         };
         Ok(stored.or(memory).unwrap_or(self.last_seq() + 1))
-    }
-
-    fn with_reader<T>(
-        &self,
-        f: impl FnOnce(&Database) -> Result<T, DbError>,
-    ) -> Result<T, DbError> {
-        let mut reader = self.reader.lock();
-        if reader.is_none() {
-            let path = self.db_path.as_ref().expect("callers check db_path");
-            *reader = Some(Database::open_reader(path)?);
-        }
-        f(reader.as_ref().expect("opened above"))
     }
 
     /// The recent events held in memory: how many, and their payload bytes
@@ -212,11 +199,14 @@ impl ChangeFeed {
         after_seq: u64,
         limit: usize,
         kinds: Option<&[String]>,
-    ) -> Result<Page, DbError> {
+    ) -> Result<Page, ArchiveError> {
         if let Some(page) = self.read_memory(after_seq, limit, kinds) {
             return Ok(page);
         }
-        self.read_database(after_seq, limit, kinds)
+        match &self.archive {
+            Some(archive) => self.read_archive(archive.as_ref(), after_seq, limit, kinds),
+            None => Ok(Page::default()),
+        }
     }
 
     /// The page if memory still holds the event after `after_seq`.
@@ -225,7 +215,7 @@ impl ChangeFeed {
         let oldest = recent.front().map_or(self.last_seq() + 1, |e| e.seq);
         // Saturating: `after_seq` comes from clients (u64::MAX included).
         let next = after_seq.saturating_add(1);
-        if next < oldest && self.db_path.is_some() {
+        if next < oldest && self.archive.is_some() {
             return None;
         }
         let start = recent.partition_point(|e| e.seq <= after_seq);
@@ -239,30 +229,21 @@ impl ChangeFeed {
         Some(Page { events, gap_from })
     }
 
-    fn read_database(
+    fn read_archive(
         &self,
+        archive: &dyn EventArchive,
         after_seq: u64,
         limit: usize,
         kinds: Option<&[String]>,
-    ) -> Result<Page, DbError> {
-        self.with_reader(|db| self.read_from(db, after_seq, limit, kinds))
-    }
-
-    fn read_from(
-        &self,
-        db: &Database,
-        after_seq: u64,
-        limit: usize,
-        kinds: Option<&[String]>,
-    ) -> Result<Page, DbError> {
-        let oldest = db.oldest_seq()?.unwrap_or(self.last_seq() + 1);
+    ) -> Result<Page, ArchiveError> {
+        let oldest = archive.oldest_seq()?.unwrap_or(self.last_seq() + 1);
         let gap_from = (after_seq.saturating_add(1) < oldest).then_some(oldest);
         let mut events = Vec::new();
         let mut cursor = after_seq;
-        // Page through the database until `limit` wanted events are found
+        // Page through the archive until `limit` wanted events are found
         // or the committed end is reached.
         while events.len() < limit && cursor < self.last_seq() {
-            let rows = db.events_after(cursor, limit.max(1_000))?;
+            let rows = archive.events_after(cursor, limit.max(1_000))?;
             let Some(last) = rows.last().map(|e| e.seq) else {
                 break;
             };
@@ -293,8 +274,8 @@ pub fn channel_matches(channel: &str, kind: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::CycleWrite;
-    use crate::pipeline::event::payload;
+    use crate::db::{CycleWrite, Database};
+    use crate::feed::event::payload;
 
     fn events(seqs: std::ops::RangeInclusive<u64>) -> Vec<Event> {
         seqs.map(|seq| Event {
@@ -332,7 +313,8 @@ mod tests {
         })
         .unwrap();
         // Memory holds only the last 3.
-        let feed = ChangeFeed::new(0, Some(path), 3);
+        let archive = crate::db::SqliteArchive::new(path);
+        let feed = ChangeFeed::new(0, Some(Box::new(archive)), 3);
         feed.publish(all);
         assert_eq!(feed.last_seq(), 10);
         assert_eq!(seqs(&feed.after(8, 100, None).unwrap()), [9, 10]);

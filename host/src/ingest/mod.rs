@@ -12,7 +12,7 @@ use serde::Serialize;
 
 pub use apply::apply;
 
-use crate::plugin::wit::{IngestItem, ItemError};
+use crate::wit::{IngestItem, ItemError};
 
 /// A parsed body on its way to the pipeline.
 #[derive(Debug)]

@@ -13,12 +13,12 @@ use super::programs;
 use crate::flight::FlightRecord;
 use crate::ingest::{self, IngestBatch, IngestReport};
 use crate::plugin::columns;
-use crate::plugin::wit::{Context, Detection, FlightRef};
 use crate::plugin::{Kind, Registry};
 use crate::source::vatsim::Snapshot;
 use crate::store::authority::Writer;
 use crate::store::{Change, FlightStore};
 use crate::tmi::{Program, ProgramChange, Programs, TmiCommand, TmiError};
+use crate::wit::{Context, Detection, FlightRef};
 
 /// Something a cycle could not do, for the log, `/health` and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,7 +203,7 @@ impl Pipeline {
         let mut ctx = self.context(changes, now);
         ctx.programs = programs::in_force(&self.programs, now);
         ctx.program_changes = programs::changed(program_changes);
-        let mut by_mask: BTreeMap<u16, crate::plugin::wit::Changes> = BTreeMap::new();
+        let mut by_mask: BTreeMap<u16, crate::wit::Changes> = BTreeMap::new();
         let mut detected = Vec::new();
         for slot in self.registry.active(Kind::Detector) {
             let Some(version) = slot.current() else {
@@ -246,7 +246,7 @@ impl Pipeline {
         ctx.airports = named
             .into_iter()
             .filter_map(|icao| table.get(icao))
-            .map(|a| crate::plugin::wit::Airport {
+            .map(|a| crate::wit::Airport {
                 icao: a.icao.clone(),
                 lat: a.lat,
                 lon: a.lon,
@@ -385,7 +385,7 @@ fn events_of(
 }
 
 fn detector_event(
-    e: &crate::plugin::wit::Event,
+    e: &crate::wit::Event,
     flights: &BTreeMap<u64, &Arc<FlightRecord>>,
 ) -> Result<Payload, String> {
     match e.flight_uid {

@@ -1,70 +1,14 @@
-//! Events on the change feed and their payloads, in PERTI's field names so
-//! its clients read them unchanged. Each payload is serialized once, when
-//! the event is made, from typed structs; the feed, REST and every
-//! subscriber share those bytes.
-
-use std::sync::Arc;
+//! The payloads of the events a cycle makes, in PERTI's field names so its
+//! clients read them unchanged. Each payload is serialized once, when the
+//! event is made, from typed structs; the feed, REST and every subscriber
+//! share those bytes.
 
 use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+pub use crate::feed::event::{Event, Payload, payload};
 use crate::flight::{FlightRecord, Phase};
-
-/// A serialized JSON payload, shared.
-pub type Payload = Arc<RawValue>;
-
-/// One event of the change feed.
-#[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    /// Position in the change feed: strictly increasing, no gaps.
-    pub seq: u64,
-    /// The channel, e.g. "flight.departed".
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The cycle's time, epoch milliseconds (serialized as ISO 8601 UTC
-    /// with milliseconds, as PERTI writes it).
-    #[serde(serialize_with = "iso_millis")]
-    pub timestamp: i64,
-    /// The flight it is about, if any.
-    #[serde(skip)]
-    pub flight_uid: Option<u64>,
-    /// The payload.
-    pub data: Payload,
-}
-
-impl Event {
-    /// The payload as a JSON value (tests and tools; the hot path keeps bytes).
-    pub fn data_value(&self) -> Value {
-        serde_json::from_str(self.data.get()).unwrap_or(Value::Null)
-    }
-}
-
-/// Epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-pub fn format_iso_millis(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map_or_else(String::new, |t| {
-        t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-    })
-}
-
-/// Serializes epoch milliseconds as `format_iso_millis` writes them.
-pub fn iso_millis<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_iso_millis(*ms))
-}
-
-/// `iso_millis` for an optional time (null when absent).
-pub fn iso_millis_opt<S: serde::Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-    match ms {
-        Some(ms) => iso_millis(ms, s),
-        None => s.serialize_none(),
-    }
-}
-
-/// Serializes a payload once.
-pub fn payload(value: &impl Serialize) -> Payload {
-    let json = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
-    Arc::from(RawValue::from_string(json).unwrap_or_else(|_| RawValue::NULL.to_owned()))
-}
+pub use crate::time::{format_iso_millis, iso_millis, iso_millis_opt};
 
 /// `callsign`, `flight_uid`, `dep`, `arr`: what every flight event carries.
 #[derive(Serialize)]

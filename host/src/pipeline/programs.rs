@@ -6,9 +6,9 @@ use std::collections::{BTreeSet, HashSet};
 
 use super::event::{self, Payload};
 use crate::flight::{ControlType, FlightRecord};
-use crate::plugin::wit;
 use crate::store::{Change, FlightStore};
 use crate::tmi::{Action, Program, ProgramChange, Programs};
+use crate::wit;
 
 /// Flights not among `changes` that the cycle's detectors must see: every
 /// flight bound for the airport of a program that changed, and of a GDP in

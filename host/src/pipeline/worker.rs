@@ -20,7 +20,7 @@ use crate::ingest::{IngestBatch, IngestReport};
 use crate::metrics::Metrics;
 use crate::plugin::events::PluginEvent;
 use crate::shutdown::Shutdown;
-use crate::source::vatsim;
+use crate::source::{Delivery, Fetched, vatsim};
 use crate::store::FlightsView;
 use crate::tmi::{Program, TmiCommand, TmiError};
 
@@ -28,12 +28,7 @@ use crate::tmi::{Program, TmiCommand, TmiError};
 #[derive(Debug)]
 pub enum Work {
     /// A feed snapshot (v3 JSON) from a named source.
-    Snapshot {
-        /// The source's name (for health and skip-unchanged).
-        source: String,
-        /// The raw bytes.
-        bytes: bytes::Bytes,
-    },
+    Snapshot(Fetched),
     /// A partner's parsed body; the report goes back on `reply`.
     Ingest {
         /// The items.
@@ -51,6 +46,13 @@ pub enum Work {
     },
     /// Plugin events are waiting (a reload between cycles).
     Wake,
+}
+
+/// Sources deliver into the work queue.
+impl Delivery for mpsc::Sender<Work> {
+    async fn deliver(&self, fetched: Fetched) -> bool {
+        self.send(Work::Snapshot(fetched)).await.is_ok()
+    }
 }
 
 /// How long events stay in the change feed, by the events' own time.
@@ -162,7 +164,7 @@ impl Worker {
             // A reply is sent only for a committed cycle; a dropped one
             // tells the client the gateway is stopping.
             match item {
-                Work::Snapshot { source, bytes } => self.snapshot(&source, &bytes),
+                Work::Snapshot(Fetched { source, bytes }) => self.snapshot(&source, &bytes),
                 Work::Tmi { command, reply } => {
                     let answer = self.tmi(command);
                     if self.failed.is_none() {

@@ -12,7 +12,7 @@ use crate::flight::{
 };
 
 use super::manifest::Manifest;
-use super::wit;
+use crate::wit;
 
 // The sentinels and section bits are part of the contract; the crate
 // plugin authors use owns them, so host and guests cannot disagree.

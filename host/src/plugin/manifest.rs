@@ -4,34 +4,7 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-/// The three kinds of plugin, one per WIT world.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// Turns changes into events and owned-field patches.
-    Detector,
-    /// Turns a partner's body into patches (`POST /ingest/{route}`).
-    IngestAdapter,
-    /// Matches events for subscribers.
-    SubscriptionFilter,
-}
-
-impl Kind {
-    /// The WIT world name of this kind.
-    pub fn world(self) -> &'static str {
-        match self {
-            Kind::Detector => "detector",
-            Kind::IngestAdapter => "ingest-adapter",
-            Kind::SubscriptionFilter => "subscription-filter",
-        }
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.world())
-    }
-}
+pub use crate::wit::Kind;
 
 /// Resource limits of one plugin.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]

@@ -26,7 +26,6 @@ pub mod source;
 pub mod validate;
 pub mod version;
 pub mod watcher;
-pub mod wit;
 
 pub use events::{EventSink, PluginAction, PluginEvent};
 pub use fault::Fault;

@@ -16,7 +16,7 @@ use super::slot::{PluginStatus, Slot};
 use super::source::{self, Source};
 use super::validate::{self, Invalid};
 use super::version::{FilterParams, Version, WorldPre};
-use super::wit;
+use crate::wit;
 
 /// Compiles and validates plugin files: the engines plus a linker for each
 /// (every world imports the same things, so one linker per engine serves all).

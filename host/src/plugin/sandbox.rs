@@ -11,7 +11,7 @@ use wasmtime::{Engine, ResourceLimiter};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::wit::{self, LogLevel};
+use crate::wit::{self, LogLevel};
 
 /// Guest stderr kept between flushes to the log; past this the instance is
 /// recycled so a chatty guest cannot grow host memory.

@@ -20,7 +20,7 @@ use super::fault::Fault;
 use super::manifest::Kind;
 use super::sandbox::Sandbox;
 use super::version::{FilterParams, Origin, Version, WorldInstance};
-use super::wit::{Changes, Context, Detection, Matches, Parsed, Subjects};
+use crate::wit::{Changes, Context, Detection, Matches, Parsed, Subjects};
 
 /// What an operator sees of a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

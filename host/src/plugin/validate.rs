@@ -10,7 +10,7 @@ use super::columns;
 use super::fault::Fault;
 use super::manifest::Kind;
 use super::version::{Version, WorldInstance};
-use super::wit::{self, Context, PACKAGE, PACKAGE_VERSION};
+use crate::wit::{self, Context, PACKAGE, PACKAGE_VERSION};
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
 const CORE_VERSION: [u8; 4] = [1, 0, 0, 0];

@@ -15,7 +15,7 @@ use super::engine::Tier;
 use super::fault::Fault;
 use super::manifest::{Kind, Manifest};
 use super::sandbox::{GuestLog, Sandbox};
-use super::wit::{self, Description};
+use crate::wit::{self, Description};
 
 /// Where a plugin's bytes came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,3 +10,30 @@ pub mod recording;
 pub mod replay;
 pub mod sim;
 pub mod vatsim;
+
+use tokio::sync::mpsc;
+
+/// One snapshot a source fetched, on its way to the pipeline.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The source's name (for health and skip-unchanged).
+    pub source: String,
+    /// The raw bytes (v3 JSON).
+    pub bytes: bytes::Bytes,
+}
+
+/// Where a source delivers what it fetched: the pipeline's work queue in
+/// the gateway, a recording for `swim record`. Sources know nothing of
+/// the pipeline beyond this, so data flows one way.
+pub trait Delivery: Send + Sync + 'static {
+    /// Hands one snapshot over, waiting for room (the queue is bounded: a
+    /// pipeline that falls behind slows its sources rather than losing
+    /// snapshots); `false` once nobody takes them (the gateway stops).
+    fn deliver(&self, fetched: Fetched) -> impl Future<Output = bool> + Send;
+}
+
+impl Delivery for mpsc::Sender<Fetched> {
+    async fn deliver(&self, fetched: Fetched) -> bool {
+        self.send(fetched).await.is_ok()
+    }
+}

@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use crate::source::{Delivery, Fetched};
 
 use super::recording::RecordingReader;
 use super::vatsim::poller::peek_update_timestamp;
-use crate::pipeline::Work;
 use crate::source::vatsim::fields;
 
 /// Used when two snapshots' times cannot be read.
@@ -19,7 +18,7 @@ pub async fn run(
     path: PathBuf,
     speed: f64,
     name: String,
-    work: mpsc::Sender<Work>,
+    to: impl Delivery,
 ) -> std::io::Result<usize> {
     let reader = RecordingReader::open(&path)?;
     let mut previous: Option<i64> = None;
@@ -31,11 +30,11 @@ pub async fn run(
             tokio::time::sleep(gap.div_f64(speed.max(1e-3))).await;
         }
         previous = at.or(previous);
-        let item = Work::Snapshot {
+        let item = Fetched {
             source: name.clone(),
             bytes: bytes.into(),
         };
-        if work.send(item).await.is_err() {
+        if !to.deliver(item).await {
             break;
         }
         sent += 1;

@@ -20,8 +20,7 @@ use std::sync::Arc;
 use crate::flight::{
     ControlType, FlightRecord, Metering, Phase, Position, Progress, Times, Tmi, Track,
 };
-use crate::plugin::manifest::Kind;
-use crate::plugin::wit::{self, FieldValue};
+use crate::wit::{self, FieldValue, Kind};
 
 /// The sections of a flight record, as manifests name them.
 pub const SECTIONS: &[&str] = &[
@@ -287,7 +286,7 @@ fn merge_metering(m: &mut Metering, u: &wit::Metering) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::wit::{PositionUpdate, Tmi as WitTmi};
+    use crate::wit::{PositionUpdate, Tmi as WitTmi};
 
     fn owns(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

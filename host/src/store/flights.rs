@@ -12,9 +12,9 @@ use std::sync::Arc;
 use super::authority::{self, Refusal, Writer};
 use super::progress;
 use crate::flight::{FlightPlan, FlightRecord, Identity, Phase, Position, Progress};
-use crate::plugin::wit::FieldValue;
 use crate::reference::AirportTable;
 use crate::source::vatsim::{FeedFlight, Snapshot};
+use crate::wit::FieldValue;
 
 /// How long a disconnected flight stays queryable.
 pub const PURGE_AFTER_MS: i64 = 2 * 60 * 60 * 1000;

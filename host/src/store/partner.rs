@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::flights::{Change, FlightStore, PURGE_AFTER_MS, identity_of};
 use super::progress;
 use crate::flight::{FlightPlan, FlightRecord, Phase, Progress};
-use crate::plugin::wit::{FieldValue, FlightRef};
+use crate::wit::{FieldValue, FlightRef};
 
 /// The flights an ingest batch may name, indexed once per batch by what
 /// its items name them by (indexes no item needs stay empty).

@@ -190,8 +190,8 @@ impl ProgramSpec {
         if let Some(start) = spec.start_utc.filter(|s| *s >= spec.end_utc) {
             return Err(format!(
                 "end_time must be after start_time ({} is not after {})",
-                crate::pipeline::event::format_iso_millis(spec.end_utc),
-                crate::pipeline::event::format_iso_millis(start)
+                crate::time::format_iso_millis(spec.end_utc),
+                crate::time::format_iso_millis(start)
             ));
         }
         Ok(spec)

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use swim::flight::{FlightRecord, Position};
 use swim::plugin::columns;
-use swim::plugin::wit::Changes;
 use swim::plugin::{EventSink, PluginAction, PluginEvent};
+use swim::wit::Changes;
 
 /// The bytes of a guest built by the host's build script (`misbehave`, or a
 /// built-in such as `vatswim_plugin_fleet`).

@@ -247,17 +247,18 @@ fn within_a_flights_life(
 /// writers: passed on as patches so the host refuses and reports them,
 /// rather than dropping them silently here.
 fn outside_adl(item: &Item, now: i64, faults: &mut Faults, fields: &mut Vec<FieldValue>) {
-    if item.contains_key("latitude") || item.contains_key("lat") {
-        if let Some(position) = position_of(item, now, faults) {
-            fields.push(FieldValue::Position(position));
-        }
+    let has_position = item.contains_key("latitude") || item.contains_key("lat");
+    if let Some(position) = has_position
+        .then(|| position_of(item, now, faults))
+        .flatten()
+    {
+        fields.push(FieldValue::Position(position));
     }
-    match faults.optional(body::optional_text(item, &["phase"])) {
-        Some(name) => match parse_phase(&name) {
+    if let Some(name) = faults.optional(body::optional_text(item, &["phase"])) {
+        match parse_phase(&name) {
             Some(phase) => fields.push(FieldValue::ProgressPhase(phase)),
             None => faults.note("phase", format!("{name:?} is not a phase")),
-        },
-        None => {}
+        }
     }
     if let Some(active) = faults.optional(body::optional_bool(item, &["is_active"])) {
         fields.push(FieldValue::ProgressIsActive(active));
@@ -266,10 +267,9 @@ fn outside_adl(item: &Item, now: i64, faults: &mut Faults, fields: &mut Vec<Fiel
     if let Some(eta) = faults.optional(eta) {
         fields.push(FieldValue::ProgressEtaUtc(Some(eta)));
     }
-    if let Some(tmi) = item.get("tmi").filter(|v| !v.is_null()) {
-        if let Some(tmi) = tmi_of(tmi, faults) {
-            fields.push(FieldValue::Tmi(tmi));
-        }
+    let tmi = item.get("tmi").filter(|v| !v.is_null());
+    if let Some(tmi) = tmi.and_then(|tmi| tmi_of(tmi, faults)) {
+        fields.push(FieldValue::Tmi(tmi));
     }
 }
 

@@ -339,10 +339,9 @@ fn free_address() -> anyhow::Result<String> {
 async fn wait_ready(api: &Api) -> anyhow::Result<Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(body) = api.get_json("/health").await {
-            if body["data"]["flights"].as_u64().unwrap_or(0) > 0 {
-                return Ok(body["data"].clone());
-            }
+        let health = api.get_json("/health").await.unwrap_or_default();
+        if health["data"]["flights"].as_u64().unwrap_or(0) > 0 {
+            return Ok(health["data"].clone());
         }
         anyhow::ensure!(
             Instant::now() < deadline,

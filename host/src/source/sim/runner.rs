@@ -6,11 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::source::{Delivery, Fetched};
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
 
 use super::Simulator;
-use crate::pipeline::Work;
 
 /// Feeds snapshots to the pipeline until it goes away, or until
 /// `stop_after` snapshots (the world then stands still, which lets a test
@@ -20,7 +19,7 @@ pub async fn run(
     speed: f64,
     stop_after: Option<u64>,
     name: String,
-    work: mpsc::Sender<Work>,
+    to: impl Delivery,
 ) {
     let interval_ms = sim.lock().config().interval_ms as f64;
     let pause = Duration::from_secs_f64((interval_ms / 1000.0 / speed.max(1e-3)).max(0.0));
@@ -34,11 +33,11 @@ pub async fn run(
         else {
             return;
         };
-        let item = Work::Snapshot {
+        let item = Fetched {
             source: name.clone(),
             bytes: bytes.into(),
         };
-        if work.send(item).await.is_err() {
+        if !to.deliver(item).await {
             return;
         }
         sent += 1;

@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use crate::source::{Delivery, Fetched};
 
 use crate::health::Health;
-use crate::pipeline::Work;
 use std::sync::Arc;
 
 /// The live feed.
@@ -31,7 +30,7 @@ pub struct PollConfig {
 }
 
 /// Polls until the pipeline goes away.
-pub async fn run(config: PollConfig, work: mpsc::Sender<Work>, health: Arc<Health>) {
+pub async fn run(config: PollConfig, to: impl Delivery, health: Arc<Health>) {
     let client = match reqwest::Client::builder()
         .timeout(config.timeout)
         .user_agent(concat!("vatswim/", env!("CARGO_PKG_VERSION")))
@@ -51,11 +50,11 @@ pub async fn run(config: PollConfig, work: mpsc::Sender<Work>, health: Arc<Healt
                 if same_as_applied(&bytes, health.last_applied(&config.name)) {
                     health.skipped(&config.name);
                 } else {
-                    let item = Work::Snapshot {
+                    let item = Fetched {
                         source: config.name.clone(),
                         bytes,
                     };
-                    if work.send(item).await.is_err() {
+                    if !to.deliver(item).await {
                         return;
                     }
                 }
