@@ -4,7 +4,8 @@
 mod common;
 
 use common::{Recorder, detector_manifest, guest, put};
-use swim::pipeline::{Event, Pipeline};
+use swim::feed::Event;
+use swim::pipeline::Pipeline;
 use swim::plugin::Registry;
 use swim::source::vatsim::Snapshot;
 

@@ -47,12 +47,6 @@ impl Faults {
     }
 }
 
-impl From<ItemFault> for Faults {
-    fn from(fault: ItemFault) -> Self {
-        Faults(vec![fault])
-    }
-}
-
 /// The body as a JSON object, or why it is refused whole.
 pub fn object(body: &[u8]) -> Result<Map<String, Value>, String> {
     match serde_json::from_slice(body) {

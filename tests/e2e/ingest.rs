@@ -285,7 +285,7 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
     let since = last_seq(&gw);
     // Two hours ago, to the second.
     let out_ms = (swim::health::wall_ms() - 2 * 3_600_000) / 1000 * 1000;
-    let out = swim::pipeline::event::format_iso_millis(out_ms);
+    let out = swim::time::format_iso_millis(out_ms);
     let body = json!({"flights": [
         // Times under their FIXM alias and a position ADL may not write.
         {"callsign": callsign, "dept_icao": dep, "dest_icao": arr,

@@ -65,7 +65,11 @@ impl Gateway {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("a loopback port");
-                address_tx.send(listener.local_addr().unwrap()).unwrap();
+                let address = listener
+                    .local_addr()
+                    .expect("a bound listener has an address");
+                // The receiver waits for it just below.
+                let _ = address_tx.send(address);
                 swim::server::run(listener, config, async move { signal.wait().await })
                     .await
                     .expect("the gateway runs");

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::response::{ApiError, Envelope};
 use super::state::AppState;
-use crate::pipeline::Event;
+use crate::feed::Event;
 
 /// Default and largest page of events.
 const DEFAULT_LIMIT: usize = 100;

@@ -75,17 +75,6 @@ fn raise_file_limit() -> u64 {
     limit.rlim_cur
 }
 
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Runs the benchmark: the server here, the clients in a child process.
 pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::Result<()> {
     let files = raise_file_limit();
@@ -201,7 +190,7 @@ async fn drive_clients(
         .context("starting the client process")?;
     let mut stdin = child.stdin.take().expect("piped");
     let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
-    let rss_before = rss_kb();
+    let rss_before = super::rss_kb("self");
     let mut report = None;
     let mut feed_tick = tokio::time::interval(Duration::from_millis(50));
     let deadline = tokio::time::sleep(Duration::from_secs(seconds) + 2 * SLACK);
@@ -224,7 +213,7 @@ async fn drive_clients(
                     // Every client connected and idle (not subscribed yet).
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     let n: usize = n.parse().unwrap_or(clients);
-                    let grown = rss_kb().saturating_sub(rss_before);
+                    let grown = super::rss_kb("self").saturating_sub(rss_before);
                     println!(
                         "server RSS: {} MB before, +{} MB with {n} idle connections = {:.1} KB per connection",
                         rss_before / 1024,

@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::event::{self, Event, Payload};
+use super::event;
 use super::programs;
+use crate::feed::event::{Event, Payload};
 use crate::flight::FlightRecord;
 use crate::ingest::{self, IngestBatch, IngestReport};
 use crate::plugin::columns;

@@ -6,9 +6,9 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub use crate::feed::event::{Event, Payload, payload};
+use crate::feed::event::{Payload, payload};
 use crate::flight::{FlightRecord, Phase};
-pub use crate::time::{format_iso_millis, iso_millis, iso_millis_opt};
+use crate::time::iso_millis;
 
 /// `callsign`, `flight_uid`, `dep`, `arr`: what every flight event carries.
 #[derive(Serialize)]

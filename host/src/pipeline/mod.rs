@@ -14,5 +14,4 @@ pub mod throttle;
 pub mod worker;
 
 pub use cycle::{CycleOutput, Pipeline, StageTimings};
-pub use event::Event;
 pub use worker::{Retention, Shared, Work, Worker};

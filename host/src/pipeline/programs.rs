@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use super::event::{self, Payload};
+use super::event;
+use crate::feed::event::Payload;
 use crate::flight::{ControlType, FlightRecord};
 use crate::store::{Change, FlightStore};
 use crate::tmi::{Action, Program, ProgramChange, Programs};

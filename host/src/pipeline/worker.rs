@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use tokio::sync::{mpsc, oneshot};
 
-use super::event::payload;
 use super::throttle::WriteThrottle;
-use super::{CycleOutput, Event, Pipeline};
+use super::{CycleOutput, Pipeline};
 use crate::db::{CycleWrite, Database};
-use crate::feed::{ChangeFeed, HighWater};
+use crate::feed::event::payload;
+use crate::feed::{ChangeFeed, Event, HighWater};
 use crate::health::{Health, wall_ms};
 use crate::ingest::{IngestBatch, IngestReport};
 use crate::metrics::Metrics;

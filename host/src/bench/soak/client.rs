@@ -23,7 +23,7 @@ pub struct Plan {
     pub first_seq: u64,
     /// When clients stop.
     pub until: Instant,
-    /// Airports and callsign prefixes of live flights, for filters.
+    /// Airports of live flights, for filters.
     pub airports: Vec<String>,
     /// Three-letter callsign prefixes of live flights.
     pub prefixes: Vec<String>,

@@ -398,14 +398,7 @@ impl Server {
     async fn sample(&self, api: &Api, at_s: f64) -> Sample {
         let feed_kb = api.gauge("swim_feed_memory_bytes").await.unwrap_or(0.0) as u64 / 1024;
         let pid = self.child.id();
-        let rss_kb = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            })
-            .unwrap_or(0);
+        let rss_kb = super::rss_kb(&pid.to_string());
         let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
         Sample {
             at_s,
