@@ -34,13 +34,48 @@ pub struct SourceHealth {
     pub last_snapshot_bytes: Option<usize>,
 }
 
-/// Every source's health.
+/// This instance's place in a cluster (docs/CLUSTER.md).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClusterHealth {
+    /// `leader`, `follower`, or `joining` (catching up before either).
+    pub role: String,
+    /// This instance.
+    pub instance_id: String,
+    /// The instance holding the lease, if any does.
+    pub leader_id: Option<String>,
+    /// Where the leader serves HTTP (writes are forwarded there).
+    pub leader_url: Option<String>,
+    /// The change feed's JetStream stream.
+    pub stream: String,
+    /// The stream's last seq, as last seen.
+    pub stream_last_seq: u64,
+    /// How many of the stream's events this instance has not yet published
+    /// to its own clients.
+    pub stream_lag: u64,
+}
+
+/// Every source's health, and the instance's role in a cluster.
 #[derive(Debug, Default)]
 pub struct Health {
     sources: RwLock<BTreeMap<String, SourceHealth>>,
+    cluster: RwLock<Option<ClusterHealth>>,
 }
 
 impl Health {
+    /// The instance's role in its cluster; none for a single gateway.
+    pub fn cluster(&self) -> Option<ClusterHealth> {
+        self.cluster.read().clone()
+    }
+
+    /// Updates the instance's cluster status.
+    pub fn set_cluster(&self, update: impl FnOnce(&mut ClusterHealth)) {
+        update(
+            self.cluster
+                .write()
+                .get_or_insert_with(ClusterHealth::default),
+        );
+    }
+
     /// Registers a source.
     pub fn add_source(&self, name: &str, kind: &str, location: Option<String>) {
         self.sources.write().insert(

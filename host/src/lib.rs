@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod db;
 pub mod fanout;
 pub mod feed;

@@ -107,13 +107,17 @@ pub struct Metrics {
     pub active_flights: Gauge,
     /// The last published seq.
     pub last_seq: Gauge,
+    /// 1 on a cluster's leader (and a single gateway), 0 on a follower.
+    pub is_leader: Gauge,
+    /// Events in the cluster's stream this instance has not yet published.
+    pub stream_lag: Gauge,
     /// Whole cycle: parse to publish.
     pub cycle_seconds: Histogram,
     /// Parse.
     pub parse_seconds: Histogram,
     /// Merge, detect, patch and events.
     pub pipeline_seconds: Histogram,
-    /// The SQLite transaction.
+    /// The database transaction.
     pub persist_seconds: Histogram,
     /// HTTP requests answered.
     pub http_requests: Counter,
@@ -178,6 +182,16 @@ impl Metrics {
                 &self.active_flights,
             ),
             ("swim_last_seq", "The last published seq.", &self.last_seq),
+            (
+                "swim_cluster_leader",
+                "1 on the cluster's leader, 0 on a follower (and a single gateway).",
+                &self.is_leader,
+            ),
+            (
+                "swim_cluster_stream_lag",
+                "Events in the cluster's stream this instance has not yet published.",
+                &self.stream_lag,
+            ),
         ];
         for (name, help, g) in gauges {
             let _ = writeln!(

@@ -18,6 +18,13 @@ use serde_json::Value;
 /// the gateway.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// The turn to run gateways (held by each gateway, or by a test running a
+/// group of them). A test that failed while holding it poisons the lock;
+/// the next test still runs.
+pub fn turn() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// What runs the gateway.
 enum Runner {
     /// The `swim` binary.
@@ -32,7 +39,8 @@ enum Runner {
 /// A gateway; stopped (a process killed) when dropped.
 pub struct Gateway {
     runner: Runner,
-    _turn: MutexGuard<'static, ()>,
+    /// None for a member of a group that holds the turn as a whole.
+    _turn: Option<MutexGuard<'static, ()>>,
     /// `http://127.0.0.1:PORT/api/swim/v1`.
     pub base: String,
     /// The keys `swim demo` printed on its first run.
@@ -62,14 +70,30 @@ impl Gateway {
         stderr: Stdio,
         level: &str,
     ) -> Gateway {
-        // A test that failed while holding the lock poisons it; the next
-        // test still runs.
-        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        Self::spawn(args, data_dir, key, stderr, level, &[], Some(turn()))
+    }
+
+    /// One of several gateways running together (a cluster): the caller
+    /// holds the [`turn`] for the group; `envs` are set for the process.
+    pub fn member(args: &[&str], data_dir: &Path, envs: &[(&str, &str)]) -> Gateway {
+        Self::spawn(args, data_dir, None, Stdio::inherit(), "warn", envs, None)
+    }
+
+    fn spawn(
+        args: &[&str],
+        data_dir: &Path,
+        key: Option<String>,
+        stderr: Stdio,
+        level: &str,
+        envs: &[(&str, &str)],
+        turn: Option<MutexGuard<'static, ()>>,
+    ) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_swim"))
             .args(args)
             .args(["--port", "0", "--data-dir"])
             .arg(data_dir)
             .env("RUST_LOG", level)
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -228,9 +252,10 @@ impl Gateway {
     /// Starts the real server in this process on 127.0.0.1:0 with
     /// `config`; requests use a system key made in its database first.
     pub fn in_process(config: swim::server::ServerConfig) -> Gateway {
-        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        use swim::auth::KeyStore as _;
+        let turn = Some(turn());
         std::fs::create_dir_all(&config.data_dir).unwrap();
-        let keys = swim::auth::KeyStore::open(&config.db_path()).unwrap();
+        let keys = swim::auth::SqliteKeys::open(&config.db_path()).unwrap();
         let new = swim::auth::NewKey {
             tier: swim::auth::Tier::System,
             owner: "tests".into(),
@@ -348,6 +373,8 @@ pub fn config(dir: &Path, source: swim::server::SourceConfig) -> swim::server::S
         auth: Default::default(),
         ws: Default::default(),
         tls: None,
+        database: None,
+        cluster: None,
     }
 }
 

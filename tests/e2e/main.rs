@@ -2,6 +2,7 @@
 
 mod access;
 mod bad_snapshots;
+mod cluster;
 mod detection;
 mod flights_api;
 mod gateway;

@@ -55,6 +55,8 @@ impl Gateway {
             },
             ws: Default::default(),
             tls: None,
+            database: None,
+            cluster: None,
         };
         let shutdown = Shutdown::new();
         let signal = shutdown.clone();

@@ -12,6 +12,7 @@
 mod etag;
 mod events;
 mod flights;
+mod forward;
 mod ingest;
 mod keys;
 pub mod query;
@@ -29,7 +30,7 @@ use axum::response::Response;
 use axum::routing::{get, patch, post};
 use tower_http::compression::CompressionLayer;
 
-pub use state::AppState;
+pub use state::{AppState, Leading};
 
 /// Where the API lives.
 pub use crate::API_PREFIX as PREFIX;
@@ -64,7 +65,12 @@ pub fn router(state: AppState) -> Router {
                 .delete(tmi::release)
                 .layer(DefaultBodyLimit::max(tmi::BODY_LIMIT)),
         )
-        .route("/tmi/controlled", get(tmi::controlled));
+        .route("/tmi/controlled", get(tmi::controlled))
+        // A follower passes pipeline writes to the cluster's leader.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            forward::to_leader,
+        ));
     let api = open.merge(reads).fallback(not_found);
     // `/api/swim/v1/` answers like `/api/swim/v1`.
     let mut app = Router::new()

@@ -79,6 +79,11 @@ impl IntoResponse for ApiError {
             "success": false,
             "error": {"code": self.code, "message": self.message},
         });
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 here passes (a shutdown, a cluster between leaders).
+            let retry = [(axum::http::header::RETRY_AFTER, "2")];
+            return (self.status, retry, Json(body)).into_response();
+        }
         (self.status, Json(body)).into_response()
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use arc_swap::ArcSwapOption;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
@@ -20,8 +21,9 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// When the server started.
     pub started: Instant,
-    /// The simulator, when it is the source (its ground truth is served).
-    pub sim: Option<Arc<Mutex<Simulator>>>,
+    /// What the instance running the pipeline has; none on a cluster's
+    /// follower (and until an instance starts leading).
+    pub leading: Arc<ArcSwapOption<Leading>>,
     /// Access control; none when it is turned off.
     pub gate: Option<Arc<crate::auth::Gatekeeper>>,
     /// Origins browsers may call from.
@@ -30,9 +32,15 @@ pub struct AppState {
     pub hub: Arc<crate::fanout::Hub>,
     /// WebSocket timings.
     pub ws: crate::fanout::WsConfig,
+}
+
+/// What only the instance that runs the pipeline has.
+pub struct Leading {
     /// The pipeline's work queue (weak, so open connections never keep the
     /// pipeline from stopping at shutdown).
     pub work: tokio::sync::mpsc::WeakSender<Work>,
+    /// The simulator, when it is the source (its ground truth is served).
+    pub sim: Option<Arc<Mutex<Simulator>>>,
 }
 
 impl axum::extract::FromRef<AppState> for crate::fanout::connection::WsState {
@@ -53,9 +61,24 @@ impl AppState {
         work: impl FnOnce(oneshot::Sender<T>) -> Work,
     ) -> Result<T, ApiError> {
         let stopping = || ApiError::unavailable("the gateway is shutting down");
-        let queue = self.work.upgrade().ok_or_else(stopping)?;
+        let leading = self.leading.load_full().ok_or_else(|| self.not_leading())?;
+        let queue = leading.work.upgrade().ok_or_else(stopping)?;
         let (reply, answer) = oneshot::channel();
         queue.send(work(reply)).await.map_err(|_| stopping())?;
         answer.await.map_err(|_| stopping())
+    }
+
+    /// 503 on a follower: who leads, if anyone does.
+    fn not_leading(&self) -> ApiError {
+        let Some(cluster) = self.shared.health.cluster() else {
+            return ApiError::unavailable("the gateway is starting");
+        };
+        ApiError::unavailable(match cluster.leader_id {
+            Some(leader) => format!(
+                "instance {} follows; writes are taken by the leader, instance {leader}",
+                cluster.instance_id
+            ),
+            None => "the cluster has no leader at the moment; retry shortly".to_string(),
+        })
     }
 }

@@ -73,6 +73,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "active_flights": shared.metrics.active_flights.get(),
         "last_seq": shared.feed.last_seq(),
         "websocket_clients": state.hub.client_count(),
+        "cluster": shared.health.cluster(),
         "sources": sources,
         "plugins": plugin_summary(&plugins, plugin_problems),
     });
@@ -130,8 +131,10 @@ pub async fn openapi() -> Response {
 /// `GET /sim/truth`: the simulator's ground truth (404 with another source).
 pub async fn sim_truth(State(state): State<AppState>) -> Result<Response, ApiError> {
     let sim = state
-        .sim
-        .clone()
+        .leading
+        .load()
+        .as_ref()
+        .and_then(|l| l.sim.clone())
         .ok_or_else(|| ApiError::not_found("the simulator is not this gateway's source"))?;
     let truth = tokio::task::spawn_blocking(move || sim.lock().truth())
         .await

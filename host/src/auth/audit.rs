@@ -2,13 +2,12 @@
 //! each, written in batches by a thread of its own so a request never
 //! waits on the database.
 
-use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use rusqlite::params;
 
-use crate::db::{Database, DbError};
+use crate::db::{Backend, Database, DbError, PgUrl};
 
 /// One audited request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,15 +87,18 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Starts the writer on the database at `path`, keeping rows within `bounds`.
-    pub fn start(path: &Path, bounds: AuditBounds) -> Result<AuditLog, DbError> {
-        let db = Database::open(path)?;
+    /// Starts the writer on the backend's database, keeping rows within `bounds`.
+    pub fn start(backend: &Backend, bounds: AuditBounds) -> Result<AuditLog, DbError> {
+        let table: Box<dyn AuditTable> = match backend {
+            Backend::Sqlite(path) => Box::new(Database::open(path)?),
+            Backend::Postgres(url) => Box::new(PgAudit::open(url)?),
+        };
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         std::thread::Builder::new()
             .name("audit-log".into())
-            .spawn(move || write_rows(db, rx, bounds))
+            .spawn(move || write_rows(table, rx, bounds))
             .map_err(|e| DbError::Corrupt {
-                path: path.to_path_buf(),
+                path: backend.to_string().into(),
                 what: "audit thread".into(),
                 message: e.to_string(),
             })?;
@@ -120,47 +122,124 @@ impl AuditLog {
     }
 }
 
-fn write_rows(mut db: Database, rx: mpsc::Receiver<AuditRow>, bounds: AuditBounds) {
+/// The audit table of one engine.
+trait AuditTable: Send {
+    /// Inserts rows in one transaction.
+    fn insert(&mut self, rows: &[AuditRow]) -> Result<(), DbError>;
+    /// Deletes rows before `before` (epoch ms) and beyond the newest `max_rows`.
+    fn prune(&mut self, before: i64, max_rows: u64) -> Result<(), DbError>;
+}
+
+fn write_rows(mut table: Box<dyn AuditTable>, rx: mpsc::Receiver<AuditRow>, bounds: AuditBounds) {
     // The first batch prunes: a gateway restarted often still keeps its bound.
     let mut last_prune = std::time::Instant::now() - PRUNE_EVERY;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter().take(BATCH - 1));
-        let result = db.with_tx(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO audit_log (at, key_prefix, client_addr, method, path, status, bytes, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for r in &batch {
-                stmt.execute(params![
-                    r.at, r.key_prefix, r.client_addr, r.method, r.path, r.status, r.bytes as i64, r.detail
-                ])?;
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
+        if let Err(e) = table.insert(&batch) {
             tracing::error!(rows = batch.len(), error = %e, "audit rows not written");
         }
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = std::time::Instant::now();
-            if let Err(e) = prune(&mut db, bounds) {
+            let before = crate::health::wall_ms() - bounds.retention.as_millis() as i64;
+            if let Err(e) = table.prune(before, bounds.max_rows) {
                 tracing::warn!(error = %e, "audit retention pass failed");
             }
         }
     }
 }
 
-/// Deletes rows past the retention and beyond the newest `max_rows`.
-fn prune(db: &mut Database, bounds: AuditBounds) -> Result<(), DbError> {
-    let before = crate::health::wall_ms() - bounds.retention.as_millis() as i64;
-    db.with(|c| {
-        c.execute("DELETE FROM audit_log WHERE at < ?1", [before])?;
-        c.execute(
-            "DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log) - ?1",
-            [bounds.max_rows as i64],
-        )
-    })?;
-    Ok(())
+impl AuditTable for Database {
+    fn insert(&mut self, rows: &[AuditRow]) -> Result<(), DbError> {
+        self.with_tx(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO audit_log (at, key_prefix, client_addr, method, path, status, bytes, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for r in rows {
+                stmt.execute(params![
+                    r.at, r.key_prefix, r.client_addr, r.method, r.path, r.status, r.bytes as i64, r.detail
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn prune(&mut self, before: i64, max_rows: u64) -> Result<(), DbError> {
+        self.with(|c| {
+            c.execute("DELETE FROM audit_log WHERE at < ?1", [before])?;
+            c.execute(
+                "DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log) - ?1",
+                [max_rows as i64],
+            )
+        })?;
+        Ok(())
+    }
+}
+
+/// The audit table in PostgreSQL (every instance writes its rows there).
+struct PgAudit {
+    url: PgUrl,
+    /// None after a failure: the next batch reconnects.
+    client: Option<crate::db::postgres::PgClient>,
+}
+
+impl PgAudit {
+    fn open(url: &PgUrl) -> Result<PgAudit, DbError> {
+        Ok(PgAudit {
+            url: url.clone(),
+            client: Some(crate::db::postgres::open(url)?),
+        })
+    }
+
+    fn with(
+        &mut self,
+        doing: &str,
+        f: impl FnOnce(&mut postgres::Client) -> Result<(), postgres::Error>,
+    ) -> Result<(), DbError> {
+        let client = match self.client.as_mut() {
+            Some(client) => client,
+            None => self.client.insert(self.url.connect()?),
+        };
+        let result = f(client);
+        if result.is_err() && client.is_closed() {
+            self.client = None;
+        }
+        result.map_err(|e| self.url.err(doing, e))
+    }
+}
+
+impl AuditTable for PgAudit {
+    fn insert(&mut self, rows: &[AuditRow]) -> Result<(), DbError> {
+        let at: Vec<i64> = rows.iter().map(|r| r.at).collect();
+        let prefix: Vec<Option<&str>> = rows.iter().map(|r| r.key_prefix.as_deref()).collect();
+        let addr: Vec<Option<&str>> = rows.iter().map(|r| r.client_addr.as_deref()).collect();
+        let method: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
+        let path: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+        let status: Vec<i32> = rows.iter().map(|r| i32::from(r.status)).collect();
+        let bytes: Vec<i64> = rows.iter().map(|r| r.bytes as i64).collect();
+        let detail: Vec<Option<&str>> = rows.iter().map(|r| r.detail.as_deref()).collect();
+        self.with("writing audit rows", |c| {
+            c.execute(
+                "INSERT INTO audit_log (at, key_prefix, client_addr, method, path, status, bytes, detail)
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                                      $6::INT[], $7::BIGINT[], $8::TEXT[])",
+                &[&at, &prefix, &addr, &method, &path, &status, &bytes, &detail],
+            )
+            .map(drop)
+        })
+    }
+
+    fn prune(&mut self, before: i64, max_rows: u64) -> Result<(), DbError> {
+        self.with("pruning the audit log", |c| {
+            c.execute("DELETE FROM audit_log WHERE at < $1", &[&before])?;
+            c.execute(
+                "DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log) - $1",
+                &[&(max_rows as i64)],
+            )
+            .map(drop)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -201,11 +280,7 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        let bounds = AuditBounds {
-            retention: Duration::from_secs(3600),
-            max_rows: 20,
-        };
-        prune(&mut db, bounds).unwrap();
+        AuditTable::prune(&mut db, crate::health::wall_ms() - 3_600_000, 20).unwrap();
         let (n, oldest): (i64, i64) = db
             .with(|c| {
                 c.query_row("SELECT COUNT(*), MIN(id) FROM audit_log", [], |r| {

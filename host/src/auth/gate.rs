@@ -72,7 +72,7 @@ struct Cached {
 
 /// Keys, limits, usage and the audit log, shared by every request.
 pub struct Gatekeeper {
-    keys: Arc<KeyStore>,
+    keys: Arc<dyn KeyStore>,
     cache: Mutex<HashMap<[u8; 32], Cached>>,
     seen_version: AtomicI64,
     limits: RateLimits,
@@ -91,7 +91,7 @@ impl Gatekeeper {
     /// A gatekeeper over these keys.
     /// `open_paths` (under the API prefix, e.g. `/health`) need no key.
     pub fn new(
-        keys: Arc<KeyStore>,
+        keys: Arc<dyn KeyStore>,
         limits: RateLimits,
         anonymous: AddressLimits,
         audit: AuditLog,
@@ -119,7 +119,7 @@ impl Gatekeeper {
     }
 
     /// The key store.
-    pub fn keys(&self) -> &Arc<KeyStore> {
+    pub fn keys(&self) -> &Arc<dyn KeyStore> {
         &self.keys
     }
 

@@ -22,5 +22,5 @@ pub mod limiter;
 pub use connections::{ConnectionLimit, ConnectionSlot, Connections};
 pub use gate::{AuthError, Gatekeeper};
 pub use key::Tier;
-pub use keystore::{ApiKey, KeyStore, NewKey};
+pub use keystore::{ApiKey, KeyStore, NewKey, PgKeys, SqliteKeys};
 pub use layer::Caller;

@@ -83,7 +83,7 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
         "the open-file limit is {files}; {clients} clients need more (raise the hard limit: ulimit -Hn)"
     );
     let dir = tempfile::tempdir()?;
-    let keys = KeyStore::open(&dir.path().join("swim.db"))?;
+    let keys = crate::auth::SqliteKeys::open(&dir.path().join("swim.db"))?;
     let per_key = Tier::System.websocket_connections() as usize;
     let mut key_list = Vec::new();
     for _ in 0..clients.div_ceil(per_key).max(1) {
@@ -115,6 +115,8 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
         auth: AuthConfig::default(),
         ws: Default::default(),
         tls: None,
+        database: None,
+        cluster: None,
     };
     println!("{}", super::machine());
     println!(

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::Cli;
-use crate::auth::{ApiKey, KeyStore, NewKey, Tier};
+use crate::auth::{ApiKey, NewKey, Tier, keystore};
 use crate::health::wall_ms;
 use vatswim_plugin_api::time::format_utc;
 
@@ -53,7 +53,7 @@ pub enum KeysCommand {
 pub fn run(cli: &Cli, cmd: &KeysCommand) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&cli.data_dir)
         .with_context(|| format!("creating the data dir {}", cli.data_dir.display()))?;
-    let keys = KeyStore::open(&cli.data_dir.join("swim.db"))?;
+    let keys = keystore::open(&cli.backend())?;
     match cmd {
         KeysCommand::Create {
             tier,

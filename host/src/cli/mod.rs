@@ -42,6 +42,11 @@ pub struct Cli {
     /// Port to listen on (on 127.0.0.1, or the host of `--listen`).
     #[arg(long, global = true, env = "SWIM_PORT")]
     pub port: Option<u16>,
+    /// Keep state (flights, the change feed's archive, keys, audit, TMI) in
+    /// this PostgreSQL database instead of DATA_DIR/swim.db, e.g.
+    /// `postgres://postgres@127.0.0.1/swim` (created if missing).
+    #[arg(long, global = true, env = "SWIM_DATABASE_URL", value_name = "URL")]
+    pub database: Option<crate::db::PgUrl>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -65,6 +70,14 @@ impl Cli {
             addr.set_port(port);
         }
         addr
+    }
+
+    /// Where state is kept: `--database`, else the SQLite file in the data dir.
+    pub fn backend(&self) -> crate::db::Backend {
+        match &self.database {
+            Some(url) => crate::db::Backend::Postgres(url.clone()),
+            None => crate::db::Backend::Sqlite(self.data_dir.join("swim.db")),
+        }
     }
 
     /// Where compiled components are cached.

@@ -11,7 +11,8 @@ use clap::Args;
 use serde::Deserialize;
 
 use super::Cli;
-use crate::auth::{KeyStore, NewKey, Tier};
+use crate::auth::{NewKey, Tier, keystore};
+use crate::cluster::ClusterConfig;
 use crate::fanout::WsConfig;
 use crate::pipeline::Retention;
 use crate::server::{self, AuthConfig, ServerConfig, SourceConfig};
@@ -49,6 +50,55 @@ impl TlsArgs {
     }
 }
 
+/// Cluster membership, for serve, demo and replay (docs/CLUSTER.md).
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Run as a member of the cluster on this NATS server (JetStream), e.g.
+    /// `nats://127.0.0.1:4222`; needs `--database`.
+    #[arg(long, env = "SWIM_CLUSTER", value_name = "NATS_URL")]
+    pub cluster: Option<String>,
+    /// The change feed's JetStream stream (every member names the same).
+    #[arg(long, env = "SWIM_STREAM", requires = "cluster")]
+    pub stream: Option<String>,
+    /// This instance's name in the cluster (default: host name and pid).
+    #[arg(long, env = "SWIM_INSTANCE_ID", requires = "cluster")]
+    pub instance_id: Option<String>,
+    /// Where other members reach this one's HTTP, e.g.
+    /// `http://10.0.0.5:8090` (default: the listen address).
+    #[arg(long, env = "SWIM_ADVERTISE_URL", requires = "cluster")]
+    pub advertise_url: Option<String>,
+}
+
+impl ClusterArgs {
+    /// The flags over the config file's `[cluster]`.
+    fn config(&self, file: Option<&FileCluster>) -> Option<ClusterConfig> {
+        let nats_url = self
+            .cluster
+            .clone()
+            .or_else(|| file.and_then(|f| f.nats_url.clone()))?;
+        let mut config = ClusterConfig::new(nats_url);
+        if let Some(stream) = self
+            .stream
+            .clone()
+            .or_else(|| file.and_then(|f| f.stream.clone()))
+        {
+            config.stream = stream;
+        }
+        if let Some(id) = self
+            .instance_id
+            .clone()
+            .or_else(|| file.and_then(|f| f.instance_id.clone()))
+        {
+            config.instance_id = id;
+        }
+        config.advertise_url = self
+            .advertise_url
+            .clone()
+            .or_else(|| file.and_then(|f| f.advertise_url.clone()));
+        Some(config)
+    }
+}
+
 /// `swim serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -60,6 +110,8 @@ pub struct ServeArgs {
     pub feed_url: Option<String>,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// `swim demo`.
@@ -86,6 +138,8 @@ pub struct DemoArgs {
     pub hub: Option<String>,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// `swim replay`.
@@ -98,6 +152,8 @@ pub struct ReplayArgs {
     pub speed: f64,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// `swim record`.
@@ -131,6 +187,23 @@ struct FileConfig {
     #[serde(default)]
     websocket: FileWebSocket,
     tls: Option<FileTls>,
+    cluster: Option<FileCluster>,
+    database: Option<FileDatabase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCluster {
+    nats_url: Option<String>,
+    stream: Option<String>,
+    instance_id: Option<String>,
+    advertise_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDatabase {
+    url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,6 +271,14 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let listen = cli.listen_addr(file.listen);
     let mut config = server_config(cli, source);
     config.tls = args.tls.config(file.tls.as_ref());
+    if let (None, Some(db)) = (&config.database, &file.database) {
+        let url = db
+            .url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("config [database] url: {e}"))?;
+        config.database = Some(url);
+    }
+    config.cluster = args.cluster.config(file.cluster.as_ref());
     let r = &file.retention;
     if let Some(h) = r.events_hours {
         config.retention.events = Duration::from_secs(h * 3600);
@@ -294,6 +375,7 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     banner.extend(demo_keys(cli)?);
     let mut config = server_config(cli, source);
     config.tls = args.tls.config(None);
+    config.cluster = args.cluster.config(None);
     run_server(listen, config, banner)
 }
 
@@ -308,6 +390,7 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let mut config = server_config(cli, source);
     config.tls = args.tls.config(None);
+    config.cluster = args.cluster.config(None);
     run_server(cli.listen_addr(None), config, Vec::new())
 }
 
@@ -320,6 +403,8 @@ fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
         auth: AuthConfig::default(),
         ws: WsConfig::default(),
         tls: None,
+        database: cli.database.clone(),
+        cluster: None,
     }
 }
 
@@ -327,7 +412,7 @@ fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
 /// where the keys are.
 fn demo_keys(cli: &Cli) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(&cli.data_dir)?;
-    let keys = KeyStore::open(&cli.data_dir.join("swim.db"))?;
+    let keys = keystore::open(&cli.backend())?;
     if !keys.list()?.is_empty() {
         return Ok(vec![
             "keys: created on the first run (see `swim keys list`; `swim keys create` makes more)"

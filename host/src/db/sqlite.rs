@@ -30,6 +30,27 @@ pub enum DbError {
         /// What SQLite said.
         source: rusqlite::Error,
     },
+    /// PostgreSQL refused (the server is named without its password).
+    #[error("database {server}: {doing}: {source}")]
+    Postgres {
+        /// The server and database.
+        server: String,
+        /// What the gateway was doing.
+        doing: String,
+        /// What PostgreSQL said.
+        source: postgres::Error,
+    },
+    /// A newer leader has claimed the database: this instance must not
+    /// write (docs/CLUSTER.md, the leader).
+    #[error(
+        "database {server}: a newer leader (term {term}) holds the database; this instance no longer writes"
+    )]
+    Deposed {
+        /// The term that holds it.
+        term: i64,
+        /// The server and database.
+        server: String,
+    },
     /// A stored row could not be read back.
     #[error("database {path}: {what} is corrupt: {message}")]
     Corrupt {

@@ -15,10 +15,12 @@ use tokio::sync::broadcast;
 pub mod archive;
 pub mod epoch;
 pub mod event;
+pub mod relay;
 
 pub use archive::{ArchiveError, EventArchive};
 pub use epoch::{HighWater, ResumeGap};
 pub use event::Event;
+pub use relay::{Relay, RelayError};
 
 /// How many recent events are kept in memory.
 pub const RECENT_EVENTS: usize = 50_000;

@@ -12,9 +12,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::throttle::WriteThrottle;
 use super::{CycleOutput, Pipeline};
-use crate::db::{CycleWrite, Database};
+use crate::db::{CycleStore, CycleWrite};
 use crate::feed::event::payload;
-use crate::feed::{ChangeFeed, Event, HighWater};
+use crate::feed::{ChangeFeed, Event, HighWater, Relay};
 use crate::health::{Health, wall_ms};
 use crate::ingest::{IngestBatch, IngestReport};
 use crate::metrics::Metrics;
@@ -95,7 +95,9 @@ pub struct Shared {
 /// The pipeline's thread state.
 pub struct Worker {
     pipeline: Pipeline,
-    db: Option<Database>,
+    db: Option<Box<dyn CycleStore>>,
+    /// Where committed cycles go before local readers (a cluster's stream).
+    relay: Option<Box<dyn Relay>>,
     shared: Arc<Shared>,
     plugin_events: std::sync::mpsc::Receiver<PluginEvent>,
     last_snapshot: HashMap<String, String>,
@@ -116,7 +118,7 @@ impl Worker {
     /// A worker over a pipeline (restored or fresh) and its database.
     pub fn new(
         pipeline: Pipeline,
-        db: Option<Database>,
+        db: Option<Box<dyn CycleStore>>,
         shared: Arc<Shared>,
         plugin_events: std::sync::mpsc::Receiver<PluginEvent>,
         retention: Retention,
@@ -132,6 +134,7 @@ impl Worker {
         Worker {
             pipeline,
             db,
+            relay: None,
             shared,
             plugin_events,
             last_snapshot: HashMap::new(),
@@ -150,6 +153,13 @@ impl Worker {
     /// recognised at the next start).
     pub fn with_high_water(mut self, mark: HighWater) -> Self {
         self.high_water = Some(mark);
+        self
+    }
+
+    /// Relays every committed cycle to `relay` before publishing it here
+    /// (a cluster's leader: docs/CLUSTER.md).
+    pub fn with_relay(mut self, relay: Box<dyn Relay>) -> Self {
+        self.relay = Some(relay);
         self
     }
 
@@ -311,6 +321,21 @@ impl Worker {
             .metrics
             .persist_seconds
             .observe(started.elapsed());
+        failpoint::after_commit();
+        if let Some(relay) = self.relay.as_mut()
+            && let Err(error) = relay.relay(&out.events)
+        {
+            // Committed, not relayed: the next leader relays it from the
+            // database. Publishing here first would show this instance's
+            // clients events the others may never see.
+            tracing::error!("{error}");
+            self.failed = Some(
+                anyhow::Error::new(error)
+                    .context("stopping: the cycle is committed and the next leader relays it"),
+            );
+            self.shutdown.trigger();
+            return;
+        }
         for issue in &out.issues {
             tracing::warn!(plugin = %issue.plugin, "{}", issue.message);
         }
@@ -415,6 +440,32 @@ impl Worker {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "change feed retention pass failed"),
+        }
+    }
+}
+
+/// A crash on purpose, for the test that kills a cluster's leader between
+/// a cycle's commit and its relay (docs/CLUSTER.md): with
+/// `SWIM_FAILPOINT=exit-after-commit:N` the process exits at once, as a
+/// `kill -9` would, right after its Nth commit. Unset, it costs one
+/// relaxed load per cycle.
+mod failpoint {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static AFTER: OnceLock<Option<u64>> = OnceLock::new();
+    static COMMITS: AtomicU64 = AtomicU64::new(0);
+
+    pub fn after_commit() {
+        let after = AFTER.get_or_init(|| {
+            let value = std::env::var("SWIM_FAILPOINT").ok()?;
+            value.strip_prefix("exit-after-commit:")?.parse().ok()
+        });
+        if let Some(n) = after
+            && COMMITS.fetch_add(1, Ordering::Relaxed) + 1 >= *n
+        {
+            eprintln!("SWIM_FAILPOINT: exiting after commit {n}, before relaying it");
+            std::process::exit(137);
         }
     }
 }

@@ -70,6 +70,22 @@ impl FlightsView {
         }
     }
 
+    /// The view of records read elsewhere (a cluster follower's, from the
+    /// leader's database), sorted by uid here.
+    pub fn of_records(
+        mut flights: Vec<Arc<FlightRecord>>,
+        version: u64,
+        as_of: i64,
+    ) -> FlightsView {
+        flights.sort_unstable_by_key(|r| r.flight_uid);
+        FlightsView {
+            version,
+            as_of,
+            flights,
+            indexes: OnceLock::new(),
+        }
+    }
+
     fn indexes(&self) -> &Indexes {
         self.indexes.get_or_init(|| Indexes::of(&self.flights))
     }

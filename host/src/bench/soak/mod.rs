@@ -318,7 +318,7 @@ fn slope_mb_per_min(samples: &[Sample], value: impl Fn(&Sample) -> u64) -> f64 {
 
 /// A system key in the data dir's database (before the server opens it).
 fn system_key(data_dir: &Path) -> anyhow::Result<String> {
-    let keys = KeyStore::open(&data_dir.join("swim.db"))?;
+    let keys = crate::auth::SqliteKeys::open(&data_dir.join("swim.db"))?;
     let new = NewKey {
         tier: Tier::System,
         owner: "soak".into(),

@@ -4,6 +4,12 @@
 //! real server in-process; the binary prints the address it listens on.
 //! Shutdown (the future resolving): stop taking requests and snapshots,
 //! let the cycle in flight commit, stop.
+//!
+//! - `leader`: the pipeline and the source, over a restored store.
+//! - `member`: a cluster member following, then leading (docs/CLUSTER.md).
+
+mod leader;
+mod member;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,21 +27,20 @@ use tokio::sync::mpsc;
 use crate::api::{self, AppState};
 use crate::auth::audit::{AuditBounds, AuditLog};
 use crate::auth::limiter::{AddressLimits, RateLimits};
-use crate::auth::{Gatekeeper, KeyStore};
-use crate::db::{Checkpointer, Database, SqliteArchive};
+use crate::auth::{Gatekeeper, keystore};
+use crate::cluster::lease::Holder;
+use crate::cluster::{Cluster, ClusterConfig};
+use crate::db::{Backend, Checkpointer, CycleStore, PgUrl};
 use crate::fanout::{Hub, WsConfig, connection};
 use crate::feed::{self, ChangeFeed, HighWater};
-use crate::health::{Health, wall_ms};
+use crate::health::Health;
 use crate::metrics::Metrics;
-use crate::pipeline::{Pipeline, Retention, Shared, Work, Worker};
+use crate::pipeline::{Retention, Shared, Work};
 use crate::plugin::{EventSink, PluginEvent, Registry, watcher};
-use crate::reference::AirportTable;
 use crate::shutdown::Shutdown;
-use crate::source::sim::{SimConfig, Simulator, World};
-use crate::source::{replay, sim, vatsim};
-use crate::store::{FlightStore, FlightsView};
+use crate::source::sim::SimConfig;
+use crate::store::FlightsView;
 use crate::tls::{self, SwappableCert, TlsConfig, TlsListener};
-use crate::tmi::Programs;
 
 /// How often the write-ahead log is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
@@ -90,6 +95,11 @@ pub struct ServerConfig {
     pub ws: WsConfig,
     /// Serve HTTPS and WSS with this certificate (plain HTTP without).
     pub tls: Option<TlsConfig>,
+    /// Keep state in this PostgreSQL database instead of the data dir's
+    /// SQLite file.
+    pub database: Option<PgUrl>,
+    /// Run as a member of this cluster (needs `database`).
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// Access control settings.
@@ -127,6 +137,14 @@ impl ServerConfig {
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("swim.db")
     }
+
+    /// Where state is kept.
+    pub fn backend(&self) -> Backend {
+        match &self.database {
+            Some(url) => Backend::Postgres(url.clone()),
+            None => Backend::Sqlite(self.db_path()),
+        }
+    }
 }
 
 /// Runs the gateway on `listener` until `shutdown` resolves.
@@ -154,7 +172,7 @@ pub async fn run_observed(
         None => None,
     };
     // The one shutdown signal: the caller's future, or a fatal error
-    // inside (a cycle that cannot be committed), triggers it.
+    // inside (a cycle that cannot be committed, a lost lease), triggers it.
     let signal = Shutdown::new();
     tokio::spawn({
         let signal = signal.clone();
@@ -163,75 +181,31 @@ pub async fn run_observed(
             signal.trigger();
         }
     });
-    let db = Database::open(&config.db_path())?;
-    let _checkpointer = Checkpointer::spawn(&config.db_path(), CHECKPOINT_EVERY)?;
-    let restored = db.restore()?;
-    let programs = db.programs(wall_ms())?;
-    tracing::info!(
-        flights = restored.records.len(),
-        next_seq = restored.next_seq,
-        "state restored"
-    );
+    let backend = config.backend();
     let (work_tx, work_rx) = mpsc::channel::<Work>(WORK_QUEUE);
     let (plugin_tx, plugin_rx) = std::sync::mpsc::channel::<PluginEvent>();
     let registry = open_registry(&config, plugin_sink(plugin_tx, &work_tx)).await?;
     let _watch = watcher::watch(registry.clone())?;
-
-    let next_seq = restored.next_seq;
-    // A restarted simulator continues from where the data stopped, so
-    // event times never go backwards across a restart.
-    let resume_after = restored
-        .records
-        .iter()
-        .filter_map(|r| r.position.map(|p| p.updated_at))
-        .max();
-    let simulator = match &config.source {
-        SourceConfig::Sim { config, .. } => Some(open_simulator(&db, config, resume_after)?),
-        _ => None,
-    };
-    let store = FlightStore::restore(
-        restored.next_uid,
-        restored.records,
-        restored.disconnected_at,
-    );
-    let high_water = HighWater::in_dir(&config.data_dir);
-    let epoch = feed_epoch(&db, &high_water, next_seq - 1)?;
+    let start = Start::open(&config, &backend, &listener).await?;
     let shared = Arc::new(Shared {
-        view: ArcSwap::from_pointee(FlightsView::build(&store, 0, 0)),
+        view: ArcSwap::from_pointee(FlightsView::default()),
         programs: ArcSwap::from_pointee(Vec::new()),
         feed: Arc::new(
             ChangeFeed::new(
-                next_seq - 1,
-                Some(Box::new(SqliteArchive::new(config.db_path()))),
+                start.last_seq(),
+                Some(backend.archive()),
                 feed::RECENT_EVENTS,
             )
-            .with_epoch(epoch),
+            .with_epoch(start.epoch().to_string()),
         ),
         health: Arc::new(Health::default()),
         metrics: Arc::new(Metrics::default()),
     });
     observe(&shared.feed);
-    let pipeline = Pipeline::with_store(registry.clone(), store, next_seq)
-        .with_programs(Programs::restore(programs, wall_ms()));
-    let worker = Worker::new(
-        pipeline,
-        Some(db),
-        shared.clone(),
-        plugin_rx,
-        config.retention,
-        signal.clone(),
-    )
-    .with_high_water(high_water);
-    let pipeline_thread = std::thread::Builder::new()
-        .name("pipeline".into())
-        .spawn(move || worker.run(work_rx))?;
-
-    let work_queue = work_tx.downgrade();
-    // Requests (ingest, TMI) reach the pipeline until shutdown, even after
-    // a finite source (replay, `--stop-after`) is done.
-    let requests_open = work_tx.clone();
-    let (source_task, sim) = start_source(&config.source, simulator, work_tx, &shared.health);
-    let gate = open_gate(&config)?;
+    let gate = {
+        let (config, backend) = (config.clone(), backend.clone());
+        tokio::task::spawn_blocking(move || open_gate(&config, &backend)).await??
+    };
     let housekeeping = gate
         .clone()
         .map(|g| tokio::spawn(keep_house(g, signal.clone())));
@@ -239,16 +213,27 @@ pub async fn run_observed(
     let fanout_thread = hub.spawn()?;
     tokio::spawn(connection::heartbeats(hub.clone(), config.ws.heartbeat));
     let state = AppState {
-        shared,
-        registry,
+        shared: shared.clone(),
+        registry: registry.clone(),
         started: Instant::now(),
-        sim,
+        leading: Default::default(),
         gate: gate.clone(),
         cors_origins: config.auth.cors_origins.clone(),
         hub: hub.clone(),
         ws: config.ws,
-        work: work_queue,
     };
+    let ready = leader::Ready {
+        config: config.clone(),
+        shared,
+        registry,
+        signal: signal.clone(),
+        leading: state.leading.clone(),
+        work_tx,
+        work_rx,
+        plugin_rx,
+    };
+    let outcome = Arc::new(Mutex::new(member::Outcome::default()));
+    let begun = start.begin(ready, outcome.clone()).await?;
     serve_http(listener, api::router(state), tls, &signal).await?;
     close_websockets(&hub).await;
     if let Some(task) = housekeeping {
@@ -257,14 +242,177 @@ pub async fn run_observed(
     if let Some(gate) = gate {
         tokio::task::spawn_blocking(move || gate.flush_usage()).await?;
     }
-
-    tracing::info!("shutting down: finishing the cycle in flight");
-    drop(requests_open);
-    source_task.abort();
-    let _ = source_task.await;
-    let pipeline = tokio::task::spawn_blocking(move || pipeline_thread.join()).await?;
+    if let Some(task) = begun.membership {
+        let _ = task.await;
+    }
+    let (running, failed) = {
+        let mut outcome = outcome.lock();
+        (outcome.running.take(), outcome.error.take())
+    };
+    let stopped = match running {
+        Some(running) => running.stop().await,
+        None => Ok(()),
+    };
     let _ = tokio::task::spawn_blocking(move || fanout_thread.join()).await?;
-    pipeline.map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?
+    failed.map_or(stopped, Err)
+}
+
+/// Where other members reach this one: `advertise_url`, else the address
+/// it listens on (an unspecified one, `0.0.0.0`, is not reachable: set
+/// `advertise_url` for members on other hosts).
+fn advertised_url(
+    cluster: &ClusterConfig,
+    tls: bool,
+    listener: &TcpListener,
+) -> anyhow::Result<String> {
+    if let Some(url) = &cluster.advertise_url {
+        return Ok(url.trim_end_matches('/').to_string());
+    }
+    let mut address = listener.local_addr()?;
+    if address.ip().is_unspecified() {
+        tracing::warn!(
+            %address,
+            "listening on all addresses: other members reach this one at 127.0.0.1; \
+             set [cluster] advertise_url (--advertise-url) when they run elsewhere"
+        );
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let scheme = if tls { "https" } else { "http" };
+    Ok(format!("{scheme}://{address}"))
+}
+
+/// What runs beside the server until it stops.
+struct Begun {
+    /// A cluster member's life.
+    membership: Option<tokio::task::JoinHandle<()>>,
+    /// The SQLite checkpointer, stopped when dropped.
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// How this instance starts: alone (it leads at once, from its restored
+/// store) or as a cluster member (it follows the stream until it leads).
+enum Start {
+    Alone {
+        store: Box<dyn CycleStore>,
+        restored: crate::db::Restored,
+        epoch: String,
+        high_water: HighWater,
+        _checkpointer: Option<Checkpointer>,
+    },
+    Member {
+        cluster: Box<Cluster>,
+        url: PgUrl,
+        me: Holder,
+        last_seq: u64,
+    },
+}
+
+impl Start {
+    async fn open(
+        config: &ServerConfig,
+        backend: &Backend,
+        listener: &TcpListener,
+    ) -> anyhow::Result<Start> {
+        if let Some(cluster) = &config.cluster {
+            let Backend::Postgres(url) = backend else {
+                anyhow::bail!(
+                    "cluster mode keeps state in PostgreSQL: give --database URL (or SWIM_DATABASE_URL) with --cluster"
+                );
+            };
+            let mut cluster = Cluster::join(cluster.clone(), config.retention.events).await?;
+            let last_seq = crate::cluster::stream::last_seq(&mut cluster.stream).await?;
+            let me = Holder {
+                instance_id: cluster.config.instance_id.clone(),
+                url: advertised_url(&cluster.config, config.tls.is_some(), listener)?,
+            };
+            return Ok(Start::Member {
+                cluster: Box::new(cluster),
+                url: url.clone(),
+                me,
+                last_seq,
+            });
+        }
+        let (store, restored, epoch, high_water, checkpointer) = {
+            let backend = backend.clone();
+            let data_dir = config.data_dir.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let checkpointer = match &backend {
+                    Backend::Sqlite(path) => Some(Checkpointer::spawn(path, CHECKPOINT_EVERY)?),
+                    Backend::Postgres(_) => None,
+                };
+                let mut store = backend.cycle_store()?;
+                let restored = store.restore()?;
+                let high_water = HighWater::in_dir(&data_dir);
+                let epoch = feed_epoch(store.as_mut(), &high_water, restored.next_seq - 1)?;
+                Ok((store, restored, epoch, high_water, checkpointer))
+            })
+            .await??
+        };
+        tracing::info!(
+            flights = restored.records.len(),
+            next_seq = restored.next_seq,
+            database = %backend,
+            "state restored"
+        );
+        Ok(Start::Alone {
+            store,
+            restored,
+            epoch,
+            high_water,
+            _checkpointer: checkpointer,
+        })
+    }
+
+    /// The seq the feed starts after.
+    fn last_seq(&self) -> u64 {
+        match self {
+            Start::Alone { restored, .. } => restored.next_seq - 1,
+            Start::Member { last_seq, .. } => *last_seq,
+        }
+    }
+
+    fn epoch(&self) -> &str {
+        match self {
+            Start::Alone { epoch, .. } => epoch,
+            Start::Member { cluster, .. } => &cluster.epoch,
+        }
+    }
+
+    /// Leads now (alone), or starts the member's life as a task.
+    async fn begin(
+        self,
+        ready: leader::Ready,
+        outcome: Arc<Mutex<member::Outcome>>,
+    ) -> anyhow::Result<Begun> {
+        match self {
+            Start::Alone {
+                store,
+                restored,
+                high_water,
+                _checkpointer,
+                ..
+            } => {
+                ready.shared.metrics.is_leader.set(1);
+                // Leading starts with database reads (programs, the
+                // simulator's world).
+                let running = tokio::task::spawn_blocking(move || {
+                    leader::lead(store, restored, None, Some(high_water), ready)
+                })
+                .await??;
+                outcome.lock().running = Some(running);
+                Ok(Begun {
+                    membership: None,
+                    _checkpointer,
+                })
+            }
+            Start::Member {
+                cluster, url, me, ..
+            } => Ok(Begun {
+                membership: Some(tokio::spawn(member::run(*cluster, url, me, ready, outcome))),
+                _checkpointer: None,
+            }),
+        }
+    }
 }
 
 /// Serves `app` on `listener` until the shutdown signal: plain HTTP, or
@@ -300,7 +448,7 @@ async fn serve_http(
 /// The feed's epoch: the database's, unless it has none (a new database)
 /// or it is behind its own high-water mark (restored from a backup: its
 /// seqs will be reused for other events), then a new one.
-fn feed_epoch(db: &Database, mark: &HighWater, last_seq: u64) -> anyhow::Result<String> {
+fn feed_epoch(db: &mut dyn CycleStore, mark: &HighWater, last_seq: u64) -> anyhow::Result<String> {
     if let Some(epoch) = db.feed_epoch()? {
         if !mark.rewound(&epoch, last_seq) {
             return Ok(epoch);
@@ -334,18 +482,17 @@ async fn close_websockets(hub: &Hub) {
     }
 }
 
-fn open_gate(config: &ServerConfig) -> anyhow::Result<Option<Arc<Gatekeeper>>> {
+fn open_gate(config: &ServerConfig, backend: &Backend) -> anyhow::Result<Option<Arc<Gatekeeper>>> {
     if !config.auth.enabled {
         tracing::warn!("access control is off: every request is served without a key");
         return Ok(None);
     }
-    let path = config.db_path();
-    let keys = Arc::new(KeyStore::open(&path)?);
+    let keys = keystore::open(backend)?;
     let bounds = AuditBounds {
         retention: config.auth.audit_retention,
         max_rows: config.auth.audit_max_rows,
     };
-    let audit = AuditLog::start(&path, bounds)?;
+    let audit = AuditLog::start(backend, bounds)?;
     let gate = Gatekeeper::new(
         keys,
         RateLimits::default(),
@@ -391,97 +538,6 @@ fn plugin_sink(
             let _ = work.try_send(Work::Wake);
         }
     })
-}
-
-/// The simulator: the stored world resumed when the settings ask for it
-/// (its flights continue where the data stopped), else a new world,
-/// stored so that the next start resumes it.
-fn open_simulator(
-    db: &Database,
-    config: &SimConfig,
-    resume_after: Option<i64>,
-) -> anyhow::Result<Simulator> {
-    let airports = AirportTable::embedded();
-    // The next whole second: after anything stamped at startup.
-    let now = (wall_ms() / 1000 + 1) * 1000;
-    let next_at = match config.start_ms {
-        0 => resume_after.map_or(now, |t| (t / 1000 * 1000 + config.interval_ms).max(now)),
-        start => start,
-    };
-    let stored = db
-        .source_state("sim")?
-        .and_then(|text| serde_json::from_str::<World>(&text).ok());
-    if let Some(world) = stored.filter(|w| w.continues(config, next_at)) {
-        tracing::info!(
-            seed = world.seed,
-            since_ms = next_at - world.origin_ms,
-            "the simulated world resumes"
-        );
-        return Ok(Simulator::resume(&world, airports, next_at));
-    }
-    let config = SimConfig {
-        start_ms: next_at,
-        ..config.clone()
-    };
-    let world = serde_json::to_string(&World::of(&config))?;
-    db.set_source_state("sim", &world)?;
-    Ok(Simulator::new(config, airports))
-}
-
-type SimHandle = Option<Arc<Mutex<Simulator>>>;
-
-fn start_source(
-    source: &SourceConfig,
-    simulator: Option<Simulator>,
-    work: mpsc::Sender<Work>,
-    health: &Arc<Health>,
-) -> (tokio::task::JoinHandle<()>, SimHandle) {
-    match source.clone() {
-        SourceConfig::Vatsim {
-            url,
-            interval,
-            timeout,
-        } => {
-            health.add_source("vatsim", "vatsim", Some(url.clone()));
-            let config = vatsim::poller::PollConfig {
-                name: "vatsim".into(),
-                url,
-                interval,
-                timeout,
-            };
-            (
-                tokio::spawn(vatsim::poller::run(config, work, health.clone())),
-                None,
-            )
-        }
-        SourceConfig::Sim {
-            config,
-            speed,
-            stop_after,
-        } => {
-            health.add_source("sim", "sim", Some(format!("seed {} x{speed}", config.seed)));
-            let simulator = simulator.expect("a simulator source has its simulator");
-            let simulator = Arc::new(Mutex::new(simulator));
-            let task = tokio::spawn(sim::runner::run(
-                simulator.clone(),
-                speed,
-                stop_after,
-                "sim".into(),
-                work,
-            ));
-            (task, Some(simulator))
-        }
-        SourceConfig::Replay { file, speed } => {
-            health.add_source("replay", "replay", Some(file.display().to_string()));
-            let health = health.clone();
-            let task = tokio::spawn(async move {
-                if let Err(e) = replay::run(file, speed, "replay".into(), work).await {
-                    health.fetch_failed("replay", &e.to_string());
-                }
-            });
-            (task, None)
-        }
-    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
