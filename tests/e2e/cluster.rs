@@ -136,6 +136,7 @@ impl Drop for Services {
                 let js = async_nats::jetstream::new(client);
                 let _ = js.delete_stream(&stream).await;
                 let _ = js.delete_key_value(format!("{stream}_LEADER")).await;
+                let _ = js.delete_object_store(format!("{stream}_PLUGINS")).await;
             }
         });
         let url: swim::db::PgUrl = self.database.parse().unwrap();
@@ -365,7 +366,7 @@ fn a_leader_that_dies_between_commit_and_relay_loses_and_repeats_nothing() {
 }
 
 #[test]
-fn keys_made_and_revoked_with_the_database_flag_hold_on_every_member() {
+fn keys_and_plugins_pushed_once_hold_on_every_member() {
     let _turn = turn();
     let services = Services::new("keys");
     let tmp = tempfile::tempdir().unwrap();
@@ -399,4 +400,121 @@ fn keys_made_and_revoked_with_the_database_flag_hold_on_every_member() {
             (status(gw) == 401).then_some(())
         });
     }
+
+    // A partner's adapter pushed once serves its route on every member.
+    let staged = tmp.path().join("csv.wasm");
+    std::fs::copy(
+        Path::new(env!("SWIM_TEST_GUESTS_DIR")).join("csv_positions.wasm"),
+        &staged,
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("csv.toml"),
+        "name = \"csv\"\nkind = \"ingest-adapter\"\nroute = \"csv\"\nowns = [\"position\", \"track\"]\n",
+    )
+    .unwrap();
+    let pushed = Command::new(env!("CARGO_BIN_EXE_swim"))
+        .args(["plugins", "push"])
+        .arg(&staged)
+        .args(["--cluster", NATS, "--stream", &services.stream])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&pushed.stdout);
+    assert!(
+        pushed.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    assert!(said.starts_with("pushed csv"), "{said}");
+    for gw in &gws {
+        wait_for(
+            "the pushed plugin active everywhere",
+            Duration::from_secs(20),
+            || {
+                let plugins = gw.ok("/plugins")["data"].clone();
+                let csv = plugins
+                    .as_array()?
+                    .iter()
+                    .find(|p| p["name"] == "csv")?
+                    .clone();
+                let instances = csv["instances"].as_object()?;
+                (csv["status"] == "active"
+                    && instances.len() == 2
+                    && instances.values().all(|i| i["status"] == "active"))
+                .then_some(())
+            },
+        );
+    }
+    // A garbage file is refused before it reaches any instance.
+    std::fs::write(tmp.path().join("junk.wasm"), "not a component").unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_swim"))
+        .args(["plugins", "push"])
+        .arg(tmp.path().join("junk.wasm"))
+        .args(["--cluster", NATS, "--stream", &services.stream])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("not pushed"));
+}
+
+#[test]
+fn a_keys_limits_hold_across_instances() {
+    let _turn = turn();
+    let services = Services::new("limits");
+    let tmp = tempfile::tempdir().unwrap();
+    let system = services.new_key("system");
+    let gws: Vec<Gateway> = (1..=2)
+        .map(|i| services.member(tmp.path(), &format!("gw-{i}"), &system, &[]))
+        .collect();
+    leader_of(&gws, Duration::from_secs(30));
+    // A public key: 5 WebSocket connections and 100 requests a minute.
+    let public = services.new_key("public");
+    let mut open = Vec::new();
+    for (gw, n) in [(&gws[0], 3), (&gws[1], 2)] {
+        for _ in 0..n {
+            open.push(Ws::open(gw, &public).0);
+        }
+    }
+    // Each instance has heard the other's count within a report or two.
+    std::thread::sleep(Duration::from_millis(1_000));
+    for gw in &gws {
+        let mut sixth = Ws::connect(gw, &public);
+        let refused = sixth.next();
+        assert_eq!(refused["code"], "CONNECTION_LIMIT", "{refused}");
+        assert_eq!(sixth.close_code(), 4002);
+    }
+    drop(open);
+
+    let get = |gw: &Gateway| {
+        gw.http()
+            .get(format!("{}/flights?per_page=1", gw.base))
+            .bearer_auth(&public)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // The shared budget is per clock minute: start well inside one.
+    let into_minute = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if into_minute > 40 {
+        std::thread::sleep(Duration::from_secs(61 - into_minute));
+    }
+    let on_first = (0..60).filter(|_| get(&gws[0]) == 200).count();
+    std::thread::sleep(Duration::from_millis(1_000));
+    let on_second = (0..60).filter(|_| get(&gws[1]) == 200).count();
+    assert_eq!(on_first, 60);
+    assert_eq!(
+        on_second, 40,
+        "the second instance had 40 of the minute's 100 left"
+    );
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert_eq!(
+        get(&gws[0]),
+        429,
+        "the first has heard the second spend the rest"
+    );
 }

@@ -32,6 +32,8 @@ pub struct AppState {
     pub hub: Arc<crate::fanout::Hub>,
     /// WebSocket timings.
     pub ws: crate::fanout::WsConfig,
+    /// Every cluster instance's plugins (none for a single gateway).
+    pub cluster_plugins: Option<Arc<crate::cluster::plugins::ClusterPlugins>>,
 }
 
 /// What only the instance that runs the pipeline has.

@@ -101,9 +101,41 @@ fn plugin_summary(
 }
 
 /// `GET /plugins`: every plugin's status, calls, faults and timing.
+/// In a cluster each plugin also has `instances`: its status on every
+/// instance, as they last reported it.
 pub async fn plugins(State(state): State<AppState>) -> Response {
     let statuses = state.registry.statuses();
-    Envelope::new(statuses, state.shared.view.load().as_of).into_response()
+    let as_of = state.shared.view.load().as_of;
+    let Some(cluster) = &state.cluster_plugins else {
+        return Envelope::new(statuses, as_of).into_response();
+    };
+    let by_instance = cluster.current();
+    let mut names: Vec<String> = statuses.iter().map(|s| s.name.clone()).collect();
+    for plugins in by_instance.values() {
+        names.extend(plugins.iter().map(|p| p.name.clone()));
+    }
+    names.sort();
+    names.dedup();
+    let data: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| {
+            let mut entry = statuses
+                .iter()
+                .find(|s| &s.name == name)
+                .and_then(|s| serde_json::to_value(s).ok())
+                .unwrap_or_else(|| json!({"name": name}));
+            let instances: serde_json::Map<String, serde_json::Value> = by_instance
+                .iter()
+                .filter_map(|(id, plugins)| {
+                    let p = plugins.iter().find(|p| &p.name == name)?;
+                    Some((id.clone(), json!({"status": p.status, "version": p.version, "last_error": p.last_error})))
+                })
+                .collect();
+            entry["instances"] = instances.into();
+            entry
+        })
+        .collect();
+    Envelope::new(data, as_of).into_response()
 }
 
 /// `GET /metrics`: Prometheus text format.

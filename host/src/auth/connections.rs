@@ -8,11 +8,22 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::keystore::ApiKey;
+use super::shared::SharedLimits;
 
 /// Open connections per key id.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Connections {
     open: Mutex<HashMap<i64, u32>>,
+    /// A cluster's other instances' connections count too.
+    shared: Option<Arc<SharedLimits>>,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections")
+            .field("open", &self.open)
+            .finish()
+    }
 }
 
 /// Refused: the key already has its tier's number of connections.
@@ -40,12 +51,24 @@ pub struct ConnectionSlot {
 }
 
 impl Connections {
+    /// Connections limited across a cluster: the others' reported ones count.
+    pub fn shared(shared: Arc<SharedLimits>) -> Self {
+        Connections {
+            open: Mutex::default(),
+            shared: Some(shared),
+        }
+    }
+
     /// Claims a slot for `key`, or says its limit is reached.
     pub fn open(self: &Arc<Self>, key: &ApiKey) -> Result<ConnectionSlot, ConnectionLimit> {
         let limit = key.tier.websocket_connections();
+        let elsewhere = self
+            .shared
+            .as_ref()
+            .map_or(0, |s| s.peer_connections(key.id));
         let mut open = self.open.lock();
         let count = open.entry(key.id).or_default();
-        if *count >= limit {
+        if *count + elsewhere >= limit {
             return Err(ConnectionLimit { limit });
         }
         *count += 1;
@@ -58,6 +81,11 @@ impl Connections {
     /// Connections open for a key.
     pub fn count(&self, key_id: i64) -> u32 {
         self.open.lock().get(&key_id).copied().unwrap_or(0)
+    }
+
+    /// Connections open, by key id.
+    pub fn by_key(&self) -> Vec<(i64, u32)> {
+        self.open.lock().iter().map(|(k, n)| (*k, *n)).collect()
     }
 
     /// Connections open in all.

@@ -16,6 +16,7 @@ use super::failures::Failures;
 use super::key::{self, Tier};
 use super::keystore::{ApiKey, KeyStore, Usage};
 use super::limiter::{AddressLimits, Decision, RateLimits};
+use super::shared::SharedLimits;
 
 /// How long a lookup (found or not) is trusted.
 pub const CACHE_TTL: Duration = Duration::from_secs(300);
@@ -84,6 +85,8 @@ pub struct Gatekeeper {
     pub audit: AuditLog,
     /// Open WebSocket connections per key.
     pub connections: Arc<Connections>,
+    /// A cluster's instances' counts, when limits hold across them.
+    shared: Option<Arc<SharedLimits>>,
     open_paths: Vec<String>,
 }
 
@@ -108,6 +111,7 @@ impl Gatekeeper {
             usage: Mutex::new(HashMap::new()),
             audit,
             connections: Arc::new(Connections::default()),
+            shared: None,
             open_paths,
         }
     }
@@ -185,9 +189,28 @@ impl Gatekeeper {
         key
     }
 
-    /// Takes one request from the key's bucket.
+    /// Takes one request from the key's bucket (and, in a cluster, from
+    /// its budget for the minute across the instances).
     pub fn rate(&self, key: &ApiKey) -> Decision {
-        self.limits.check(key.id, key.tier)
+        let decision = self.limits.check(key.id, key.tier);
+        let (Some(shared), Decision::Allowed { limit, remaining }) = (&self.shared, decision)
+        else {
+            return decision;
+        };
+        match shared.admit(key.id, limit, crate::health::wall_ms()) {
+            Ok(left) => Decision::Allowed {
+                limit,
+                remaining: remaining.min(left),
+            },
+            Err(retry_after) => Decision::Limited { limit, retry_after },
+        }
+    }
+
+    /// Limits this gatekeeper's keys across a cluster's instances.
+    pub fn with_shared_limits(mut self, shared: Arc<SharedLimits>) -> Self {
+        self.connections = Arc::new(Connections::shared(shared.clone()));
+        self.shared = Some(shared);
+        self
     }
 
     /// A request that presented no valid key: takes one request from its

@@ -5,6 +5,7 @@
 //! - `keystore`: keys in the database.
 //! - `limiter`: per-key token buckets by tier.
 //! - `connections`: per-key WebSocket connection limits by tier.
+//! - `shared`: both limits across a cluster's instances, from their reports.
 //! - `audit`: the audit log writer (rows cut to bounds, the table capped).
 //! - `failures`: repeated auth failures from one address, aggregated.
 //! - `gate`: lookups (cached), checks, usage counting.
@@ -18,6 +19,7 @@ pub mod key;
 pub mod keystore;
 pub mod layer;
 pub mod limiter;
+pub mod shared;
 
 pub use connections::{ConnectionLimit, ConnectionSlot, Connections};
 pub use gate::{AuthError, Gatekeeper};

@@ -30,15 +30,15 @@ use crate::source::sim::SimConfig;
 
 /// What the child reports.
 #[derive(Debug, Serialize, Deserialize)]
-struct ClientReport {
+pub(super) struct ClientReport {
     clients: usize,
     connect_failures: usize,
     closed_early: usize,
-    seconds: f64,
-    messages: u64,
+    pub seconds: f64,
+    pub messages: u64,
     bytes: u64,
     latency_ms_p50: f64,
-    latency_ms_p99: f64,
+    pub latency_ms_p99: f64,
     latency_ms_max: f64,
     samples: usize,
     /// Why connections failed or ended early: a close code, or what
@@ -77,13 +77,41 @@ fn raise_file_limit() -> u64 {
 
 /// Runs the benchmark: the server here, the clients in a child process.
 pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::Result<()> {
-    let files = raise_file_limit();
-    anyhow::ensure!(
-        files as usize > clients + 256,
-        "the open-file limit is {files}; {clients} clients need more (raise the hard limit: ulimit -Hn)"
-    );
     let dir = tempfile::tempdir()?;
     let keys = crate::auth::SqliteKeys::open(&dir.path().join("swim.db"))?;
+    let key_list = system_keys(&keys, clients)?;
+    let config = sim_config(dir.path(), flights, speed);
+    println!("{}", super::machine());
+    println!(
+        "{clients} clients in a child process, {flights} simulated flights, a snapshot every {:.1} s, {seconds} s of traffic",
+        15.0 / speed
+    );
+    measure(
+        config,
+        &key_list,
+        Box::new(|| Ok((Vec::new(), Vec::new()))),
+        clients,
+        seconds,
+    )
+    .map(drop)
+}
+
+/// Other gateways to spread clients over, started once this one serves:
+/// their WebSocket URLs, and what keeps them running until dropped.
+pub(super) type Others = Box<dyn FnOnce() -> anyhow::Result<(Vec<String>, Vec<KillOnDrop>)> + Send>;
+
+/// A child process killed when dropped.
+pub(super) struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Enough system keys for `clients` connections.
+pub(super) fn system_keys(keys: &dyn KeyStore, clients: usize) -> anyhow::Result<Vec<String>> {
     let per_key = Tier::System.websocket_connections() as usize;
     let mut key_list = Vec::new();
     for _ in 0..clients.div_ceil(per_key).max(1) {
@@ -97,9 +125,14 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
         };
         key_list.push(keys.create(&new, crate::health::wall_ms())?.0);
     }
-    let config = ServerConfig {
-        data_dir: dir.path().to_path_buf(),
-        plugins_dir: dir.path().join("plugins"),
+    Ok(key_list)
+}
+
+/// The gateway on the simulator, with its state in `dir`.
+pub(super) fn sim_config(dir: &std::path::Path, flights: usize, speed: f64) -> ServerConfig {
+    ServerConfig {
+        data_dir: dir.to_path_buf(),
+        plugins_dir: dir.join("plugins"),
         source: SourceConfig::Sim {
             config: SimConfig {
                 seed: 3,
@@ -117,11 +150,24 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
         tls: None,
         database: None,
         cluster: None,
-    };
-    println!("{}", super::machine());
-    println!(
-        "{clients} clients in a child process, {flights} simulated flights, a snapshot every {:.1} s, {seconds} s of traffic",
-        15.0 / speed
+    }
+}
+
+/// Serves `config` here, recording when each event is published, while
+/// the child process's clients connect to this gateway and to `others`
+/// (WebSocket URLs of other instances, round robin); prints and returns
+/// the clients' report.
+pub(super) fn measure(
+    config: ServerConfig,
+    key_list: &[String],
+    others: Others,
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<ClientReport> {
+    let files = raise_file_limit();
+    anyhow::ensure!(
+        files as usize > clients + 256,
+        "the open-file limit is {files}; {clients} clients need more (raise the hard limit: ulimit -Hn)"
     );
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -149,7 +195,10 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
             },
         ));
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let report = drive_clients(&url, &key_list, clients, seconds, published).await;
+        let mut urls = vec![url.clone()];
+        let (more, _running) = tokio::task::spawn_blocking(others).await??;
+        urls.extend(more);
+        let report = drive_clients(&urls.join(","), key_list, clients, seconds, published).await;
         let metrics_url = url.replace("ws://", "http://").replace("/ws", "/metrics");
         if let Ok(text) = reqwest::get(&metrics_url).await?.text().await {
             let (p50, p99) = server_side(&text);
@@ -161,14 +210,15 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
     })
 }
 
-/// Spawns the client process, feeds it publish times, prints its report.
+/// Spawns the client process, feeds it publish times, prints and returns
+/// its report.
 async fn drive_clients(
     url: &str,
     keys: &[String],
     clients: usize,
     seconds: u64,
     published: Arc<Mutex<Vec<(u64, u64)>>>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ClientReport> {
     let exe = std::env::current_exe()?;
     let mut child = tokio::process::Command::new(exe)
         .args([
@@ -272,7 +322,7 @@ async fn drive_clients(
         "publish-to-receive: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
         r.latency_ms_p50, r.latency_ms_p99, r.latency_ms_max, r.samples
     );
-    Ok(())
+    Ok(r)
 }
 
 /// Upper bounds of the p50 and p99 buckets of the server's
@@ -360,9 +410,12 @@ async fn run_clients(
     let gate = Arc::new(tokio::sync::Semaphore::new(256));
     let connected = Arc::new(tokio::sync::Barrier::new(n + 1));
     let mut tasks = Vec::with_capacity(n);
+    // Several gateways (a cluster): clients spread over them in turn.
+    let urls: Vec<&str> = url.split(',').collect();
     for i in 0..n {
         let url = format!(
-            "{url}?api_key={}",
+            "{}?api_key={}",
+            urls[i % urls.len()],
             keys[i / Tier::System.websocket_connections() as usize]
         );
         let (mut go, mut stop, receipts) = (go_rx.clone(), stop_rx.clone(), receipts.clone());

@@ -1,6 +1,7 @@
 //! `swim bench`: benchmarks that print figures (docs/BENCHMARKS.md). They are
 //! not tests: nothing here passes or fails on speed.
 
+mod cluster;
 mod cycle;
 mod fanout;
 mod feed;
@@ -64,6 +65,29 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// The fan-out with one gateway, then with two (clients split between
+    /// the leader and a follower): delivered messages/s and p99 of each.
+    /// Needs NATS with JetStream and PostgreSQL.
+    Cluster {
+        /// WebSocket clients.
+        #[arg(long, default_value_t = 2_000)]
+        clients: usize,
+        /// Simulated flights.
+        #[arg(long, default_value_t = 2_000)]
+        flights: usize,
+        /// Simulator speed (a snapshot every 15 s / speed).
+        #[arg(long, default_value_t = 5.0)]
+        speed: f64,
+        /// Seconds of traffic measured per run.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// The NATS server.
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats: String,
+        /// The PostgreSQL server (each run makes and drops a database on it).
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+        postgres: String,
+    },
     /// `swim demo` for minutes under churning WebSocket clients (random
     /// filters, disconnects, resumes): every stream checked against the
     /// change feed, the server's files and memory sampled.
@@ -103,6 +127,14 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
             clients,
             seconds,
         } => return fanout::clients(url, keys, *clients, *seconds),
+        BenchCommand::Cluster {
+            clients,
+            flights,
+            speed,
+            seconds,
+            nats,
+            postgres,
+        } => cluster::run(*clients, *flights, *speed, *seconds, nats, postgres)?,
         BenchCommand::Soak(args) => {
             if !soak::run(args)? {
                 return Ok(ExitCode::FAILURE);

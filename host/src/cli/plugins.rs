@@ -1,4 +1,4 @@
-//! `swim plugins check|list|watch`.
+//! `swim plugins check|list|watch|push`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,27 +25,68 @@ pub enum PluginsCommand {
         #[arg(long)]
         manifest: Option<PathBuf>,
     },
-    /// The plugins directory and the built-ins, with each plugin's status.
+    /// The plugins directory and the built-ins, with each plugin's status;
+    /// with `--cluster`, the plugins pushed to the cluster and their status
+    /// on every running instance.
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        cluster: ClusterTarget,
+    },
+    /// Check a plugin, then push it to every instance of a cluster (each
+    /// hot-loads it into its plugins dir within about a second).
+    Push {
+        /// The component (`NAME.wasm`).
+        file: PathBuf,
+        /// Its manifest (default: `NAME.toml` beside the file, if present).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        #[command(flatten)]
+        cluster: ClusterTarget,
     },
     /// Load every plugin and hot-reload the plugins directory, logging each
     /// load, reload, failure and quarantine, until Ctrl-C.
     Watch,
 }
 
+/// Which cluster (docs/CLUSTER.md).
+#[derive(Debug, clap::Args)]
+pub struct ClusterTarget {
+    /// The cluster's NATS server, e.g. `nats://127.0.0.1:4222`.
+    #[arg(long, env = "SWIM_CLUSTER", value_name = "NATS_URL")]
+    cluster: Option<String>,
+    /// The cluster's change feed stream.
+    #[arg(long, env = "SWIM_STREAM", default_value = crate::cluster::DEFAULT_STREAM)]
+    stream: String,
+}
+
 /// Runs a plugins subcommand.
 pub fn run(cli: &Cli, cmd: &PluginsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PluginsCommand::Check { file, manifest } => check(file, manifest.as_deref()),
-        PluginsCommand::List { json } => list(cli, *json),
+        PluginsCommand::List { json, cluster } => match &cluster.cluster {
+            Some(nats) => list_cluster(nats, &cluster.stream, *json),
+            None => list(cli, *json),
+        },
+        PluginsCommand::Push {
+            file,
+            manifest,
+            cluster,
+        } => {
+            let nats = cluster.cluster.as_deref().context(
+                "push needs the cluster: --cluster NATS_URL (or SWIM_CLUSTER); \
+                 a single gateway takes plugins dropped into its plugins dir",
+            )?;
+            push(file, manifest.as_deref(), nats, &cluster.stream)
+        }
         PluginsCommand::Watch => watch(cli),
     }
 }
 
-fn check(file: &Path, manifest: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// A plugin file, its name and its manifest's text, read for checking.
+fn read_plugin(file: &Path, manifest: Option<&Path>) -> anyhow::Result<(Source, Option<PathBuf>)> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file
         .file_stem()
@@ -69,6 +110,11 @@ fn check(file: &Path, manifest: Option<&Path>) -> anyhow::Result<ExitCode> {
         bytes,
         manifest: manifest_text,
     };
+    Ok((source, manifest_path))
+}
+
+fn check(file: &Path, manifest: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let (source, manifest_path) = read_plugin(file, manifest)?;
     let loader = Loader::new(None)?;
     match loader.load(&source, FilterParams::default(), Tier::Optimized) {
         Ok(version) => {
@@ -80,6 +126,79 @@ fn check(file: &Path, manifest: Option<&Path>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Checks the plugin as `check` does; pushes it only if it loads.
+fn push(
+    file: &Path,
+    manifest: Option<&Path>,
+    nats: &str,
+    stream: &str,
+) -> anyhow::Result<ExitCode> {
+    let (source, manifest_path) = read_plugin(file, manifest)?;
+    if let Err(invalid) = Loader::new(None)?.load(&source, FilterParams::default(), Tier::Optimized)
+    {
+        println!("error: {}: {invalid}; not pushed", file.display());
+        return Ok(ExitCode::FAILURE);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = crate::cluster::connect(nats, "plugins push").await?;
+        let js = async_nats::jetstream::new(client);
+        let store = crate::cluster::plugins::store(&js, stream).await?;
+        crate::cluster::plugins::push(
+            &store,
+            &source.name,
+            &source.bytes,
+            source.manifest.as_deref(),
+        )
+        .await
+    })?;
+    println!(
+        "pushed {} ({} bytes{}) to {}; every instance loads it within a few seconds",
+        source.name,
+        source.bytes.len(),
+        manifest_path.map_or(String::new(), |m| format!(", manifest {}", m.display())),
+        crate::cluster::plugins::bucket(stream)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each running instance's plugins, as they report them.
+fn list_cluster(nats: &str, stream: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let by_instance = runtime.block_on(async {
+        let client = crate::cluster::connect(nats, "plugins list").await?;
+        crate::cluster::plugins::listen_status(&client, stream, std::time::Duration::from_secs(3))
+            .await
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&by_instance)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if by_instance.is_empty() {
+        println!("no instance of stream {stream} reported within 3 s");
+    }
+    for (instance, plugins) in by_instance {
+        println!("instance {instance}:");
+        for p in plugins {
+            let error = p
+                .last_error
+                .map(|e| format!("  error: {e}"))
+                .unwrap_or_default();
+            println!(
+                "  {:<12} {:<8} {:<12}{error}",
+                p.name,
+                p.version.as_deref().unwrap_or("-"),
+                p.status
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_check_ok(version: &Version, manifest: Option<&Path>) {

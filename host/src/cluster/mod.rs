@@ -10,9 +10,13 @@
 //! - `stream`: the change feed stream: open, relay, follow.
 //! - `lease`: the leader's lease.
 //! - `view`: a follower's flights and programs, from the database.
+//! - `usage`: each instance's key usage told to the others (shared limits).
+//! - `plugins`: plugins pushed to every instance, and each one's status.
 
 pub mod lease;
+pub mod plugins;
 pub mod stream;
+pub mod usage;
 pub mod view;
 
 use std::time::Duration;
@@ -49,6 +53,16 @@ impl ClusterConfig {
     }
 }
 
+/// A NATS connection named for `who`.
+pub async fn connect(nats_url: &str, who: &str) -> anyhow::Result<async_nats::Client> {
+    async_nats::ConnectOptions::new()
+        .name(format!("vatswim {who}"))
+        .connection_timeout(Duration::from_secs(5))
+        .connect(nats_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach NATS at {nats_url}: {e}"))
+}
+
 fn default_instance_id() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
@@ -62,6 +76,8 @@ fn default_instance_id() -> String {
 pub struct Cluster {
     /// Its configuration.
     pub config: ClusterConfig,
+    /// The NATS connection.
+    pub client: async_nats::Client,
     /// JetStream.
     pub js: jetstream::Context,
     /// The change feed stream.
@@ -70,21 +86,19 @@ pub struct Cluster {
     pub epoch: String,
     /// The lease's bucket.
     pub leases: kv::Store,
+    /// Plugins pushed to every instance.
+    pub plugins: async_nats::jetstream::object_store::ObjectStore,
 }
 
 impl Cluster {
-    /// Connects, opening (or creating) the stream and the lease bucket;
-    /// events older than `max_age` leave the stream.
+    /// Connects, opening (or creating) the stream, the lease bucket and
+    /// the plugin store; events older than `max_age` leave the stream.
     pub async fn join(config: ClusterConfig, max_age: Duration) -> anyhow::Result<Cluster> {
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("vatswim {}", config.instance_id))
-            .connection_timeout(Duration::from_secs(5))
-            .connect(&config.nats_url)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot reach NATS at {}: {e}", config.nats_url))?;
-        let js = jetstream::new(client);
+        let client = connect(&config.nats_url, &config.instance_id).await?;
+        let js = jetstream::new(client.clone());
         let (stream, epoch) = stream::open(&js, &config.stream, max_age).await?;
         let leases = lease::bucket(&js, &config.stream).await?;
+        let plugins = plugins::store(&js, &config.stream).await?;
         tracing::info!(
             instance = %config.instance_id,
             stream = %config.stream,
@@ -93,10 +107,12 @@ impl Cluster {
         );
         Ok(Cluster {
             config,
+            client,
             js,
             stream,
             epoch,
             leases,
+            plugins,
         })
     }
 }

@@ -87,6 +87,12 @@ impl FromStr for PgUrl {
 }
 
 impl PgUrl {
+    /// The URL as given, password included: for handing to a process the
+    /// gateway starts, never for a log line.
+    pub fn expose(&self) -> &str {
+        &self.url
+    }
+
     /// The database name (the user's name when the URL has none).
     pub fn dbname(&self) -> String {
         let config = self.config();

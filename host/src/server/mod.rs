@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use crate::api::{self, AppState};
 use crate::auth::audit::{AuditBounds, AuditLog};
 use crate::auth::limiter::{AddressLimits, RateLimits};
+use crate::auth::shared::SharedLimits;
 use crate::auth::{Gatekeeper, keystore};
 use crate::cluster::lease::Holder;
 use crate::cluster::{Cluster, ClusterConfig};
@@ -202,10 +203,21 @@ pub async fn run_observed(
         metrics: Arc::new(Metrics::default()),
     });
     observe(&shared.feed);
+    let shared_limits = start.shared_limits();
     let gate = {
-        let (config, backend) = (config.clone(), backend.clone());
-        tokio::task::spawn_blocking(move || open_gate(&config, &backend)).await??
+        let (config, backend, shared) = (config.clone(), backend.clone(), shared_limits.clone());
+        tokio::task::spawn_blocking(move || open_gate(&config, &backend, shared)).await??
     };
+    if let (Some((client, subject, shared)), Some(gate)) = (shared_limits, &gate) {
+        let connections = gate.connections.clone();
+        tokio::spawn(crate::cluster::usage::exchange(
+            client,
+            subject,
+            shared,
+            connections,
+            signal.clone(),
+        ));
+    }
     let housekeeping = gate
         .clone()
         .map(|g| tokio::spawn(keep_house(g, signal.clone())));
@@ -221,6 +233,7 @@ pub async fn run_observed(
         cors_origins: config.auth.cors_origins.clone(),
         hub: hub.clone(),
         ws: config.ws,
+        cluster_plugins: start.share_plugins(&config, &registry, &signal),
     };
     let ready = leader::Ready {
         config: config.clone(),
@@ -363,6 +376,47 @@ impl Start {
         })
     }
 
+    /// A member mirrors the plugins pushed to the cluster into its plugins
+    /// dir and reports its own; returns where the others' reports go.
+    fn share_plugins(
+        &self,
+        config: &ServerConfig,
+        registry: &Arc<Registry>,
+        signal: &Shutdown,
+    ) -> Option<Arc<crate::cluster::plugins::ClusterPlugins>> {
+        use crate::cluster::plugins;
+        let Start::Member { cluster, me, .. } = self else {
+            return None;
+        };
+        let seen = Arc::new(plugins::ClusterPlugins::default());
+        tokio::spawn(plugins::mirror(
+            cluster.plugins.clone(),
+            config.plugins_dir.clone(),
+            signal.clone(),
+        ));
+        tokio::spawn(plugins::exchange_status(
+            cluster.client.clone(),
+            cluster.config.stream.clone(),
+            me.instance_id.clone(),
+            registry.clone(),
+            seen.clone(),
+            signal.clone(),
+        ));
+        Some(seen)
+    }
+
+    /// A member's limits hold across the cluster: the parts they need.
+    fn shared_limits(&self) -> Option<SharedLimitsParts> {
+        let Start::Member { cluster, me, .. } = self else {
+            return None;
+        };
+        Some((
+            cluster.client.clone(),
+            crate::cluster::usage::subject(&cluster.config.stream),
+            Arc::new(SharedLimits::new(me.instance_id.clone())),
+        ))
+    }
+
     /// The seq the feed starts after.
     fn last_seq(&self) -> u64 {
         match self {
@@ -482,7 +536,14 @@ async fn close_websockets(hub: &Hub) {
     }
 }
 
-fn open_gate(config: &ServerConfig, backend: &Backend) -> anyhow::Result<Option<Arc<Gatekeeper>>> {
+/// The NATS connection, subject and counts a cluster member's limits use.
+type SharedLimitsParts = (async_nats::Client, String, Arc<SharedLimits>);
+
+fn open_gate(
+    config: &ServerConfig,
+    backend: &Backend,
+    shared: Option<SharedLimitsParts>,
+) -> anyhow::Result<Option<Arc<Gatekeeper>>> {
     if !config.auth.enabled {
         tracing::warn!("access control is off: every request is served without a key");
         return Ok(None);
@@ -493,13 +554,16 @@ fn open_gate(config: &ServerConfig, backend: &Backend) -> anyhow::Result<Option<
         max_rows: config.auth.audit_max_rows,
     };
     let audit = AuditLog::start(backend, bounds)?;
-    let gate = Gatekeeper::new(
+    let mut gate = Gatekeeper::new(
         keys,
         RateLimits::default(),
         AddressLimits::new(config.auth.anonymous_per_minute),
         audit,
         config.auth.open_paths.clone(),
     );
+    if let Some((_, _, shared)) = shared {
+        gate = gate.with_shared_limits(shared);
+    }
     Ok(Some(Arc::new(gate)))
 }
 
