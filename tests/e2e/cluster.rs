@@ -178,9 +178,14 @@ fn watch(gw: &Gateway, key: &str, since: Option<u64>) -> Ws {
     ws
 }
 
-/// Seqs received until one reaches `until`; panics on a gap or a repeat.
-fn contiguous_until(ws: &mut Ws, mut last: Option<u64>, until: u64) -> u64 {
-    let mut received = 0;
+/// Events received until one reaches `until`; panics on a gap or a repeat.
+fn contiguous_until(ws: &mut Ws, last: Option<u64>, until: u64) -> u64 {
+    events_until(ws, last, until).len() as u64
+}
+
+/// The events themselves (see `contiguous_until`).
+fn events_until(ws: &mut Ws, mut last: Option<u64>, until: u64) -> Vec<Value> {
+    let mut received = Vec::new();
     loop {
         let m = ws.next();
         let Some(seq) = m["seq"].as_u64() else {
@@ -190,11 +195,12 @@ fn contiguous_until(ws: &mut Ws, mut last: Option<u64>, until: u64) -> u64 {
             assert_eq!(
                 seq,
                 last + 1,
-                "after seq {last} came {seq} ({received} received)"
+                "after seq {last} came {seq} ({} received)",
+                received.len()
             );
         }
         last = Some(seq);
-        received += 1;
+        received.push(m);
         if seq >= until {
             return received;
         }
@@ -284,10 +290,22 @@ fn three_gateways_survive_their_leader_killed_and_clients_see_every_seq_once() {
             .all(|gw| last_seq(gw) > at_kill + 200)
             .then_some(())
     });
-    // Every client on a survivor saw every seq once, across the takeover.
+    // Every client on a survivor saw every seq once, across the takeover,
+    // each event as the database committed it (large payloads cross the
+    // stream gzipped).
     for (i, ws) in clients.iter_mut().enumerate() {
-        let n = contiguous_until(ws, Some(firsts[i]), at_kill + 200);
-        assert!(n > 200, "client {i} received {n}");
+        let seen = events_until(ws, Some(firsts[i]), at_kill + 200);
+        assert!(seen.len() > 200, "client {i} received {}", seen.len());
+        let committed = gws[new_leader].events_since(firsts[i], "*");
+        for (got, want) in seen.iter().zip(&committed) {
+            assert_eq!(got["seq"], want["seq"]);
+            assert_eq!(
+                (&got["type"], &got["data"]),
+                (&want["type"], &want["data"]),
+                "seq {}",
+                got["seq"]
+            );
+        }
     }
     // The killed instance's client resumes on a survivor where it stopped.
     let mut resumed = watch(&gws[1 - new_leader], &key, Some(killed_last));
@@ -374,7 +392,7 @@ fn keys_and_plugins_pushed_once_hold_on_every_member() {
     let listed = services.keys(&["list", "--json"]);
     let keys: Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(keys.as_array().map(Vec::len), Some(1), "{listed}");
-    let gws: Vec<Gateway> = (1..=2)
+    let gws: Vec<Gateway> = (1..=3)
         .map(|i| services.member(tmp.path(), &format!("gw-{i}"), &system, &[]))
         .collect();
     leader_of(&gws, Duration::from_secs(30));
@@ -394,7 +412,19 @@ fn keys_and_plugins_pushed_once_hold_on_every_member() {
     let id = serde_json::from_str::<Value>(&services.keys(&["list", "--json"])).unwrap()[0]["id"]
         .as_i64()
         .unwrap();
-    services.keys(&["revoke", &id.to_string()]);
+    // Revoked through one instance, refused by every one.
+    let revoked = gws[2]
+        .http()
+        .delete(format!("{}/keys/{id}", gws[2].base))
+        .bearer_auth(&system)
+        .send()
+        .unwrap();
+    assert_eq!(
+        revoked.status().as_u16(),
+        200,
+        "{}",
+        revoked.text().unwrap_or_default()
+    );
     for gw in &gws {
         wait_for("the revoked key refused", Duration::from_secs(15), || {
             (status(gw) == 401).then_some(())
@@ -445,6 +475,18 @@ fn keys_and_plugins_pushed_once_hold_on_every_member() {
             },
         );
     }
+    // Its route works on a follower too: the write reaches the leader.
+    let leader = leader_of(&gws, Duration::from_secs(5));
+    let follower = &gws[(leader + 1) % 3];
+    let target = follower.ok("/flights?phase=enroute&per_page=1")["data"][0].clone();
+    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let line = format!("{callsign},33.25,-97.5,12000\n");
+    let (status, reply) = crate::ingest::post(follower, "/ingest/csv", "text/csv", line);
+    assert_eq!(
+        (status, &reply["data"]["updated"]),
+        (200, &json!(1)),
+        "{reply}"
+    );
     // A garbage file is refused before it reaches any instance.
     std::fs::write(tmp.path().join("junk.wasm"), "not a component").unwrap();
     let refused = Command::new(env!("CARGO_BIN_EXE_swim"))

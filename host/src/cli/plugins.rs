@@ -147,7 +147,8 @@ fn push(
     runtime.block_on(async {
         let client = crate::cluster::connect(nats, "plugins push").await?;
         let js = async_nats::jetstream::new(client);
-        let store = crate::cluster::plugins::store(&js, stream).await?;
+        // An existing store keeps its replicas; a new one gets one copy.
+        let store = crate::cluster::plugins::store(&js, stream, 1).await?;
         crate::cluster::plugins::push(
             &store,
             &source.name,

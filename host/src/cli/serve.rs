@@ -67,6 +67,10 @@ pub struct ClusterArgs {
     /// `http://10.0.0.5:8090` (default: the listen address).
     #[arg(long, env = "SWIM_ADVERTISE_URL", requires = "cluster")]
     pub advertise_url: Option<String>,
+    /// Copies JetStream keeps of the cluster's stream, lease and plugin
+    /// store when this instance creates them (3 on a 3-node NATS cluster).
+    #[arg(long, env = "SWIM_REPLICAS", requires = "cluster")]
+    pub replicas: Option<usize>,
 }
 
 impl ClusterArgs {
@@ -95,6 +99,9 @@ impl ClusterArgs {
             .advertise_url
             .clone()
             .or_else(|| file.and_then(|f| f.advertise_url.clone()));
+        if let Some(n) = self.replicas.or_else(|| file.and_then(|f| f.replicas)) {
+            config.replicas = n;
+        }
         Some(config)
     }
 }
@@ -198,6 +205,7 @@ struct FileCluster {
     stream: Option<String>,
     instance_id: Option<String>,
     advertise_url: Option<String>,
+    replicas: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -36,7 +36,11 @@ pub struct Holder {
 /// Made as the key-value layout's stream (`KV_<bucket>`, one message per
 /// key) rather than with `create_key_value`, whose account query
 /// nats-server 2.9 answers in a shape this client no longer reads.
-pub async fn bucket(js: &jetstream::Context, stream: &str) -> anyhow::Result<kv::Store> {
+pub async fn bucket(
+    js: &jetstream::Context,
+    stream: &str,
+    replicas: usize,
+) -> anyhow::Result<kv::Store> {
     let name = format!("{stream}_LEADER");
     if let Ok(store) = js.get_key_value(&name).await {
         return Ok(store);
@@ -53,6 +57,7 @@ pub async fn bucket(js: &jetstream::Context, stream: &str) -> anyhow::Result<kv:
         allow_direct: true,
         discard: jetstream::stream::DiscardPolicy::New,
         storage: jetstream::stream::StorageType::File,
+        num_replicas: replicas.max(1),
         ..Default::default()
     };
     if let Err(created) = js.create_stream(config).await {

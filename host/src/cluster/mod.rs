@@ -38,6 +38,9 @@ pub struct ClusterConfig {
     /// Where other instances reach this one's HTTP (writes are forwarded
     /// to the leader there); default: the address it listens on.
     pub advertise_url: Option<String>,
+    /// Copies JetStream keeps of the stream, the lease and the plugin store
+    /// (3 on a three-node NATS cluster survives one node lost).
+    pub replicas: usize,
 }
 
 impl ClusterConfig {
@@ -49,16 +52,19 @@ impl ClusterConfig {
             stream: DEFAULT_STREAM.into(),
             instance_id: default_instance_id(),
             advertise_url: None,
+            replicas: 1,
         }
     }
 }
 
-/// A NATS connection named for `who`.
+/// A NATS connection named for `who`; `nats_url` may list several
+/// servers of a NATS cluster, comma-separated (the client fails over).
 pub async fn connect(nats_url: &str, who: &str) -> anyhow::Result<async_nats::Client> {
+    let servers: Vec<&str> = nats_url.split(',').map(str::trim).collect();
     async_nats::ConnectOptions::new()
         .name(format!("vatswim {who}"))
         .connection_timeout(Duration::from_secs(5))
-        .connect(nats_url)
+        .connect(servers)
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach NATS at {nats_url}: {e}"))
 }
@@ -96,9 +102,9 @@ impl Cluster {
     pub async fn join(config: ClusterConfig, max_age: Duration) -> anyhow::Result<Cluster> {
         let client = connect(&config.nats_url, &config.instance_id).await?;
         let js = jetstream::new(client.clone());
-        let (stream, epoch) = stream::open(&js, &config.stream, max_age).await?;
-        let leases = lease::bucket(&js, &config.stream).await?;
-        let plugins = plugins::store(&js, &config.stream).await?;
+        let (stream, epoch) = stream::open(&js, &config.stream, max_age, config.replicas).await?;
+        let leases = lease::bucket(&js, &config.stream, config.replicas).await?;
+        let plugins = plugins::store(&js, &config.stream, config.replicas).await?;
         tracing::info!(
             instance = %config.instance_id,
             stream = %config.stream,

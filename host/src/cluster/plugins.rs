@@ -42,6 +42,7 @@ pub fn status_subject(stream: &str) -> String {
 pub async fn store(
     js: &jetstream::Context,
     stream: &str,
+    replicas: usize,
 ) -> anyhow::Result<object_store::ObjectStore> {
     let name = bucket(stream);
     if let Ok(store) = js.get_object_store(&name).await {
@@ -50,6 +51,7 @@ pub async fn store(
     let config = object_store::Config {
         bucket: name.clone(),
         description: Some("VATSWIM: plugins pushed to every instance".into()),
+        num_replicas: replicas.max(1),
         ..Default::default()
     };
     match js.create_object_store(config).await {

@@ -91,8 +91,15 @@ struct Following {
 impl Following {
     fn start(cluster: &Cluster, url: &PgUrl, shared: &Arc<crate::pipeline::Shared>) -> Following {
         let stop = Shutdown::new();
-        let stream_reader =
-            tokio::spawn(follow(cluster.stream.clone(), shared.clone(), stop.clone()));
+        // Events too large for a message are read from the database.
+        let archive: Arc<dyn crate::feed::EventArchive> =
+            Arc::new(crate::db::PgArchive::new(url.clone()));
+        let stream_reader = tokio::spawn(follow(
+            cluster.stream.clone(),
+            shared.clone(),
+            archive,
+            stop.clone(),
+        ));
         let view_reader = std::thread::Builder::new()
             .name("follower-view".into())
             .spawn({
@@ -124,13 +131,14 @@ impl Following {
 async fn follow(
     stream: async_nats::jetstream::stream::Stream,
     shared: Arc<crate::pipeline::Shared>,
+    archive: Arc<dyn crate::feed::EventArchive>,
     stop: Shutdown,
 ) {
     while !stop.is_triggered() {
         let after = shared.feed.last_seq();
-        if let Err(e) =
-            stream::follow(stream.clone(), after, shared.feed.clone(), stop.clone()).await
-        {
+        let feed = shared.feed.clone();
+        let reading = stream::follow(stream.clone(), after, feed, archive.clone(), stop.clone());
+        if let Err(e) = reading.await {
             tracing::warn!(after, error = %e, "following the change feed stream failed; again in 1 s");
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
