@@ -457,22 +457,25 @@ fn keys_and_plugins_pushed_once_hold_on_every_member() {
     );
     assert!(said.starts_with("pushed csv"), "{said}");
     for gw in &gws {
-        wait_for(
-            "the pushed plugin active everywhere",
-            Duration::from_secs(20),
-            || {
-                let plugins = gw.ok("/plugins")["data"].clone();
-                let csv = plugins
-                    .as_array()?
-                    .iter()
-                    .find(|p| p["name"] == "csv")?
-                    .clone();
-                let instances = csv["instances"].as_object()?;
-                (csv["status"] == "active"
-                    && instances.len() == 2
-                    && instances.values().all(|i| i["status"] == "active"))
-                .then_some(())
-            },
+        let mut last = Value::Null;
+        let active = (0..300).any(|_| {
+            let plugins = gw.ok("/plugins")["data"].clone();
+            last = plugins
+                .as_array()
+                .and_then(|all| all.iter().find(|p| p["name"] == "csv").cloned())
+                .unwrap_or(Value::Null);
+            let instances = last["instances"].as_object().cloned().unwrap_or_default();
+            let everywhere = last["status"] == "active"
+                && instances.len() == 3
+                && instances.values().all(|i| i["status"] == "active");
+            if !everywhere {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            everywhere
+        });
+        assert!(
+            active,
+            "the pushed plugin is not active on all three: {last}"
         );
     }
     // Its route works on a follower too: the write reaches the leader.
