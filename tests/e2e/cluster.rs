@@ -115,6 +115,24 @@ impl Services {
         })
     }
 
+    /// The instance the lease names now, if it is held.
+    fn lease_holder(&self) -> Option<String> {
+        self.runtime.block_on(async {
+            let client = async_nats::connect(NATS).await.unwrap();
+            let js = async_nats::jetstream::new(client);
+            let kv = js
+                .get_key_value(format!("{}_LEADER", self.stream))
+                .await
+                .unwrap();
+            let entry = kv.entry("leader").await.unwrap()?;
+            if entry.operation != async_nats::jetstream::kv::Operation::Put {
+                return None;
+            }
+            let value: Value = serde_json::from_slice(&entry.value).ok()?;
+            value["instance_id"].as_str().map(String::from)
+        })
+    }
+
     /// The change feed rows in PostgreSQL: (count, min seq, max seq).
     fn committed(&self) -> (i64, i64, i64) {
         let mut client = postgres::Client::connect(&self.database, postgres::NoTls).unwrap();
@@ -562,4 +580,41 @@ fn a_keys_limits_hold_across_instances() {
         429,
         "the first has heard the second spend the rest"
     );
+}
+
+#[test]
+fn a_leader_stopped_on_purpose_hands_the_lease_over_at_once() {
+    let _turn = turn();
+    let services = Services::new("handover");
+    let tmp = tempfile::tempdir().unwrap();
+    let key = services.new_key("system");
+    let mut gws: Vec<Gateway> = (1..=2)
+        .map(|i| services.member(tmp.path(), &format!("gw-{i}"), &key, &[]))
+        .collect();
+    let leader = leader_of(&gws, Duration::from_secs(30));
+    let survivor = 1 - leader;
+    let mut ws = watch(&gws[survivor], &key, None);
+    let first = loop {
+        if let Some(seq) = ws.next()["seq"].as_u64() {
+            break seq;
+        }
+    };
+    let status = gws.remove(leader).terminate();
+    assert!(status.success(), "the leader's graceful stop: {status}");
+    // Released, not left to lapse (that takes 6 s): the lease no longer
+    // names the stopped instance.
+    let holder = services.lease_holder();
+    assert_ne!(
+        holder.as_deref(),
+        Some(format!("gw-{}", leader + 1).as_str())
+    );
+    let survivor = &gws[0];
+    wait_for("the other to lead", Duration::from_secs(30), || {
+        (role(survivor).as_deref() == Some("leader")).then_some(())
+    });
+    let target = last_seq(survivor) + 20;
+    wait_for("events after the handover", Duration::from_secs(60), || {
+        (last_seq(survivor) > target).then_some(())
+    });
+    contiguous_until(&mut ws, Some(first), target);
 }

@@ -28,6 +28,8 @@ pub(super) struct Outcome {
     pub running: Option<Running>,
     /// Why leading stopped, if it stopped on its own (a lost lease).
     pub error: Option<anyhow::Error>,
+    /// The lease, held until the pipeline has stopped, then released.
+    pub lease: Option<Lease>,
 }
 
 /// Follows, then leads; returns at shutdown.
@@ -62,10 +64,13 @@ pub(super) async fn run(
         let (shared, me, signal) = (shared.clone(), me.clone(), signal.clone());
         let outcome = outcome.clone();
         async move {
-            if let Err(e) = keep(lease, &mut reporter, &shared, &me, &signal).await {
-                tracing::error!("{e:#}");
-                outcome.lock().error = Some(e);
-                signal.trigger();
+            match keep(lease, &mut reporter, &shared, &me, &signal).await {
+                Ok(lease) => outcome.lock().lease = Some(lease),
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    outcome.lock().error = Some(e);
+                    signal.trigger();
+                }
             }
         }
     });
@@ -259,19 +264,20 @@ async fn relay_outbox(
     Ok((db, Outbox::Relayed(relayed)))
 }
 
-/// Renews the lease until shutdown; an error when it is lost.
+/// Renews the lease until shutdown, then hands it back (to be released
+/// once the pipeline has stopped); an error when it is lost.
 async fn keep(
     mut lease: Lease,
     reporter: &mut Reporter,
     shared: &crate::pipeline::Shared,
     me: &Holder,
     signal: &Shutdown,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Lease> {
     loop {
         reporter.report(shared, me, "leader").await;
         tokio::select! {
             () = tokio::time::sleep(lease::RENEW_EVERY) => {}
-            () = signal.wait() => return Ok(()),
+            () = signal.wait() => return Ok(lease),
         }
         lease.renew().await.map_err(|why| {
             anyhow::anyhow!(

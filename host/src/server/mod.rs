@@ -258,14 +258,22 @@ pub async fn run_observed(
     if let Some(task) = begun.membership {
         let _ = task.await;
     }
-    let (running, failed) = {
+    let (running, failed, lease) = {
         let mut outcome = outcome.lock();
-        (outcome.running.take(), outcome.error.take())
+        (
+            outcome.running.take(),
+            outcome.error.take(),
+            outcome.lease.take(),
+        )
     };
     let stopped = match running {
         Some(running) => running.stop().await,
         None => Ok(()),
     };
+    // The last cycle is committed and relayed: the next leader may start.
+    if let Some(lease) = lease {
+        let _ = tokio::time::timeout(Duration::from_secs(2), lease.release()).await;
+    }
     let _ = tokio::task::spawn_blocking(move || fanout_thread.join()).await?;
     failed.map_or(stopped, Err)
 }
