@@ -84,6 +84,19 @@ fn keys_are_checked_at_the_door_and_revocation_is_immediate() {
         .send()
         .unwrap();
     assert_eq!(by_header.status(), 200);
+    // Both sent: X-API-Key is the key, as in PERTI's auth.php.
+    let both = |x_api_key: &str, bearer: &str| {
+        gw.http()
+            .get(format!("{}/flights", gw.base))
+            .header("x-api-key", x_api_key)
+            .bearer_auth(bearer)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(both(&dev, &made_up), 200);
+    assert_eq!(both(&made_up, &dev), 401);
 
     // A key that expires in a second.
     let brief = create_key(

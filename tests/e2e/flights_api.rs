@@ -154,6 +154,8 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
     let callsign = one["identity"]["callsign"].as_str().unwrap();
     for query in [
         format!("gufi={}", one["gufi"].as_str().unwrap()),
+        // PERTI's legacy GUFI is accepted where the GUFI is, as PERTI does.
+        format!("gufi={}", one["gufi_legacy"].as_str().unwrap()),
         format!("flight_uid={}", one["flight_uid"]),
         format!("callsign={callsign}"),
     ] {

@@ -70,7 +70,7 @@ pub async fn one(State(state): State<AppState>, Query(pairs): Pairs) -> Result<R
     let view = state.shared.view.load_full();
     let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
     let found = if let Some(gufi) = get("gufi") {
-        view.by_gufi(gufi).cloned()
+        view.by_any_gufi(gufi).cloned()
     } else if let Some(uid) = get("flight_uid") {
         let uid: u64 = uid.parse().map_err(|_| {
             ApiError::bad_param("flight_uid", format!("{uid:?} is not a whole number"))

@@ -24,7 +24,9 @@ use crate::health::wall_ms;
 #[derive(Debug, Clone)]
 pub struct Caller(pub Arc<ApiKey>);
 
-/// The key a request presents, if any.
+/// The key a request presents, if any: `X-API-Key` first, then
+/// `Authorization: Bearer`, then `?api_key=`. `X-API-Key` wins over a
+/// bearer token sent with it, as in PERTI's `auth.php` (docs/PERTI.md).
 pub fn presented_key(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     let header = |name: &str| {
         headers
@@ -32,11 +34,11 @@ pub fn presented_key(headers: &HeaderMap, query: Option<&str>) -> Option<String>
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(bearer) = header("authorization").and_then(bearer_token) {
-        return Some(bearer.to_string());
-    }
     if let Some(k) = header("x-api-key").or_else(|| header("x-swim-api-key")) {
         return Some(k.to_string());
+    }
+    if let Some(bearer) = header("authorization").and_then(bearer_token) {
+        return Some(bearer.to_string());
     }
     query?
         .split('&')
@@ -227,8 +229,6 @@ mod tests {
             presented_key(&h, Some("api_key=swim_x&a=1")),
             Some("swim_x".into())
         );
-        h.insert("x-api-key", HeaderValue::from_static("k1"));
-        assert_eq!(presented_key(&h, None), Some("k1".into()));
         h.insert("authorization", HeaderValue::from_static("Bearer k2"));
         assert_eq!(presented_key(&h, None), Some("k2".into()));
         h.insert("authorization", HeaderValue::from_static("bearer  k3"));
@@ -238,10 +238,13 @@ mod tests {
             "scheme is case-insensitive"
         );
         h.insert("authorization", HeaderValue::from_static("Basic k4"));
+        assert_eq!(presented_key(&h, None), None, "not a bearer token");
+        h.insert("authorization", HeaderValue::from_static("Bearer k2"));
+        h.insert("x-api-key", HeaderValue::from_static("k1"));
         assert_eq!(
             presented_key(&h, None),
             Some("k1".into()),
-            "not a bearer token"
+            "X-API-Key wins over Bearer, as in PERTI"
         );
     }
 }

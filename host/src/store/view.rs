@@ -32,6 +32,7 @@ pub struct FlightsView {
 #[derive(Debug, Default)]
 struct Indexes {
     by_gufi: Index,
+    by_gufi_legacy: Index,
     by_key: Index,
     by_callsign: Index,
     by_dept: Index,
@@ -45,6 +46,7 @@ impl Indexes {
             let i = i as u32;
             if let Some(id) = &r.identity {
                 add(&mut ix.by_gufi, &id.gufi, i);
+                add(&mut ix.by_gufi_legacy, &id.gufi_legacy, i);
                 add(&mut ix.by_key, &id.flight_key, i);
                 add(&mut ix.by_callsign, &id.callsign, i);
             }
@@ -99,7 +101,24 @@ impl FlightsView {
         Some(&self.flights[i])
     }
 
-    /// By GUFI.
+    /// By GUFI as PERTI's `/flight?gufi=` reads it: a UUID is the GUFI, any
+    /// other text the legacy one (`VAT-YYYYMMDD-CALLSIGN-DEPT-DEST`), which
+    /// a repeated flight shares: the connected one, else the latest.
+    pub fn by_any_gufi<'a>(&'a self, gufi: &'a str) -> Option<&'a Arc<FlightRecord>> {
+        if uuid::Uuid::try_parse(gufi).is_ok() {
+            return self.by_gufi(gufi);
+        }
+        let index = &self.indexes().by_gufi_legacy;
+        let same: Vec<_> = self
+            .find(index, gufi, |r| identity(r, |i| &i.gufi_legacy))
+            .collect();
+        same.iter()
+            .find(|r| r.progress.is_some_and(|p| p.is_active))
+            .or(same.iter().max_by_key(|r| r.flight_uid))
+            .copied()
+    }
+
+    /// By GUFI (the UUID).
     pub fn by_gufi<'a>(&'a self, gufi: &'a str) -> Option<&'a Arc<FlightRecord>> {
         self.find(&self.indexes().by_gufi, gufi, |r| identity(r, |i| &i.gufi))
             .next()
