@@ -125,6 +125,12 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
         .count();
     let boxed = gw.ok("/positions?bounds=-130,20,-60,55&include_route=true");
     assert_eq!(boxed["features"].as_array().unwrap().len(), inside);
+    // PERTI ignores `format` here and answers GeoJSON: so does the gateway
+    // for the JSON formats.
+    for format in ["json", "geojson", "fixm"] {
+        let body = gw.ok(&format!("/positions?bounds=-130,20,-60,55&format={format}"));
+        assert_eq!(body["type"], "FeatureCollection", "{format}");
+    }
 
     for (query, param) in [
         ("/flights?per_page=abc", "per_page"),
@@ -132,6 +138,8 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
         ("/positions?bounds=1,2,3", "bounds"),
         ("/positions?bounds=a,b,c,d", "bounds"),
         ("/flights?format=xml", "format"),
+        ("/positions?format=csv", "format"),
+        ("/positions?format=ndjson", "format"),
         ("/flights?phase=flying", "phase"),
         ("/flights?tmi_controlled=maybe", "tmi_controlled"),
         ("/flight?flight_uid=x", "flight_uid"),

@@ -95,11 +95,21 @@ pub async fn one(State(state): State<AppState>, Query(pairs): Pairs) -> Result<R
 }
 
 /// `GET /positions`: every matching flight with a position, as GeoJSON.
+/// PERTI serves only GeoJSON here and ignores `format`, so `json` and
+/// `geojson` (and PERTI's `fixm`, read as `json`) give GeoJSON; a format
+/// asked for by name that this route does not serve is refused rather than
+/// answered with something else.
 pub async fn positions(
     State(state): State<AppState>,
     Query(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let query = FlightQuery::parse(&pairs)?;
+    if matches!(query.format, Format::Ndjson | Format::Csv) {
+        return Err(ApiError::bad_param(
+            "format",
+            "/positions serves GeoJSON only (format=geojson); /flights serves ndjson and csv",
+        ));
+    }
     let view = state.shared.view.load_full();
     let matching: Vec<_> = matching(&view, &query)
         .into_iter()
