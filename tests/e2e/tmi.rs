@@ -128,7 +128,15 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
         ),
     );
     assert_eq!(status, 201, "{issued}");
-    let id = issued["data"]["program_id"].as_u64().unwrap();
+    // PERTI's shape: `id` the number, `program_id` the name.
+    let id = issued["data"]["id"].as_u64().unwrap();
+    let name = issued["data"]["program_id"].as_str().unwrap().to_string();
+    let parts: Vec<&str> = name.split('_').collect();
+    assert_eq!(parts[..2], ["GS", HUB], "{name}");
+    assert!(
+        parts[2].len() == 8 && parts[2].bytes().all(|b| b.is_ascii_digit()),
+        "{name}"
+    );
     assert_eq!(issued["data"]["status"], "ACTIVE");
 
     let check = |flights: &[Value]| -> BTreeSet<u64> {
@@ -187,6 +195,15 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
     }
     let (status, body) = gw.get("/tmi/controlled?type=balloon");
     assert_eq!(status, 400, "{body}");
+    let listed = gw.ok("/tmi/controlled?per_page=5");
+    for f in listed["data"].as_array().unwrap() {
+        assert_eq!(
+            f["tmi"]["program"],
+            name.as_str(),
+            "the program's name, as PERTI"
+        );
+        assert_eq!(f["tmi"]["slot"]["program_id"], id);
+    }
 
     // As flights appear, the ones in scope are held in the cycle they appear.
     let mut held_later = BTreeSet::new();
@@ -204,10 +221,11 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
     }
 
     let since = gw.ok("/health")["data"]["last_seq"].as_u64().unwrap();
+    // Released by its name (PERTI's `program_id`); its number works too.
     let (status, released) = send(
         &gw,
         reqwest::Method::DELETE,
-        &format!("/tmi/programs/{id}"),
+        &format!("/tmi/programs/{name}"),
         None,
     );
     assert_eq!(status, 200, "{released}");
@@ -317,7 +335,7 @@ fn a_gdp_gives_slots_by_ration_by_schedule_and_a_new_rate_gives_them_again() {
         ),
     );
     assert_eq!(status, 201, "{issued}");
-    let id = issued["data"]["program_id"].as_u64().unwrap();
+    let id = issued["data"]["id"].as_u64().unwrap();
     let before = slots(&bound_for_hub(&gw), id);
     assert!(before.len() >= 4, "{before:?}");
     assert_rbs(&before, 4);

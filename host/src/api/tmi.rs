@@ -43,7 +43,7 @@ pub async fn modify(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let id = program_id(&id)?;
+    let id = program_id(&state, &id)?;
     let patch = ProgramPatch::from_json(&body.map_err(body_error)?).map_err(invalid)?;
     let program = command(&state, TmiCommand::Modify(id, patch)).await?;
     Ok(answer(&state, &program).into_response())
@@ -54,7 +54,7 @@ pub async fn release(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let program = command(&state, TmiCommand::Release(program_id(&id)?)).await?;
+    let program = command(&state, TmiCommand::Release(program_id(&state, &id)?)).await?;
     Ok(answer(&state, &program).into_response())
 }
 
@@ -133,11 +133,13 @@ pub async fn controlled(
         .iter()
         .filter(|r| r.tmi.is_some_and(|t| t.gs_held))
         .count();
+    let programs = state.shared.programs.load();
+    let name_of = |id: u64| programs.iter().find(|p| p.id == id).map(Program::name);
     let data: Vec<Value> = flights
         .iter()
         .skip((q.page - 1) * q.per_page)
         .take(q.per_page)
-        .map(|r| controlled_json(r))
+        .map(|r| controlled_json(r, &name_of))
         .collect();
     let mut body = serde_json::to_value(
         Envelope::new(data, view.as_of).paginated(Pagination::new(total, q.page, q.per_page)),
@@ -173,9 +175,23 @@ fn answer(state: &AppState, program: &Program) -> Envelope<Value> {
     Envelope::new(program_json(program, &counts, view.as_of), wall_ms())
 }
 
-fn program_id(id: &str) -> Result<u64, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::bad_param("id", format!("{id:?} is not a program id")))
+/// A program named in a path by its number (`id`) or its name
+/// (`program_id`, e.g. `GS_KJFK_20261201`: the latest program of that name).
+fn program_id(state: &AppState, id: &str) -> Result<u64, ApiError> {
+    if let Ok(number) = id.parse() {
+        return Ok(number);
+    }
+    let programs = state.shared.programs.load();
+    programs
+        .iter()
+        .filter(|p| p.name().eq_ignore_ascii_case(id))
+        .map(|p| p.id)
+        .max()
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "there is no program {id:?} (a program's id, or its program_id such as GS_KJFK_20261201)"
+            ))
+        })
 }
 
 fn invalid(message: String) -> ApiError {
@@ -231,7 +247,9 @@ fn program_json(p: &Program, counts: &Counts, now: i64) -> Value {
     let artcc = airport_artcc(&p.airport);
     let mut json = json!({
         "type": match p.kind { ControlType::Gs => "ground_stop", ControlType::Gdp => "gdp" },
-        "program_id": p.id,
+        // PERTI's shape: `id` the number, `program_id` the name.
+        "id": p.id,
+        "program_id": p.name(),
         "program_type": p.type_name(),
         "airport": p.airport,
         "artcc": artcc,
@@ -269,7 +287,9 @@ fn iso(ms: Option<i64>) -> Value {
     ms.map_or(Value::Null, |t| Value::String(format_iso_millis(t)))
 }
 
-fn controlled_json(r: &FlightRecord) -> Value {
+/// One controlled flight; `name_of` names its program (PERTI's
+/// `tmi.program` is the program's name; `slot.program_id` stays its number).
+fn controlled_json(r: &FlightRecord, name_of: &dyn Fn(u64) -> Option<String>) -> Value {
     let id = r.identity.as_deref();
     let fp = r.flight_plan.as_deref();
     let pos = r.position;
@@ -308,7 +328,7 @@ fn controlled_json(r: &FlightRecord) -> Value {
         },
         "tmi": {
             "type": if t.gs_held { "GROUND_STOP" } else if t.ctl_type == Some(ControlType::Gdp) { "GDP" } else { "GS" },
-            "program": t.program_id,
+            "program": t.program_id.and_then(name_of),
             "is_exempt": false,
             "ground_stop": {"held": t.gs_held},
             "slot": {"time": iso(t.slot_time_utc), "program_id": t.program_id},

@@ -80,6 +80,17 @@ impl Program {
             ControlType::Gdp => "GDP",
         }
     }
+
+    /// The program's name as PERTI writes its `program_id` (and a
+    /// controlled flight's `tmi.program`): `TYPE_AIRPORT_YYYYMMDD`, the
+    /// day it starts (UTC), e.g. `GS_KJFK_20261201`.
+    pub fn name(&self) -> String {
+        let day = chrono::DateTime::from_timestamp_millis(self.start_utc).map_or_else(
+            || "00000000".to_string(),
+            |t| t.format("%Y%m%d").to_string(),
+        );
+        format!("{}_{}_{day}", self.type_name(), self.airport)
+    }
 }
 
 /// `POST /tmi/programs`, in PERTI's field names.
