@@ -43,7 +43,12 @@ fn code(r: Response) -> (u16, String) {
     let body = json(r);
     (
         status,
-        body["error"]["code"].as_str().unwrap_or("").to_string(),
+        // PERTI's 401 code is UNAUTHORIZED; which check failed is `reason`.
+        body["reason"]
+            .as_str()
+            .or(body["code"].as_str())
+            .unwrap_or("")
+            .to_string(),
     )
 }
 
@@ -73,6 +78,18 @@ fn keys_are_checked_at_the_door_and_revocation_is_immediate() {
         (401, "INVALID_API_KEY".into())
     );
     let made_up = format!("swim_sys_{}", "ab".repeat(32));
+    // PERTI's 401: `{"error": true, "status": 401, "code": "UNAUTHORIZED", "message"}`.
+    let refused = json(get(&gw, "/flights", Some(&made_up)));
+    assert_eq!(
+        (&refused["error"], &refused["status"], &refused["code"]),
+        (
+            &serde_json::json!(true),
+            &serde_json::json!(401),
+            &serde_json::json!("UNAUTHORIZED")
+        ),
+        "{refused}"
+    );
+    assert_eq!(refused["reason"], "INVALID_API_KEY");
     assert_eq!(
         code(get(&gw, "/flights", Some(&made_up))),
         (401, "INVALID_API_KEY".into())

@@ -147,8 +147,14 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
     ] {
         let (status, body) = gw.get(query);
         assert_eq!(status, 400, "{query}: {body}");
-        assert_eq!(body["success"], false);
-        let message = body["error"]["message"].as_str().unwrap();
+        // PERTI's error shape.
+        assert_eq!(
+            (&body["error"], &body["status"]),
+            (&serde_json::json!(true), &serde_json::json!(400)),
+            "{body}"
+        );
+        assert_eq!(body["code"], "INVALID_PARAM", "{body}");
+        let message = body["message"].as_str().unwrap();
         assert!(
             message.contains(&format!("`{param}`")),
             "{query}: {message}"

@@ -162,8 +162,8 @@ fn bad_bodies_are_refused_whole_and_bad_items_one_by_one() {
     let track = |lat: f64| json!({"callsign": callsign, "latitude": lat, "longitude": 1.5});
     let error = |reply: &Value| {
         (
-            reply["error"]["code"].as_str().unwrap().to_string(),
-            reply["error"]["message"].as_str().unwrap().to_string(),
+            reply["code"].as_str().unwrap().to_string(),
+            reply["message"].as_str().unwrap().to_string(),
         )
     };
 
@@ -414,8 +414,8 @@ fn a_partner_adapter_dropped_in_serves_its_route_without_a_restart() {
         let body = format!("{other},1.5,2.5\n{hook}\n");
         let (status, reply) = post(&gw, "/ingest/csv", "text/csv", body);
         assert_eq!(status, 500, "{reply}");
-        assert_eq!(reply["error"]["code"], "ADAPTER_FAULT");
-        let message = reply["error"]["message"].as_str().unwrap();
+        assert_eq!(reply["code"], "ADAPTER_FAULT");
+        let message = reply["message"].as_str().unwrap();
         assert!(message.contains("nothing was applied"), "{message}");
     }
     assert_ne!(flight(&gw, &other)["track"]["source"], "csv");

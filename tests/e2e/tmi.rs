@@ -385,7 +385,7 @@ fn a_gdp_gives_slots_by_ration_by_schedule_and_a_new_rate_gives_them_again() {
     );
     assert_eq!(status, 400, "{refused}");
     assert!(
-        refused["error"]["message"]
+        refused["message"]
             .as_str()
             .unwrap()
             .contains("rate 0 must be between 1 and 120")

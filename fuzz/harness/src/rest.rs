@@ -135,7 +135,7 @@ impl Gateway {
             let value: Value = serde_json::from_slice(&body)
                 .unwrap_or_else(|e| panic!("{url}: the JSON answer does not parse: {e}"));
             if status == 400 {
-                let message = value["error"]["message"].as_str().unwrap_or_default();
+                let message = value["message"].as_str().unwrap_or_default();
                 assert!(!message.is_empty(), "{url}: a 400 says why: {value}");
             }
         }

@@ -1,11 +1,11 @@
 //! Response shapes (PERTI's): `{success, data, pagination?, timestamp}` and
-//! errors `{success: false, error: {code, message}}` with the right status.
+//! errors `{error: true, status, message, code}` with the right status
+//! (`auth::layer::error_response`).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::time::format_iso_millis;
 
@@ -75,16 +75,16 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "success": false,
-            "error": {"code": self.code, "message": self.message},
-        });
+        let mut response =
+            crate::auth::layer::error_response(self.status, self.code, &self.message);
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             // Every 503 here passes (a shutdown, a cluster between leaders).
-            let retry = [(axum::http::header::RETRY_AFTER, "2")];
-            return (self.status, retry, Json(body)).into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("2"),
+            );
         }
-        (self.status, Json(body)).into_response()
+        response
     }
 }
 

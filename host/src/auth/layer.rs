@@ -178,9 +178,28 @@ fn forbidden(key: &ApiKey, need: &Need) -> Option<String> {
     }
 }
 
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({"success": false, "error": {"code": code, "message": message}});
+/// An error answered in PERTI's shape (`SwimResponse::error` in its
+/// `auth.php`): `{"error": true, "status", "message", "code"}`, plus
+/// `success: false` for clients of this gateway's earlier shape. A 401's
+/// code is PERTI's `UNAUTHORIZED`; which check failed (`MISSING_API_KEY`,
+/// `KEY_EXPIRED`, ...) is in `reason`.
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut body = json!({
+        "error": true,
+        "status": status.as_u16(),
+        "code": code,
+        "message": message,
+        "success": false,
+    });
+    if status == StatusCode::UNAUTHORIZED && code != "UNAUTHORIZED" {
+        body["code"] = json!("UNAUTHORIZED");
+        body["reason"] = json!(code);
+    }
     (status, axum::Json(body)).into_response()
+}
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    error_response(status, code, message)
 }
 
 /// 429 with `Retry-After` and the rate-limit headers.
