@@ -422,3 +422,30 @@ fn a_partner_adapter_dropped_in_serves_its_route_without_a_restart() {
     let (status, reply) = post(&gw, "/ingest/csv", "text/csv", format!("{other},1.5,2.5\n"));
     assert_eq!((status, report(&reply)), (200, (1, 0, 1, 0, 0)), "{reply}");
 }
+
+#[test]
+fn an_adapter_may_serve_a_nested_route_as_perti_names_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let guest = Path::new(env!("SWIM_TEST_GUESTS_DIR")).join("csv_positions.wasm");
+    std::fs::write(
+        plugins.join("vnastrack.toml"),
+        "name = \"vnastrack\"\nkind = \"ingest-adapter\"\nroute = \"vnas/track\"\nowns = [\"position\", \"track\"]\n",
+    )
+    .unwrap();
+    std::fs::copy(guest, plugins.join("vnastrack.wasm")).unwrap();
+    let gw = start(&tmp);
+    let target = a_flight(&gw, "enroute");
+    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let line = format!("{callsign},33.25,-97.5,12000\n");
+    let (status, reply) = post(&gw, "/ingest/vnas/track", "text/csv", line.clone());
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(report(&reply), (1, 0, 1, 0, 0), "{reply}");
+    let (status, reply) = post(&gw, "/ingest/vnas", "text/csv", line);
+    assert_eq!(status, 404, "only the whole route: {reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("vnas/track"),
+        "{reply}"
+    );
+}

@@ -51,8 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/sim/truth", get(system::sim_truth))
         .route("/keys", get(keys::list))
         .route("/keys/{id}", axum::routing::delete(keys::revoke))
-        // The ingest handler reads its body within its own limit.
-        .route("/ingest/{route}", post(ingest::ingest))
+        // The ingest handler reads its body within its own limit. Routes
+        // may have several segments (`/ingest/vnas/track`, as PERTI's).
+        .route("/ingest/{*route}", post(ingest::ingest))
         .route(
             "/tmi/programs",
             get(tmi::programs)

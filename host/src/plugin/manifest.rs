@@ -66,6 +66,8 @@ pub struct Manifest {
     #[serde(default)]
     pub owns: Vec<String>,
     /// Ingest adapters: the route (`POST /ingest/{route}`); default the name.
+    /// Up to three segments (`vnas/track`, as PERTI's nested routes are),
+    /// each lowercase letters, digits, `_` and `-`.
     #[serde(default)]
     pub route: Option<String>,
     /// Ingest adapters: the most items one body may carry.
@@ -170,6 +172,11 @@ impl Manifest {
             return field("owns", message);
         }
 
+        if let Some(route) = &self.route
+            && let Err(message) = check_route(route)
+        {
+            return field("route", message);
+        }
         let adapter_only = self.route.is_some() || self.max_items.is_some() || self.creates_flights;
         if self.kind != Kind::IngestAdapter && adapter_only {
             return field(
@@ -205,6 +212,33 @@ impl Manifest {
         }
         serde_json::to_string(&config).unwrap_or_else(|_| "{}".into())
     }
+}
+
+/// Segments an ingest route may have at most.
+const ROUTE_SEGMENTS: usize = 3;
+
+/// An ingest route: 1 to [`ROUTE_SEGMENTS`] segments separated by `/`,
+/// each 1-32 lowercase letters, digits, `_` or `-`.
+fn check_route(route: &str) -> Result<(), String> {
+    let segments: Vec<&str> = route.split('/').collect();
+    if segments.len() > ROUTE_SEGMENTS {
+        return Err(format!(
+            "{route:?} has {} segments; at most {ROUTE_SEGMENTS} (e.g. \"vnas/track\")",
+            segments.len()
+        ));
+    }
+    for segment in segments {
+        let ok = (1..=32).contains(&segment.len())
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(format!(
+                "{route:?}: each segment is 1-32 lowercase letters, digits, `_` or `-` (not {segment:?})"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -297,5 +331,20 @@ mod tests {
             Manifest::parse("kind = \"ingest-adapter\"\n[config]\nmax_items = 10", "t").unwrap();
         assert_eq!(m.config_json(), r#"{"max_items":10}"#);
         assert_eq!(m.route(), "t");
+        let nested =
+            Manifest::parse("kind = \"ingest-adapter\"\nroute = \"vnas/track\"", "v").unwrap();
+        assert_eq!(nested.route(), "vnas/track");
+        for bad in [
+            "vnas//track",
+            "/vnas",
+            "a/b/c/d",
+            "VNAS/track",
+            "vnas/../x",
+            "x y",
+        ] {
+            let text = format!("kind = \"ingest-adapter\"\nroute = \"{bad}\"");
+            let err = Manifest::parse(&text, "v").unwrap_err().to_string();
+            assert!(err.contains("route"), "{bad}: {err}");
+        }
     }
 }
