@@ -165,6 +165,24 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
     assert_eq!(gw.get(perti).0, 200);
 
     let one = &gw.ok("/flights?per_page=1")["data"][0];
+    // format=fixm: PERTI's FIXM field names for the same flight.
+    let uid = &one["flight_uid"];
+    let fixm = gw.ok(&format!("/flight?flight_uid={uid}&format=fixm"))["data"].clone();
+    let listed = gw.ok("/flights?per_page=1&format=fixm")["data"][0].clone();
+    for f in [&fixm, &listed] {
+        assert_eq!(
+            f["identity"]["aircraft_identification"],
+            one["identity"]["callsign"]
+        );
+        assert_eq!(
+            f["flight_plan"]["departure_aerodrome"],
+            one["flight_plan"]["departure"]
+        );
+        // (The phase may move between the two reads: only its name is checked.)
+        assert!(f["progress"]["flight_status"].is_string(), "{f}");
+        assert!(f["identity"].get("callsign").is_none(), "{f}");
+        assert_eq!(f["data_source"], one["_source"]);
+    }
     let callsign = one["identity"]["callsign"].as_str().unwrap();
     for query in [
         format!("gufi={}", one["gufi"].as_str().unwrap()),

@@ -37,6 +37,12 @@ pub async fn list(
                 .paginated(pagination)
                 .into_response()
         }
+        Format::Fixm => {
+            let data: Vec<_> = page.iter().map(|r| render::flight_fixm(r)).collect();
+            Envelope::new(data, view.as_of)
+                .paginated(pagination)
+                .into_response()
+        }
         Format::GeoJson => geojson(&page, false, Some(pagination), view.as_of),
         Format::Ndjson => ndjson(&page),
         Format::Csv => csv(&page),
@@ -91,6 +97,9 @@ pub async fn one(State(state): State<AppState>, Query(pairs): Pairs) -> Result<R
         ));
     };
     let record = found.ok_or_else(|| ApiError::not_found("Flight not found"))?;
+    if get("format").is_some_and(|f| f.eq_ignore_ascii_case("fixm")) {
+        return Ok(Envelope::new(render::flight_fixm(&record), view.as_of).into_response());
+    }
     Ok(Envelope::new(render::flight(&record), view.as_of).into_response())
 }
 

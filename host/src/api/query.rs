@@ -53,9 +53,11 @@ pub enum Status {
 /// Output formats.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub enum Format {
-    /// PERTI's JSON (also `fixm` and `legacy`, which PERTI clients send).
+    /// PERTI's snake_case JSON (also `legacy`).
     #[default]
     Json,
+    /// PERTI's JSON with FIXM field names (`format=fixm`).
+    Fixm,
     /// A GeoJSON FeatureCollection.
     GeoJson,
     /// One JSON flight per line.
@@ -179,13 +181,14 @@ fn number(name: &str, value: &str, min: usize, max: usize) -> Result<usize, ApiE
 
 fn format(value: &str) -> Result<Format, ApiError> {
     match value.to_ascii_lowercase().as_str() {
-        "json" | "fixm" | "legacy" | "" => Ok(Format::Json),
+        "json" | "legacy" | "" => Ok(Format::Json),
+        "fixm" => Ok(Format::Fixm),
         "geojson" => Ok(Format::GeoJson),
         "ndjson" => Ok(Format::Ndjson),
         "csv" => Ok(Format::Csv),
         other => Err(ApiError::bad_param(
             "format",
-            format!("{other:?} is not one of json, geojson, ndjson, csv"),
+            format!("{other:?} is not one of json, fixm, geojson, ndjson, csv"),
         )),
     }
 }

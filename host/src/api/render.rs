@@ -121,6 +121,61 @@ fn time(ms: Option<i64>) -> Option<String> {
     ms.map(format_utc)
 }
 
+/// PERTI's FIXM field names (its `formatFlightRecordFIXM`), by section:
+/// (section, snake_case name, FIXM name); a name not listed is the same in
+/// both. `None` is the record's top level.
+const FIXM_NAMES: &[(Option<&str>, &str, &str)] = &[
+    (Some("identity"), "callsign", "aircraft_identification"),
+    (Some("identity"), "cid", "pilot_cid"),
+    (Some("identity"), "aircraft_icao", "aircraft_type_icao"),
+    (Some("flight_plan"), "departure", "departure_aerodrome"),
+    (Some("flight_plan"), "destination", "arrival_aerodrome"),
+    (Some("flight_plan"), "alternate", "alternate_aerodrome"),
+    (Some("flight_plan"), "cruise_altitude", "cruising_level"),
+    (Some("flight_plan"), "cruise_speed", "cruising_speed"),
+    (Some("flight_plan"), "route", "route_text"),
+    (Some("flight_plan"), "flight_rules", "flight_rules_category"),
+    (Some("flight_plan"), "departure_artcc", "departure_airspace"),
+    (Some("flight_plan"), "destination_artcc", "arrival_airspace"),
+    (Some("position"), "altitude_ft", "altitude"),
+    (Some("position"), "heading", "track"),
+    (Some("position"), "ground_speed_kts", "ground_speed"),
+    (Some("position"), "vertical_rate_fpm", "vertical_rate"),
+    (Some("position"), "current_artcc", "current_airspace"),
+    (Some("progress"), "phase", "flight_status"),
+    (
+        Some("progress"),
+        "distance_remaining_nm",
+        "distance_to_destination",
+    ),
+    (Some("progress"), "pct_complete", "percent_complete"),
+    (Some("progress"), "time_to_dest_min", "time_to_destination"),
+    (Some("times"), "eta", "estimated_time_of_arrival"),
+    (Some("times"), "out", "actual_off_block_time"),
+    (Some("times"), "off", "actual_time_of_departure"),
+    (Some("times"), "on", "actual_landing_time"),
+    (Some("times"), "in", "actual_in_block_time"),
+    (Some("tmi"), "delay_minutes", "delay_value"),
+    (None, "_source", "data_source"),
+];
+
+/// A flight with PERTI's FIXM field names (`format=fixm`).
+pub fn flight_fixm(r: &FlightRecord) -> serde_json::Value {
+    let mut json = serde_json::to_value(flight(r)).unwrap_or_default();
+    for (section, from, to) in FIXM_NAMES {
+        let object = match section {
+            Some(name) => json.get_mut(*name).and_then(|v| v.as_object_mut()),
+            None => json.as_object_mut(),
+        };
+        if let Some(object) = object
+            && let Some(value) = object.remove(*from)
+        {
+            object.insert((*to).to_string(), value);
+        }
+    }
+    json
+}
+
 /// A flight in PERTI's JSON shape.
 pub fn flight(r: &FlightRecord) -> FlightJson<'_> {
     let id = r.identity.as_deref();
