@@ -99,6 +99,24 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
     assert_eq!(csv.lines().count(), n + 1);
     let (_, ndjson) = gw.get_text("/flights?format=ndjson&per_page=1000");
     assert_eq!(ndjson.lines().count(), n);
+    // The OpenAPI document lists each content type /flights answers with.
+    let openapi = gw.ok("/openapi.json");
+    let documented = &openapi["paths"]["/flights"]["get"]["responses"]["200"]["content"];
+    for format in ["json", "fixm", "geojson", "ndjson", "csv"] {
+        let reply = gw
+            .request(&format!("/flights?format={format}&per_page=1"))
+            .send()
+            .unwrap();
+        let served = reply.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let media = served.split(';').next().unwrap().trim();
+        assert!(
+            documented.get(media).is_some(),
+            "{format}: {media} is not in the document"
+        );
+    }
     for line in ndjson.lines() {
         serde_json::from_str::<Value>(line).unwrap();
     }
