@@ -119,7 +119,9 @@ pub async fn require_key(
             let row = audit(prefix, StatusCode::UNAUTHORIZED, Some(e.code().into()));
             return match gate.unauthenticated(peer.map(|p| p.ip()), row) {
                 Decision::Limited { limit, retry_after } => too_many(limit, retry_after),
-                Decision::Allowed { .. } => refuse(StatusCode::UNAUTHORIZED, e.code(), e.message()),
+                Decision::Allowed { .. } => {
+                    error_response(StatusCode::UNAUTHORIZED, e.code(), e.message())
+                }
             };
         }
     };
@@ -135,7 +137,7 @@ pub async fn require_key(
             Some(message.clone()),
         ));
         return with_limits(
-            refuse(StatusCode::FORBIDDEN, "FORBIDDEN", &message),
+            error_response(StatusCode::FORBIDDEN, "FORBIDDEN", &message),
             limit,
             remaining,
         );
@@ -198,16 +200,12 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
     (status, axum::Json(body)).into_response()
 }
 
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    error_response(status, code, message)
-}
-
 /// 429 with `Retry-After` and the rate-limit headers.
 pub(crate) fn too_many(limit: u32, retry_after: std::time::Duration) -> Response {
     let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
     let message =
         format!("rate limit of {limit} requests per minute reached; retry in {seconds} s");
-    let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", &message);
+    let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", &message);
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));

@@ -38,7 +38,7 @@ impl Mirror {
         }
         // Purged flights' rows are kept a while only: a follower further
         // behind than that starts over from every flight.
-        if cycle - self.cycle >= TOMBSTONE_CYCLES {
+        if self.cycle > 0 && cycle - self.cycle >= TOMBSTONE_CYCLES {
             (cycle, rows) = self.db.changed_since(0)?;
             self.flights.clear();
         }

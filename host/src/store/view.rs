@@ -62,14 +62,7 @@ impl Indexes {
 impl FlightsView {
     /// The view of a store.
     pub fn build(store: &FlightStore, version: u64, as_of: i64) -> FlightsView {
-        let mut flights: Vec<Arc<FlightRecord>> = store.flights().cloned().collect();
-        flights.sort_unstable_by_key(|r| r.flight_uid);
-        FlightsView {
-            version,
-            as_of,
-            flights,
-            indexes: OnceLock::new(),
-        }
+        Self::of_records(store.flights().cloned().collect(), version, as_of)
     }
 
     /// The view of records read elsewhere (a cluster follower's, from the
