@@ -73,7 +73,12 @@ fn picture(gw: &Gateway) -> Picture {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| f["identity"]["callsign"].as_str().unwrap().to_string())
+            .map(|f| {
+                f["identity"]["aircraft_identification"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect(),
         last_seq: events["data"]["last_seq"].as_u64().unwrap(),
     }

@@ -255,7 +255,10 @@ fn three_gateways_survive_their_leader_killed_and_clients_see_every_seq_once() {
     // the follower answers with the leader's report.
     let follower = (leader + 1) % 3;
     let target = gws[follower].ok("/flights?phase=enroute&per_page=1")["data"][0].clone();
-    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let track =
         json!({"tracks": [{"callsign": callsign, "latitude": 12.3456, "longitude": -45.6789}]});
     let (status, reply) = crate::ingest::post(
@@ -500,7 +503,10 @@ fn keys_and_plugins_pushed_once_hold_on_every_member() {
     let leader = leader_of(&gws, Duration::from_secs(5));
     let follower = &gws[(leader + 1) % 3];
     let target = follower.ok("/flights?phase=enroute&per_page=1")["data"][0].clone();
-    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let line = format!("{callsign},33.25,-97.5,12000\n");
     let (status, reply) = crate::ingest::post(follower, "/ingest/csv", "text/csv", line);
     assert_eq!(

@@ -161,18 +161,23 @@ fn every_takeoff_and_landing_is_detected_once_within_a_cycle_across_a_restart() 
 
     // OUT and IN have no events of their own: they are set on the records.
     let records = gw.all_flights("status=all");
+    // The records' FIXM names of OUT and IN.
     let as_events = |key: &str| -> Vec<Value> {
+        let fixm = match key {
+            "out" => "actual_off_block_time",
+            _ => "actual_in_block_time",
+        };
         records
             .iter()
-            .filter(|f| f["times"][key].is_string())
-            .map(|f| json!({"data": {"callsign": f["identity"]["callsign"], key: f["times"][key]}}))
+            .filter(|f| f["times"][fixm].is_string())
+            .map(|f| json!({"data": {"callsign": f["identity"]["aircraft_identification"], key: f["times"][fixm]}}))
             .collect()
     };
     let kept = |key: &str| -> Value {
         // Flights purged two hours after disconnecting cannot be checked.
         let held: std::collections::HashSet<&str> = records
             .iter()
-            .filter_map(|f| f["identity"]["callsign"].as_str())
+            .filter_map(|f| f["identity"]["aircraft_identification"].as_str())
             .collect();
         let mut t = truth.clone();
         let flights = t["flights"].as_array_mut().unwrap();

@@ -13,7 +13,12 @@ const SNAPSHOTS: u64 = 40;
 fn callsigns(flights: &[Value]) -> BTreeSet<String> {
     flights
         .iter()
-        .map(|f| f["identity"]["callsign"].as_str().unwrap().to_string())
+        .map(|f| {
+            f["identity"]["aircraft_identification"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -69,7 +74,11 @@ fn flights_filters_and_pages_return_what_the_simulator_flies() {
     let mut by_phase = 0;
     for phase in ["taxiing", "departed", "enroute", "descending", "arrived"] {
         let flights = gw.all_flights(&format!("phase={phase}"));
-        assert!(flights.iter().all(|f| f["progress"]["phase"] == phase));
+        assert!(
+            flights
+                .iter()
+                .all(|f| f["progress"]["flight_status"] == phase)
+        );
         by_phase += flights.len();
     }
     assert_eq!(by_phase, truth.len());
@@ -77,7 +86,7 @@ fn flights_filters_and_pages_return_what_the_simulator_flies() {
     // ARTCC filters agree with the records.
     let zny: Vec<&Value> = active
         .iter()
-        .filter(|f| f["flight_plan"]["departure_artcc"] == "ZNY")
+        .filter(|f| f["flight_plan"]["departure_airspace"] == "ZNY")
         .collect();
     assert_eq!(gw.all_flights("dep_artcc=ZNY").len(), zny.len());
 
@@ -102,7 +111,9 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
     // The OpenAPI document lists each content type /flights answers with.
     let openapi = gw.ok("/openapi.json");
     let documented = &openapi["paths"]["/flights"]["get"]["responses"]["200"]["content"];
-    for format in ["json", "fixm", "geojson", "ndjson", "csv"] {
+    for format in [
+        "json", "fixm", "legacy", "geojson", "ndjson", "csv", "xml", "kml",
+    ] {
         let reply = gw
             .request(&format!("/flights?format={format}&per_page=1"))
             .send()
@@ -118,7 +129,26 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
         );
     }
     for line in ndjson.lines() {
-        serde_json::from_str::<Value>(line).unwrap();
+        let flight = serde_json::from_str::<Value>(line).unwrap();
+        assert!(flight["identity"]["aircraft_identification"].is_string());
+    }
+    // XML: PERTI's response as XML, each flight a <flight> with FIXM names.
+    let (status, xml) = gw.get_text("/flights?format=xml&per_page=1000");
+    assert_eq!(status, 200);
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<swim_flights>"));
+    assert_eq!(xml.matches("<flight>").count(), n);
+    assert_eq!(xml.matches("<aircraft_identification>").count(), n);
+    // KML: one placemark per flight with a position, named by callsign.
+    let (status, kml) = gw.get_text("/flights?format=kml&per_page=1000");
+    assert_eq!(status, 200);
+    assert!(kml.contains("<kml xmlns=\"http://www.opengis.net/kml/2.2\">"));
+    assert_eq!(kml.matches("<Placemark>").count(), n);
+    for truth in connected.iter().take(5) {
+        let callsign = truth["callsign"].as_str().unwrap();
+        assert!(
+            kml.contains(&format!("<name>{callsign}</name>")),
+            "{callsign}"
+        );
     }
 
     let geo = gw.ok("/positions");
@@ -131,6 +161,11 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
         let c = f["geometry"]["coordinates"].as_array().unwrap();
         assert_eq!(c.len(), 3);
         assert!(c[0].as_f64().unwrap().abs() <= 180.0 && c[1].as_f64().unwrap().abs() <= 90.0);
+        // PERTI's positions carry the class and the great-circle distance.
+        let p = &f["properties"];
+        assert!(matches!(p["weight_class"].as_str(), Some("H" | "L")), "{p}");
+        assert!(p["gcd_nm"].as_f64().unwrap() > 0.0, "{p}");
+        assert!(p["ete_minutes"].as_i64().unwrap() > 0, "{p}");
     }
     // A box around North America holds exactly the features inside it.
     let inside = features
@@ -155,7 +190,8 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
         ("/flights?page=0", "page"),
         ("/positions?bounds=1,2,3", "bounds"),
         ("/positions?bounds=a,b,c,d", "bounds"),
-        ("/flights?format=xml", "format"),
+        ("/flights?format=pdf", "format"),
+        ("/positions?format=xml", "format"),
         ("/positions?format=csv", "format"),
         ("/positions?format=ndjson", "format"),
         ("/flights?phase=flying", "phase"),
@@ -182,35 +218,72 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
         "/flights?strata=high&dep_tracon=N90&current_sector=X&include_route=true&format=fixm";
     assert_eq!(gw.get(perti).0, 200);
 
-    let one = &gw.ok("/flights?per_page=1")["data"][0];
-    // format=fixm: PERTI's FIXM field names for the same flight.
+    // PERTI's default is FIXM, and so is `json`; `legacy` is the earlier
+    // snake_case record (docs/PERTI.md).
+    let one = gw.ok("/flights?per_page=1")["data"][0].clone();
     let uid = &one["flight_uid"];
-    let fixm = gw.ok(&format!("/flight?flight_uid={uid}&format=fixm"))["data"].clone();
-    let listed = gw.ok("/flights?per_page=1&format=fixm")["data"][0].clone();
-    for f in [&fixm, &listed] {
-        assert_eq!(
-            f["identity"]["aircraft_identification"],
-            one["identity"]["callsign"]
+    let as_json = gw.ok("/flights?per_page=1&format=json")["data"][0].clone();
+    let legacy = gw.ok("/flights?per_page=1&format=legacy")["data"][0].clone();
+    let callsign = one["identity"]["aircraft_identification"].as_str().unwrap();
+    assert_eq!(as_json["identity"]["aircraft_identification"], callsign);
+    assert_eq!(legacy["identity"]["callsign"], callsign);
+    assert_eq!(legacy["gufi"], one["gufi"]["value"]);
+    assert!(one["identity"].get("callsign").is_none(), "{one}");
+    // The GUFI as a FIXM metadata object, as PERTI writes it.
+    assert_eq!(one["gufi"]["codeSpace"], "urn:uuid");
+    assert_eq!(one["gufi"]["value"], one["gufi"]["value"].as_str().unwrap());
+    // Derived fields: the aircraft's class, the operator, distances.
+    let sim_type = one["identity"]["aircraft_type_icao"].as_str().unwrap();
+    let expected_class = if ["B77W", "B789", "A359"].contains(&sim_type) {
+        "H"
+    } else {
+        "L"
+    };
+    assert_eq!(
+        one["identity"]["weight_class"], expected_class,
+        "{sim_type}"
+    );
+    assert!(one["identity"]["wake_turbulence"].is_string(), "{one}");
+    assert_eq!(one["identity"]["operator_icao"], &callsign[..3]);
+    let gcd = one["progress"]["great_circle_distance"].as_f64().unwrap();
+    assert!(gcd > 0.0, "{one}");
+    assert!(
+        one["times"]["estimated_elapsed_time"].as_i64().unwrap() > 0,
+        "{one}"
+    );
+    assert_eq!(one["data_source"], "vatswim");
+    // When the gateway first saw it (also the GUFI's creation time), when
+    // the pilot logged on (the feed's logon_time), when it was last placed.
+    assert!(one["first_tracked_time"].is_string(), "{one}");
+    assert_eq!(one["gufi"]["creationTime"], one["first_tracked_time"]);
+    assert!(one["logon_time"].is_string(), "{one}");
+    assert_eq!(one["position_time"].is_string(), one["position"]["latitude"].is_number());
+    assert_eq!(legacy["_logon_time"], one["logon_time"]);
+    // The single flight nests its times and TMI, as PERTI's flight.php does;
+    // `format` changes nothing there but `legacy`.
+    for format in ["", "&format=fixm", "&format=json"] {
+        let detail = gw.ok(&format!("/flight?flight_uid={uid}{format}"))["data"].clone();
+        assert_eq!(detail["identity"]["aircraft_identification"], callsign);
+        assert!(detail["times"]["actual"].is_object(), "{detail}");
+        assert!(
+            detail["tmi"]["ground_stop"]["held"].is_boolean(),
+            "{detail}"
         );
-        assert_eq!(
-            f["flight_plan"]["departure_aerodrome"],
-            one["flight_plan"]["departure"]
-        );
-        // (The phase may move between the two reads: only its name is checked.)
-        assert!(f["progress"]["flight_status"].is_string(), "{f}");
-        assert!(f["identity"].get("callsign").is_none(), "{f}");
-        assert_eq!(f["data_source"], one["_source"]);
+        assert_eq!(detail["schema_version"], "swim_v1_fixm");
+        assert_eq!(detail["progress"]["great_circle_distance"], gcd);
     }
-    let callsign = one["identity"]["callsign"].as_str().unwrap();
+    let detail = gw.ok(&format!("/flight?flight_uid={uid}&format=legacy"))["data"].clone();
+    assert_eq!(detail["identity"]["callsign"], callsign);
+    let gufi = one["gufi"]["value"].as_str().unwrap();
     for query in [
-        format!("gufi={}", one["gufi"].as_str().unwrap()),
+        format!("gufi={gufi}"),
         // PERTI's legacy GUFI is accepted where the GUFI is, as PERTI does.
         format!("gufi={}", one["gufi_legacy"].as_str().unwrap()),
-        format!("flight_uid={}", one["flight_uid"]),
+        format!("flight_uid={uid}"),
         format!("callsign={callsign}"),
     ] {
         let found = gw.ok(&format!("/flight?{query}"));
-        assert_eq!(found["data"]["gufi"], one["gufi"], "{query}");
+        assert_eq!(found["data"]["gufi"]["value"], gufi, "{query}");
     }
     assert_eq!(gw.get("/flight").0, 400);
     assert_eq!(gw.get("/flight?callsign=NOPE123").0, 404);

@@ -76,7 +76,10 @@ fn a_track_moves_a_flight_and_the_positions_batch_shows_it() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(&tmp);
     let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let since = last_seq(&gw);
     let body = json!({"tracks": [
         {"callsign": callsign, "latitude": 12.3456, "longitude": -45.6789, "altitude_ft": 31000,
@@ -111,26 +114,59 @@ fn metering_fills_the_section_and_a_partial_update_keeps_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(&tmp);
     let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["callsign"].as_str().unwrap();
-    let airport = target["flight_plan"]["destination"].as_str().unwrap();
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap();
+    let airport = target["flight_plan"]["arrival_aerodrome"].as_str().unwrap();
     let body = json!({"airport": airport, "metering_point": "camrn", "metering": [{
         "callsign": callsign, "scheduled_time_of_arrival": "2026-11-22T18:30:00Z",
         "metering_time": "2026-11-22T18:15:00Z", "metering_delay": 5, "metering_frozen": true,
         "arrival_stream": "north", "metering_status": "METERED"}]});
     let (status, reply) = post_json(&gw, "/ingest/metering", &body);
     assert_eq!((status, report(&reply)), (200, (1, 0, 1, 0, 0)), "{reply}");
+    // PERTI's FIXM names (the partner posts its TBFM names).
     let expected = json!({
-        "scheduled_time_of_arrival": "2026-11-22T18:30:00Z", "metering_point": "CAMRN",
-        "metering_time": "2026-11-22T18:15:00Z", "metering_delay": 5, "metering_frozen": true,
-        "metering_status": "METERED", "arrival_stream": "NORTH"});
+        "sequence_number": null, "scheduled_time_of_arrival": "2026-11-22T18:30:00Z",
+        "scheduled_time_of_departure": null, "metering_point": "CAMRN",
+        "metering_time": "2026-11-22T18:15:00Z", "delay_value": 5, "frozen_indicator": true,
+        "metering_status": "METERED", "arrival_stream": "NORTH", "undelayed_eta": null,
+        "eta_vertex": null, "sta_vertex": null, "vertex_point": null, "metering_source": null,
+        "metering_updated_time": null});
     assert_eq!(flight(&gw, callsign)["metering"], expected);
+
+    // PERTI's per-airport reads: the metered arrivals, FIXM (camelCase)
+    // names by default, PERTI's column names for format=json.
+    let listed = gw.ok(&format!("/metering/{airport}"))["data"].clone();
+    assert_eq!(listed["type"], "metering_data");
+    assert_eq!(listed["airport"], airport);
+    let metered = listed["flights"].as_array().unwrap();
+    assert_eq!(metered.len(), 1, "{listed}");
+    assert_eq!(metered[0]["aircraftIdentification"], callsign);
+    assert_eq!(metered[0]["meteringPoint"], "CAMRN");
+    assert_eq!(metered[0]["delayValue"], 5);
+    assert_eq!(metered[0]["sequenceNumber"], 1);
+    assert_eq!(listed["summary"]["metered"], 1);
+    assert_eq!(listed["summary"]["avg_delay_minutes"], 5.0);
+    let sequence = gw.ok(&format!("/metering/{airport}/sequence?format=json"))["data"].clone();
+    assert_eq!(sequence["type"], "sequence_list");
+    assert_eq!(sequence["flights"][0]["callsign"], callsign);
+    assert_eq!(sequence["flights"][0]["metering_frozen"], true);
+    let arrivals = gw.ok(&format!("/metering/{airport}?metered_only=false"))["data"].clone();
+    assert!(arrivals["count"].as_u64().unwrap() >= 1, "{arrivals}");
+    let (status, csv) = gw.get_text(&format!("/metering/{airport}?format=csv"));
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("aircraftIdentification,"), "{csv}");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert_eq!(gw.get("/metering/K1").0, 400);
+    assert_eq!(gw.get(&format!("/metering/{airport}/queue")).0, 404);
+    assert_eq!(gw.get(&format!("/metering/{airport}?format=kml")).0, 400);
 
     let update =
         json!({"airport": airport, "metering": [{"callsign": callsign, "metering_delay": 7}]});
     let (status, reply) = post_json(&gw, "/ingest/metering", &update);
     assert_eq!((status, report(&reply)), (200, (1, 0, 1, 0, 0)), "{reply}");
     let mut expected = expected;
-    expected["metering_delay"] = json!(7);
+    expected["delay_value"] = json!(7);
     assert_eq!(flight(&gw, callsign)["metering"], expected);
 
     // A record naming no flight, with a bad status and a bad time: all three.
@@ -158,7 +194,10 @@ fn bad_bodies_are_refused_whole_and_bad_items_one_by_one() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(&tmp);
     let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let track = |lat: f64| json!({"callsign": callsign, "latitude": lat, "longitude": 1.5});
     let error = |reply: &Value| {
         (
@@ -279,9 +318,14 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(&tmp);
     let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
-    let dep = target["flight_plan"]["departure"].as_str().unwrap();
-    let arr = target["flight_plan"]["destination"].as_str().unwrap();
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dep = target["flight_plan"]["departure_aerodrome"]
+        .as_str()
+        .unwrap();
+    let arr = target["flight_plan"]["arrival_aerodrome"].as_str().unwrap();
     let since = last_seq(&gw);
     // Two hours ago, to the second.
     let out_ms = (swim::health::wall_ms() - 2 * 3_600_000) / 1000 * 1000;
@@ -334,7 +378,8 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
 
     // The owned part of item 0 applied; the refused position did not.
     let after = flight(&gw, &callsign);
-    let stored = after["times"]["out"].as_str().unwrap();
+    // `/flight` nests its times, as PERTI's flight.php.
+    let stored = after["times"]["actual"]["off_block_time"].as_str().unwrap();
     let stored_ms = chrono::DateTime::parse_from_rfc3339(stored)
         .unwrap()
         .timestamp_millis();
@@ -347,10 +392,10 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
     assert_ne!(after["position"]["latitude"], 10.0);
     // The new flight exists, filed as ADL said, and was announced.
     let created = flight(&gw, "ADL42");
-    assert_eq!(created["flight_plan"]["route"], "MERIT J60 HFD");
-    assert_eq!(created["flight_plan"]["cruise_altitude"], 24000);
-    assert_eq!(created["identity"]["cid"], 1234567);
-    assert_eq!(created["progress"]["phase"], "prefile");
+    assert_eq!(created["flight_plan"]["route_text"], "MERIT J60 HFD");
+    assert_eq!(created["flight_plan"]["cruising_level"], 24000);
+    assert_eq!(created["identity"]["pilot_cid"], 1234567);
+    assert_eq!(created["progress"]["flight_status"], "prefile");
     let announced = gw.events_since(since, "flight.created");
     assert!(announced.iter().any(|e| e["data"]["callsign"] == "ADL42"));
 }
@@ -372,7 +417,10 @@ fn a_partner_adapter_dropped_in_serves_its_route_without_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(&tmp);
     let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let line = format!("{callsign},33.25,-97.5,12000\n");
     let (status, _) = post(&gw, "/ingest/csv", "text/csv", line.clone());
     assert_eq!(status, 404, "no such route before the drop");
@@ -406,7 +454,7 @@ fn a_partner_adapter_dropped_in_serves_its_route_without_a_restart() {
         body["data"]
             .as_array()?
             .iter()
-            .filter_map(|f| f["identity"]["callsign"].as_str())
+            .filter_map(|f| f["identity"]["aircraft_identification"].as_str())
             .find(|c| *c != callsign)
             .map(String::from)
     });
@@ -437,7 +485,10 @@ fn an_adapter_may_serve_a_nested_route_as_perti_names_them() {
     std::fs::copy(guest, plugins.join("vnastrack.wasm")).unwrap();
     let gw = start(&tmp);
     let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["callsign"].as_str().unwrap().to_string();
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let line = format!("{callsign},33.25,-97.5,12000\n");
     let (status, reply) = post(&gw, "/ingest/vnas/track", "text/csv", line.clone());
     assert_eq!(status, 200, "{reply}");

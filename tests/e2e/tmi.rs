@@ -56,9 +56,12 @@ fn send(gw: &Gateway, method: reqwest::Method, path: &str, body: Option<Value>) 
     )
 }
 
-/// The flights bound for the hub, as one committed view shows them.
+/// The flights bound for the hub, as one committed view shows them: in the
+/// legacy shape, the one with the ETA each slot was given from (`slot_eta`).
 fn bound_for_hub(gw: &Gateway) -> Vec<Value> {
-    let body = gw.ok(&format!("/flights?dest_icao={HUB}&per_page=1000"));
+    let body = gw.ok(&format!(
+        "/flights?dest_icao={HUB}&per_page=1000&format=legacy"
+    ));
     assert_eq!(body["pagination"]["has_more"], false);
     body["data"].as_array().unwrap().clone()
 }
@@ -100,7 +103,7 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
         .all_flights("per_page=250")
         .iter()
         .filter_map(|f| {
-            f["flight_plan"]["departure_artcc"]
+            f["flight_plan"]["departure_airspace"]
                 .as_str()
                 .map(String::from)
         })
@@ -205,6 +208,36 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
         assert_eq!(f["tmi"]["slot"]["program_id"], id);
     }
 
+    // PERTI's documented per-type routes, over the same program.
+    let gs_list = gw.ok(&format!("/tmi/gs?airport={HUB}"));
+    assert_eq!(gs_list["status"], "ok");
+    let listed_gs = &gs_list["data"]["programs"][0];
+    assert_eq!(listed_gs["program_id"], id);
+    assert_eq!(listed_gs["program_type"], "GS");
+    assert_eq!(listed_gs["ctl_element"], HUB);
+    assert_eq!(listed_gs["status"], "ACTIVE");
+    let gs_name = listed_gs["program_name"].as_str().unwrap().to_string();
+    assert!(gs_name.starts_with(&format!("{HUB}-GS-")), "{gs_name}");
+    for path_id in [id.to_string(), name.clone(), gs_name.clone()] {
+        let one = gw.ok(&format!("/tmi/gs/{path_id}"));
+        assert_eq!(one["data"]["program_id"], id, "{path_id}");
+    }
+    assert_eq!(
+        gw.get(&format!("/tmi/gdp/{id}")).0,
+        404,
+        "a GS is not a GDP"
+    );
+    assert_eq!(gw.get("/tmi/gs/999999").0, 404);
+    assert_eq!(gw.get("/tmi/gs?limit=0").0, 400);
+    let gs_flights = gw.ok(&format!("/tmi/gs/{id}/flights"))["data"].clone();
+    let held_now = gs_flights["flights"].as_array().unwrap();
+    assert!(!held_now.is_empty(), "{gs_flights}");
+    assert_eq!(gs_flights["summary"]["total"], held_now.len());
+    for f in held_now {
+        assert_eq!(f["tmi"]["ground_stop"]["held"], true, "{f}");
+        assert_eq!(f["tmi"]["program"], name.as_str());
+    }
+
     // As flights appear, the ones in scope are held in the cycle they appear.
     let mut held_later = BTreeSet::new();
     let started = Instant::now();
@@ -246,6 +279,11 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
     assert!(data["flights"].as_u64().unwrap() >= 1, "{data}");
     let programs = gw.ok("/tmi/programs?include_history=true");
     assert_eq!(programs["data"]["ground_stops"][0]["status"], "RELEASED");
+    // Released early: PURGED in PERTI's per-type lists, and only in history.
+    let active_gs = gw.ok("/tmi/gs")["data"]["total"].as_u64().unwrap();
+    assert_eq!(active_gs, 0);
+    let history = gw.ok("/tmi/gs?include_history=true");
+    assert_eq!(history["data"]["programs"][0]["status"], "PURGED");
     assert_eq!(programs["data"]["summary"]["active_ground_stops"], 0);
     assert_eq!(
         send(
@@ -376,6 +414,38 @@ fn a_gdp_gives_slots_by_ration_by_schedule_and_a_new_rate_gives_them_again() {
         after.len()
     );
 
+    // PERTI's documented per-type routes, over the same program.
+    let listed = gw.ok("/tmi/gdp")["data"]["programs"][0].clone();
+    assert_eq!(listed["id"], id);
+    assert_eq!(listed["program_rate"], 30);
+    let gdp_name = listed["program_id"].as_str().unwrap().to_string();
+    assert!(gdp_name.starts_with(&format!("GDP-{HUB}-")), "{gdp_name}");
+    let name = modified["data"]["program_id"].as_str().unwrap().to_string();
+    for path_id in [id.to_string(), name, gdp_name.clone()] {
+        assert_eq!(
+            gw.ok(&format!("/tmi/gdp/{path_id}"))["data"]["id"],
+            id,
+            "{path_id}"
+        );
+    }
+    assert_eq!(gw.get(&format!("/tmi/gs/{id}")).0, 404, "a GDP is not a GS");
+    let given = gw.ok(&format!("/tmi/gdp/{id}/slots"))["data"].clone();
+    let slot_list = given["slots"].as_array().unwrap();
+    assert!(!slot_list.is_empty(), "{given}");
+    assert_eq!(given["summary"]["assigned_slots"], slot_list.len());
+    let times: Vec<i64> = slot_list.iter().map(|s| ms(&s["slot_time_utc"])).collect();
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] >= 2 * 60_000),
+        "in order, at least 60/30 minutes apart: {times:?}"
+    );
+    assert!(slot_list.iter().all(|s| s["slot_status"] == "ASSIGNED"));
+    let gdp_flights = gw.ok(&format!("/tmi/gdp/{gdp_name}/flights"))["data"].clone();
+    for f in gdp_flights["flights"].as_array().unwrap() {
+        let delay = (ms(&f["cta_utc"]) - ms(&f["gdp_original_eta_utc"])) / 60_000;
+        assert_eq!(f["program_delay_min"].as_i64(), Some(delay), "{f}");
+    }
+    assert_eq!(gw.get(&format!("/tmi/gdp/{id}/slots?hour=24")).0, 400);
+
     // Nonsense is refused and changes nothing.
     let (status, refused) = send(
         &gw,
@@ -400,5 +470,190 @@ fn a_gdp_gives_slots_by_ration_by_schedule_and_a_new_rate_gives_them_again() {
     assert_eq!(
         gw.ok("/tmi/programs")["data"]["gdp_programs"][0]["rates"]["program_rate"],
         30
+    );
+
+    // PERTI's documented create bodies (its openapi example, another airport).
+    let example = json!({"gdp_airport": "KBOS", "gdp_start": iso_in(0), "gdp_end": iso_in(6),
+        "program_rate": 40, "gdp_origin_centers": "ZNY ZDC", "impacting_condition": "WEATHER",
+        "adv_number": "ADVZY 001"});
+    let (status, made) = send(
+        &gw,
+        reqwest::Method::POST,
+        "/tmi/gdp",
+        Some(example.clone()),
+    );
+    assert_eq!(status, 200, "{made}");
+    let made_id = made["data"]["program_id"].as_str().unwrap().to_string();
+    assert!(made_id.starts_with("GDP-KBOS-"), "{made}");
+    assert_eq!(made["data"]["program"]["scope_centers"], "ZNY ZDC");
+    let boston = gw.ok("/tmi/gdp?airport=KBOS")["data"]["programs"][0].clone();
+    assert_eq!(
+        (&boston["program_id"], &boston["program_rate"]),
+        (&json!(made_id), &json!(40))
+    );
+    let mut limited = example;
+    limited["delay_limit"] = json!(180);
+    let (status, refused) = send(&gw, reqwest::Method::POST, "/tmi/gdp", Some(limited));
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("delay_limit is not served")
+    );
+    let stop = |tier: u8| {
+        json!({"ctl_element": "KBOS", "start_utc": iso_in(0), "end_utc": iso_in(1),
+               "scope_type": "TIER", "scope_tier": tier, "cause_text": "Low visibility"})
+    };
+    let (status, refused) = send(&gw, reqwest::Method::POST, "/tmi/gs", Some(stop(1)));
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("scope_tier 1 is not served")
+    );
+    let (status, stopped) = send(&gw, reqwest::Method::POST, "/tmi/gs", Some(stop(3)));
+    assert_eq!(status, 200, "{stopped}");
+    let stop_id = stopped["data"]["program_id"].as_u64().unwrap();
+    assert_eq!(
+        gw.ok(&format!("/tmi/gs/{stop_id}"))["data"]["status"],
+        "ACTIVE"
+    );
+}
+
+/// A flight's callsign, departure and uid as `/flights` (FIXM) shows them.
+fn ident(f: &Value) -> (String, String, u64) {
+    (
+        f["identity"]["aircraft_identification"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        f["flight_plan"]["departure_aerodrome"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        f["flight_uid"].as_u64().unwrap(),
+    )
+}
+
+fn adl_tmi(gw: &Gateway, callsign: &str, dep: &str, tmi: Value) -> Value {
+    let body = json!({"flights": [{"callsign": callsign, "dept_icao": dep, "dest_icao": HUB,
+        "is_active": true, "tmi": tmi}]});
+    let (status, reply) = post(gw, "/ingest/adl", "application/json", body.to_string());
+    assert_eq!(status, 200, "{reply}");
+    reply
+}
+
+#[test]
+fn adl_controls_the_flights_of_its_programs_and_the_gateway_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Real time, so the flights stay at the gate for the whole test.
+    let gw = Gateway::start(
+        &[
+            "demo",
+            "--flights",
+            "300",
+            "--hub",
+            HUB,
+            "--speed",
+            "1",
+            "--seed",
+            "21",
+        ],
+        tmp.path(),
+    );
+    let parked: Vec<Value> = wait_for(
+        "flights parked at their gates, bound for the hub",
+        Duration::from_secs(120),
+        || {
+            let flights = gw.ok(&format!(
+                "/flights?dest_icao={HUB}&phase=prefile,taxiing&per_page=1000"
+            ));
+            let list = flights["data"].as_array().unwrap().clone();
+            (list.len() >= 2).then_some(list)
+        },
+    );
+    let (a, a_dep, a_uid) = ident(&parked[0]);
+    let (b, b_dep, b_uid) = ident(&parked[1]);
+
+    // PERTI's own example: a GDP slot from ADL's program. `is_active` is
+    // the feed's to say: a warning, not an error; the TMI applies.
+    let slot = iso_in(2);
+    let reply = adl_tmi(
+        &gw,
+        &a,
+        &a_dep,
+        json!({"ctl_type": "GDP", "slot_time_utc": slot, "delay_minutes": 45, "program_id": 9001}),
+    );
+    assert_eq!(reply["data"]["updated"], 1, "{reply}");
+    assert_eq!(reply["data"]["errors"], 0, "{reply}");
+    assert_eq!(
+        reply["data"]["warning_details"][0]["field"], "is_active",
+        "{reply}"
+    );
+    let by_adl = gw.ok(&format!("/flight?flight_uid={a_uid}"))["data"]["tmi"].clone();
+    assert_eq!(by_adl["control_type"], "GDP", "{by_adl}");
+    assert_eq!(by_adl["slot"]["program_id"], 9001);
+    assert_eq!(by_adl["delay"]["value"], 45);
+    assert_eq!(ms(&by_adl["slot"]["time"]), ms(&json!(slot)));
+    assert_eq!(
+        by_adl["program_name"],
+        Value::Null,
+        "ADL's program is not one of the gateway's"
+    );
+    let listed = gw.ok("/tmi/controlled")["data"].as_array().unwrap().clone();
+    let entry = listed
+        .iter()
+        .find(|f| f["flight_uid"] == a_uid)
+        .expect("listed as controlled");
+    assert_eq!(entry["tmi"]["controlled_by"], "adl");
+
+    // A gateway ground stop at the hub holds the rest, not ADL's flight.
+    let (status, issued) = send(
+        &gw,
+        reqwest::Method::POST,
+        "/tmi/programs",
+        Some(json!({"program_type": "GS", "airport": HUB, "end_time": iso_in(3)})),
+    );
+    assert_eq!(status, 201, "{issued}");
+    let gs = issued["data"]["id"].as_u64().unwrap();
+    let tmi_of = |uid: u64| gw.ok(&format!("/flight?flight_uid={uid}"))["data"]["tmi"].clone();
+    wait_for(
+        "the stop holds the other flight",
+        Duration::from_secs(30),
+        || (tmi_of(b_uid)["ground_stop"]["held"] == true).then_some(()),
+    );
+    let still = tmi_of(a_uid);
+    assert_eq!(
+        (&still["control_type"], &still["slot"]["program_id"]),
+        (&json!("GDP"), &json!(9001)),
+        "ADL's control stands: {still}"
+    );
+
+    // ADL may not change a flight the gateway's program holds.
+    let refused = adl_tmi(
+        &gw,
+        &b,
+        &b_dep,
+        json!({"ctl_type": "GDP", "delay_minutes": 10}),
+    );
+    assert_eq!(refused["data"]["errors"], 1, "{refused}");
+    let why = refused["data"]["error_details"][0]["error"]
+        .as_str()
+        .unwrap();
+    assert!(why.contains(&format!("gateway's program {gs}")), "{why}");
+    assert_eq!(tmi_of(b_uid)["ground_stop"]["held"], true);
+
+    // ADL lets its flight go; the stop takes it as it takes any other.
+    let reply = adl_tmi(&gw, &a, &a_dep, json!({}));
+    assert_eq!(reply["data"]["errors"], 0, "{reply}");
+    wait_for(
+        "the stop holds the flight ADL let go",
+        Duration::from_secs(30),
+        || {
+            let t = tmi_of(a_uid);
+            (t["ground_stop"]["held"] == true && t["slot"]["program_id"] == gs).then_some(())
+        },
     );
 }

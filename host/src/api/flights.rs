@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 
 use super::query::{FlightQuery, Format};
 use super::render;
@@ -15,13 +16,15 @@ use crate::store::FlightsView;
 
 type Pairs = Query<Vec<(String, String)>>;
 
-/// `GET /flights`: filtered, paginated, in the requested format.
+/// `GET /flights`: filtered, paginated, in the requested format (FIXM
+/// names unless asked otherwise, as PERTI answers).
 pub async fn list(
     State(state): State<AppState>,
     Query(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let query = FlightQuery::parse(&pairs)?;
     let view = state.shared.view.load_full();
+    let ctx = render::Context::new(state.shared.programs.load_full());
     let matching = matching(&view, &query);
     let total = matching.len();
     let page: Vec<&Arc<FlightRecord>> = matching
@@ -30,24 +33,58 @@ pub async fn list(
         .take(query.per_page)
         .collect();
     let pagination = Pagination::new(total, query.page, query.per_page);
+    let fixm = || -> Vec<Value> {
+        page.iter()
+            .map(|r| {
+                let derived = render::Derived::of(r, &ctx);
+                serde_json::to_value(render::fixm_flight(r, &derived)).unwrap_or_default()
+            })
+            .collect()
+    };
     Ok(match query.format {
-        Format::Json => {
-            let data: Vec<_> = page.iter().map(|r| render::flight(r)).collect();
-            Envelope::new(data, view.as_of)
-                .paginated(pagination)
-                .into_response()
-        }
         Format::Fixm => {
-            let data: Vec<_> = page.iter().map(|r| render::flight_fixm(r)).collect();
+            let data: Vec<_> = page
+                .iter()
+                .map(|r| (r, render::Derived::of(r, &ctx)))
+                .map(|(r, d)| render::fixm_flight(r, &d))
+                .collect();
             Envelope::new(data, view.as_of)
                 .paginated(pagination)
                 .into_response()
         }
-        Format::GeoJson => geojson(&page, false, Some(pagination), view.as_of),
-        Format::Ndjson => ndjson(&page),
+        Format::Legacy => {
+            let data: Vec<_> = page
+                .iter()
+                .map(|r| (r, render::Derived::of(r, &ctx)))
+                .map(|(r, d)| render::legacy(r, &d))
+                .collect();
+            Envelope::new(data, view.as_of)
+                .paginated(pagination)
+                .into_response()
+        }
+        Format::GeoJson => geojson(&page, &ctx, false, Some(pagination), view.as_of),
+        Format::Ndjson => ndjson(fixm()),
         Format::Csv => csv(&page),
+        Format::Xml => {
+            let envelope = Envelope::new(fixm(), view.as_of).paginated(pagination);
+            let value = serde_json::to_value(envelope).unwrap_or_default();
+            let body = render::xml("swim_flights", "flight", &value);
+            (
+                [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+                body,
+            )
+                .into_response()
+        }
+        Format::Kml => {
+            let generated = crate::time::format_iso_millis(view.as_of);
+            let body = render::kml("VATSWIM Flights", &generated, page.iter().map(|r| &***r));
+            ([(header::CONTENT_TYPE, KML)], body).into_response()
+        }
     })
 }
+
+/// KML's media type.
+const KML: &str = "application/vnd.google-earth.kml+xml; charset=utf-8";
 
 /// The flights that pass the query's filter, in view order. Airport
 /// filters start from their index; the rest is checked per candidate.
@@ -75,6 +112,21 @@ fn matching<'a>(view: &'a FlightsView, query: &FlightQuery) -> Vec<&'a Arc<Fligh
 pub async fn one(State(state): State<AppState>, Query(pairs): Pairs) -> Result<Response, ApiError> {
     let view = state.shared.view.load_full();
     let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
+    // PERTI answers FIXM whatever `format` says; a format this route does
+    // not serve is refused here rather than answered with another, and
+    // `legacy` is this gateway's way to the earlier names (docs/PERTI.md).
+    let legacy = match get("format").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("" | "fixm" | "json") => false,
+        Some("legacy") => true,
+        Some(other) => {
+            return Err(ApiError::bad_param(
+                "format",
+                format!(
+                    "{other:?} is not one of fixm, json, legacy (/flight answers one flight as JSON; /flights serves the other formats)"
+                ),
+            ));
+        }
+    };
     let found = if let Some(gufi) = get("gufi") {
         view.by_any_gufi(gufi).cloned()
     } else if let Some(uid) = get("flight_uid") {
@@ -97,45 +149,59 @@ pub async fn one(State(state): State<AppState>, Query(pairs): Pairs) -> Result<R
         ));
     };
     let record = found.ok_or_else(|| ApiError::not_found("Flight not found"))?;
-    if get("format").is_some_and(|f| f.eq_ignore_ascii_case("fixm")) {
-        return Ok(Envelope::new(render::flight_fixm(&record), view.as_of).into_response());
+    let ctx = render::Context::new(state.shared.programs.load_full());
+    let derived = render::Derived::of(&record, &ctx);
+    if legacy {
+        let flight = render::legacy(&record, &derived);
+        return Ok(Envelope::new(flight, view.as_of).into_response());
     }
-    Ok(Envelope::new(render::flight(&record), view.as_of).into_response())
+    Ok(Envelope::new(render::fixm_detail(&record, &derived), view.as_of).into_response())
 }
 
 /// `GET /positions`: every matching flight with a position, as GeoJSON.
-/// PERTI serves only GeoJSON here and ignores `format`, so `json` and
-/// `geojson` (and PERTI's `fixm`, read as `json`) give GeoJSON; a format
-/// asked for by name that this route does not serve is refused rather than
-/// answered with something else.
+/// PERTI serves only GeoJSON here and ignores `format`, so the JSON formats
+/// (`fixm`, `json`, `legacy`, `geojson`) give GeoJSON; a format asked for
+/// by name that this route does not serve is refused rather than answered
+/// with something else.
 pub async fn positions(
     State(state): State<AppState>,
     Query(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let query = FlightQuery::parse(&pairs)?;
-    if matches!(query.format, Format::Ndjson | Format::Csv) {
+    if !matches!(
+        query.format,
+        Format::Fixm | Format::Legacy | Format::GeoJson
+    ) {
         return Err(ApiError::bad_param(
             "format",
-            "/positions serves GeoJSON only (format=geojson); /flights serves ndjson and csv",
+            "/positions serves GeoJSON only (format=geojson); /flights serves ndjson, csv, xml and kml",
         ));
     }
     let view = state.shared.view.load_full();
+    let ctx = render::Context::new(state.shared.programs.load_full());
     let matching: Vec<_> = matching(&view, &query)
         .into_iter()
         .filter(|r| r.position.is_some())
         .collect();
-    Ok(geojson(&matching, query.include_route, None, view.as_of))
+    Ok(geojson(
+        &matching,
+        &ctx,
+        query.include_route,
+        None,
+        view.as_of,
+    ))
 }
 
 fn geojson(
     flights: &[&Arc<FlightRecord>],
+    ctx: &render::Context,
     include_route: bool,
     pagination: Option<Pagination>,
     as_of: i64,
 ) -> Response {
     let features: Vec<_> = flights
         .iter()
-        .filter_map(|r| render::feature(r, include_route))
+        .filter_map(|r| render::feature(r, &render::Derived::of(r, ctx), include_route))
         .collect();
     #[derive(serde::Serialize)]
     struct Collection<'a> {
@@ -162,10 +228,10 @@ fn geojson(
         .into_response()
 }
 
-fn ndjson(flights: &[&Arc<FlightRecord>]) -> Response {
+fn ndjson(flights: Vec<Value>) -> Response {
     let mut body = String::new();
-    for r in flights {
-        body.push_str(&serde_json::to_string(&render::flight(r)).unwrap_or_default());
+    for flight in flights {
+        body.push_str(&flight.to_string());
         body.push('\n');
     }
     ([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response()

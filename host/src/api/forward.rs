@@ -43,7 +43,9 @@ fn client() -> &'static reqwest::Client {
 fn is_pipeline_write(method: &Method, path: &str) -> bool {
     *method != Method::GET
         && *method != Method::HEAD
-        && (path.starts_with("/ingest/") || path.starts_with("/tmi/programs"))
+        && ["/ingest/", "/tmi/programs", "/tmi/gs", "/tmi/gdp"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
 }
 
 /// Passes pipeline writes to the leader when this instance does not lead.
@@ -108,4 +110,24 @@ async fn forward(request: Request, leader_url: &str, me: &str) -> Result<Respons
     }
     let bytes = answer.bytes().await.map_err(|e| e.to_string())?;
     Ok((status, headers, Body::from(bytes)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_that_issues_a_program_goes_to_the_leader() {
+        for path in [
+            "/ingest/adl",
+            "/tmi/programs",
+            "/tmi/programs/3",
+            "/tmi/gs",
+            "/tmi/gdp",
+        ] {
+            assert!(is_pipeline_write(&Method::POST, path), "{path}");
+        }
+        assert!(!is_pipeline_write(&Method::GET, "/tmi/gs"));
+        assert!(!is_pipeline_write(&Method::POST, "/keys"));
+    }
 }

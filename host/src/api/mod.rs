@@ -7,7 +7,8 @@
 //!
 //! - `query`: parameters and filters; `render`: PERTI's shapes and formats;
 //! - `response`: envelopes and errors; `etag`: ETag / 304;
-//! - `flights`, `events`, `system`: the handlers.
+//! - `flights`, `events`, `metering`, `tmi`, `ingest`, `keys`, `system`:
+//!   the handlers.
 
 mod etag;
 mod events;
@@ -15,6 +16,8 @@ mod flights;
 mod forward;
 mod ingest;
 mod keys;
+mod metering;
+mod ntml;
 pub mod query;
 mod render;
 pub mod response;
@@ -67,6 +70,25 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(tmi::BODY_LIMIT)),
         )
         .route("/tmi/controlled", get(tmi::controlled))
+        .route(
+            "/tmi/gs",
+            get(ntml::ground_stops)
+                .post(ntml::create_ground_stop)
+                .layer(DefaultBodyLimit::max(tmi::BODY_LIMIT)),
+        )
+        .route("/tmi/gs/{id}", get(ntml::ground_stop))
+        .route("/tmi/gs/{id}/flights", get(ntml::ground_stop_flights))
+        .route(
+            "/tmi/gdp",
+            get(ntml::gdps)
+                .post(ntml::create_gdp)
+                .layer(DefaultBodyLimit::max(tmi::BODY_LIMIT)),
+        )
+        .route("/tmi/gdp/{id}", get(ntml::gdp))
+        .route("/tmi/gdp/{id}/flights", get(ntml::gdp_flights))
+        .route("/tmi/gdp/{id}/slots", get(ntml::gdp_slots))
+        .route("/metering/{airport}", get(metering::airport))
+        .route("/metering/{airport}/{sub}", get(metering::sub_resource))
         // A follower passes pipeline writes to the cluster's leader.
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -53,18 +53,25 @@ pub enum Status {
 /// Output formats.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub enum Format {
-    /// PERTI's snake_case JSON (also `legacy`).
+    /// PERTI's JSON with FIXM field names: its default, also for `json`.
     #[default]
-    Json,
-    /// PERTI's JSON with FIXM field names (`format=fixm`).
     Fixm,
+    /// PERTI's earlier snake_case JSON (`format=legacy`).
+    Legacy,
     /// A GeoJSON FeatureCollection.
     GeoJson,
-    /// One JSON flight per line.
+    /// One FIXM flight per line.
     Ndjson,
     /// Comma-separated values with a header row.
     Csv,
+    /// The JSON response as XML.
+    Xml,
+    /// KML placemarks.
+    Kml,
 }
+
+/// The formats `/flights` serves, as an error names them.
+pub const FORMATS: &str = "fixm, json, legacy, geojson, ndjson, csv, xml, kml";
 
 /// A parsed `/flights` or `/positions` query.
 #[derive(Debug, Default, Clone)]
@@ -181,14 +188,16 @@ fn number(name: &str, value: &str, min: usize, max: usize) -> Result<usize, ApiE
 
 fn format(value: &str) -> Result<Format, ApiError> {
     match value.to_ascii_lowercase().as_str() {
-        "json" | "legacy" | "" => Ok(Format::Json),
-        "fixm" => Ok(Format::Fixm),
+        "fixm" | "json" | "" => Ok(Format::Fixm),
+        "legacy" => Ok(Format::Legacy),
         "geojson" => Ok(Format::GeoJson),
         "ndjson" => Ok(Format::Ndjson),
         "csv" => Ok(Format::Csv),
+        "xml" => Ok(Format::Xml),
+        "kml" => Ok(Format::Kml),
         other => Err(ApiError::bad_param(
             "format",
-            format!("{other:?} is not one of json, fixm, geojson, ndjson, csv"),
+            format!("{other:?} is not one of {FORMATS}"),
         )),
     }
 }
@@ -348,12 +357,19 @@ mod tests {
                 .message
                 .starts_with("parameter `phase`")
         );
+        let format = parse("format=pdf").unwrap_err().message;
         assert!(
-            parse("format=xml")
-                .unwrap_err()
-                .message
-                .starts_with("parameter `format`")
+            format.starts_with("parameter `format`") && format.contains("xml, kml"),
+            "{format}"
         );
+    }
+
+    #[test]
+    fn fixm_is_the_default_and_json_its_alias_as_in_perti() {
+        assert_eq!(parse("").unwrap().format, Format::Fixm);
+        assert_eq!(parse("format=JSON").unwrap().format, Format::Fixm);
+        assert_eq!(parse("format=legacy").unwrap().format, Format::Legacy);
+        assert_eq!(parse("format=kml").unwrap().format, Format::Kml);
     }
 
     #[test]

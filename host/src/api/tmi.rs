@@ -153,7 +153,7 @@ pub async fn controlled(
     Ok(axum::Json(body).into_response())
 }
 
-async fn command(state: &AppState, command: TmiCommand) -> Result<Program, ApiError> {
+pub(super) async fn command(state: &AppState, command: TmiCommand) -> Result<Program, ApiError> {
     state
         .to_pipeline(|reply| Work::Tmi { command, reply })
         .await?
@@ -194,7 +194,7 @@ fn program_id(state: &AppState, id: &str) -> Result<u64, ApiError> {
         })
 }
 
-fn invalid(message: String) -> ApiError {
+pub(super) fn invalid(message: String) -> ApiError {
     ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "INVALID_BODY",
@@ -202,7 +202,7 @@ fn invalid(message: String) -> ApiError {
     }
 }
 
-fn body_error(rejection: BytesRejection) -> ApiError {
+pub(super) fn body_error(rejection: BytesRejection) -> ApiError {
     ApiError {
         status: rejection.status(),
         code: if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -223,8 +223,8 @@ struct Counts {
 impl Counts {
     fn of(flights: &[Arc<FlightRecord>]) -> Counts {
         let mut counts = Counts::default();
-        for t in flights.iter().filter_map(|r| r.tmi) {
-            if let Some(id) = t.program_id {
+        for r in flights.iter() {
+            if let (Some(id), Some(t)) = (r.gateway_program_id(), r.tmi) {
                 let entry = counts.by_program.entry(id).or_default();
                 let delay = i64::from(t.delay_minutes.unwrap_or(0));
                 entry.0 += 1;
@@ -289,7 +289,7 @@ fn iso(ms: Option<i64>) -> Value {
 
 /// One controlled flight; `name_of` names its program (PERTI's
 /// `tmi.program` is the program's name; `slot.program_id` stays its number).
-fn controlled_json(r: &FlightRecord, name_of: &dyn Fn(u64) -> Option<String>) -> Value {
+pub(super) fn controlled_json(r: &FlightRecord, name_of: &dyn Fn(u64) -> Option<String>) -> Value {
     let id = r.identity.as_deref();
     let fp = r.flight_plan.as_deref();
     let pos = r.position;
@@ -328,7 +328,10 @@ fn controlled_json(r: &FlightRecord, name_of: &dyn Fn(u64) -> Option<String>) ->
         },
         "tmi": {
             "type": if t.gs_held { "GROUND_STOP" } else if t.ctl_type == Some(ControlType::Gdp) { "GDP" } else { "GS" },
-            "program": t.program_id.and_then(name_of),
+            "program": r.gateway_program_id().and_then(name_of),
+            // Who issued the controlling program: this gateway, or a
+            // partner (PERTI's ADL) whose program numbers are its own.
+            "controlled_by": r.tmi_controller.as_deref().unwrap_or("vatswim"),
             "is_exempt": false,
             "ground_stop": {"held": t.gs_held},
             "slot": {"time": iso(t.slot_time_utc), "program_id": t.program_id},

@@ -308,6 +308,7 @@ mod tests {
                 status: Some("frozen".into()),
             }),
             partner_created: false,
+            tmi_controller: None,
         }
     }
 

@@ -104,6 +104,13 @@ pub struct Identity {
     pub gufi_legacy: String,
     /// `cid|callsign|dep|arr|deptime`.
     pub flight_key: String,
+    /// When the gateway first saw the flight (PERTI's `first_seen_utc`,
+    /// and the GUFI's creation time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen_utc: Option<Millis>,
+    /// When the pilot logged on to the network (the feed's `logon_time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logon_utc: Option<Millis>,
 }
 
 /// What was filed.
@@ -263,4 +270,20 @@ pub struct FlightRecord {
     /// of the feed's connections, so it survives a restart as such.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub partner_created: bool,
+    /// The ingest adapter whose programs control the flight (PERTI's ADL,
+    /// the system of record for the programs it issues); none when the
+    /// gateway's own programs do, or none do (docs/ARCHITECTURE.md, the
+    /// authority matrix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmi_controller: Option<String>,
+}
+
+impl FlightRecord {
+    /// The gateway program controlling the flight, if one does (a
+    /// partner's program numbers are its own, not the gateway's).
+    pub fn gateway_program_id(&self) -> Option<u64> {
+        self.tmi
+            .filter(|_| self.tmi_controller.is_none())
+            .and_then(|t| t.program_id)
+    }
 }

@@ -28,6 +28,7 @@ pub fn apply(
     }
     let writer = Writer::Plugin {
         name: &batch.adapter,
+        kind: crate::wit::Kind::IngestAdapter,
         owns: &batch.owns,
     };
     let mut lookup = store.lookup(batch.items.iter().map(|i| &i.patch.flight));

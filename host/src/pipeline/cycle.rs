@@ -270,6 +270,7 @@ impl Pipeline {
         for d in detected {
             let writer = Writer::Plugin {
                 name: &d.plugin,
+                kind: crate::wit::Kind::Detector,
                 owns: &d.owns,
             };
             for patch in &d.detection.patches {
@@ -290,6 +291,7 @@ impl Pipeline {
                     out.issues.extend(
                         refused
                             .into_iter()
+                            .filter(|r| !r.quiet)
                             .map(|r| issue(&d.plugin, format!("flight {uid}: {}", r.message))),
                     );
                 }

@@ -110,10 +110,8 @@ pub fn events(
     changes: &[Change],
     store: &FlightStore,
 ) -> Vec<(String, Payload)> {
-    let controlled_by = |r: Option<&FlightRecord>, id: u64| {
-        r.and_then(|r| r.tmi)
-            .is_some_and(|t| t.program_id == Some(id))
-    };
+    let controlled_by =
+        |r: Option<&FlightRecord>, id: u64| r.is_some_and(|r| r.gateway_program_id() == Some(id));
     program_changes
         .iter()
         .filter_map(|c| {

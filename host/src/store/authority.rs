@@ -8,12 +8,21 @@
 //! | position | yes | if `owns` | - |
 //! | progress | - | - | if `owns` |
 //! | times | - | if `owns` | if `owns` |
-//! | tmi | - | - | if `owns` |
+//! | tmi | - | if `owns`, per flight | if `owns`, per flight |
 //! | track, metering | - | if `owns` | - |
 //!
 //! A plugin's manifest `owns` lists fields ("times.off_utc"), whole sections
 //! ("tmi.*" or "tmi"); it may only name sections its kind may write, which
 //! is checked when the manifest loads.
+//!
+//! `tmi` is decided per flight, by who controls it: a flight under a
+//! gateway program (issued with `/tmi/programs`) is the `tmi` detector's,
+//! and an adapter's TMI for it is refused, naming the program; a flight an
+//! adapter controls (PERTI's ADL, for the programs it issues) is that
+//! adapter's until it lets the flight go, and a detector's TMI for it is
+//! not applied (quietly: detectors see every flight, and the `tmi`
+//! detector lets go of programs it does not know). A flight no one
+//! controls takes the first controller's TMI.
 
 use std::sync::Arc;
 
@@ -43,6 +52,7 @@ pub fn writable_by(kind: Kind) -> &'static [&'static str] {
             "flight_plan",
             "position",
             "times",
+            "tmi",
             "track",
             "metering",
         ],
@@ -80,8 +90,11 @@ pub enum Writer<'a> {
     Sync,
     /// A plugin, with its manifest's `owns`.
     Plugin {
-        /// The plugin's name (for messages).
+        /// The plugin's name (for messages, and as a flight's TMI
+        /// controller).
         name: &'a str,
+        /// Detector or ingest adapter.
+        kind: Kind,
         /// Its manifest's `owns`.
         owns: &'a [String],
     },
@@ -109,6 +122,9 @@ pub struct Refusal {
     pub field: &'static str,
     /// Why.
     pub message: String,
+    /// Expected, not a fault of the writer: a detector's TMI for a flight
+    /// a partner controls (not reported as a cycle issue).
+    pub quiet: bool,
 }
 
 /// Applies the fields `writer` may write; returns the refused ones.
@@ -116,21 +132,87 @@ pub fn apply(record: &mut FlightRecord, writer: Writer<'_>, fields: &[FieldValue
     let mut refused = Vec::new();
     for value in fields {
         let path = field_path(value);
-        if writer.may_write(path) {
-            set(record, value);
-        } else {
+        if !writer.may_write(path) {
             refused.push(Refusal {
                 field: path,
                 message: refusal_message(writer, path),
+                quiet: false,
             });
+            continue;
         }
+        if let FieldValue::Tmi(tmi) = value
+            && let Err(refusal) = take_control(record, writer, tmi)
+        {
+            refused.push(refusal);
+            continue;
+        }
+        set(record, value);
     }
     refused
 }
 
+/// The per-flight rule of the `tmi` section (module docs): whether this
+/// writer may set the flight's TMI, and who controls it after.
+fn take_control(
+    record: &mut FlightRecord,
+    writer: Writer<'_>,
+    new: &wit::Tmi,
+) -> Result<(), Refusal> {
+    let Writer::Plugin { name, kind, .. } = writer else {
+        return Ok(());
+    };
+    let controlled_now = record
+        .tmi
+        .is_some_and(|t| t.gs_held || t.ctl_type.is_some());
+    let refusal = |message: String, quiet: bool| Refusal {
+        field: "tmi",
+        message,
+        quiet,
+    };
+    match (kind, record.tmi_controller.as_deref()) {
+        (Kind::IngestAdapter, None) if controlled_now => {
+            let program = record
+                .tmi
+                .and_then(|t| t.program_id)
+                .map_or(String::new(), |id| format!(" {id}"));
+            Err(refusal(
+                format!(
+                    "the flight is controlled by the gateway's program{program} (issued with /tmi/programs); its TMI is the tmi detector's until the program lets it go"
+                ),
+                false,
+            ))
+        }
+        (Kind::IngestAdapter, Some(other)) if other != name && controlled_now => Err(refusal(
+            format!(
+                "the flight is controlled by {other}'s programs; {name} may not change its TMI"
+            ),
+            false,
+        )),
+        (Kind::IngestAdapter, _) => {
+            let controls = new.gs_held || new.ctl_type.is_some();
+            record.tmi_controller = controls.then(|| name.to_string());
+            Ok(())
+        }
+        (_, Some(partner)) => Err(refusal(
+            format!("the flight's TMI is controlled by {partner}'s programs"),
+            true,
+        )),
+        (_, None) => Ok(()),
+    }
+}
+
 fn refusal_message(writer: Writer<'_>, path: &str) -> String {
+    let section = path.split('.').next().unwrap_or(path);
     match writer {
         Writer::Sync => format!("the VATSIM sync does not own {path}"),
+        Writer::Plugin { name, kind, .. } if !writable_by(kind).contains(&section) => format!(
+            "plugin {name} may not write {path}: {section} is written by {}",
+            match section {
+                "progress" => "the gateway (from the VATSIM feed and the position) and detectors",
+                "identity" | "flight_plan" | "position" => "the VATSIM sync and ingest adapters",
+                _ => "ingest adapters",
+            }
+        ),
         Writer::Plugin { name, .. } => format!(
             "plugin {name} does not own {path} (add it to `owns` in its manifest, if its kind may write it)"
         ),
@@ -297,6 +379,7 @@ mod tests {
         let owned = owns(&["times.out_utc", "times.off_utc"]);
         let departure = Writer::Plugin {
             name: "departure",
+            kind: Kind::Detector,
             owns: &owned,
         };
         let mut r = FlightRecord::default();
@@ -330,6 +413,7 @@ mod tests {
         let owned = owns(&["tmi.*", "track"]);
         let writer = Writer::Plugin {
             name: "x",
+            kind: Kind::Detector,
             owns: &owned,
         };
         let mut r = FlightRecord::default();
@@ -375,7 +459,8 @@ mod tests {
             refused,
             [Refusal {
                 field: "times.out_utc",
-                message: "the VATSIM sync does not own times.out_utc".into()
+                message: "the VATSIM sync does not own times.out_utc".into(),
+                quiet: false,
             }]
         );
     }
@@ -411,6 +496,7 @@ mod tests {
                 &mut r,
                 Writer::Plugin {
                     name: "track",
+                    kind: Kind::IngestAdapter,
                     owns: &owned
                 },
                 &[FieldValue::Position(update)]
@@ -429,6 +515,86 @@ mod tests {
                 squawk: Some(2000),
                 updated_at: 2
             }
+        );
+    }
+
+    fn tmi(program: u64) -> WitTmi {
+        WitTmi {
+            gs_held: false,
+            ctl_type: Some(wit::ControlType::Gdp),
+            program_id: Some(program),
+            slot_time_utc: Some(1_000),
+            edct_utc: None,
+            delay_minutes: Some(45),
+            eta_utc: None,
+        }
+    }
+
+    fn released() -> WitTmi {
+        WitTmi {
+            ctl_type: None,
+            program_id: None,
+            slot_time_utc: None,
+            delay_minutes: None,
+            ..tmi(0)
+        }
+    }
+
+    #[test]
+    fn tmi_belongs_to_whoever_controls_the_flight() {
+        let owned = owns(&["tmi"]);
+        let adl = Writer::Plugin {
+            name: "adl",
+            kind: Kind::IngestAdapter,
+            owns: &owned,
+        };
+        let detector = Writer::Plugin {
+            name: "tmi",
+            kind: Kind::Detector,
+            owns: &owned,
+        };
+        // ADL controls a flight no one controls; the detector may not undo it.
+        let mut r = FlightRecord::default();
+        assert!(apply(&mut r, adl, &[FieldValue::Tmi(tmi(77))]).is_empty());
+        assert_eq!(r.tmi_controller.as_deref(), Some("adl"));
+        assert_eq!(r.gateway_program_id(), None, "ADL's numbers are its own");
+        let refused = apply(&mut r, detector, &[FieldValue::Tmi(released())]);
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].quiet, "expected, not a fault of the detector");
+        assert_eq!(r.tmi.unwrap().program_id, Some(77));
+        // ADL lets it go; then the gateway's program takes it.
+        assert!(apply(&mut r, adl, &[FieldValue::Tmi(released())]).is_empty());
+        assert_eq!(r.tmi_controller, None);
+        assert!(apply(&mut r, detector, &[FieldValue::Tmi(tmi(3))]).is_empty());
+        assert_eq!(r.gateway_program_id(), Some(3));
+        // Now ADL is refused, with the program named.
+        let refused = apply(&mut r, adl, &[FieldValue::Tmi(tmi(77))]);
+        assert_eq!(refused.len(), 1);
+        assert!(!refused[0].quiet);
+        assert!(
+            refused[0].message.contains("gateway's program 3"),
+            "{}",
+            refused[0].message
+        );
+        assert_eq!(r.gateway_program_id(), Some(3));
+    }
+
+    #[test]
+    fn a_section_a_kind_may_not_write_is_named_with_who_writes_it() {
+        let owned = owns(&["identity"]);
+        let adl = Writer::Plugin {
+            name: "adl",
+            kind: Kind::IngestAdapter,
+            owns: &owned,
+        };
+        let mut r = FlightRecord::default();
+        let refused = apply(&mut r, adl, &[FieldValue::ProgressIsActive(true)]);
+        assert!(
+            refused[0]
+                .message
+                .contains("progress is written by the gateway"),
+            "{}",
+            refused[0].message
         );
     }
 }

@@ -285,7 +285,10 @@ pub(super) fn key(feed: &FeedFlight) -> ConnectionKey {
 /// The ids a flight keeps for life, fixed when it appears.
 fn new_identity(feed: &FeedFlight, now: i64) -> Identity {
     let plan = feed.flight_plan.clone().unwrap_or_default();
-    identity_of(&feed.identity.callsign, feed.identity.cid, &plan, now)
+    Identity {
+        logon_utc: feed.identity.logon_utc,
+        ..identity_of(&feed.identity.callsign, feed.identity.cid, &plan, now)
+    }
 }
 
 /// A new flight's identity: a fresh GUFI, PERTI's legacy id and flight key.
@@ -301,6 +304,8 @@ pub(super) fn identity_of(callsign: &str, cid: u32, plan: &FlightPlan, now: i64)
             "{cid}|{callsign}|{}|{}|{}",
             plan.dept_icao, plan.dest_icao, plan.deptime
         ),
+        first_seen_utc: Some(now),
+        logon_utc: None,
     }
 }
 
@@ -322,6 +327,10 @@ fn merged(
         let identity = Arc::make_mut(r.identity.get_or_insert_with(Default::default));
         identity.callsign.clone_from(&feed.identity.callsign);
         identity.cid = feed.identity.cid;
+    }
+    let logon = feed.identity.logon_utc;
+    if logon.is_some() && r.identity.as_ref().is_some_and(|i| i.logon_utc != logon) {
+        Arc::make_mut(r.identity.get_or_insert_with(Default::default)).logon_utc = logon;
     }
     if r.flight_plan.as_deref() != feed.flight_plan.as_ref() {
         r.flight_plan = feed.flight_plan.clone().map(Arc::new);

@@ -237,7 +237,7 @@ impl ProgramPatch {
     }
 }
 
-fn check_rate(rate: u32) -> Result<u32, String> {
+pub(super) fn check_rate(rate: u32) -> Result<u32, String> {
     if (1..=MAX_RATE).contains(&rate) {
         Ok(rate)
     } else {
@@ -258,7 +258,7 @@ fn check_scope(scope: Scope) -> Result<Scope, String> {
 }
 
 /// An airport or ARTCC code: 2 to 4 letters or digits, upper-cased.
-fn code(field: &str, value: &str) -> Result<String, String> {
+pub(super) fn code(field: &str, value: &str) -> Result<String, String> {
     let code = value.trim().to_ascii_uppercase();
     if (2..=4).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(code)
@@ -267,7 +267,7 @@ fn code(field: &str, value: &str) -> Result<String, String> {
     }
 }
 
-fn time(field: &str, value: &str) -> Result<i64, String> {
+pub(super) fn time(field: &str, value: &str) -> Result<i64, String> {
     chrono::DateTime::parse_from_rfc3339(value.trim())
         .map(|t| t.timestamp_millis())
         .map_err(|e| {

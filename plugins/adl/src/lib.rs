@@ -10,15 +10,20 @@
 //! `callsign`, `dept_icao` and `dest_icao` are required. An item names its
 //! flight by `flight_uid`, else `gufi`, else callsign. Times take PERTI's
 //! names or their FIXM aliases (`out_utc` or `actual_off_block_time`, ...).
+//! `tmi` (`ctl_type`, `gs_held`, `program_id`, `slot_time_utc`,
+//! `delay_minutes`) states the flight's control by ADL's own programs, as a
+//! whole: `{}` lets the flight go. The host applies it unless the flight is
+//! under a gateway program (the authority matrix, per flight).
 //! Fields PERTI accepts that belong to sections ADL does not own (position,
-//! `phase`, `eta_utc`, `tmi`) are passed on so the host refuses them by the
-//! authority matrix and reports each one. Config: `max_items` (default 500).
+//! `phase`, `eta_utc`) are passed on so the host refuses them by the
+//! authority matrix and reports each one; `is_active` is the feed's and is
+//! answered with a warning. Config: `max_items` (default 500).
 
 use serde_json::Value;
 use vatswim_plugin_api::body::{self, Faults, Item, ItemFault};
 use vatswim_plugin_api::{
-    ControlType, Description, FieldValue, FlightRef, IngestAdapter, Parsed, Patch, Phase,
-    PositionUpdate, Tmi,
+    ControlType, Description, FieldValue, FlightRef, IngestAdapter, ItemError, Parsed, Patch,
+    Phase, PositionUpdate, Tmi,
 };
 
 /// The adapter.
@@ -44,9 +49,9 @@ impl IngestAdapter for AdlAdapter {
     fn parse(&self, _content_type: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let flights = body::items(&mut body::object(bytes)?, "flights", self.max_items)?;
         let now = vatswim_plugin_api::log::now();
-        Ok(body::parse_each(&flights, FIELDS, |item| {
-            flight_patch(item, now)
-        }))
+        let mut parsed = body::parse_each(&flights, FIELDS, |item| flight_patch(item, now));
+        note_is_active(&flights, &mut parsed);
+        Ok(parsed)
     }
 }
 
@@ -99,6 +104,23 @@ const FIELDS: &[&str] = &[
     "eta_utc",
     "tmi",
 ];
+
+/// `is_active` is taken and not applied: whether a flight is connected is
+/// the VATSIM feed's to say. A warning for each item that applies (an
+/// entry for an item also passed on), so PERTI's own example, which sends
+/// it, is not an error.
+fn note_is_active(flights: &[Value], parsed: &mut Parsed) {
+    let applied: Vec<u32> = parsed.items.iter().map(|i| i.index).collect();
+    for index in applied {
+        if flights[index as usize].get("is_active").is_some() {
+            parsed.errors.push(ItemError::new(
+                index,
+                "is_active",
+                "not applied: whether a flight is active comes from the VATSIM feed",
+            ));
+        }
+    }
+}
 
 /// The patch for one flight item, or every fault in it.
 fn flight_patch(item: &Item, now: i64) -> Result<Patch, Faults> {
@@ -243,9 +265,10 @@ fn within_a_flights_life(
     ))
 }
 
-/// Fields PERTI's ADL ingest takes that the authority matrix gives to other
-/// writers: passed on as patches so the host refuses and reports them,
-/// rather than dropping them silently here.
+/// Fields PERTI's ADL ingest takes beyond what every item has: TMI (ADL's
+/// own), and fields the authority matrix gives to other writers, passed on
+/// as patches so the host refuses and reports them, rather than dropping
+/// them silently here.
 fn outside_adl(item: &Item, now: i64, faults: &mut Faults, fields: &mut Vec<FieldValue>) {
     let has_position = item.contains_key("latitude") || item.contains_key("lat");
     if let Some(position) = has_position
@@ -260,9 +283,8 @@ fn outside_adl(item: &Item, now: i64, faults: &mut Faults, fields: &mut Vec<Fiel
             None => faults.note("phase", format!("{name:?} is not a phase")),
         }
     }
-    if let Some(active) = faults.optional(body::optional_bool(item, &["is_active"])) {
-        fields.push(FieldValue::ProgressIsActive(active));
-    }
+    // Checked so a malformed value is reported; applied by no one.
+    let _ = faults.optional(body::optional_bool(item, &["is_active"]));
     let eta = body::optional_time(item, &["estimated_time_of_arrival", "eta_utc"]);
     if let Some(eta) = faults.optional(eta) {
         fields.push(FieldValue::ProgressEtaUtc(Some(eta)));

@@ -61,6 +61,9 @@ pub struct Pilot<'a> {
     /// When this pilot's data was last updated, RFC 3339.
     #[serde(borrow, default)]
     pub last_updated: Cow<'a, str>,
+    /// When the pilot logged on, RFC 3339.
+    #[serde(borrow, default)]
+    pub logon_time: Cow<'a, str>,
 }
 
 /// A filed flight plan. Every field is free text in the feed.

@@ -130,7 +130,10 @@ fn explain(bytes: &[u8], err: &serde_json::Error) -> FeedError {
 
 fn pilot_flight(p: &Pilot<'_>, snapshot_at: i64) -> FeedFlight {
     FeedFlight {
-        identity: identity(p.cid, &p.callsign),
+        identity: Identity {
+            logon_utc: fields::epoch_millis(&p.logon_time),
+            ..identity(p.cid, &p.callsign)
+        },
         flight_plan: p.flight_plan.as_ref().map(flight_plan),
         position: Some(Position {
             lat: p.latitude,

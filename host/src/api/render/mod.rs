@@ -1,0 +1,34 @@
+//! Flights as PERTI's clients read them, one module per shape: the FIXM
+//! record (`fixm`, PERTI's default), the legacy snake_case record
+//! (`legacy`), a GeoJSON feature (`geojson`, `positions.php`), CSV, XML and
+//! KML. Fields PERTI's record has that are not stored are derived once per
+//! flight in [`Derived`], from the reference tables and the TMI programs.
+
+mod csv;
+mod derived;
+mod fixm;
+mod geojson;
+mod kml;
+mod legacy;
+mod xml;
+
+pub use csv::{CSV_HEADER, csv_of_rows, csv_row};
+pub use derived::{Context, Derived};
+pub use fixm::{fixm_detail, fixm_flight};
+pub use geojson::{Feature, feature};
+pub use kml::kml;
+pub use legacy::flight as legacy;
+pub use xml::xml;
+
+use vatswim_plugin_api::time::format_utc;
+
+/// An absent string as the empty one (PERTI's flight plan fields are `''`,
+/// never null).
+fn s(text: Option<&str>) -> &str {
+    text.unwrap_or("")
+}
+
+/// An epoch-ms time as ISO 8601 UTC.
+fn time(ms: Option<i64>) -> Option<String> {
+    ms.map(format_utc)
+}
