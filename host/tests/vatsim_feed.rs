@@ -25,6 +25,8 @@ fn a_snapshot_becomes_flight_sections() {
 
     let dal = &snapshot.pilots[0];
     assert_eq!(dal.identity.cid, 1_000_001);
+    // 2026-01-16T09:01:00Z, the feed's logon_time.
+    assert_eq!(dal.identity.logon_utc, Some(1_768_554_060_000));
     let fp = dal.flight_plan.as_ref().unwrap();
     assert_eq!(
         (
@@ -81,6 +83,15 @@ fn a_snapshot_becomes_flight_sections() {
         (None, None, "", "V")
     );
     assert_eq!(vfr.position.unwrap().squawk, None, "12A4 is not a squawk");
+
+    // The ATC positions online, read from `controllers`.
+    let controllers: Vec<(&str, &str, &str)> = snapshot
+        .controllers
+        .iter()
+        .map(|c| (c.callsign.as_str(), c.facility_type, c.facility_id.as_str()))
+        .collect();
+    assert_eq!(controllers, [("JFK_TWR", "TWR", "JFK")]);
+    assert_eq!(snapshot.controllers[0].frequency, Some(119.1));
 
     assert_eq!(snapshot.prefiles.len(), 1);
     assert!(snapshot.prefiles[0].position.is_none());
@@ -176,6 +187,22 @@ fn the_real_reference_snapshot_parses() {
         33
     );
     assert_eq!(snapshot.prefiles.len(), 107);
+    // 62 controllers, 29 of them observers (facility 0).
+    assert_eq!(snapshot.controllers.len(), 62);
+    assert_eq!(
+        snapshot
+            .controllers
+            .iter()
+            .filter(|c| c.is_observer())
+            .count(),
+        29
+    );
+    assert!(
+        snapshot
+            .pilots
+            .iter()
+            .all(|p| p.identity.logon_utc.is_some())
+    );
     let filed = snapshot
         .pilots
         .iter()

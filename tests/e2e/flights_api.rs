@@ -257,7 +257,10 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
     assert!(one["first_tracked_time"].is_string(), "{one}");
     assert_eq!(one["gufi"]["creationTime"], one["first_tracked_time"]);
     assert!(one["logon_time"].is_string(), "{one}");
-    assert_eq!(one["position_time"].is_string(), one["position"]["latitude"].is_number());
+    assert_eq!(
+        one["position_time"].is_string(),
+        one["position"]["latitude"].is_number()
+    );
     assert_eq!(legacy["_logon_time"], one["logon_time"]);
     // The single flight nests its times and TMI, as PERTI's flight.php does;
     // `format` changes nothing there but `legacy`.
@@ -272,6 +275,10 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
         assert_eq!(detail["schema_version"], "swim_v1_fixm");
         assert_eq!(detail["progress"]["great_circle_distance"], gcd);
     }
+    // PERTI's path form, /flight/{gufi}, with either GUFI.
+    let by_path = gw.ok(&format!("/flight/{}", one["gufi_legacy"].as_str().unwrap()));
+    assert_eq!(by_path["data"]["flight_uid"], *uid);
+    assert_eq!(gw.get("/flight/VAT-19990101-NOPE-KJFK-KLAX").0, 404);
     let detail = gw.ok(&format!("/flight?flight_uid={uid}&format=legacy"))["data"].clone();
     assert_eq!(detail["identity"]["callsign"], callsign);
     let gufi = one["gufi"]["value"].as_str().unwrap();
@@ -286,6 +293,33 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
         assert_eq!(found["data"]["gufi"]["value"], gufi, "{query}");
     }
     assert_eq!(gw.get("/flight").0, 400);
+
+    // The ATC positions online (the simulator staffs its busiest airports),
+    // in PERTI's controllers.php shape, filtered and summarised as there.
+    let online = gw.ok("/controllers?per_page=500");
+    let positions = online["data"].as_array().unwrap();
+    assert!(positions.len() >= 2, "{online}");
+    assert_eq!(online["pagination"]["total"], positions.len());
+    let tower = positions
+        .iter()
+        .find(|c| c["facility"]["type"] == "TWR")
+        .unwrap();
+    let tower_id = tower["facility"]["id"].as_str().unwrap();
+    assert_eq!(tower["callsign"], format!("{tower_id}_TWR"));
+    assert!(tower["frequency"].as_f64().unwrap() > 118.0, "{tower}");
+    assert!(tower["logon_time"].is_string());
+    let towers = gw.ok("/controllers?facility_type=TWR&per_page=500")["data"].clone();
+    assert_eq!(
+        towers.as_array().unwrap().len() * 2,
+        positions.len(),
+        "a tower and an approach each"
+    );
+    let one_airport = gw.ok(&format!("/controllers?callsign={tower_id}_*"))["data"].clone();
+    assert_eq!(one_airport.as_array().unwrap().len(), 2, "{one_airport}");
+    let staffing = gw.ok("/controllers?summary=true");
+    assert_eq!(staffing["count"], positions.len());
+    assert_eq!(staffing["data"][0]["controller_count"], 1);
+    assert_eq!(gw.get("/controllers?per_page=501").0, 400);
     assert_eq!(gw.get("/flight?callsign=NOPE123").0, 404);
     assert_eq!(gw.get("/nothing-here").0, 404);
 

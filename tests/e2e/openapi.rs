@@ -6,9 +6,11 @@
 //! `/metering/{airport}` is KJFK, and `/flight` gets a real flight's uid for
 //! its required identifier.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, wait_for};
 
 /// A request and whether the server must refuse it.
 struct Probe {
@@ -22,7 +24,10 @@ fn every_documented_enum_and_bound_is_what_the_server_accepts() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = Gateway::start(&["demo", "--flights", "40", "--seed", "3"], tmp.path());
     let doc = gw.ok("/openapi.json");
-    let uid = gw.ok("/flights?per_page=1")["data"][0]["flight_uid"].clone();
+    let uid = wait_for("a flight", Duration::from_secs(60), || {
+        let first = gw.ok("/flights?per_page=1")["data"][0]["flight_uid"].clone();
+        first.is_u64().then_some(first)
+    });
     let mut probes = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
         let Some(get) = ops.get("get") else { continue };

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -156,6 +156,23 @@ pub async fn one(State(state): State<AppState>, Query(pairs): Pairs) -> Result<R
         return Ok(Envelope::new(flight, view.as_of).into_response());
     }
     Ok(Envelope::new(render::fixm_detail(&record, &derived), view.as_of).into_response())
+}
+
+/// `GET /flight/{gufi}`: the path form PERTI's `.htaccess` routes to its
+/// `flight.php` (either GUFI; the query's other parameters apply).
+pub async fn by_path(
+    state: State<AppState>,
+    Path(gufi): Path<String>,
+    Query(mut pairs): Pairs,
+) -> Result<Response, ApiError> {
+    pairs.retain(|(k, _)| {
+        !matches!(
+            k.as_str(),
+            "gufi" | "flight_uid" | "flight_key" | "callsign"
+        )
+    });
+    pairs.push(("gufi".to_string(), gufi));
+    one(state, Query(pairs)).await
 }
 
 /// `GET /positions`: every matching flight with a position, as GeoJSON.

@@ -1,8 +1,9 @@
 //! Writes on a cluster's follower (docs/CLUSTER.md, writes): `POST
 //! /ingest/*` and the TMI commands run on the leader's pipeline, so a
 //! follower passes the request to the leader as it came (method, path,
-//! key, body) and answers with the leader's answer. Key revocation needs no
-//! leader: the keys are in the shared database.
+//! key, body) and answers with the leader's answer. So does `GET
+//! /controllers`: the feed's controllers are read by the leader only. Key
+//! revocation needs no leader: the keys are in the shared database.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -39,19 +40,22 @@ fn client() -> &'static reqwest::Client {
     })
 }
 
-/// Whether a request is a write the pipeline runs.
-fn is_pipeline_write(method: &Method, path: &str) -> bool {
-    *method != Method::GET
-        && *method != Method::HEAD
-        && ["/ingest/", "/tmi/programs", "/tmi/gs", "/tmi/gdp"]
-            .iter()
-            .any(|prefix| path.starts_with(prefix))
+/// Whether only the leader can answer a request: a write the pipeline
+/// runs, or a read of what only the leader has (the feed's controllers:
+/// followers read flights and events, not the feed).
+fn leader_answers(method: &Method, path: &str) -> bool {
+    let read = *method == Method::GET || *method == Method::HEAD;
+    if read {
+        return path == "/controllers";
+    }
+    ["/ingest/", "/tmi/programs", "/tmi/gs", "/tmi/gdp"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }
 
 /// Passes pipeline writes to the leader when this instance does not lead.
 pub async fn to_leader(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.leading.load().is_some() || !is_pipeline_write(request.method(), request.uri().path())
-    {
+    if state.leading.load().is_some() || !leader_answers(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
     let Some(cluster) = state.shared.health.cluster() else {
@@ -63,7 +67,7 @@ pub async fn to_leader(State(state): State<AppState>, request: Request, next: Ne
     };
     if request.headers().contains_key(FORWARDED) {
         return ApiError::unavailable(format!(
-            "instance {} was sent a write as the leader but follows; retry shortly",
+            "instance {} was sent a request for the leader but follows; retry shortly",
             cluster.instance_id
         ))
         .into_response();
@@ -125,9 +129,13 @@ mod tests {
             "/tmi/gs",
             "/tmi/gdp",
         ] {
-            assert!(is_pipeline_write(&Method::POST, path), "{path}");
+            assert!(leader_answers(&Method::POST, path), "{path}");
         }
-        assert!(!is_pipeline_write(&Method::GET, "/tmi/gs"));
-        assert!(!is_pipeline_write(&Method::POST, "/keys"));
+        assert!(!leader_answers(&Method::GET, "/tmi/gs"));
+        assert!(!leader_answers(&Method::POST, "/keys"));
+        assert!(
+            leader_answers(&Method::GET, "/controllers"),
+            "the feed is the leader's"
+        );
     }
 }

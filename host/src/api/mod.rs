@@ -7,9 +7,10 @@
 //!
 //! - `query`: parameters and filters; `render`: PERTI's shapes and formats;
 //! - `response`: envelopes and errors; `etag`: ETag / 304;
-//! - `flights`, `events`, `metering`, `tmi`, `ingest`, `keys`, `system`:
-//!   the handlers.
+//! - `flights`, `controllers`, `events`, `metering`, `tmi`, `ntml`,
+//!   `ingest`, `keys`, `system`: the handlers.
 
+mod controllers;
 mod etag;
 mod events;
 mod flights;
@@ -47,7 +48,9 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(system::index))
         .route("/flights", get(flights::list))
         .route("/flight", get(flights::one))
+        .route("/flight/{gufi}", get(flights::by_path))
         .route("/positions", get(flights::positions))
+        .route("/controllers", get(controllers::list))
         .route("/events", get(events::list))
         .route("/plugins", get(system::plugins))
         .route("/openapi.json", get(system::openapi))

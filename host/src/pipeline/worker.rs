@@ -86,6 +86,9 @@ pub struct Shared {
     pub feed: Arc<ChangeFeed>,
     /// TMI programs as of the last committed cycle.
     pub programs: ArcSwap<Vec<Program>>,
+    /// The ATC positions of the last feed snapshot applied (none on a
+    /// cluster's follower, which asks its leader).
+    pub controllers: ArcSwap<crate::source::vatsim::ControllerRoster>,
     /// Sources' health.
     pub health: Arc<Health>,
     /// Metrics.
@@ -224,6 +227,14 @@ impl Worker {
         out.events.extend(self.pending_plugin_events());
         let pipelined = started.elapsed() - parsed;
         self.commit(&out);
+        if self.failed.is_none() {
+            self.shared
+                .controllers
+                .store(Arc::new(crate::source::vatsim::ControllerRoster {
+                    controllers: snapshot.controllers.clone(),
+                    as_of: snapshot.updated_at,
+                }));
+        }
         self.last_snapshot
             .insert(source.to_string(), snapshot.update_timestamp.clone());
         self.shared

@@ -191,6 +191,7 @@ pub async fn run_observed(
     let shared = Arc::new(Shared {
         view: ArcSwap::from_pointee(FlightsView::default()),
         programs: ArcSwap::from_pointee(Vec::new()),
+        controllers: ArcSwap::default(),
         feed: Arc::new(
             ChangeFeed::new(
                 start.last_seq(),

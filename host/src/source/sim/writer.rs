@@ -11,7 +11,7 @@ use vatswim_plugin_api::time::format_utc;
 struct Feed<'a> {
     general: General,
     pilots: Vec<Pilot<'a>>,
-    controllers: [(); 0],
+    controllers: Vec<Controller>,
     atis: [(); 0],
     servers: [(); 0],
     prefiles: [(); 0],
@@ -48,6 +48,26 @@ struct Pilot<'a> {
     last_updated: &'a str,
 }
 
+/// A controller as the real feed writes one.
+#[derive(Serialize)]
+struct Controller {
+    cid: u32,
+    name: &'static str,
+    callsign: String,
+    frequency: String,
+    facility: u8,
+    rating: u8,
+    server: &'static str,
+    visual_range: u32,
+    text_atis: Option<Vec<String>>,
+    last_updated: String,
+    logon_time: String,
+}
+
+/// How many of the busiest departure airports have a tower and an
+/// approach controller online.
+const STAFFED_AIRPORTS: usize = 10;
+
 #[derive(Serialize)]
 struct Plan<'a> {
     flight_rules: &'a str,
@@ -71,7 +91,9 @@ struct Plan<'a> {
 /// The feed at `now` with these flights.
 pub fn snapshot<'a>(now: i64, flights: impl Iterator<Item = (&'a SimFlight, State)>) -> Vec<u8> {
     let stamp = format_utc(now);
-    let pilots: Vec<Pilot<'_>> = flights.map(|(f, s)| pilot(f, s, &stamp)).collect();
+    let flights: Vec<(&SimFlight, State)> = flights.collect();
+    let controllers = controllers(&flights, now, &stamp);
+    let pilots: Vec<Pilot<'_>> = flights.iter().map(|(f, s)| pilot(f, *s, &stamp)).collect();
     let feed = Feed {
         general: General {
             version: 3,
@@ -86,12 +108,58 @@ pub fn snapshot<'a>(now: i64, flights: impl Iterator<Item = (&'a SimFlight, Stat
             unique_users: pilots.len(),
         },
         pilots,
-        controllers: [],
+        controllers,
         atis: [],
         servers: [],
         prefiles: [],
     };
     serde_json::to_vec(&feed).expect("the feed serializes")
+}
+
+/// A tower and an approach at the busiest departure airports, logged on
+/// at the top of the hour (so a controller stays the same between
+/// snapshots); the numbers follow from the airport's code.
+fn controllers(flights: &[(&SimFlight, State)], now: i64, stamp: &str) -> Vec<Controller> {
+    let mut departures: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (f, _) in flights {
+        *departures.entry(f.dep.icao.as_str()).or_default() += 1;
+    }
+    let mut busiest: Vec<(&str, usize)> = departures.into_iter().collect();
+    busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let logon = format_utc(now - now.rem_euclid(3_600_000));
+    let code = |icao: &str| icao.bytes().fold(0u32, |h, b| h * 31 + u32::from(b));
+    busiest
+        .iter()
+        .take(STAFFED_AIRPORTS)
+        .flat_map(|(icao, _)| {
+            let id = icao
+                .strip_prefix('K')
+                .filter(|_| icao.len() == 4)
+                .unwrap_or(icao);
+            [(4, "TWR", 118_000, 50), (5, "APP", 124_000, 150)].map(
+                |(facility, suffix, base, range)| {
+                    let n = code(icao);
+                    Controller {
+                        cid: 1_500_000 + (n % 400_000) + u32::from(facility),
+                        name: "Simulated Controller",
+                        callsign: format!("{id}_{suffix}"),
+                        frequency: format!(
+                            "{}.{:03}",
+                            (base + n % 1_000 * 5) / 1_000,
+                            (base + n % 1_000 * 5) % 1_000
+                        ),
+                        facility,
+                        rating: 3,
+                        server: "SIM",
+                        visual_range: range,
+                        text_atis: None,
+                        last_updated: stamp.to_string(),
+                        logon_time: logon.clone(),
+                    }
+                },
+            )
+        })
+        .collect()
 }
 
 fn pilot<'a>(f: &'a SimFlight, s: State, stamp: &'a str) -> Pilot<'a> {

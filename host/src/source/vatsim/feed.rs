@@ -1,7 +1,8 @@
 //! The JSON shape of a v3 feed, as far as the gateway reads it. Strings are
 //! borrowed from the input where the JSON has no escapes, so a 10-15 MB
-//! snapshot is not copied string by string. Other arrays (controllers, atis,
-//! servers...) are skipped.
+//! snapshot is not copied string by string. `controllers` is kept as loose
+//! JSON (`controllers.rs` reads it); other arrays (atis, servers...) are
+//! skipped.
 
 use std::borrow::Cow;
 
@@ -19,6 +20,9 @@ pub struct Feed<'a> {
     /// Filed flight plans of pilots not connected yet.
     #[serde(borrow, default)]
     pub prefiles: Vec<Prefile<'a>>,
+    /// ATC positions online, read loosely (a bad entry is skipped).
+    #[serde(default)]
+    pub controllers: Vec<serde_json::Value>,
     /// Only v2 feeds have this; its presence identifies one.
     #[serde(default)]
     pub clients: Option<serde::de::IgnoredAny>,

@@ -31,6 +31,8 @@ pub struct Snapshot {
     pub pilots: Vec<FeedFlight>,
     /// Prefiled plans.
     pub prefiles: Vec<FeedFlight>,
+    /// ATC positions online, by callsign.
+    pub controllers: Vec<super::Controller>,
 }
 
 /// Why a snapshot was refused.
@@ -89,6 +91,7 @@ pub fn parse(bytes: &[u8]) -> Result<Snapshot, FeedError> {
             .map(|p| pilot_flight(p, updated_at))
             .collect(),
         prefiles: feed.prefiles.iter().map(prefile_flight).collect(),
+        controllers: super::controllers::read(&feed.controllers),
         update_timestamp,
         updated_at,
     })
