@@ -177,7 +177,7 @@ fn take_control(
                 .map_or(String::new(), |id| format!(" {id}"));
             Err(refusal(
                 format!(
-                    "the flight is controlled by the gateway's program{program} (issued with /tmi/programs); its TMI is the tmi detector's until the program lets it go"
+                    "the flight is controlled by this gateway's program{program}; its TMI is the tmi detector's until the program lets it go"
                 ),
                 false,
             ))
