@@ -216,7 +216,15 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
     }
     let perti =
         "/flights?strata=high&dep_tracon=N90&current_sector=X&include_route=true&format=fixm";
-    assert_eq!(gw.get(perti).0, 200);
+    let answer = gw.request(perti).send().unwrap();
+    assert_eq!(answer.status(), 200);
+    // Accepted, and named as not applied.
+    assert_eq!(
+        answer.headers()["x-swim-unserved-filters"],
+        "strata,dep_tracon,current_sector"
+    );
+    let plain = gw.request("/flights?per_page=1").send().unwrap();
+    assert!(plain.headers().get("x-swim-unserved-filters").is_none());
 
     // PERTI's default is FIXM, and so is `json`; `legacy` is the earlier
     // snake_case record (docs/PERTI.md).
@@ -249,6 +257,19 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
     assert!(gcd > 0.0, "{one}");
     assert!(
         one["times"]["estimated_elapsed_time"].as_i64().unwrap() > 0,
+        "{one}"
+    );
+    // The filed deptime on its day: the estimated off-block time.
+    let eobt = one["times"]["estimated_off_block_time"].as_str().unwrap();
+    let hhmm = one["flight_key"]
+        .as_str()
+        .unwrap()
+        .rsplit('|')
+        .next()
+        .unwrap();
+    assert_eq!(
+        &eobt[11..16],
+        format!("{}:{}", &hhmm[..2], &hhmm[2..]),
         "{one}"
     );
     assert_eq!(one["data_source"], "vatswim");

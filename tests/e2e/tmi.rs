@@ -279,6 +279,13 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
     assert!(data["flights"].as_u64().unwrap() >= 1, "{data}");
     let programs = gw.ok("/tmi/programs?include_history=true");
     assert_eq!(programs["data"]["ground_stops"][0]["status"], "RELEASED");
+    // PERTI's `id`: one program, ended or not.
+    let by_id = gw.ok(&format!("/tmi/programs?id={id}"));
+    assert_eq!(by_id["data"]["ground_stops"][0]["id"], id);
+    assert_eq!(
+        gw.ok("/tmi/programs?id=999999")["data"]["ground_stops"],
+        json!([])
+    );
     // Released early: PURGED in PERTI's per-type lists, and only in history.
     let active_gs = gw.ok("/tmi/gs")["data"]["total"].as_u64().unwrap();
     assert_eq!(active_gs, 0);

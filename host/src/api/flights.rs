@@ -41,7 +41,7 @@ pub async fn list(
             })
             .collect()
     };
-    Ok(match query.format {
+    let response = match query.format {
         Format::Fixm => {
             let data: Vec<_> = page
                 .iter()
@@ -80,8 +80,23 @@ pub async fn list(
             let body = render::kml("VATSWIM Flights", &generated, page.iter().map(|r| &***r));
             ([(header::CONTENT_TYPE, KML)], body).into_response()
         }
-    })
+    };
+    Ok(naming_unserved(response, &query.unserved))
 }
+
+/// PERTI filters the request gave that were not applied, named in a
+/// header so a client can tell "no such flights" from "filter not served".
+fn naming_unserved(mut response: Response, unserved: &[&str]) -> Response {
+    if let Ok(value) = header::HeaderValue::from_str(&unserved.join(","))
+        && !unserved.is_empty()
+    {
+        response.headers_mut().insert(UNSERVED_HEADER, value);
+    }
+    response
+}
+
+/// The header naming the filters not applied.
+const UNSERVED_HEADER: &str = "x-swim-unserved-filters";
 
 /// KML's media type.
 const KML: &str = "application/vnd.google-earth.kml+xml; charset=utf-8";
@@ -200,13 +215,8 @@ pub async fn positions(
         .into_iter()
         .filter(|r| r.position.is_some())
         .collect();
-    Ok(geojson(
-        &matching,
-        &ctx,
-        query.include_route,
-        None,
-        view.as_of,
-    ))
+    let response = geojson(&matching, &ctx, query.include_route, None, view.as_of);
+    Ok(naming_unserved(response, &query.unserved))
 }
 
 fn geojson(

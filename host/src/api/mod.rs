@@ -159,6 +159,7 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
             HeaderName::from_static("x-ratelimit-remaining"),
             header::RETRY_AFTER,
             header::ETAG,
+            HeaderName::from_static("x-swim-unserved-filters"),
         ])
 }
 

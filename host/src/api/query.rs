@@ -1,8 +1,9 @@
 //! The query parameters of `/flights` and `/positions`, validated: a bad
-//! value is a 400 that names the parameter. PERTI's parameters this gateway
-//! does not serve yet (TRACONs, sectors, strata, route output...) are
-//! accepted and ignored, so PERTI's clients keep working; unknown ones too,
-//! as PERTI does.
+//! value is a 400 that names the parameter. PERTI's filters this gateway
+//! has no data for (TRACONs, sectors, strata) are accepted and not applied,
+//! so PERTI's clients keep working, and the answer names them in its
+//! `X-SWIM-Unserved-Filters` header; unknown parameters are ignored, as
+//! PERTI does.
 
 use crate::flight::{FlightRecord, Phase};
 
@@ -36,7 +37,22 @@ pub struct FlightFilter {
     pub tmi_controlled: Option<bool>,
     /// `minLon,minLat,maxLon,maxLat`.
     pub bounds: Option<[f64; 4]>,
+    /// Off blocks (OUT, else the estimated off-block time) at or after.
+    pub dep_window_start: Option<i64>,
+    /// Off blocks at or before.
+    pub dep_window_end: Option<i64>,
+    /// A flow event's code: no flight has one here, so none matches.
+    pub flow_event_code: Option<String>,
 }
+
+/// PERTI's filters the gateway has no data for: accepted, not applied.
+pub const UNSERVED_FILTERS: &[&str] = &[
+    "dep_tracon",
+    "dest_tracon",
+    "current_tracon",
+    "current_sector",
+    "strata",
+];
 
 /// `status`.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -86,6 +102,8 @@ pub struct FlightQuery {
     pub format: Format,
     /// Include the route string (positions).
     pub include_route: bool,
+    /// PERTI filters the request gave that are not applied.
+    pub unserved: Vec<&'static str>,
 }
 
 impl FlightQuery {
@@ -121,7 +139,17 @@ impl FlightQuery {
             "per_page" => self.per_page = number(name, value, 1, usize::MAX)?.min(MAX_PER_PAGE),
             "format" => self.format = format(value)?,
             "include_route" => self.include_route = boolean(name, value)?,
-            _ => {}
+            "dep_window_start" => f.dep_window_start = Some(instant(name, value)?),
+            "dep_window_end" => f.dep_window_end = Some(instant(name, value)?),
+            "flow_event_code" => f.flow_event_code = Some(value.to_ascii_uppercase()),
+            other => {
+                if let Some(known) = UNSERVED_FILTERS.iter().find(|k| **k == other)
+                    && !value.is_empty()
+                    && !self.unserved.contains(known)
+                {
+                    self.unserved.push(known);
+                }
+            }
         }
         Ok(())
     }
@@ -162,6 +190,18 @@ pub fn phases(value: &str) -> Result<Vec<Phase>, ApiError> {
             })
         })
         .collect()
+}
+
+/// An ISO 8601 time (`2026-01-16T14:00:00Z`).
+fn instant(name: &str, value: &str) -> Result<i64, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            ApiError::bad_param(
+                name,
+                format!("{value:?} is not an ISO 8601 time, e.g. 2026-01-16T14:00:00Z"),
+            )
+        })
 }
 
 fn boolean(name: &str, value: &str) -> Result<bool, ApiError> {
@@ -250,6 +290,20 @@ impl FlightFilter {
             && self.callsign_ok(r)
             && self.tmi_ok(r)
             && self.bounds_ok(r)
+            && self.departure_ok(r)
+            && self.flow_event_code.is_none()
+    }
+
+    /// PERTI's departure window: OUT, else the estimated off-block time.
+    fn departure_ok(&self, r: &FlightRecord) -> bool {
+        if self.dep_window_start.is_none() && self.dep_window_end.is_none() {
+            return true;
+        }
+        let Some(off_blocks) = r.times.and_then(|t| t.out_utc).or_else(|| r.eobt_utc()) else {
+            return false;
+        };
+        self.dep_window_start.is_none_or(|s| off_blocks >= s)
+            && self.dep_window_end.is_none_or(|e| off_blocks <= e)
     }
 
     fn callsign_ok(&self, r: &FlightRecord) -> bool {
@@ -379,5 +433,49 @@ mod tests {
         assert_eq!(q.per_page, MAX_PER_PAGE);
         assert!(q.include_route);
         assert_eq!(q.filter.dest_artcc, vec!["ZNY"]);
+        assert_eq!(q.unserved, ["strata", "dep_tracon"], "named, not applied");
+    }
+
+    #[test]
+    fn the_departure_window_reads_out_else_the_filed_time() {
+        use std::sync::Arc;
+        let q = parse("dep_window_start=2026-12-01T14:00:00Z&dep_window_end=2026-12-01T15:00:00Z")
+            .unwrap();
+        let seen = 1_796_126_400_000; // 2026-12-01T12:00:00Z
+        let filed_at = |deptime: &str| FlightRecord {
+            identity: Some(Arc::new(crate::flight::Identity {
+                first_seen_utc: Some(seen),
+                ..Default::default()
+            })),
+            flight_plan: Some(Arc::new(crate::flight::FlightPlan {
+                deptime: deptime.into(),
+                ..Default::default()
+            })),
+            progress: Some(crate::flight::Progress {
+                is_active: true,
+                ..Default::default()
+            }),
+            ..FlightRecord::default()
+        };
+        assert!(q.filter.matches(&filed_at("1430")));
+        assert!(!q.filter.matches(&filed_at("1600")));
+        let mut pushed_back = filed_at("1430");
+        pushed_back.times = Some(crate::flight::Times {
+            out_utc: Some(seen + 4 * 3_600_000),
+            ..Default::default()
+        });
+        assert!(!q.filter.matches(&pushed_back), "OUT at 16:00 wins");
+        assert!(
+            parse("dep_window_start=soon")
+                .unwrap_err()
+                .message
+                .contains("`dep_window_start`")
+        );
+        assert!(
+            !parse("flow_event_code=ctp26")
+                .unwrap()
+                .filter
+                .matches(&filed_at("1430"))
+        );
     }
 }

@@ -69,7 +69,8 @@ pub async fn programs(
     let counts = Counts::of(&view.flights);
     let shown = all
         .iter()
-        .filter(|p| q.include_history || p.status == Status::Active)
+        .filter(|p| q.id.is_none_or(|id| p.id == id))
+        .filter(|p| q.include_history || q.id.is_some() || p.status == Status::Active)
         .filter(|p| q.airports.is_empty() || q.airports.contains(&p.airport))
         .filter(|p| {
             q.artccs.is_empty() || airport_artcc(&p.airport).is_some_and(|a| q.artccs.contains(&a))
@@ -344,6 +345,7 @@ pub(super) fn controlled_json(r: &FlightRecord, name_of: &dyn Fn(u64) -> Option<
 /// reads these. `flights` and `include_flights` are accepted and ignored
 /// (the controlled flights are `GET /tmi/controlled`'s).
 const PROGRAMS_PARAMS: &[&str] = &[
+    "id",
     "type",
     "program_type",
     "control_type",
@@ -400,6 +402,8 @@ struct TmiQuery {
     departures: Vec<String>,
     phases: Vec<crate::flight::Phase>,
     include_history: bool,
+    /// One program by its number (PERTI's `id`), ended or not.
+    id: Option<u64>,
     page: usize,
     per_page: usize,
 }
@@ -413,6 +417,7 @@ impl TmiQuery {
             departures: Vec::new(),
             phases: Vec::new(),
             include_history: false,
+            id: None,
             page: 1,
             per_page: 100,
         };
@@ -449,6 +454,14 @@ impl TmiQuery {
                 "dept_icao" => q.departures = list(value),
                 "phase" => q.phases = super::query::phases(value)?,
                 "include_history" => q.include_history = value == "true" || value == "1",
+                "id" => {
+                    q.id = Some(value.trim().parse().map_err(|_| {
+                        ApiError::bad_param(
+                            name,
+                            format!("{value:?} is not a program's id (a number)"),
+                        )
+                    })?)
+                }
                 "page" | "per_page" => {
                     let n: usize = value
                         .parse()

@@ -286,4 +286,84 @@ impl FlightRecord {
             .filter(|_| self.tmi_controller.is_none())
             .and_then(|t| t.program_id)
     }
+
+    /// The estimated off-block time: the filed `deptime` (HHMM, UTC) on the
+    /// day that puts it nearest to when the gateway first saw the flight
+    /// (a plan filed at 23:50 for 00:30 departs the next day).
+    pub fn eobt_utc(&self) -> Option<Millis> {
+        const DAY: i64 = 86_400_000;
+        let deptime = self.flight_plan.as_deref()?.deptime.trim();
+        let digits = deptime.as_bytes();
+        if digits.len() != 4 || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let (hours, minutes) = (
+            deptime[..2].parse::<i64>().ok()?,
+            deptime[2..].parse::<i64>().ok()?,
+        );
+        if hours > 23 || minutes > 59 {
+            return None;
+        }
+        let seen = self
+            .identity
+            .as_deref()
+            .and_then(|i| i.first_seen_utc)
+            .or(self.position.map(|p| p.updated_at))?;
+        let on_the_day = seen - seen.rem_euclid(DAY) + (hours * 60 + minutes) * 60_000;
+        [on_the_day - DAY, on_the_day, on_the_day + DAY]
+            .into_iter()
+            .min_by_key(|t| (t - seen).abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filed(deptime: &str, first_seen: &str) -> FlightRecord {
+        let seen = chrono::DateTime::parse_from_rfc3339(first_seen)
+            .unwrap()
+            .timestamp_millis();
+        FlightRecord {
+            identity: Some(Arc::new(Identity {
+                first_seen_utc: Some(seen),
+                ..Identity::default()
+            })),
+            flight_plan: Some(Arc::new(FlightPlan {
+                deptime: deptime.into(),
+                ..FlightPlan::default()
+            })),
+            ..FlightRecord::default()
+        }
+    }
+
+    fn iso(ms: Option<Millis>) -> Option<String> {
+        ms.map(vatswim_plugin_api::time::format_utc)
+    }
+
+    #[test]
+    fn the_filed_departure_time_falls_on_the_nearest_day() {
+        let same_day = filed("1430", "2026-12-01T13:00:00Z");
+        assert_eq!(
+            iso(same_day.eobt_utc()).as_deref(),
+            Some("2026-12-01T14:30:00Z")
+        );
+        let after_midnight = filed("0030", "2026-12-01T23:50:00Z");
+        assert_eq!(
+            iso(after_midnight.eobt_utc()).as_deref(),
+            Some("2026-12-02T00:30:00Z")
+        );
+        let before_midnight = filed("2340", "2026-12-02T00:10:00Z");
+        assert_eq!(
+            iso(before_midnight.eobt_utc()).as_deref(),
+            Some("2026-12-01T23:40:00Z")
+        );
+        for bad in ["", "930", "2460", "ab12", "12345"] {
+            assert_eq!(
+                filed(bad, "2026-12-01T13:00:00Z").eobt_utc(),
+                None,
+                "{bad:?}"
+            );
+        }
+    }
 }

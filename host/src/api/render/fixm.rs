@@ -301,7 +301,7 @@ pub fn fixm_flight<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmFlight<'a> {
         position: position(r),
         progress: progress(r, d),
         times: TimesFlat {
-            estimated_off_block_time: None,
+            estimated_off_block_time: time(r.eobt_utc()),
             estimated_time_of_arrival: times.eta.clone(),
             estimated_runway_arrival: None,
             eta_source: times.eta.as_ref().map(|_| ETA_SOURCE),
@@ -358,7 +358,7 @@ pub fn fixm_detail<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmDetail<'a> {
         progress: progress(r, d),
         times: TimesNested {
             estimated: Estimated {
-                off_block_time: None,
+                off_block_time: time(r.eobt_utc()),
                 arrival_source: times.eta.as_ref().map(|_| ETA_SOURCE),
                 arrival_method: times.eta.as_ref().map(|_| ETA_METHOD),
                 time_of_arrival: times.eta,

@@ -266,7 +266,7 @@ fn times(r: &FlightRecord, d: &Derived<'_>) -> TimesJson {
     let t = r.times.unwrap_or_default();
     let tmi = r.tmi.unwrap_or_default();
     TimesJson {
-        etd: None,
+        etd: time(r.eobt_utc()),
         etd_runway: None,
         eta: time(eta),
         eta_runway: None,
