@@ -254,6 +254,10 @@ fn three_gateways_survive_their_leader_killed_and_clients_see_every_seq_once() {
     // A partner's track posted to a follower is applied by the leader, and
     // the follower answers with the leader's report.
     let follower = (leader + 1) % 3;
+    // The feed's controllers are the leader's; a follower answers with them.
+    let online = gws[follower].ok("/controllers");
+    assert_eq!(online["data"], gws[leader].ok("/controllers")["data"]);
+    assert!(!online["data"].as_array().unwrap().is_empty(), "{online}");
     let target = gws[follower].ok("/flights?phase=enroute&per_page=1")["data"][0].clone();
     let callsign = target["identity"]["aircraft_identification"]
         .as_str()
