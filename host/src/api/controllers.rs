@@ -11,7 +11,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::query::wildcard;
+use super::query::{self, wildcard};
 use super::render;
 use super::response::{ApiError, Envelope, Pagination};
 use super::state::AppState;
@@ -61,20 +61,14 @@ impl ControllerQuery {
             per_page: DEFAULT_PER_PAGE,
             format: Format::Json,
         };
-        let list = |v: &str| -> Vec<String> {
-            v.split(',')
-                .map(|s| s.trim().to_ascii_uppercase())
-                .filter(|s| !s.is_empty())
-                .collect()
-        };
         for (name, value) in pairs {
             let value = value.trim();
             match name.as_str() {
                 "summary" => q.summary = matches!(value, "true" | "1"),
-                "callsign" => q.callsign = list(value),
-                "facility_type" => q.facility_types = list(value),
-                "facility_id" => q.facility_ids = list(value),
-                "artcc" => q.artccs = list(value),
+                "callsign" => q.callsign = query::list(value),
+                "facility_type" => q.facility_types = query::list(value),
+                "facility_id" => q.facility_ids = query::list(value),
+                "artcc" => q.artccs = query::list(value),
                 "rating" => {
                     q.ratings = value
                         .split(',')

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use super::query::{FlightQuery, Format};
 use super::render;
@@ -33,25 +32,15 @@ pub async fn list(
         .take(query.per_page)
         .collect();
     let pagination = Pagination::new(total, query.page, query.per_page);
-    let fixm = || -> Vec<Value> {
+    let fixm = || -> Vec<render::FixmFlight<'_>> {
         page.iter()
-            .map(|r| {
-                let derived = render::Derived::of(r, &ctx);
-                serde_json::to_value(render::fixm_flight(r, &derived)).unwrap_or_default()
-            })
+            .map(|r| render::fixm_flight(r, &render::Derived::of(r, &ctx)))
             .collect()
     };
     let response = match query.format {
-        Format::Fixm => {
-            let data: Vec<_> = page
-                .iter()
-                .map(|r| (r, render::Derived::of(r, &ctx)))
-                .map(|(r, d)| render::fixm_flight(r, &d))
-                .collect();
-            Envelope::new(data, view.as_of)
-                .paginated(pagination)
-                .into_response()
-        }
+        Format::Fixm => Envelope::new(fixm(), view.as_of)
+            .paginated(pagination)
+            .into_response(),
         Format::Legacy => {
             let data: Vec<_> = page
                 .iter()
@@ -63,7 +52,7 @@ pub async fn list(
                 .into_response()
         }
         Format::GeoJson => geojson(&page, &ctx, false, Some(pagination), view.as_of),
-        Format::Ndjson => ndjson(fixm()),
+        Format::Ndjson => ndjson(&page, &ctx),
         Format::Csv => csv(&page),
         Format::Xml => {
             let envelope = Envelope::new(fixm(), view.as_of).paginated(pagination);
@@ -255,11 +244,14 @@ fn geojson(
         .into_response()
 }
 
-fn ndjson(flights: Vec<Value>) -> Response {
-    let mut body = String::new();
-    for flight in flights {
-        body.push_str(&flight.to_string());
-        body.push('\n');
+/// One FIXM flight per line, written straight from the records.
+fn ndjson(flights: &[&Arc<FlightRecord>], ctx: &render::Context) -> Response {
+    let mut body = Vec::new();
+    for r in flights {
+        let derived = render::Derived::of(r, ctx);
+        if serde_json::to_writer(&mut body, &render::fixm_flight(r, &derived)).is_ok() {
+            body.push(b'\n');
+        }
     }
     ([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response()
 }

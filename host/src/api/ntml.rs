@@ -82,22 +82,22 @@ async fn created(state: &AppState, spec: ProgramSpec, message: &str) -> Result<R
 }
 
 /// `GET /tmi/gs/{id}`.
-pub async fn ground_stop(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let view = Snapshot::of(&state);
-    let program = view.find(&id, ControlType::Gs)?;
-    Ok(ok(view.program_json(program), view.as_of))
+pub async fn ground_stop(state: State<AppState>, id: Path<String>) -> Result<Response, ApiError> {
+    one(state, id, ControlType::Gs)
 }
 
 /// `GET /tmi/gdp/{id}`.
-pub async fn gdp(
+pub async fn gdp(state: State<AppState>, id: Path<String>) -> Result<Response, ApiError> {
+    one(state, id, ControlType::Gdp)
+}
+
+fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    kind: ControlType,
 ) -> Result<Response, ApiError> {
     let view = Snapshot::of(&state);
-    let program = view.find(&id, ControlType::Gdp)?;
+    let program = view.find(&id, kind)?;
     Ok(ok(view.program_json(program), view.as_of))
 }
 

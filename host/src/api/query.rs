@@ -155,7 +155,8 @@ impl FlightQuery {
     }
 }
 
-fn list(value: &str) -> Vec<String> {
+/// A comma-separated list of codes, upper-cased, empty entries dropped.
+pub fn list(value: &str) -> Vec<String> {
     value
         .split(',')
         .map(|s| s.trim().to_ascii_uppercase())

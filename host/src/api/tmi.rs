@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::query::list;
 use super::response::{ApiError, Envelope, Pagination};
 use super::state::AppState;
 use crate::flight::{ControlType, FlightRecord};
@@ -420,12 +421,6 @@ impl TmiQuery {
             id: None,
             page: 1,
             per_page: 100,
-        };
-        let list = |v: &str| -> Vec<String> {
-            v.split(',')
-                .map(|s| s.trim().to_ascii_uppercase())
-                .filter(|s| !s.is_empty())
-                .collect()
         };
         for (name, value) in pairs {
             if !known.contains(&name.as_str()) {

@@ -14,7 +14,7 @@ mod xml;
 
 pub use csv::{CSV_HEADER, csv_of_rows, csv_row};
 pub use derived::{Context, Derived};
-pub use fixm::{fixm_detail, fixm_flight};
+pub use fixm::{FixmFlight, fixm_detail, fixm_flight};
 pub use geojson::{Feature, feature};
 pub use kml::kml;
 pub use legacy::flight as legacy;
