@@ -168,19 +168,29 @@ fn cluster(gw: &Gateway) -> Value {
     gw.ok("/health")["data"]["cluster"].clone()
 }
 
-fn role(gw: &Gateway) -> Option<String> {
+/// The cluster part of `/health`, degraded (503) or not.
+fn cluster_state(gw: &Gateway) -> Option<Value> {
     let (status, body) = gw.get("/health");
-    (status == 200 || status == 503).then_some(())?;
-    body["data"]["cluster"]["role"].as_str().map(String::from)
+    (status == 200 || status == 503).then(|| body["data"]["cluster"].clone())
 }
 
-/// The one gateway of `gws` that leads, once one does.
+fn role(gw: &Gateway) -> Option<String> {
+    cluster_state(gw)?["role"].as_str().map(String::from)
+}
+
+/// The one gateway of `gws` that leads, once one does and every member
+/// names it (a follower learns of a new lease at its next read of the
+/// lease, so "one leads" alone can be seen before the others know).
 fn leader_of(gws: &[Gateway], timeout: Duration) -> usize {
-    wait_for("a leader", timeout, || {
+    wait_for("a leader every member knows", timeout, || {
         let leading: Vec<usize> = (0..gws.len())
             .filter(|&i| role(&gws[i]).as_deref() == Some("leader"))
             .collect();
-        (leading.len() == 1).then(|| leading[0])
+        let [leader] = leading[..] else { return None };
+        let id = cluster_state(&gws[leader])?["instance_id"].clone();
+        gws.iter()
+            .all(|gw| cluster_state(gw).is_some_and(|c| c["leader_id"] == id))
+            .then_some(leader)
     })
 }
 
