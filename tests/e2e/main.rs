@@ -8,6 +8,7 @@ mod flights_api;
 mod gateway;
 mod hardening;
 mod ingest;
+mod new_plugin;
 mod openapi;
 mod plugins_cli;
 mod restart;

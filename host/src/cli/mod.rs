@@ -2,6 +2,7 @@
 
 mod keys;
 mod plugins;
+mod scaffold;
 mod serve;
 
 use std::net::SocketAddr;

@@ -1,4 +1,4 @@
-//! `swim plugins check|list|watch|push`.
+//! `swim plugins new|check|list|watch|push`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +16,22 @@ use crate::plugin::{EventSink, Loader, PluginStatus, Registry, events, watcher};
 /// Plugin subcommands.
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
+    /// Write a new plugin project: source with a working example, its
+    /// manifest, and a README with the build command.
+    New {
+        /// The plugin's name: the crate's, `NAME.wasm`'s, the manifest's and
+        /// an adapter's route (lowercase letters, digits, `_`).
+        name: String,
+        /// What kind of plugin.
+        #[arg(long, value_enum)]
+        world: super::scaffold::World,
+        /// The language.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: super::scaffold::Lang,
+        /// Where to create the project directory `NAME`.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Load, validate and smoke-run a plugin file offline; print its
     /// description or exactly what is wrong.
     Check {
@@ -65,6 +81,21 @@ pub struct ClusterTarget {
 /// Runs a plugins subcommand.
 pub fn run(cli: &Cli, cmd: &PluginsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        PluginsCommand::New {
+            name,
+            world,
+            lang,
+            dir,
+        } => {
+            let root = super::scaffold::create(name, *world, *lang, dir)?;
+            println!("created {}; next:", root.display());
+            println!(
+                "  cd {} && cargo build --target wasm32-wasip2 --release",
+                root.display()
+            );
+            println!("  (the project's README.md has the check and drop-in commands)");
+            Ok(ExitCode::SUCCESS)
+        }
         PluginsCommand::Check { file, manifest } => check(file, manifest.as_deref()),
         PluginsCommand::List { json, cluster } => match &cluster.cluster {
             Some(nats) => list_cluster(nats, &cluster.stream, *json),

@@ -1,0 +1,261 @@
+//! `swim plugins new`: a ready plugin project, buildable outside this
+//! repository. A Rust project carries its own copy of `vatswim-plugin-api`
+//! and the WIT contract (`vendor/`), as this binary was built with them, and
+//! the lock file the gateway was tested with, so it builds offline from
+//! the registry cache with the same versions; the example bodies are in
+//! `host/templates/`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+/// The plugin worlds (`wit/worlds.wit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum World {
+    /// Emits events and patches from each cycle's changes.
+    Detector,
+    /// Serves `POST /ingest/NAME`: a partner's body into patches.
+    IngestAdapter,
+    /// Matches WebSocket subscriptions' events.
+    SubscriptionFilter,
+}
+
+/// The languages a project can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Rust, with `vatswim-plugin-api`.
+    Rust,
+}
+
+/// One file of a project: its path in the project and its text.
+type File = (PathBuf, String);
+
+/// The workspace's manifest, for the versions the vendored crate uses.
+const WORKSPACE_MANIFEST: &str = include_str!("../../../Cargo.toml");
+const WORKSPACE_LOCK: &str = include_str!("../../../Cargo.lock");
+const API_MANIFEST: &str = include_str!("../../../plugin-api/Cargo.toml");
+/// plugin-api's sources, as `src/NAME`.
+const API_SOURCES: &[(&str, &str)] = &[
+    ("lib.rs", include_str!("../../../plugin-api/src/lib.rs")),
+    (
+        "bindings.rs",
+        include_str!("../../../plugin-api/src/bindings.rs"),
+    ),
+    ("body.rs", include_str!("../../../plugin-api/src/body.rs")),
+    (
+        "columns.rs",
+        include_str!("../../../plugin-api/src/columns.rs"),
+    ),
+    ("geo.rs", include_str!("../../../plugin-api/src/geo.rs")),
+    (
+        "ground.rs",
+        include_str!("../../../plugin-api/src/ground.rs"),
+    ),
+    ("guest.rs", include_str!("../../../plugin-api/src/guest.rs")),
+    ("log.rs", include_str!("../../../plugin-api/src/log.rs")),
+    ("time.rs", include_str!("../../../plugin-api/src/time.rs")),
+];
+/// The WIT contract, as `wit/NAME` (plugin-api reads `../wit`).
+const WIT: &[(&str, &str)] = &[
+    ("types.wit", include_str!("../../../wit/types.wit")),
+    ("worlds.wit", include_str!("../../../wit/worlds.wit")),
+];
+
+/// Writes a new project `dir/NAME`; the paths written, for the user.
+pub fn create(name: &str, world: World, lang: Lang, dir: &Path) -> anyhow::Result<PathBuf> {
+    check_name(name)?;
+    let root = dir.join(name);
+    if root.exists() {
+        bail!(
+            "{} already exists: choose another name or directory",
+            root.display()
+        );
+    }
+    let files = match lang {
+        Lang::Rust => rust_project(name, world)?,
+    };
+    for (path, text) in files {
+        let path = root.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(root)
+}
+
+/// A name that is the crate's, the component file's (`NAME.wasm`), the
+/// manifest's and, for an adapter, its route: the same everywhere.
+fn check_name(name: &str) -> anyhow::Result<()> {
+    let ok = (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !ok {
+        bail!(
+            "{name:?} is not a plugin name: 1-32 lowercase letters, digits and `_`, starting with a letter \
+             (it names the crate, NAME.wasm, the manifest and an adapter's route)"
+        );
+    }
+    Ok(())
+}
+
+fn rust_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
+    let source = match world {
+        World::Detector => include_str!("../../templates/rust/detector.rs"),
+        World::IngestAdapter => include_str!("../../templates/rust/ingest_adapter.rs"),
+        World::SubscriptionFilter => include_str!("../../templates/rust/subscription_filter.rs"),
+    };
+    let mut files: Vec<File> = vec![
+        ("Cargo.toml".into(), cargo_toml(name)),
+        ("Cargo.lock".into(), WORKSPACE_LOCK.to_string()),
+        ("src/lib.rs".into(), source.replace("{{NAME}}", name)),
+        (format!("{name}.toml").into(), manifest(name, world)),
+        ("README.md".into(), readme(name, world)),
+        (
+            "vendor/vatswim-plugin-api/Cargo.toml".into(),
+            vendored_api_manifest()?,
+        ),
+    ];
+    for (file, text) in API_SOURCES {
+        files.push((
+            format!("vendor/vatswim-plugin-api/src/{file}").into(),
+            (*text).to_string(),
+        ));
+    }
+    for (file, text) in WIT {
+        files.push((format!("vendor/wit/{file}").into(), (*text).to_string()));
+    }
+    Ok(files)
+}
+
+/// A crate of its own (an empty `[workspace]`, so a parent directory's
+/// workspace does not claim it), built small for wasm.
+fn cargo_toml(name: &str) -> String {
+    format!(
+        r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[lib]
+# cdylib: the component; rlib: unit tests of the logic on the native target.
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+vatswim-plugin-api = {{ path = "vendor/vatswim-plugin-api" }}
+serde_json = "1"
+
+[workspace]
+
+[profile.release]
+opt-level = "s"
+lto = true
+codegen-units = 1
+panic = "abort"
+strip = true
+"#
+    )
+}
+
+/// plugin-api's manifest with the workspace's values written in.
+fn vendored_api_manifest() -> anyhow::Result<String> {
+    let workspace: toml::Table = WORKSPACE_MANIFEST
+        .parse()
+        .context("the workspace's Cargo.toml")?;
+    let mut api: toml::Table = API_MANIFEST.parse().context("plugin-api's Cargo.toml")?;
+    let inherited = |section: &str| -> Option<&toml::Table> {
+        workspace.get("workspace")?.get(section)?.as_table()
+    };
+    for (section, from) in [("package", "package"), ("dependencies", "dependencies")] {
+        let Some(table) = api.get_mut(section).and_then(|t| t.as_table_mut()) else {
+            continue;
+        };
+        for (key, value) in table.iter_mut() {
+            let is_inherited = value.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+            if is_inherited {
+                *value = inherited(from)
+                    .and_then(|t| t.get(key))
+                    .cloned()
+                    .with_context(|| format!("the workspace has no {from}.{key} for plugin-api"))?;
+            }
+        }
+    }
+    Ok(toml::to_string(&api)?)
+}
+
+fn manifest(name: &str, world: World) -> String {
+    let mut text = format!("name = \"{name}\"\nversion = \"0.1.0\"\n");
+    match world {
+        World::Detector => text.push_str(
+            "kind = \"detector\"\n# The sections it reads (identity, flight_plan, position, progress, times, tmi).\nreads = [\"position\"]\n\n[config]\nlimit_kts = 600\n",
+        ),
+        World::IngestAdapter => {
+            let _ = write!(
+                text,
+                "kind = \"ingest-adapter\"\n# POST /api/swim/v1/ingest/{name}\nroute = \"{name}\"\n# What it may write (checked against the authority matrix, docs/PLUGINS.md).\nowns = [\"position\"]\nmax_items = 5000\n"
+            );
+        }
+        World::SubscriptionFilter => text.push_str("kind = \"subscription-filter\"\n"),
+    }
+    text.push_str("\n[limits]\ncall_timeout_ms = 50\nmemory_mb = 64\n");
+    text
+}
+
+fn readme(name: &str, world: World) -> String {
+    let try_it = match world {
+        World::Detector => "Watch for its events: subscribe to `flight.fast` on the WebSocket, or\n`GET /api/swim/v1/events?channels=flight.fast`.".to_string(),
+        World::IngestAdapter => format!(
+            "Post to it (a key with `--can-write --sources {name}`, or the system key):\n\n```sh\ncurl -H \"X-API-Key: $KEY\" -H 'content-type: text/csv' \\\n  --data-binary 'AAL100,40.64,-73.78,3000' http://127.0.0.1:8080/api/swim/v1/ingest/{name}\n```"
+        ),
+        World::SubscriptionFilter => format!(
+            "Subscribe with it:\n\n```json\n{{\"action\":\"subscribe\",\"channels\":[\"flight.positions\"],\"filters\":{{\"plugin\":{{\"name\":\"{name}\",\"params\":{{\"min_ft\":18000}}}}}}}}\n```"
+        ),
+    };
+    format!(
+        "# {name}\n\nA VATSWIM plugin, made by `swim plugins new`. `src/lib.rs` holds a working\nexample to change; `{name}.toml` is its manifest.\n\n```sh\nrustup target add wasm32-wasip2          # once\ncargo build --target wasm32-wasip2 --release\nswim plugins check target/wasm32-wasip2/release/{name}.wasm --manifest {name}.toml\ncp {name}.toml target/wasm32-wasip2/release/{name}.wasm swim-data/plugins/   # live within a second\n```\n\n{try_it}\n\n`vendor/` holds the plugin API crate and the WIT contract of the gateway that\nmade this project; `Cargo.lock` the versions it was tested with. A newer\ngateway's `swim plugins new` writes newer ones.\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_same_everywhere_or_refused() {
+        assert!(check_name("fast_1").is_ok());
+        for bad in ["", "Fast", "1fast", "fast-1", "a/b", &"x".repeat(33)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_vendored_api_builds_with_the_workspace_versions() {
+        let manifest: toml::Table = vendored_api_manifest().unwrap().parse().unwrap();
+        let deps = manifest["dependencies"].as_table().unwrap();
+        let workspace: toml::Table = WORKSPACE_MANIFEST.parse().unwrap();
+        let pinned = workspace["workspace"]["dependencies"].as_table().unwrap();
+        for dep in ["wit-bindgen", "serde", "serde_json"] {
+            assert_eq!(deps[dep], pinned[dep], "{dep}");
+        }
+        assert_eq!(manifest["package"]["edition"].as_str(), Some("2024"));
+        assert!(!vendored_api_manifest().unwrap().contains("workspace"));
+    }
+
+    #[test]
+    fn every_api_source_file_is_carried() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin-api/src");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let mut carried: Vec<String> = API_SOURCES.iter().map(|(f, _)| f.to_string()).collect();
+        carried.sort();
+        assert_eq!(carried, on_disk, "add the new file to API_SOURCES");
+    }
+}

@@ -1,0 +1,176 @@
+//! `swim plugins new`, as a newcomer uses it: each world's project builds
+//! on its own (outside this repository's workspace) with the command its
+//! README gives, passes `swim plugins check`, and does its work once
+//! dropped into a running gateway.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::gateway::{Gateway, wait_for};
+use crate::ingest::post;
+
+/// Where the projects build: kept between runs, so only the first run
+/// compiles the dependencies.
+fn target_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    target.join("new-plugin")
+}
+
+fn swim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_swim"))
+        .args(args)
+        .output()
+        .expect("run swim")
+}
+
+/// `swim plugins new NAME --world WORLD` in `dir`, then the README's build.
+fn new_and_built(dir: &Path, name: &str, world: &str) -> PathBuf {
+    let out = swim(&[
+        "plugins",
+        "new",
+        name,
+        "--world",
+        world,
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let project = dir.join(name);
+    let build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--target", "wasm32-wasip2", "--release"])
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", target_dir())
+        // What the outer test run sets must not leak into the project's build.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .output()
+        .expect("run cargo");
+    assert!(
+        build.status.success(),
+        "{name}: cargo build failed:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let wasm = target_dir().join(format!("wasm32-wasip2/release/{name}.wasm"));
+    let manifest = project.join(format!("{name}.toml"));
+    let check = swim(&[
+        "plugins",
+        "check",
+        wasm.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "{name}: {said}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        said.starts_with(&format!("ok: {name} 0.1.0 ({world})")),
+        "{said}"
+    );
+    wasm
+}
+
+/// The manifest first (with an operator's edit, if any), then the
+/// component, as the README says.
+fn drop_in(plugins: &Path, project: &Path, wasm: &Path, name: &str, edit: Option<(&str, &str)>) {
+    std::fs::create_dir_all(plugins).unwrap();
+    let mut manifest = std::fs::read_to_string(project.join(format!("{name}.toml"))).unwrap();
+    if let Some((from, to)) = edit {
+        assert!(manifest.contains(from), "{manifest}");
+        manifest = manifest.replace(from, to);
+    }
+    std::fs::write(plugins.join(format!("{name}.toml")), manifest).unwrap();
+    std::fs::copy(wasm, plugins.join(format!("{name}.wasm"))).unwrap();
+}
+
+#[test]
+fn a_new_project_of_each_world_builds_checks_and_works_when_dropped_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let projects = tmp.path().join("projects");
+    std::fs::create_dir_all(&projects).unwrap();
+    let adapter = new_and_built(&projects, "probe", "ingest-adapter");
+    let detector = new_and_built(&projects, "fastdet", "detector");
+    new_and_built(&projects, "high", "subscription-filter");
+    let out = swim(&[
+        "plugins",
+        "new",
+        "probe",
+        "--world",
+        "detector",
+        "--dir",
+        projects.to_str().unwrap(),
+    ]);
+    assert!(
+        !out.status.success(),
+        "an existing project is not overwritten"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+
+    let data = tmp.path().join("data");
+    // Fast, busy skies: the detector below sees take-offs within seconds.
+    let gw = Gateway::start(
+        &["demo", "--flights", "300", "--speed", "10", "--seed", "21"],
+        &data,
+    );
+    let plugins = data.join("plugins");
+    // The adapter: a CSV line moves a flight.
+    drop_in(&plugins, &projects.join("probe"), &adapter, "probe", None);
+    let callsign = wait_for("a flight en route", Duration::from_secs(60), || {
+        let body = gw.ok("/flights?phase=enroute&per_page=1");
+        body["data"][0]["identity"]["aircraft_identification"]
+            .as_str()
+            .map(String::from)
+    });
+    let line = format!("{callsign},12.5,-45.25,31000\n");
+    let reply = wait_for("the probe route", Duration::from_secs(30), || {
+        let (status, reply) = post(&gw, "/ingest/probe", "text/csv", line.clone());
+        (status == 200).then_some(reply)
+    });
+    assert_eq!(reply["data"]["updated"], 1, "{reply}");
+    let moved = gw.ok(&format!("/flight?callsign={callsign}"))["data"]["position"].clone();
+    assert_eq!(
+        (moved["latitude"].as_f64(), moved["altitude"].as_i64()),
+        (Some(12.5), Some(31_000))
+    );
+    let (_, reply) = post(&gw, "/ingest/probe", "text/csv", "AAL1,north,west\n");
+    assert_eq!(
+        reply["data"]["error_details"][0]["field"], "latitude",
+        "{reply}"
+    );
+
+    // The detector, with a limit every take-off crosses.
+    drop_in(
+        &plugins,
+        &projects.join("fastdet"),
+        &detector,
+        "fastdet",
+        Some(("limit_kts = 600", "limit_kts = 100")),
+    );
+    wait_for("fastdet loaded", Duration::from_secs(30), || {
+        let listed = gw.ok("/plugins")["data"].clone();
+        let active = |p: &&serde_json::Value| p["name"] == "fastdet" && p["status"] == "active";
+        listed.as_array()?.iter().find(active).map(|_| ())
+    });
+    let fast = wait_for("flight.fast events", Duration::from_secs(90), || {
+        let body = gw.ok("/events?since=0&limit=10&channels=flight.fast");
+        body["data"]["events"]
+            .as_array()
+            .filter(|e| !e.is_empty())
+            .cloned()
+    });
+    assert!(
+        fast[0]["data"]["groundspeed_kts"].as_i64().unwrap() > 100,
+        "{fast:?}"
+    );
+}
