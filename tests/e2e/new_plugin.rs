@@ -133,7 +133,7 @@ fn a_new_project_of_each_world_builds_checks_and_works_when_dropped_in() {
             .map(String::from)
     });
     let line = format!("{callsign},12.5,-45.25,31000\n");
-    let reply = wait_for("the probe route", Duration::from_secs(30), || {
+    let reply = wait_for("the probe route", Duration::from_secs(90), || {
         let (status, reply) = post(&gw, "/ingest/probe", "text/csv", line.clone());
         (status == 200).then_some(reply)
     });
@@ -172,5 +172,98 @@ fn a_new_project_of_each_world_builds_checks_and_works_when_dropped_in() {
     assert!(
         fast[0]["data"]["groundspeed_kts"].as_i64().unwrap() > 100,
         "{fast:?}"
+    );
+}
+
+#[test]
+fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
+    let tool = Command::new("componentize-py").arg("--version").output();
+    let version = tool
+        .as_ref()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    assert!(
+        version.ends_with("0.25.1"),
+        "componentize-py 0.25.1 is needed (found {version:?}): \
+         pip install componentize-py==0.25.1 (.ci/run installs it)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let projects = tmp.path().join("projects");
+    std::fs::create_dir_all(&projects).unwrap();
+    let dir = projects.to_str().unwrap();
+    let refused = swim(&[
+        "plugins", "new", "pydet", "--world", "detector", "--lang", "python", "--dir", dir,
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("use --lang rust"));
+    let out = swim(&[
+        "plugins",
+        "new",
+        "csvpy",
+        "--world",
+        "ingest-adapter",
+        "--lang",
+        "python",
+        "--dir",
+        dir,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let project = projects.join("csvpy");
+    // The README's build command.
+    let build = Command::new("componentize-py")
+        .args([
+            "-d",
+            "wit",
+            "-w",
+            "ingest-adapter",
+            "componentize",
+            "app",
+            "-o",
+            "csvpy.wasm",
+        ])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let wasm = project.join("csvpy.wasm");
+    let check = swim(&["plugins", "check", wasm.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.starts_with("ok: csvpy 0.1.0 (ingest-adapter)"),
+        "{said}"
+    );
+
+    let data = tmp.path().join("data");
+    let gw = Gateway::start(&["demo", "--flights", "80", "--seed", "21"], &data);
+    drop_in(&data.join("plugins"), &project, &wasm, "csvpy", None);
+    let callsign = wait_for("a flight en route", Duration::from_secs(60), || {
+        let body = gw.ok("/flights?phase=enroute&per_page=1");
+        body["data"][0]["identity"]["aircraft_identification"]
+            .as_str()
+            .map(String::from)
+    });
+    let body = format!("{callsign},-33.5,151.25\nNOPE,north,west\n");
+    let reply = wait_for("the csvpy route", Duration::from_secs(90), || {
+        let (status, reply) = post(&gw, "/ingest/csvpy", "text/csv", body.clone());
+        (status == 200).then_some(reply)
+    });
+    assert_eq!(reply["data"]["updated"], 1, "{reply}");
+    assert_eq!(reply["data"]["error_details"][0]["index"], 1, "{reply}");
+    let moved = gw.ok(&format!("/flight?callsign={callsign}"))["data"]["position"].clone();
+    assert_eq!(moved["latitude"].as_f64(), Some(-33.5), "{moved}");
+    // A body the adapter refuses whole: 400 with its reason.
+    let (status, refused) = post(&gw, "/ingest/csvpy", "text/csv", vec![0xff, 0xfe]);
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("not UTF-8"),
+        "{refused}"
     );
 }

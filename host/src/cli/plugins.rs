@@ -89,10 +89,8 @@ pub fn run(cli: &Cli, cmd: &PluginsCommand) -> anyhow::Result<ExitCode> {
         } => {
             let root = super::scaffold::create(name, *world, *lang, dir)?;
             println!("created {}; next:", root.display());
-            println!(
-                "  cd {} && cargo build --target wasm32-wasip2 --release",
-                root.display()
-            );
+            let build = super::scaffold::build_command(name, *lang);
+            println!("  cd {} && {build}", root.display());
             println!("  (the project's README.md has the check and drop-in commands)");
             Ok(ExitCode::SUCCESS)
         }

@@ -1,9 +1,9 @@
 //! `swim plugins new`: a ready plugin project, buildable outside this
 //! repository. A Rust project carries its own copy of `vatswim-plugin-api`
 //! and the WIT contract (`vendor/`), as this binary was built with them, and
-//! the lock file the gateway was tested with, so it builds offline from
-//! the registry cache with the same versions; the example bodies are in
-//! `host/templates/`.
+//! the lock file the gateway was tested with, so it builds with the same
+//! versions. A Python project (componentize-py) carries the WIT contract
+//! (`wit/`). The example bodies are in `host/templates/`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,13 @@ pub enum World {
 pub enum Lang {
     /// Rust, with `vatswim-plugin-api`.
     Rust,
+    /// Python, built with componentize-py (ingest adapters).
+    Python,
 }
+
+/// The componentize-py release the Python projects are built and tested
+/// with (`.ci/run` installs it).
+pub const COMPONENTIZE_PY: &str = "0.25.1";
 
 /// One file of a project: its path in the project and its text.
 type File = (PathBuf, String);
@@ -74,6 +80,7 @@ pub fn create(name: &str, world: World, lang: Lang, dir: &Path) -> anyhow::Resul
     }
     let files = match lang {
         Lang::Rust => rust_project(name, world)?,
+        Lang::Python => python_project(name, world)?,
     };
     for (path, text) in files {
         let path = root.join(path);
@@ -84,6 +91,16 @@ pub fn create(name: &str, world: World, lang: Lang, dir: &Path) -> anyhow::Resul
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(root)
+}
+
+/// The command that builds a new project, run in its directory.
+pub fn build_command(name: &str, lang: Lang) -> String {
+    match lang {
+        Lang::Rust => "cargo build --target wasm32-wasip2 --release".to_string(),
+        Lang::Python => {
+            format!("componentize-py -d wit -w ingest-adapter componentize app -o {name}.wasm")
+        }
+    }
 }
 
 /// A name that is the crate's, the component file's (`NAME.wasm`), the
@@ -130,6 +147,39 @@ fn rust_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
         files.push((format!("vendor/wit/{file}").into(), (*text).to_string()));
     }
     Ok(files)
+}
+
+fn python_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
+    if world != World::IngestAdapter {
+        bail!(
+            "Python projects are made for ingest adapters so far: a detector or filter reads the \
+             cycle's columns, and the Python helpers for them are not written yet; use --lang rust"
+        );
+    }
+    let source = include_str!("../../templates/python/ingest_adapter.py");
+    let mut files: Vec<File> = vec![
+        ("app.py".into(), source.replace("{{NAME}}", name)),
+        (format!("{name}.toml").into(), python_manifest(name)),
+        ("README.md".into(), python_readme(name)),
+    ];
+    for (file, text) in WIT {
+        files.push((format!("wit/{file}").into(), (*text).to_string()));
+    }
+    Ok(files)
+}
+
+/// Python components are large (the interpreter is inside: ~18 MB) and
+/// slower per call: wider limits than a Rust plugin's.
+fn python_manifest(name: &str) -> String {
+    format!(
+        "name = \"{name}\"\nversion = \"0.1.0\"\nkind = \"ingest-adapter\"\n# POST /api/swim/v1/ingest/{name}\nroute = \"{name}\"\n# What it may write (checked against the authority matrix, docs/PLUGINS.md).\nowns = [\"position\"]\nmax_items = 5000\n\n[limits]\n# The interpreter starts inside the component: allow for it.\ncall_timeout_ms = 500\nmemory_mb = 128\n"
+    )
+}
+
+fn python_readme(name: &str) -> String {
+    format!(
+        "# {name}\n\nA VATSWIM ingest adapter in Python, made by `swim plugins new`. `app.py`\nholds a working example to change; `{name}.toml` is its manifest; `wit/` the\ngateway's WIT contract.\n\n```sh\npip install componentize-py=={COMPONENTIZE_PY}     # once\ncomponentize-py -d wit -w ingest-adapter bindings .   # optional: the typed bindings, for your editor\ncomponentize-py -d wit -w ingest-adapter componentize app -o {name}.wasm\nswim plugins check {name}.wasm --manifest {name}.toml\ncp {name}.toml {name}.wasm swim-data/plugins/   # live within a few seconds\n```\n\nThe types are the WIT's (`wit_world.imports.types`): `Parsed`, `IngestItem`,\n`ItemError`, `Patch`, `FlightRef_Callsign`, `FieldValue_Position`,\n`PositionUpdate`... `host.now()` and `host.log(level, message)` are the host's.\nThe component is ~18 MB; the first load compiles it (seconds), later\nloads read the compile cache.\n\nPost to it (a key with `--can-write --sources {name}`, or the system key):\n\n```sh\ncurl -H \"X-API-Key: $KEY\" -H 'content-type: text/csv' \\\n  --data-binary 'AAL100,40.64,-73.78,3000' http://127.0.0.1:8080/api/swim/v1/ingest/{name}\n```\n"
+    )
 }
 
 /// A crate of its own (an empty `[workspace]`, so a parent directory's
@@ -224,6 +274,22 @@ fn readme(name: &str, world: World) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_is_offered_for_what_it_can_do_and_says_so_otherwise() {
+        let files = python_project("csvpy", World::IngestAdapter).unwrap();
+        let app = &files
+            .iter()
+            .find(|(p, _)| p == Path::new("app.py"))
+            .unwrap()
+            .1;
+        assert!(app.contains("\"csvpy\""), "{app}");
+        assert!(files.iter().any(|(p, _)| p == Path::new("wit/worlds.wit")));
+        let refused = python_project("fast", World::Detector)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("use --lang rust"), "{refused}");
+    }
 
     #[test]
     fn names_are_the_same_everywhere_or_refused() {
