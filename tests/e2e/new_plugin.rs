@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::gateway::{Gateway, wait_for};
+use crate::gateway::{Gateway, turn, wait_for};
 use crate::ingest::post;
 
 /// Where the projects build: kept between runs, so only the first run
@@ -96,6 +96,8 @@ fn drop_in(plugins: &Path, project: &Path, wasm: &Path, name: &str, edit: Option
 
 #[test]
 fn a_new_project_of_each_world_builds_checks_and_works_when_dropped_in() {
+    // The builds are heavy: no other test's gateway runs beside them.
+    let _turn = turn();
     let tmp = tempfile::tempdir().unwrap();
     let projects = tmp.path().join("projects");
     std::fs::create_dir_all(&projects).unwrap();
@@ -119,9 +121,10 @@ fn a_new_project_of_each_world_builds_checks_and_works_when_dropped_in() {
 
     let data = tmp.path().join("data");
     // Fast, busy skies: the detector below sees take-offs within seconds.
-    let gw = Gateway::start(
+    let gw = Gateway::member(
         &["demo", "--flights", "300", "--speed", "10", "--seed", "21"],
         &data,
+        &[],
     );
     let plugins = data.join("plugins");
     // The adapter: a CSV line moves a flight.
@@ -177,6 +180,8 @@ fn a_new_project_of_each_world_builds_checks_and_works_when_dropped_in() {
 
 #[test]
 fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
+    // The builds are heavy: no other test's gateway runs beside them.
+    let _turn = turn();
     let tool = Command::new("componentize-py").arg("--version").output();
     let version = tool
         .as_ref()
@@ -242,7 +247,7 @@ fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
     );
 
     let data = tmp.path().join("data");
-    let gw = Gateway::start(&["demo", "--flights", "80", "--seed", "21"], &data);
+    let gw = Gateway::member(&["demo", "--flights", "80", "--seed", "21"], &data, &[]);
     drop_in(&data.join("plugins"), &project, &wasm, "csvpy", None);
     let callsign = wait_for("a flight en route", Duration::from_secs(60), || {
         let body = gw.ok("/flights?phase=enroute&per_page=1");
@@ -261,6 +266,105 @@ fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
     assert_eq!(moved["latitude"].as_f64(), Some(-33.5), "{moved}");
     // A body the adapter refuses whole: 400 with its reason.
     let (status, refused) = post(&gw, "/ingest/csvpy", "text/csv", vec![0xff, 0xfe]);
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("not UTF-8"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn a_javascript_adapter_builds_with_componentize_js_and_serves_its_route() {
+    // The builds are heavy: no other test's gateway runs beside them.
+    let _turn = turn();
+    let npm = Command::new("npm").arg("--version").output();
+    assert!(
+        npm.as_ref().is_ok_and(|o| o.status.success()),
+        "npm is needed to build JavaScript plugins (.ci/run installs nodejs and npm)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let projects = tmp.path().join("projects");
+    std::fs::create_dir_all(&projects).unwrap();
+    let dir = projects.to_str().unwrap();
+    let out = swim(&[
+        "plugins",
+        "new",
+        "csvjs",
+        "--world",
+        "ingest-adapter",
+        "--lang",
+        "js",
+        "--dir",
+        dir,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let project = projects.join("csvjs");
+    // The README's build commands.
+    for args in [
+        &["install", "--no-audit", "--no-fund"][..],
+        &["run", "build"][..],
+    ] {
+        let step = Command::new("npm")
+            .args(args)
+            .current_dir(&project)
+            .output()
+            .unwrap();
+        assert!(
+            step.status.success(),
+            "npm {args:?}: {}{}",
+            String::from_utf8_lossy(&step.stdout),
+            String::from_utf8_lossy(&step.stderr)
+        );
+    }
+    let wasm = project.join("csvjs.wasm");
+    let check = swim(&["plugins", "check", wasm.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.starts_with("ok: csvjs 0.1.0 (ingest-adapter)"),
+        "{said}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let data = tmp.path().join("data");
+    let gw = Gateway::member(&["demo", "--flights", "80", "--seed", "21"], &data, &[]);
+    drop_in(&data.join("plugins"), &project, &wasm, "csvjs", None);
+    let callsign = wait_for("a flight en route", Duration::from_secs(60), || {
+        let body = gw.ok("/flights?phase=enroute&per_page=1");
+        body["data"][0]["identity"]["aircraft_identification"]
+            .as_str()
+            .map(String::from)
+    });
+    let body = format!("{callsign},48.5,2.25,35000\nNOPE,north,west\n");
+    let last = std::cell::RefCell::new(None);
+    let started = std::time::Instant::now();
+    let reply = loop {
+        let (status, reply) = post(&gw, "/ingest/csvjs", "text/csv", body.clone());
+        if status == 200 {
+            break reply;
+        }
+        *last.borrow_mut() = Some((status, reply));
+        if started.elapsed() > Duration::from_secs(90) {
+            panic!(
+                "the csvjs route: {:?}; plugins: {}",
+                last.borrow(),
+                gw.ok("/plugins")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(reply["data"]["updated"], 1, "{reply}");
+    assert_eq!(reply["data"]["error_details"][0]["index"], 1, "{reply}");
+    let moved = gw.ok(&format!("/flight?callsign={callsign}"))["data"]["position"].clone();
+    assert_eq!(
+        (moved["latitude"].as_f64(), moved["altitude"].as_i64()),
+        (Some(48.5), Some(35_000)),
+        "{moved}"
+    );
+    let (status, refused) = post(&gw, "/ingest/csvjs", "text/csv", vec![0xff, 0xfe]);
     assert_eq!(status, 400, "{refused}");
     assert!(
         refused["message"].as_str().unwrap().contains("not UTF-8"),

@@ -28,11 +28,15 @@ pub enum Lang {
     Rust,
     /// Python, built with componentize-py (ingest adapters).
     Python,
+    /// JavaScript, built with componentize-js (ingest adapters).
+    Js,
 }
 
 /// The componentize-py release the Python projects are built and tested
 /// with (`.ci/run` installs it).
 pub const COMPONENTIZE_PY: &str = "0.25.1";
+/// The componentize-js release the JavaScript projects pin.
+pub const COMPONENTIZE_JS: &str = "0.23.0";
 
 /// One file of a project: its path in the project and its text.
 type File = (PathBuf, String);
@@ -81,6 +85,7 @@ pub fn create(name: &str, world: World, lang: Lang, dir: &Path) -> anyhow::Resul
     let files = match lang {
         Lang::Rust => rust_project(name, world)?,
         Lang::Python => python_project(name, world)?,
+        Lang::Js => js_project(name, world)?,
     };
     for (path, text) in files {
         let path = root.join(path);
@@ -100,6 +105,7 @@ pub fn build_command(name: &str, lang: Lang) -> String {
         Lang::Python => {
             format!("componentize-py -d wit -w ingest-adapter componentize app -o {name}.wasm")
         }
+        Lang::Js => "npm install && npm run build".to_string(),
     }
 }
 
@@ -149,17 +155,60 @@ fn rust_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
     Ok(files)
 }
 
-fn python_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
+/// Detectors and filters read the cycle's columns; the helpers that make
+/// that pleasant exist for Rust only so far.
+fn adapters_only(lang: &str, world: World) -> anyhow::Result<()> {
     if world != World::IngestAdapter {
         bail!(
-            "Python projects are made for ingest adapters so far: a detector or filter reads the \
-             cycle's columns, and the Python helpers for them are not written yet; use --lang rust"
+            "{lang} projects are made for ingest adapters so far: a detector or filter reads the \
+             cycle's columns, and the {lang} helpers for them are not written yet; use --lang rust"
         );
     }
+    Ok(())
+}
+
+fn js_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
+    adapters_only("JavaScript", world)?;
+    let source = include_str!("../../templates/js/ingest_adapter.js");
+    let package = format!(
+        r#"{{
+  "name": "{name}",
+  "version": "0.1.0",
+  "private": true,
+  "type": "module",
+  "scripts": {{
+    "build": "componentize-js app.js --wit wit --world-name ingest-adapter --disable http fetch-event -o {name}.wasm"
+  }},
+  "devDependencies": {{
+    "@bytecodealliance/componentize-js": "{COMPONENTIZE_JS}"
+  }}
+}}
+"#
+    );
+    let mut files: Vec<File> = vec![
+        ("app.js".into(), source.replace("{{NAME}}", name)),
+        ("package.json".into(), package),
+        (format!("{name}.toml").into(), interpreted_manifest(name)),
+        ("README.md".into(), js_readme(name)),
+    ];
+    for (file, text) in WIT {
+        files.push((format!("wit/{file}").into(), (*text).to_string()));
+    }
+    Ok(files)
+}
+
+fn js_readme(name: &str) -> String {
+    format!(
+        "# {name}\n\nA VATSWIM ingest adapter in JavaScript, made by `swim plugins new`.\n`app.js` holds a working example to change; `{name}.toml` is its manifest;\n`wit/` the gateway's WIT contract.\n\n```sh\nnpm install        # componentize-js {COMPONENTIZE_JS}, once\nnpm run build      # {name}.wasm (HTTP is left out: plugins have no network)\nswim plugins check {name}.wasm --manifest {name}.toml\ncp {name}.toml {name}.wasm swim-data/plugins/   # live within a few seconds\n```\n\nWIT names are camelCase in JavaScript (`altitude-ft` is `altitudeFt`),\nvariants are `{{ tag, val }}`, an absent option is `undefined`, timestamps\nare BigInt; throwing a string refuses the whole body. The component holds\nthe JavaScript engine (~12 MB); the first load compiles it, later loads\nread the compile cache.\n\nPost to it (a key with `--can-write --sources {name}`, or the system key):\n\n```sh\ncurl -H \"X-API-Key: $KEY\" -H 'content-type: text/csv' \\\n  --data-binary 'AAL100,40.64,-73.78,3000' http://127.0.0.1:8080/api/swim/v1/ingest/{name}\n```\n"
+    )
+}
+
+fn python_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
+    adapters_only("Python", world)?;
     let source = include_str!("../../templates/python/ingest_adapter.py");
     let mut files: Vec<File> = vec![
         ("app.py".into(), source.replace("{{NAME}}", name)),
-        (format!("{name}.toml").into(), python_manifest(name)),
+        (format!("{name}.toml").into(), interpreted_manifest(name)),
         ("README.md".into(), python_readme(name)),
     ];
     for (file, text) in WIT {
@@ -168,9 +217,9 @@ fn python_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
     Ok(files)
 }
 
-/// Python components are large (the interpreter is inside: ~18 MB) and
-/// slower per call: wider limits than a Rust plugin's.
-fn python_manifest(name: &str) -> String {
+/// Python and JavaScript components carry their interpreter (12-18 MB)
+/// and are slower per call: wider limits than a Rust plugin's.
+fn interpreted_manifest(name: &str) -> String {
     format!(
         "name = \"{name}\"\nversion = \"0.1.0\"\nkind = \"ingest-adapter\"\n# POST /api/swim/v1/ingest/{name}\nroute = \"{name}\"\n# What it may write (checked against the authority matrix, docs/PLUGINS.md).\nowns = [\"position\"]\nmax_items = 5000\n\n[limits]\n# The interpreter starts inside the component: allow for it.\ncall_timeout_ms = 500\nmemory_mb = 128\n"
     )
