@@ -218,6 +218,14 @@ fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
         String::from_utf8_lossy(&out.stderr)
     );
     let project = projects.join("csvpy");
+    // As a partner might get it wrong: a body that raises, loops forever or
+    // allocates past the manifest's memory (isolated like a Rust plugin).
+    let app = project.join("app.py");
+    let source = std::fs::read_to_string(&app).unwrap();
+    let decode = "        try:\n            text = body.decode(\"utf-8\")";
+    assert!(source.contains(decode), "{source}");
+    let hooks = "        if body.startswith(b\"!raise\"):\n            raise ValueError(\"asked to raise\")\n        if body.startswith(b\"!loop\"):\n            while True:\n                pass\n        if body.startswith(b\"!alloc\"):\n            hog = [bytearray(1 << 20) for _ in range(1024)]\n";
+    std::fs::write(&app, source.replace(decode, &format!("{hooks}{decode}"))).unwrap();
     // The README's build command.
     let build = Command::new("componentize-py")
         .args([
@@ -271,6 +279,15 @@ fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
         refused["message"].as_str().unwrap().contains("not UTF-8"),
         "{refused}"
     );
+    // Raising, spinning and hoarding memory each fault the call alone:
+    // nothing applied, and the next body is served by a fresh instance.
+    for hook in ["!raise", "!loop", "!alloc"] {
+        let (status, reply) = post(&gw, "/ingest/csvpy", "text/csv", hook);
+        assert_eq!(status, 500, "{hook}: {reply}");
+        assert_eq!(reply["code"], "ADAPTER_FAULT", "{hook}: {reply}");
+        let (status, reply) = post(&gw, "/ingest/csvpy", "text/csv", body.clone());
+        assert_eq!(status, 200, "after {hook}: {reply}");
+    }
 }
 
 #[test]
