@@ -320,6 +320,14 @@ fn a_javascript_adapter_builds_with_componentize_js_and_serves_its_route() {
         String::from_utf8_lossy(&out.stderr)
     );
     let project = projects.join("csvjs");
+    // As a partner might get it wrong: bodies that throw, loop forever or
+    // allocate past the manifest's memory (isolated like a Rust plugin).
+    let app = project.join("app.js");
+    let source = std::fs::read_to_string(&app).unwrap();
+    let start = "  let text;\n";
+    assert!(source.contains(start), "{source}");
+    let hooks = "  const head = String.fromCharCode(...body.slice(0, 6));\n  if (head === '!throw') throw new Error('asked to throw');\n  if (head === '!loop\\n' || head.startsWith('!loop')) { for (;;) {} }\n  if (head === '!alloc') { const hog = []; for (;;) hog.push(new Array(1 << 20).fill(1)); }\n";
+    std::fs::write(&app, source.replacen(start, &format!("{hooks}{start}"), 1)).unwrap();
     // The README's build commands.
     for args in [
         &["install", "--no-audit", "--no-fund"][..],
@@ -387,4 +395,13 @@ fn a_javascript_adapter_builds_with_componentize_js_and_serves_its_route() {
         refused["message"].as_str().unwrap().contains("not UTF-8"),
         "{refused}"
     );
+    // Throwing, spinning and hoarding memory each fault the call alone:
+    // nothing applied, and the next body is served by a fresh instance.
+    for hook in ["!throw", "!loop", "!alloc"] {
+        let (status, reply) = post(&gw, "/ingest/csvjs", "text/csv", hook);
+        assert_eq!(status, 500, "{hook}: {reply}");
+        assert_eq!(reply["code"], "ADAPTER_FAULT", "{hook}: {reply}");
+        let (status, reply) = post(&gw, "/ingest/csvjs", "text/csv", body.clone());
+        assert_eq!(status, 200, "after {hook}: {reply}");
+    }
 }
