@@ -254,40 +254,13 @@ fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
         "{said}"
     );
 
-    let data = tmp.path().join("data");
-    let gw = Gateway::member(&["demo", "--flights", "80", "--seed", "21"], &data, &[]);
-    drop_in(&data.join("plugins"), &project, &wasm, "csvpy", None);
-    let callsign = wait_for("a flight en route", Duration::from_secs(60), || {
-        let body = gw.ok("/flights?phase=enroute&per_page=1");
-        body["data"][0]["identity"]["aircraft_identification"]
-            .as_str()
-            .map(String::from)
-    });
-    let body = format!("{callsign},-33.5,151.25\nNOPE,north,west\n");
-    let reply = wait_for("the csvpy route", Duration::from_secs(90), || {
-        let (status, reply) = post(&gw, "/ingest/csvpy", "text/csv", body.clone());
-        (status == 200).then_some(reply)
-    });
-    assert_eq!(reply["data"]["updated"], 1, "{reply}");
-    assert_eq!(reply["data"]["error_details"][0]["index"], 1, "{reply}");
-    let moved = gw.ok(&format!("/flight?callsign={callsign}"))["data"]["position"].clone();
-    assert_eq!(moved["latitude"].as_f64(), Some(-33.5), "{moved}");
-    // A body the adapter refuses whole: 400 with its reason.
-    let (status, refused) = post(&gw, "/ingest/csvpy", "text/csv", vec![0xff, 0xfe]);
-    assert_eq!(status, 400, "{refused}");
-    assert!(
-        refused["message"].as_str().unwrap().contains("not UTF-8"),
-        "{refused}"
+    serves_its_route(
+        tmp.path(),
+        &project,
+        &wasm,
+        "csvpy",
+        ["!raise", "!loop", "!alloc"],
     );
-    // Raising, spinning and hoarding memory each fault the call alone:
-    // nothing applied, and the next body is served by a fresh instance.
-    for hook in ["!raise", "!loop", "!alloc"] {
-        let (status, reply) = post(&gw, "/ingest/csvpy", "text/csv", hook);
-        assert_eq!(status, 500, "{hook}: {reply}");
-        assert_eq!(reply["code"], "ADAPTER_FAULT", "{hook}: {reply}");
-        let (status, reply) = post(&gw, "/ingest/csvpy", "text/csv", body.clone());
-        assert_eq!(status, 200, "after {hook}: {reply}");
-    }
 }
 
 #[test]
@@ -354,30 +327,40 @@ fn a_javascript_adapter_builds_with_componentize_js_and_serves_its_route() {
         String::from_utf8_lossy(&check.stderr)
     );
 
-    let data = tmp.path().join("data");
+    serves_its_route(
+        tmp.path(),
+        &project,
+        &wasm,
+        "csvjs",
+        ["!throw", "!loop", "!alloc"],
+    );
+}
+
+/// A Python or JavaScript CSV adapter made from the template (with the
+/// test's misbehaving `hooks`), dropped into a running gateway: it serves
+/// its route with per-item errors, refuses a body that is not UTF-8 whole,
+/// and each hook faults its call alone.
+fn serves_its_route(tmp: &Path, project: &Path, wasm: &Path, name: &str, hooks: [&str; 3]) {
+    let data = tmp.join("data");
     let gw = Gateway::member(&["demo", "--flights", "80", "--seed", "21"], &data, &[]);
-    drop_in(&data.join("plugins"), &project, &wasm, "csvjs", None);
+    drop_in(&data.join("plugins"), project, wasm, name, None);
     let callsign = wait_for("a flight en route", Duration::from_secs(60), || {
         let body = gw.ok("/flights?phase=enroute&per_page=1");
         body["data"][0]["identity"]["aircraft_identification"]
             .as_str()
             .map(String::from)
     });
+    let route = format!("/ingest/{name}");
     let body = format!("{callsign},48.5,2.25,35000\nNOPE,north,west\n");
-    let last = std::cell::RefCell::new(None);
+    // Until the route serves; if it never does, what it last answered.
     let started = std::time::Instant::now();
     let reply = loop {
-        let (status, reply) = post(&gw, "/ingest/csvjs", "text/csv", body.clone());
+        let (status, reply) = post(&gw, &route, "text/csv", body.clone());
         if status == 200 {
             break reply;
         }
-        *last.borrow_mut() = Some((status, reply));
         if started.elapsed() > Duration::from_secs(90) {
-            panic!(
-                "the csvjs route: {:?}; plugins: {}",
-                last.borrow(),
-                gw.ok("/plugins")
-            );
+            panic!("{route}: {status} {reply}; plugins: {}", gw.ok("/plugins"));
         }
         std::thread::sleep(Duration::from_millis(250));
     };
@@ -389,19 +372,20 @@ fn a_javascript_adapter_builds_with_componentize_js_and_serves_its_route() {
         (Some(48.5), Some(35_000)),
         "{moved}"
     );
-    let (status, refused) = post(&gw, "/ingest/csvjs", "text/csv", vec![0xff, 0xfe]);
+    // A body the adapter refuses whole: 400 with its reason.
+    let (status, refused) = post(&gw, &route, "text/csv", vec![0xff, 0xfe]);
     assert_eq!(status, 400, "{refused}");
     assert!(
         refused["message"].as_str().unwrap().contains("not UTF-8"),
         "{refused}"
     );
-    // Throwing, spinning and hoarding memory each fault the call alone:
+    // Failing, spinning and hoarding memory each fault the call alone:
     // nothing applied, and the next body is served by a fresh instance.
-    for hook in ["!throw", "!loop", "!alloc"] {
-        let (status, reply) = post(&gw, "/ingest/csvjs", "text/csv", hook);
+    for hook in hooks {
+        let (status, reply) = post(&gw, &route, "text/csv", hook);
         assert_eq!(status, 500, "{hook}: {reply}");
         assert_eq!(reply["code"], "ADAPTER_FAULT", "{hook}: {reply}");
-        let (status, reply) = post(&gw, "/ingest/csvjs", "text/csv", body.clone());
+        let (status, reply) = post(&gw, &route, "text/csv", body.clone());
         assert_eq!(status, 200, "after {hook}: {reply}");
     }
 }

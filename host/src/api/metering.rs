@@ -18,8 +18,8 @@ use serde_json::{Map, Value, json};
 use super::render::{self, Derived};
 use super::response::{ApiError, Envelope};
 use super::state::AppState;
+use super::tmi::iso;
 use crate::flight::{FlightRecord, Metering};
-use crate::time::format_iso_millis;
 
 type Pairs = Query<Vec<(String, String)>>;
 
@@ -248,10 +248,6 @@ fn sequenced<'a>(
             (r, seq)
         })
         .collect()
-}
-
-fn iso(ms: Option<i64>) -> Value {
-    ms.map_or(Value::Null, |t| Value::String(format_iso_millis(t)))
 }
 
 fn common(r: &FlightRecord, seq: Option<u32>, d: &Derived<'_>) -> Map<String, Value> {

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use super::response::ApiError;
 use super::state::AppState;
+use super::tmi::iso;
 use crate::flight::{ControlType, FlightRecord};
 use crate::reference::AirlineTable;
 use crate::time::format_iso_millis;
@@ -495,10 +496,6 @@ fn average(values: &[i64]) -> f64 {
         return 0.0;
     }
     (values.iter().sum::<i64>() as f64 / values.len() as f64 * 10.0).round() / 10.0
-}
-
-fn iso(ms: Option<i64>) -> Value {
-    ms.map_or(Value::Null, |t| Value::String(format_iso_millis(t)))
 }
 
 fn flag(name: &str, value: &str) -> Result<bool, ApiError> {

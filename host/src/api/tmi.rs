@@ -285,7 +285,8 @@ fn program_json(p: &Program, counts: &Counts, now: i64) -> Value {
     json
 }
 
-fn iso(ms: Option<i64>) -> Value {
+/// An epoch-ms time as an ISO 8601 string, or null.
+pub(super) fn iso(ms: Option<i64>) -> Value {
     ms.map_or(Value::Null, |t| Value::String(format_iso_millis(t)))
 }
 

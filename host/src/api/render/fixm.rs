@@ -9,8 +9,8 @@ use serde::Serialize;
 use vatswim_plugin_api::time::format_utc;
 
 use super::derived::{Derived, ETA_METHOD, ETA_SOURCE};
-use super::{s, time};
-use crate::flight::{Code, ControlType, FlightRecord, Phase, Progress, Times, Tmi};
+use super::{Track, s, time, track};
+use crate::flight::{Code, ControlType, FlightRecord, Phase, Progress, Tmi};
 
 /// PERTI's `data_source` for records this gateway serves.
 const DATA_SOURCE: &str = "vatswim";
@@ -268,15 +268,6 @@ struct Metering<'a> {
     metering_updated_time: Option<String>,
 }
 
-/// The last partner track (`POST /ingest/track`): this gateway's addition,
-/// as PERTI keeps no separate track section.
-#[derive(Serialize)]
-struct Track<'a> {
-    source: &'a str,
-    squawk: Option<String>,
-    updated_at: String,
-}
-
 /// The record's metadata, at its top level.
 #[derive(Serialize)]
 struct Meta {
@@ -290,7 +281,10 @@ struct Meta {
 /// A flight as `/flights` lists it.
 pub fn fixm_flight<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmFlight<'a> {
     let tmi = r.tmi.unwrap_or_default();
-    let times = Estimates::of(r);
+    let (eta, actual) = (
+        time(r.progress.and_then(|p| p.eta_utc)),
+        r.times.unwrap_or_default(),
+    );
     FixmFlight {
         gufi: gufi(r),
         gufi_legacy: r.identity.as_deref().map(|i| i.gufi_legacy.as_str()),
@@ -302,15 +296,15 @@ pub fn fixm_flight<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmFlight<'a> {
         progress: progress(r, d),
         times: TimesFlat {
             estimated_off_block_time: time(r.eobt_utc()),
-            estimated_time_of_arrival: times.eta.clone(),
+            estimated_time_of_arrival: eta.clone(),
             estimated_runway_arrival: None,
-            eta_source: times.eta.as_ref().map(|_| ETA_SOURCE),
-            eta_method: times.eta.as_ref().map(|_| ETA_METHOD),
+            eta_source: eta.as_ref().map(|_| ETA_SOURCE),
+            eta_method: eta.as_ref().map(|_| ETA_METHOD),
             estimated_elapsed_time: d.ete_minutes,
-            actual_off_block_time: time(times.actual.out_utc),
-            actual_time_of_departure: time(times.actual.off_utc),
-            actual_landing_time: time(times.actual.on_utc),
-            actual_in_block_time: time(times.actual.in_utc),
+            actual_off_block_time: time(actual.out_utc),
+            actual_time_of_departure: time(actual.off_utc),
+            actual_landing_time: time(actual.on_utc),
+            actual_in_block_time: time(actual.in_utc),
             controlled_time_of_departure: time(tmi.edct_utc),
             controlled_time_of_arrival: time(tmi.slot_time_utc),
             edct: time(tmi.edct_utc),
@@ -345,7 +339,10 @@ pub fn fixm_flight<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmFlight<'a> {
 /// A flight as `/flight` answers it.
 pub fn fixm_detail<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmDetail<'a> {
     let tmi = r.tmi.unwrap_or_default();
-    let times = Estimates::of(r);
+    let (eta, actual) = (
+        time(r.progress.and_then(|p| p.eta_utc)),
+        r.times.unwrap_or_default(),
+    );
     FixmDetail {
         gufi: gufi(r),
         gufi_legacy: r.identity.as_deref().map(|i| i.gufi_legacy.as_str()),
@@ -359,16 +356,16 @@ pub fn fixm_detail<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmDetail<'a> {
         times: TimesNested {
             estimated: Estimated {
                 off_block_time: time(r.eobt_utc()),
-                arrival_source: times.eta.as_ref().map(|_| ETA_SOURCE),
-                arrival_method: times.eta.as_ref().map(|_| ETA_METHOD),
-                time_of_arrival: times.eta,
+                arrival_source: eta.as_ref().map(|_| ETA_SOURCE),
+                arrival_method: eta.as_ref().map(|_| ETA_METHOD),
+                time_of_arrival: eta,
                 runway_arrival: None,
             },
             actual: Actual {
-                off_block_time: time(times.actual.out_utc),
-                time_of_departure: time(times.actual.off_utc),
-                landing_time: time(times.actual.on_utc),
-                in_block_time: time(times.actual.in_utc),
+                off_block_time: time(actual.out_utc),
+                time_of_departure: time(actual.off_utc),
+                landing_time: time(actual.on_utc),
+                in_block_time: time(actual.in_utc),
             },
             controlled: Controlled {
                 time_of_departure: time(tmi.edct_utc),
@@ -406,21 +403,6 @@ pub fn fixm_detail<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmDetail<'a> {
         track: track(r),
         schema_version: SCHEMA_VERSION,
         meta: meta(r),
-    }
-}
-
-/// The ETA and the OOOI times, shared by both shapes.
-struct Estimates {
-    eta: Option<String>,
-    actual: Times,
-}
-
-impl Estimates {
-    fn of(r: &FlightRecord) -> Estimates {
-        Estimates {
-            eta: time(r.progress.and_then(|p| p.eta_utc)),
-            actual: r.times.unwrap_or_default(),
-        }
     }
 }
 
@@ -531,14 +513,6 @@ fn metering(r: &FlightRecord) -> Metering<'_> {
         metering_source: None,
         metering_updated_time: None,
     }
-}
-
-fn track(r: &FlightRecord) -> Option<Track<'_>> {
-    r.track.as_ref().map(|t| Track {
-        source: &t.source,
-        squawk: t.squawk.map(|q| format!("{q:04}")),
-        updated_at: format_utc(t.updated_at),
-    })
 }
 
 fn meta(r: &FlightRecord) -> Meta {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use vatswim_plugin_api::time::format_utc;
 
 use super::derived::{Derived, ETA_METHOD, ETA_SOURCE};
-use super::{s, time};
+use super::{Track, s, time, track};
 use crate::flight::{Code, ControlType, FlightRecord, Phase};
 
 /// One flight in PERTI's legacy JSON shape.
@@ -26,7 +26,7 @@ pub struct FlightJson<'a> {
     times: TimesJson,
     tmi: TmiJson<'a>,
     metering: MeteringJson<'a>,
-    track: Option<TrackJson<'a>>,
+    track: Option<Track<'a>>,
     #[serde(rename = "_source")]
     source: &'static str,
     #[serde(rename = "_first_seen")]
@@ -139,14 +139,6 @@ struct TmiJson<'a> {
     slot_eta: Option<String>,
 }
 
-/// The last partner track (`POST /ingest/track`).
-#[derive(Serialize)]
-struct TrackJson<'a> {
-    source: &'a str,
-    squawk: Option<String>,
-    updated_at: String,
-}
-
 #[derive(Serialize)]
 struct MeteringJson<'a> {
     sequence_number: Option<u32>,
@@ -175,11 +167,7 @@ pub fn flight<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FlightJson<'a> {
         times: times(r, d),
         tmi: tmi(r, d),
         metering: metering(r),
-        track: r.track.as_ref().map(|t| TrackJson {
-            source: &t.source,
-            squawk: t.squawk.map(|q| format!("{q:04}")),
-            updated_at: format_utc(t.updated_at),
-        }),
+        track: track(r),
         source: "vatswim",
         first_seen: time(id.and_then(|i| i.first_seen_utc)),
         last_seen: r.position.map(|p| format_utc(p.updated_at)),

@@ -20,7 +20,10 @@ pub use kml::kml;
 pub use legacy::flight as legacy;
 pub use xml::xml;
 
+use serde::Serialize;
 use vatswim_plugin_api::time::format_utc;
+
+use crate::flight::FlightRecord;
 
 /// An absent string as the empty one (PERTI's flight plan fields are `''`,
 /// never null).
@@ -31,4 +34,21 @@ fn s(text: Option<&str>) -> &str {
 /// An epoch-ms time as ISO 8601 UTC.
 fn time(ms: Option<i64>) -> Option<String> {
     ms.map(format_utc)
+}
+
+/// The last partner track (`POST /ingest/track`), in both record shapes:
+/// this gateway's addition, as PERTI keeps no track section.
+#[derive(Serialize)]
+struct Track<'a> {
+    source: &'a str,
+    squawk: Option<String>,
+    updated_at: String,
+}
+
+fn track(r: &FlightRecord) -> Option<Track<'_>> {
+    r.track.as_ref().map(|t| Track {
+        source: &t.source,
+        squawk: t.squawk.map(|q| format!("{q:04}")),
+        updated_at: format_utc(t.updated_at),
+    })
 }
