@@ -31,9 +31,7 @@ fn open_watched(
     dir: &std::path::Path,
     recorder: &Recorder,
 ) -> (Arc<Registry>, watcher::DirWatcher) {
-    let registry = Registry::open(Some(dir.to_path_buf()), None, recorder.sink()).unwrap();
-    let watch = watcher::watch(registry.clone()).unwrap();
-    (registry, watch)
+    watcher::open_watched(dir.to_path_buf(), None, recorder.sink()).unwrap()
 }
 
 /// A watched plugins dir holding `probe`: a copy of the squawk detector.

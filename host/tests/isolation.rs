@@ -20,6 +20,7 @@ fn open(
     std::path::PathBuf,
     Arc<Registry>,
     Recorder,
+    watcher::DirWatcher,
 ) {
     let (tmp, dir) = common::plugins_dir();
     put(
@@ -29,8 +30,8 @@ fn open(
     );
     put(&dir, "bad.wasm", &guest("misbehave"));
     let recorder = Recorder::default();
-    let registry = Registry::open(Some(dir.clone()), None, recorder.sink()).unwrap();
-    (tmp, dir, registry, recorder)
+    let (registry, watch) = watcher::open_watched(dir.clone(), None, recorder.sink()).unwrap();
+    (tmp, dir, registry, recorder, watch)
 }
 
 fn call_bad(registry: &Registry) -> Result<usize, Fault> {
@@ -59,14 +60,14 @@ fn assert_others_work(registry: &Registry) {
 
 #[test]
 fn an_infinite_loop_is_stopped_by_its_deadline() {
-    let (_tmp, _dir, registry, _) = open("loop");
+    let (_tmp, _dir, registry, _, _watch) = open("loop");
     assert_eq!(call_bad(&registry), Err(Fault::Timeout { ms: 100 }));
     assert_others_work(&registry);
 }
 
 #[test]
 fn allocating_past_the_memory_limit_traps() {
-    let (_tmp, _dir, registry, _) = open("oom");
+    let (_tmp, _dir, registry, _, _watch) = open("oom");
     match call_bad(&registry) {
         Err(Fault::OutOfMemory {
             limit_mb: 16,
@@ -79,7 +80,7 @@ fn allocating_past_the_memory_limit_traps() {
 
 #[test]
 fn a_panic_traps_with_the_panic_message() {
-    let (_tmp, _dir, registry, _) = open("panic");
+    let (_tmp, _dir, registry, _, _watch) = open("panic");
     match call_bad(&registry) {
         Err(Fault::Trap(message)) => assert!(message.contains("panicking on purpose"), "{message}"),
         other => panic!("expected a trap, got {other:?}"),
@@ -90,7 +91,7 @@ fn a_panic_traps_with_the_panic_message() {
 #[test]
 fn repeated_faults_quarantine_the_plugin_until_its_file_changes() {
     for mode in ["loop", "oom", "panic"] {
-        let (_tmp, dir, registry, recorder) = open(mode);
+        let (_tmp, dir, registry, recorder, _watch) = open(mode);
         for _ in 0..THRESHOLD {
             assert!(
                 !matches!(call_bad(&registry), Ok(_) | Err(Fault::Quarantined { .. })),
@@ -126,7 +127,6 @@ fn repeated_faults_quarantine_the_plugin_until_its_file_changes() {
         );
         assert_others_work(&registry);
 
-        let _watch = watcher::watch(registry.clone()).unwrap();
         put(
             &dir,
             "bad.toml",
@@ -140,7 +140,7 @@ fn repeated_faults_quarantine_the_plugin_until_its_file_changes() {
 
 #[test]
 fn a_fixed_file_restores_a_faulting_plugin() {
-    let (_tmp, dir, registry, _) = open("panic");
+    let (_tmp, dir, registry, _, _watch) = open("panic");
     for _ in 0..THRESHOLD - 1 {
         assert!(call_bad(&registry).is_err());
     }
@@ -156,7 +156,7 @@ fn a_fixed_file_restores_a_faulting_plugin() {
 
 #[test]
 fn a_guest_reaches_no_file_environment_or_network() {
-    let (_tmp, _dir, registry, _) = open("escape");
+    let (_tmp, _dir, registry, _, _watch) = open("escape");
     let slot = registry.slot("bad").unwrap();
     let detection = slot
         .detect(&Context::empty(0), &squawk_changes(&[(1, None, None)]))

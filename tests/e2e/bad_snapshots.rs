@@ -5,38 +5,13 @@
 //! The timeout case runs the binary with a config file (`timeout_s`); the
 //! rest run the server in-process.
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::gateway::{self, Gateway, wait_for};
-
-/// Serves whatever `body` holds at any path.
-fn feed_server(body: Arc<Mutex<Vec<u8>>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/v3/vatsim-data.json",
-        listener.local_addr().unwrap()
-    );
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let body = body.lock().unwrap().clone();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-        }
-    });
-    url
-}
+use crate::gateway::{self, Gateway, feed_server, wait_for};
 
 fn pilot(cid: u32, callsign: &str, altitude: &str) -> String {
     format!(

@@ -4,10 +4,10 @@
 //! RSS), the real server started in this process on a listener bound to
 //! port 0, as mini-redis's tests do: no process to boot.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -442,4 +442,29 @@ pub fn settled_truth(gw: &Gateway, n: u64) -> Value {
         },
     );
     gw.ok("/sim/truth")["data"].clone()
+}
+
+/// A VATSIM feed in the test: serves whatever `body` holds at any path;
+/// its URL.
+pub fn feed_server(body: Arc<Mutex<Vec<u8>>>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/v3/vatsim-data.json",
+        listener.local_addr().unwrap()
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let body = body.lock().unwrap().clone();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
 }

@@ -472,6 +472,35 @@ fn a_partner_adapter_dropped_in_serves_its_route_without_a_restart() {
 }
 
 #[test]
+fn an_adapter_dropped_while_the_gateway_starts_is_served() {
+    // The address is printed before the plugins are compiled (seconds on a
+    // fresh data dir): an operator's deploy script copies the file then.
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(&tmp);
+    stage_partner_adapter(&tmp.path().join("plugins"));
+    let target = a_flight(&gw, "enroute");
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let line = format!("{callsign},33.25,-97.5,12000\n");
+    let started = Instant::now();
+    let reply = loop {
+        let (status, reply) = post(&gw, "/ingest/csv", "text/csv", line.clone());
+        if status == 200 {
+            break reply;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the adapter dropped during the start was never loaded: {status} {reply}; plugins: {}",
+            gw.ok("/plugins")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(report(&reply), (1, 0, 1, 0, 0), "{reply}");
+}
+
+#[test]
 fn an_adapter_may_serve_a_nested_route_as_perti_names_them() {
     let tmp = tempfile::tempdir().unwrap();
     let plugins = tmp.path().join("plugins");

@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::gateway::{Gateway, turn, wait_for};
+use crate::guest_build;
 use crate::ingest::post;
+use crate::ws_client::Ws;
 
 /// Where the projects build: kept between runs, so only the first run
 /// compiles the dependencies.
@@ -182,25 +186,10 @@ fn a_new_project_of_each_world_builds_checks_and_works_when_dropped_in() {
 fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
     // The builds are heavy: no other test's gateway runs beside them.
     let _turn = turn();
-    let tool = Command::new("componentize-py").arg("--version").output();
-    let version = tool
-        .as_ref()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    assert!(
-        version.ends_with("0.25.1"),
-        "componentize-py 0.25.1 is needed (found {version:?}): \
-         pip install componentize-py==0.25.1 (.ci/run installs it)"
-    );
     let tmp = tempfile::tempdir().unwrap();
     let projects = tmp.path().join("projects");
     std::fs::create_dir_all(&projects).unwrap();
     let dir = projects.to_str().unwrap();
-    let refused = swim(&[
-        "plugins", "new", "pydet", "--world", "detector", "--lang", "python", "--dir", dir,
-    ]);
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("use --lang rust"));
     let out = swim(&[
         "plugins",
         "new",
@@ -227,26 +216,7 @@ fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
     let hooks = "        if body.startswith(b\"!raise\"):\n            raise ValueError(\"asked to raise\")\n        if body.startswith(b\"!loop\"):\n            while True:\n                pass\n        if body.startswith(b\"!alloc\"):\n            hog = [bytearray(1 << 20) for _ in range(1024)]\n";
     std::fs::write(&app, source.replace(decode, &format!("{hooks}{decode}"))).unwrap();
     // The README's build command.
-    let build = Command::new("componentize-py")
-        .args([
-            "-d",
-            "wit",
-            "-w",
-            "ingest-adapter",
-            "componentize",
-            "app",
-            "-o",
-            "csvpy.wasm",
-        ])
-        .current_dir(&project)
-        .output()
-        .unwrap();
-    assert!(
-        build.status.success(),
-        "{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-    let wasm = project.join("csvpy.wasm");
+    let wasm = guest_build::python(&project, "ingest-adapter", "csvpy");
     let check = swim(&["plugins", "check", wasm.to_str().unwrap()]);
     let said = String::from_utf8_lossy(&check.stdout);
     assert!(
@@ -267,11 +237,6 @@ fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
 fn a_javascript_adapter_builds_with_componentize_js_and_serves_its_route() {
     // The builds are heavy: no other test's gateway runs beside them.
     let _turn = turn();
-    let npm = Command::new("npm").arg("--version").output();
-    assert!(
-        npm.as_ref().is_ok_and(|o| o.status.success()),
-        "npm is needed to build JavaScript plugins (.ci/run installs nodejs and npm)"
-    );
     let tmp = tempfile::tempdir().unwrap();
     let projects = tmp.path().join("projects");
     std::fs::create_dir_all(&projects).unwrap();
@@ -302,23 +267,7 @@ fn a_javascript_adapter_builds_with_componentize_js_and_serves_its_route() {
     let hooks = "  const head = String.fromCharCode(...body.slice(0, 6));\n  if (head === '!throw') throw new Error('asked to throw');\n  if (head === '!loop\\n' || head.startsWith('!loop')) { for (;;) {} }\n  if (head === '!alloc') { const hog = []; for (;;) hog.push(new Array(1 << 20).fill(1)); }\n";
     std::fs::write(&app, source.replacen(start, &format!("{hooks}{start}"), 1)).unwrap();
     // The README's build commands.
-    for args in [
-        &["install", "--no-audit", "--no-fund"][..],
-        &["run", "build"][..],
-    ] {
-        let step = Command::new("npm")
-            .args(args)
-            .current_dir(&project)
-            .output()
-            .unwrap();
-        assert!(
-            step.status.success(),
-            "npm {args:?}: {}{}",
-            String::from_utf8_lossy(&step.stdout),
-            String::from_utf8_lossy(&step.stderr)
-        );
-    }
-    let wasm = project.join("csvjs.wasm");
+    let wasm = guest_build::javascript(&project, "csvjs");
     let check = swim(&["plugins", "check", wasm.to_str().unwrap()]);
     let said = String::from_utf8_lossy(&check.stdout);
     assert!(
@@ -388,4 +337,100 @@ fn serves_its_route(tmp: &Path, project: &Path, wasm: &Path, name: &str, hooks: 
         let (status, reply) = post(&gw, &route, "text/csv", body.clone());
         assert_eq!(status, 200, "after {hook}: {reply}");
     }
+}
+
+/// `swim plugins new --lang python|js`, then the README's build.
+fn new_interpreted(projects: &Path, name: &str, world: &str, lang: &str) -> (PathBuf, PathBuf) {
+    let out = swim(&[
+        "plugins",
+        "new",
+        name,
+        "--world",
+        world,
+        "--lang",
+        lang,
+        "--dir",
+        projects.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let project = projects.join(name);
+    let wasm = match lang {
+        "python" => guest_build::python(&project, world, name),
+        _ => guest_build::javascript(&project, name),
+    };
+    let check = swim(&["plugins", "check", wasm.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.starts_with(&format!("ok: {name} 0.1.0 ({world})")),
+        "{said}"
+    );
+    (project, wasm)
+}
+
+#[test]
+fn a_javascript_detector_and_a_python_filter_from_the_templates_work_when_dropped_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let projects = tmp.path().join("projects");
+    let plugins = tmp.path().join("data/plugins");
+    {
+        let _builds_alone = turn();
+        let (project, wasm) = new_interpreted(&projects, "fastjs", "detector", "js");
+        // A limit the demo's airliners pass as they take off.
+        drop_in(
+            &plugins,
+            &project,
+            &wasm,
+            "fastjs",
+            Some(("limit_kts = 600", "limit_kts = 120")),
+        );
+        let (project, wasm) = new_interpreted(&projects, "highpy", "subscription-filter", "python");
+        drop_in(&plugins, &project, &wasm, "highpy", None);
+    }
+    let gw = Gateway::start(
+        &["demo", "--flights", "300", "--speed", "20", "--seed", "5"],
+        &tmp.path().join("data"),
+    );
+    let key = gw.key.clone().unwrap();
+    let (mut high, _) = Ws::open(&gw, &key);
+    let reply = wait_for("the Python filter", Duration::from_secs(90), || {
+        high.send(
+            json!({"action": "subscribe", "channels": ["flight.positions"],
+                         "filters": {"plugin": {"name": "highpy", "params": {"min_ft": 10000}}}}),
+        );
+        let reply = high.next_within(Duration::from_secs(5)).ok()?;
+        (reply["type"] == "subscribed").then_some(reply)
+    });
+    assert_eq!(reply["type"], "subscribed", "{reply}");
+    let batch = high.next_of("flight.positions");
+    let positions = batch["data"]["positions"].as_array().unwrap();
+    assert!(!positions.is_empty(), "{batch}");
+    for p in positions {
+        assert!(p["altitude_ft"].as_i64().unwrap() >= 10_000, "{p}");
+    }
+    let fast = wait_for(
+        "flight.fast from the JavaScript detector",
+        Duration::from_secs(90),
+        || {
+            let events = gw.events_since(0, "flight.fast");
+            (!events.is_empty()).then_some(events)
+        },
+    );
+    assert!(
+        fast[0]["data"]["groundspeed_kts"].as_i64().unwrap() > 120,
+        "{fast:?}"
+    );
+    let (mut wrong, _) = Ws::open(&gw, &key);
+    wrong.send(
+        json!({"action": "subscribe", "channels": ["flight.positions"],
+                      "filters": {"plugin": {"name": "highpy", "params": {"min_ft": "high"}}}}),
+    );
+    let refused = wrong.next_of("error");
+    assert!(
+        refused["message"].as_str().unwrap().contains("min_ft"),
+        "{refused}"
+    );
 }

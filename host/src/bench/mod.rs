@@ -3,6 +3,7 @@
 
 mod cluster;
 mod cycle;
+mod examples;
 mod fanout;
 mod feed;
 mod inputs;
@@ -27,6 +28,11 @@ pub enum BenchCommand {
         /// Timed batches per plugin (the median is reported).
         #[arg(long, default_value_t = 30)]
         rounds: usize,
+        /// A directory holding the Python and JavaScript examples, built
+        /// (`scripts/build-examples DIR`): each is timed beside the Rust
+        /// built-in doing like work, with its load costs.
+        #[arg(long)]
+        examples: Option<std::path::PathBuf>,
     },
     /// A synthetic feed through the real cycle, per stage, against a bare
     /// serde_json parse of the same bytes.
@@ -113,7 +119,11 @@ pub enum BenchCommand {
 /// Runs a benchmark.
 pub fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        BenchCommand::Plugins { items, rounds } => plugins::run(*items, *rounds)?,
+        BenchCommand::Plugins {
+            items,
+            rounds,
+            examples,
+        } => plugins::run(*items, *rounds, examples.as_deref())?,
         BenchCommand::Reload { rounds } => reload::run(*rounds)?,
         BenchCommand::Fanout {
             clients,

@@ -37,7 +37,7 @@ impl Figures {
 }
 
 /// Runs every plugin benchmark and prints a line each.
-pub fn run(items: usize, rounds: usize) -> anyhow::Result<()> {
+pub fn run(items: usize, rounds: usize, examples: Option<&std::path::Path>) -> anyhow::Result<()> {
     println!(
         "bench plugins: {items} items per batch, median of {rounds} batches; {}",
         super::machine()
@@ -47,6 +47,9 @@ pub fn run(items: usize, rounds: usize) -> anyhow::Result<()> {
     departure(&loader, items, rounds)?.print();
     track(&loader, items, rounds)?.print();
     fleet(&loader, items, rounds)?.print();
+    if let Some(dir) = examples {
+        super::examples::run(dir, items, rounds)?;
+    }
     Ok(())
 }
 
@@ -70,7 +73,7 @@ fn builtin_slot(
 }
 
 /// Times `f` over `rounds` runs (after one warm-up) and returns the median.
-fn time_median(rounds: usize, mut f: impl FnMut()) -> Duration {
+pub(super) fn time_median(rounds: usize, mut f: impl FnMut()) -> Duration {
     f();
     let mut samples: Vec<Duration> = (0..rounds.max(1))
         .map(|_| {

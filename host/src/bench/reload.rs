@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::inputs;
 use super::median_p99;
 use crate::plugin::engine::Tier;
-use crate::plugin::{Registry, Slot, events, source, watcher};
+use crate::plugin::{Slot, events, source, watcher};
 use crate::wit::Context;
 
 /// What the calling thread saw.
@@ -36,8 +36,8 @@ pub fn run(rounds: usize) -> anyhow::Result<()> {
             .replace("name = \"squawk\"", "name = \"probe\""),
     )?;
     write_atomically(dir.path(), "probe.wasm", &with_unique_section(base.wasm, 0))?;
-    let registry = Registry::open(Some(dir.path().to_path_buf()), None, events::log_only())?;
-    let _watch = watcher::watch(registry.clone())?;
+    let (registry, _watch) =
+        watcher::open_watched(dir.path().to_path_buf(), None, events::log_only())?;
     let slot = registry
         .slot("probe")
         .ok_or_else(|| anyhow::anyhow!("probe did not load"))?;

@@ -40,6 +40,12 @@ pub enum PluginsCommand {
         /// Its manifest (default: `NAME.toml` beside the file, if present).
         #[arg(long)]
         manifest: Option<PathBuf>,
+        /// Also put its optimized build in the compile cache of `--data-dir`:
+        /// a gateway on that data dir then makes it live in milliseconds
+        /// when it is dropped in (a Python or JavaScript component otherwise
+        /// compiles for seconds first).
+        #[arg(long)]
+        precompile: bool,
     },
     /// The plugins directory and the built-ins, with each plugin's status;
     /// with `--cluster`, the plugins pushed to the cluster and their status
@@ -89,12 +95,20 @@ pub fn run(cli: &Cli, cmd: &PluginsCommand) -> anyhow::Result<ExitCode> {
         } => {
             let root = super::scaffold::create(name, *world, *lang, dir)?;
             println!("created {}; next:", root.display());
-            let build = super::scaffold::build_command(name, *lang);
+            let build = super::scaffold::build_command(name, *world, *lang);
             println!("  cd {} && {build}", root.display());
             println!("  (the project's README.md has the check and drop-in commands)");
             Ok(ExitCode::SUCCESS)
         }
-        PluginsCommand::Check { file, manifest } => check(file, manifest.as_deref()),
+        PluginsCommand::Check {
+            file,
+            manifest,
+            precompile,
+        } => check(
+            file,
+            manifest.as_deref(),
+            precompile.then(|| cli.cache_dir()),
+        ),
         PluginsCommand::List { json, cluster } => match &cluster.cluster {
             Some(nats) => list_cluster(nats, &cluster.stream, *json),
             None => list(cli, *json),
@@ -142,12 +156,18 @@ fn read_plugin(file: &Path, manifest: Option<&Path>) -> anyhow::Result<(Source, 
     Ok((source, manifest_path))
 }
 
-fn check(file: &Path, manifest: Option<&Path>) -> anyhow::Result<ExitCode> {
+fn check(file: &Path, manifest: Option<&Path>, cache: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let (source, manifest_path) = read_plugin(file, manifest)?;
-    let loader = Loader::new(None)?;
+    let loader = Loader::new(cache.clone())?;
     match loader.load(&source, FilterParams::default(), Tier::Optimized) {
         Ok(version) => {
             print_check_ok(&version, manifest_path.as_deref());
+            if let Some(dir) = cache {
+                println!(
+                    "  compiled into {} (live in milliseconds when dropped in)",
+                    dir.display()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(invalid) => {
@@ -248,6 +268,11 @@ fn print_check_ok(version: &Version, manifest: Option<&Path>) {
         "  limits:   {} ms per call, {} MiB, quarantine after {} faults",
         l.call_timeout_ms, l.memory_mb, l.fault_threshold
     );
+    // After `init` and the smoke test: the floor of what an instance holds.
+    println!(
+        "  memory:   {:.1} MiB per instance after init",
+        version.memory_bytes() as f64 / 1_048_576.0
+    );
     println!("  sha256:   {}", version.digest);
 }
 
@@ -266,8 +291,8 @@ fn list(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
 
 fn print_table(statuses: &[PluginStatus]) {
     println!(
-        "{:<12} {:<20} {:<8} {:<12} origin",
-        "name", "kind", "version", "status"
+        "{:<12} {:<20} {:<8} {:<12} {:>8} origin",
+        "name", "kind", "version", "status", "memory"
     );
     for s in statuses {
         let kind = s.kind.map_or("-".to_string(), |k| k.to_string());
@@ -275,8 +300,11 @@ fn print_table(statuses: &[PluginStatus]) {
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
+        let memory = s
+            .memory_mib
+            .map_or("-".to_string(), |mib| format!("{mib:.1} MiB"));
         println!(
-            "{:<12} {:<20} {:<8} {:<12} {}",
+            "{:<12} {:<20} {:<8} {:<12} {memory:>8} {}",
             s.name,
             kind,
             s.version.as_deref().unwrap_or("-"),
@@ -296,8 +324,7 @@ fn watch(cli: &Cli) -> anyhow::Result<ExitCode> {
             serde_json::to_string(&event).unwrap_or_default()
         );
     });
-    let registry = Registry::open(Some(cli.plugins_dir()), Some(cli.cache_dir()), sink)?;
-    let _watch = watcher::watch(registry)?;
+    let _watch = watcher::open_watched(cli.plugins_dir(), Some(cli.cache_dir()), sink)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

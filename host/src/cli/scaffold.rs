@@ -2,8 +2,10 @@
 //! repository. A Rust project carries its own copy of `vatswim-plugin-api`
 //! and the WIT contract (`vendor/`), as this binary was built with them, and
 //! the lock file the gateway was tested with, so it builds with the same
-//! versions. A Python project (componentize-py) carries the WIT contract
-//! (`wit/`). The example bodies are in `host/templates/`.
+//! versions. A Python (componentize-py) or JavaScript (componentize-js)
+//! project carries the WIT contract (`wit/`) and the helpers of its
+//! language (`vatswim.py`, `vatswim.js`, from plugin-api). The example
+//! bodies are in `host/templates/`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,9 +28,9 @@ pub enum World {
 pub enum Lang {
     /// Rust, with `vatswim-plugin-api`.
     Rust,
-    /// Python, built with componentize-py (ingest adapters).
+    /// Python, built with componentize-py.
     Python,
-    /// JavaScript, built with componentize-js (ingest adapters).
+    /// JavaScript, built with componentize-js.
     Js,
 }
 
@@ -99,12 +101,13 @@ pub fn create(name: &str, world: World, lang: Lang, dir: &Path) -> anyhow::Resul
 }
 
 /// The command that builds a new project, run in its directory.
-pub fn build_command(name: &str, lang: Lang) -> String {
+pub fn build_command(name: &str, world: World, lang: Lang) -> String {
     match lang {
         Lang::Rust => "cargo build --target wasm32-wasip2 --release".to_string(),
-        Lang::Python => {
-            format!("componentize-py -d wit -w ingest-adapter componentize app -o {name}.wasm")
-        }
+        Lang::Python => format!(
+            "componentize-py -d wit -w {} componentize app -o {name}.wasm",
+            world_name(world)
+        ),
         Lang::Js => "npm install && npm run build".to_string(),
     }
 }
@@ -155,21 +158,26 @@ fn rust_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
     Ok(files)
 }
 
-/// Detectors and filters read the cycle's columns; the helpers that make
-/// that pleasant exist for Rust only so far.
-fn adapters_only(lang: &str, world: World) -> anyhow::Result<()> {
-    if world != World::IngestAdapter {
-        bail!(
-            "{lang} projects are made for ingest adapters so far: a detector or filter reads the \
-             cycle's columns, and the {lang} helpers for them are not written yet; use --lang rust"
-        );
+/// The world's name in `wit/worlds.wit`, as the build tools take it.
+fn world_name(world: World) -> &'static str {
+    match world {
+        World::Detector => "detector",
+        World::IngestAdapter => "ingest-adapter",
+        World::SubscriptionFilter => "subscription-filter",
     }
-    Ok(())
 }
 
+/// The helpers for Python and JavaScript plugins (plugin-api's `python/`
+/// and `js/`), copied into each project beside the source.
+const PYTHON_HELPERS: &str = include_str!("../../../plugin-api/python/vatswim.py");
+const JS_HELPERS: &str = include_str!("../../../plugin-api/js/vatswim.js");
+
 fn js_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
-    adapters_only("JavaScript", world)?;
-    let source = include_str!("../../templates/js/ingest_adapter.js");
+    let source = match world {
+        World::Detector => include_str!("../../templates/js/detector.js"),
+        World::IngestAdapter => include_str!("../../templates/js/ingest_adapter.js"),
+        World::SubscriptionFilter => include_str!("../../templates/js/subscription_filter.js"),
+    };
     let package = format!(
         r#"{{
   "name": "{name}",
@@ -177,19 +185,24 @@ fn js_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
   "private": true,
   "type": "module",
   "scripts": {{
-    "build": "componentize-js app.js --wit wit --world-name ingest-adapter --disable http fetch-event -o {name}.wasm"
+    "build": "componentize-js app.js --wit wit --world-name {world} --disable http fetch-event -o {name}.wasm"
   }},
   "devDependencies": {{
     "@bytecodealliance/componentize-js": "{COMPONENTIZE_JS}"
   }}
 }}
-"#
+"#,
+        world = world_name(world)
     );
     let mut files: Vec<File> = vec![
         ("app.js".into(), source.replace("{{NAME}}", name)),
+        ("vatswim.js".into(), JS_HELPERS.to_string()),
         ("package.json".into(), package),
-        (format!("{name}.toml").into(), interpreted_manifest(name)),
-        ("README.md".into(), js_readme(name)),
+        (
+            format!("{name}.toml").into(),
+            interpreted_manifest(name, world),
+        ),
+        ("README.md".into(), js_readme(name, world)),
     ];
     for (file, text) in WIT {
         files.push((format!("wit/{file}").into(), (*text).to_string()));
@@ -197,19 +210,28 @@ fn js_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
     Ok(files)
 }
 
-fn js_readme(name: &str) -> String {
+fn js_readme(name: &str, world: World) -> String {
     format!(
-        "# {name}\n\nA VATSWIM ingest adapter in JavaScript, made by `swim plugins new`.\n`app.js` holds a working example to change; `{name}.toml` is its manifest;\n`wit/` the gateway's WIT contract.\n\n```sh\nnpm install        # componentize-js {COMPONENTIZE_JS}, once\nnpm run build      # {name}.wasm (HTTP is left out: plugins have no network)\nswim plugins check {name}.wasm --manifest {name}.toml\ncp {name}.toml {name}.wasm swim-data/plugins/   # live within a few seconds\n```\n\nWIT names are camelCase in JavaScript (`altitude-ft` is `altitudeFt`),\nvariants are `{{ tag, val }}`, an absent option is `undefined`, timestamps\nare BigInt; throwing a string refuses the whole body. The component holds\nthe JavaScript engine (~12 MB); the first load compiles it, later loads\nread the compile cache.\n\nPost to it (a key with `--can-write --sources {name}`, or the system key):\n\n```sh\ncurl -H \"X-API-Key: $KEY\" -H 'content-type: text/csv' \\\n  --data-binary 'AAL100,40.64,-73.78,3000' http://127.0.0.1:8080/api/swim/v1/ingest/{name}\n```\n"
+        "# {name}\n\nA VATSWIM {world} in JavaScript, made by `swim plugins new`.\n`app.js` holds a working example to change; `vatswim.js` the helpers it\nuses (rows over the cycle's columns, events, patches, filters, item\nerrors); `{name}.toml` is its manifest; `wit/` the gateway's WIT contract.\n\n```sh\nnpm install        # componentize-js {COMPONENTIZE_JS}, once\nnpm run build      # {name}.wasm (HTTP is left out: plugins have no network)\nswim plugins check {name}.wasm --manifest {name}.toml\ncp {name}.toml {name}.wasm swim-data/plugins/   # live within a few seconds\n```\n\nWIT names are camelCase in JavaScript (`altitude-ft` is `altitudeFt`),\nvariants are `{{ tag, val }}`, an absent option is `undefined`, timestamps\nand uids are BigInt (the helpers read timestamps as Numbers of ms);\nthrowing a string from `init`, `parse` or `compile` is the error the host\nreports. The component holds the JavaScript engine (~12 MB); the first\nload compiles it, later loads read the compile cache.\n\n{try_it}\n",
+        world = world_name(world),
+        try_it = try_it(name, world)
     )
 }
 
 fn python_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
-    adapters_only("Python", world)?;
-    let source = include_str!("../../templates/python/ingest_adapter.py");
+    let source = match world {
+        World::Detector => include_str!("../../templates/python/detector.py"),
+        World::IngestAdapter => include_str!("../../templates/python/ingest_adapter.py"),
+        World::SubscriptionFilter => include_str!("../../templates/python/subscription_filter.py"),
+    };
     let mut files: Vec<File> = vec![
         ("app.py".into(), source.replace("{{NAME}}", name)),
-        (format!("{name}.toml").into(), interpreted_manifest(name)),
-        ("README.md".into(), python_readme(name)),
+        ("vatswim.py".into(), PYTHON_HELPERS.to_string()),
+        (
+            format!("{name}.toml").into(),
+            interpreted_manifest(name, world),
+        ),
+        ("README.md".into(), python_readme(name, world)),
     ];
     for (file, text) in WIT {
         files.push((format!("wit/{file}").into(), (*text).to_string()));
@@ -217,17 +239,19 @@ fn python_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
     Ok(files)
 }
 
-/// Python and JavaScript components carry their interpreter (12-18 MB)
-/// and are slower per call: wider limits than a Rust plugin's.
-fn interpreted_manifest(name: &str) -> String {
-    format!(
-        "name = \"{name}\"\nversion = \"0.1.0\"\nkind = \"ingest-adapter\"\n# POST /api/swim/v1/ingest/{name}\nroute = \"{name}\"\n# What it may write (checked against the authority matrix, docs/PLUGINS.md).\nowns = [\"position\"]\nmax_items = 5000\n\n[limits]\n# The interpreter starts inside the component: allow for it.\ncall_timeout_ms = 500\nmemory_mb = 128\n"
-    )
+/// Python and JavaScript components carry their interpreter (12-18 MB) and
+/// are slower per call: wider limits than a Rust plugin's
+/// (docs/PLUGINS.md, "Limits by language").
+fn interpreted_manifest(name: &str, world: World) -> String {
+    let limits = "# The interpreter starts inside the component: allow for it.\ncall_timeout_ms = 500\nmemory_mb = 128\n";
+    manifest_with(name, world, limits)
 }
 
-fn python_readme(name: &str) -> String {
+fn python_readme(name: &str, world: World) -> String {
+    let wit_world = world_name(world);
     format!(
-        "# {name}\n\nA VATSWIM ingest adapter in Python, made by `swim plugins new`. `app.py`\nholds a working example to change; `{name}.toml` is its manifest; `wit/` the\ngateway's WIT contract.\n\n```sh\npip install componentize-py=={COMPONENTIZE_PY}     # once\ncomponentize-py -d wit -w ingest-adapter bindings .   # optional: the typed bindings, for your editor\ncomponentize-py -d wit -w ingest-adapter componentize app -o {name}.wasm\nswim plugins check {name}.wasm --manifest {name}.toml\ncp {name}.toml {name}.wasm swim-data/plugins/   # live within a few seconds\n```\n\nThe types are the WIT's (`wit_world.imports.types`): `Parsed`, `IngestItem`,\n`ItemError`, `Patch`, `FlightRef_Callsign`, `FieldValue_Position`,\n`PositionUpdate`... `host.now()` and `host.log(level, message)` are the host's.\nThe component is ~18 MB; the first load compiles it (seconds), later\nloads read the compile cache.\n\nPost to it (a key with `--can-write --sources {name}`, or the system key):\n\n```sh\ncurl -H \"X-API-Key: $KEY\" -H 'content-type: text/csv' \\\n  --data-binary 'AAL100,40.64,-73.78,3000' http://127.0.0.1:8080/api/swim/v1/ingest/{name}\n```\n"
+        "# {name}\n\nA VATSWIM {wit_world} in Python, made by `swim plugins new`. `app.py`\nholds a working example to change; `vatswim.py` the helpers it uses (rows\nover the cycle's columns, events, patches, filters, item errors);\n`{name}.toml` is its manifest; `wit/` the gateway's WIT contract.\n\n```sh\npip install componentize-py=={COMPONENTIZE_PY}     # once\ncomponentize-py -d wit -w {wit_world} bindings .   # optional: the typed bindings, for your editor\ncomponentize-py -d wit -w {wit_world} componentize app -o {name}.wasm\nswim plugins check {name}.wasm --manifest {name}.toml\ncp {name}.toml {name}.wasm swim-data/plugins/   # live within a few seconds\n```\n\nThe types are the WIT's (`wit_world.imports.types`): `Parsed`, `Patch`,\n`Event`, `FieldValue_TimesOnUtc`, `FlightRef_Callsign`... `host.now()` and\n`host.log(level, message)` are the host's; raising\n`componentize_py_types.Err(\"why\")` from `init`, `parse` or `compile` is the\nerror the host reports. The component is ~18 MB; the first load compiles\nit (seconds), later loads read the compile cache.\n\n{try_it}\n",
+        try_it = try_it(name, world)
     )
 }
 
@@ -288,6 +312,10 @@ fn vendored_api_manifest() -> anyhow::Result<String> {
 }
 
 fn manifest(name: &str, world: World) -> String {
+    manifest_with(name, world, "call_timeout_ms = 50\nmemory_mb = 64\n")
+}
+
+fn manifest_with(name: &str, world: World, limits: &str) -> String {
     let mut text = format!("name = \"{name}\"\nversion = \"0.1.0\"\n");
     match world {
         World::Detector => text.push_str(
@@ -301,12 +329,13 @@ fn manifest(name: &str, world: World) -> String {
         }
         World::SubscriptionFilter => text.push_str("kind = \"subscription-filter\"\n"),
     }
-    text.push_str("\n[limits]\ncall_timeout_ms = 50\nmemory_mb = 64\n");
+    let _ = write!(text, "\n[limits]\n{limits}");
     text
 }
 
-fn readme(name: &str, world: World) -> String {
-    let try_it = match world {
+/// How to see a new plugin work, by world.
+fn try_it(name: &str, world: World) -> String {
+    match world {
         World::Detector => "Watch for its events: subscribe to `flight.fast` on the WebSocket, or\n`GET /api/swim/v1/events?channels=flight.fast`.".to_string(),
         World::IngestAdapter => format!(
             "Post to it (a key with `--can-write --sources {name}`, or the system key):\n\n```sh\ncurl -H \"X-API-Key: $KEY\" -H 'content-type: text/csv' \\\n  --data-binary 'AAL100,40.64,-73.78,3000' http://127.0.0.1:8080/api/swim/v1/ingest/{name}\n```"
@@ -314,7 +343,11 @@ fn readme(name: &str, world: World) -> String {
         World::SubscriptionFilter => format!(
             "Subscribe with it:\n\n```json\n{{\"action\":\"subscribe\",\"channels\":[\"flight.positions\"],\"filters\":{{\"plugin\":{{\"name\":\"{name}\",\"params\":{{\"min_ft\":18000}}}}}}}}\n```"
         ),
-    };
+    }
+}
+
+fn readme(name: &str, world: World) -> String {
+    let try_it = try_it(name, world);
     format!(
         "# {name}\n\nA VATSWIM plugin, made by `swim plugins new`. `src/lib.rs` holds a working\nexample to change; `{name}.toml` is its manifest.\n\n```sh\nrustup target add wasm32-wasip2          # once\ncargo build --target wasm32-wasip2 --release\nswim plugins check target/wasm32-wasip2/release/{name}.wasm --manifest {name}.toml\ncp {name}.toml target/wasm32-wasip2/release/{name}.wasm swim-data/plugins/   # live within a second\n```\n\n{try_it}\n\n`vendor/` holds the plugin API crate and the WIT contract of the gateway that\nmade this project; `Cargo.lock` the versions it was tested with. A newer\ngateway's `swim plugins new` writes newer ones.\n"
     )
@@ -325,7 +358,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn python_is_offered_for_what_it_can_do_and_says_so_otherwise() {
+    fn a_python_project_carries_its_helpers_and_the_wit() {
         let files = python_project("csvpy", World::IngestAdapter).unwrap();
         let app = &files
             .iter()
@@ -334,10 +367,7 @@ mod tests {
             .1;
         assert!(app.contains("\"csvpy\""), "{app}");
         assert!(files.iter().any(|(p, _)| p == Path::new("wit/worlds.wit")));
-        let refused = python_project("fast", World::Detector)
-            .unwrap_err()
-            .to_string();
-        assert!(refused.contains("use --lang rust"), "{refused}");
+        assert!(files.iter().any(|(p, _)| p == Path::new("vatswim.py")));
     }
 
     #[test]

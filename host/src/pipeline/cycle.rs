@@ -235,13 +235,15 @@ impl Pipeline {
     }
 
     /// The cycle's context: the reference data of every airport the
-    /// changed flights depart from or fly to.
+    /// changed flights' plans name (departure, destination, alternate: a
+    /// diversion lands at the last).
     fn context(&self, changes: &[Change], now: i64) -> Context {
         let table = self.store.airports();
         let named: std::collections::BTreeSet<&str> = changes
             .iter()
             .filter_map(|c| c.after.as_deref()?.flight_plan.as_deref())
-            .flat_map(|fp| [fp.dept_icao.as_str(), fp.dest_icao.as_str()])
+            .flat_map(|fp| [&fp.dept_icao, &fp.dest_icao, &fp.alt_icao])
+            .map(|icao| icao.as_str())
             .collect();
         let mut ctx = Context::empty(now);
         ctx.airports = named

@@ -20,6 +20,12 @@ use wasmtime::{Config, Engine, Strategy};
 /// How often the epoch advances: the granularity of call deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
+/// The most the compile cache keeps on disk. A Rust plugin's build is
+/// ~1 MB, a Python or JavaScript one ~35 MB: every plugin in use fits, and a
+/// partner trying version after version cannot fill the disk. The least
+/// recently used entries go first.
+pub const CACHE_BUDGET_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Which compiler produced a plugin's code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,7 +108,11 @@ impl PluginEngine {
             // the host's own data dir; a file that fails the header checks is
             // recompiled below.
             match unsafe { Component::deserialize_file(&self.optimized, &path) } {
-                Ok(component) => return Ok(component),
+                Ok(component) => {
+                    // Used now: the last to be pruned.
+                    let _ = touch(&path);
+                    return Ok(component);
+                }
                 Err(e) => {
                     tracing::warn!(path = %path.display(), "ignoring a bad cache entry: {e:#}")
                 }
@@ -111,6 +121,11 @@ impl PluginEngine {
         let component = Component::new(&self.optimized, bytes)?;
         if let Err(e) = store_atomically(&path, &component) {
             tracing::warn!(path = %path.display(), "could not cache a compiled plugin: {e:#}");
+        }
+        match prune(&path, CACHE_BUDGET_BYTES) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("removed {n} least recently used builds from the plugin cache"),
+            Err(e) => tracing::warn!("could not prune the plugin cache: {e}"),
         }
         Ok(component)
     }
@@ -141,6 +156,44 @@ fn store_atomically(path: &Path, component: &Component) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn touch(path: &Path) -> std::io::Result<()> {
+    std::fs::File::options()
+        .write(true)
+        .open(path)?
+        .set_modified(std::time::SystemTime::now())
+}
+
+/// Deletes the least recently used builds beside `kept` (just written)
+/// until the cache holds at most `budget` bytes; how many it deleted.
+fn prune(kept: &Path, budget: u64) -> std::io::Result<usize> {
+    let Some(dir) = kept.parent() else {
+        return Ok(0);
+    };
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "cwasm") {
+            continue;
+        }
+        let meta = entry.metadata()?;
+        entries.push((meta.modified()?, meta.len(), path));
+    }
+    let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
+    entries.sort();
+    let mut deleted = 0;
+    for (_, len, path) in entries {
+        if total <= budget {
+            break;
+        }
+        if path != kept && std::fs::remove_file(&path).is_ok() {
+            total -= len;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
 fn spawn_ticker(engines: [Engine; 2], stop: Arc<AtomicBool>) {
     std::thread::Builder::new()
         .name("plugin-epoch".into())
@@ -156,4 +209,40 @@ fn spawn_ticker(engines: [Engine; 2], stop: Arc<AtomicBool>) {
 /// The SHA-256 of a plugin file, as shown to operators.
 pub fn digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn entry(dir: &Path, name: &str, bytes: usize, age_s: u64) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, vec![0u8; bytes]).unwrap();
+        let when = SystemTime::now() - Duration::from_secs(age_s);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn the_cache_keeps_its_budget_by_dropping_the_least_recently_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let oldest = entry(dir.path(), "a.cwasm", 400, 300);
+        let old = entry(dir.path(), "b.cwasm", 400, 200);
+        let recent = entry(dir.path(), "c.cwasm", 400, 100);
+        let other = entry(dir.path(), "notes.txt", 5000, 900);
+        let new = entry(dir.path(), "d.cwasm", 400, 0);
+        assert_eq!(prune(&new, 1000).unwrap(), 2);
+        assert!(!oldest.exists() && !old.exists());
+        assert!(recent.exists() && new.exists(), "the most recent stay");
+        assert!(other.exists(), "only builds are the cache's to delete");
+        // The entry just written stays even when it alone is over budget.
+        assert_eq!(prune(&new, 10).unwrap(), 1);
+        assert!(new.exists() && !recent.exists());
+    }
 }

@@ -55,6 +55,11 @@ impl Sandbox {
         &mut self.limiter
     }
 
+    /// The linear memory the instance holds, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.limiter.granted
+    }
+
     /// Whether a memory request was refused since the last call to this.
     pub fn take_memory_refusal(&mut self) -> Option<usize> {
         self.limiter.refused.take()
@@ -128,6 +133,9 @@ pub fn now_millis() -> i64 {
 pub struct MemoryLimiter {
     max_bytes: usize,
     refused: Option<usize>,
+    /// Linear memory granted so far, over all of the instance's memories
+    /// (wasm memory never shrinks, so this is what the instance holds).
+    granted: usize,
 }
 
 impl MemoryLimiter {
@@ -135,6 +143,7 @@ impl MemoryLimiter {
         MemoryLimiter {
             max_bytes: (memory_mb as usize).saturating_mul(1024 * 1024),
             refused: None,
+            granted: 0,
         }
     }
 }
@@ -142,10 +151,11 @@ impl MemoryLimiter {
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        // The limit is per memory, as wasm's own maximum is.
         if desired > self.max_bytes {
             self.refused = Some(desired);
             wasmtime::bail!(
@@ -153,6 +163,7 @@ impl ResourceLimiter for MemoryLimiter {
                 self.max_bytes / (1024 * 1024)
             );
         }
+        self.granted += desired.saturating_sub(current);
         Ok(true)
     }
 

@@ -130,6 +130,8 @@ pub struct PluginStatus {
     pub faults: u64,
     /// Mean call time in microseconds.
     pub mean_call_us: f64,
+    /// The linear memory one instance holds (after its last call), MiB.
+    pub memory_mib: Option<f64>,
 }
 
 impl PluginStatus {
@@ -362,6 +364,9 @@ impl Slot {
             } else {
                 nanos as f64 / calls as f64 / 1000.0
             },
+            memory_mib: version
+                .as_ref()
+                .map(|v| (v.memory_bytes() as f64 / 1_048_576.0 * 10.0).round() / 10.0),
         }
     }
 }

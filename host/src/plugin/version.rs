@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use wasmtime::Store;
@@ -69,6 +70,8 @@ pub struct Version {
     pub tier: Tier,
     pre: WorldPre,
     live: Mutex<Option<Live>>,
+    /// The live instance's linear memory after its last call, in bytes.
+    memory_bytes: AtomicUsize,
     log: Arc<GuestLog>,
     filters: FilterParams,
 }
@@ -96,9 +99,16 @@ impl Version {
             tier,
             pre,
             live: Mutex::new(None),
+            memory_bytes: AtomicUsize::new(0),
             log,
             filters,
         }
+    }
+
+    /// The linear memory its instance held after the last call, in bytes:
+    /// what one instance of this plugin costs.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_bytes.load(Ordering::Relaxed)
     }
 
     /// The sections of each flight a detector reads (see `columns::section`).
@@ -125,6 +135,8 @@ impl Version {
         let Live { store, instance } = live.as_mut().expect("instantiated above");
         store.set_epoch_deadline(self.deadline_ticks());
         let result = f(store, instance);
+        self.memory_bytes
+            .store(store.data().memory_bytes(), Ordering::Relaxed);
         match result {
             Ok(value) => {
                 store.data_mut().flush_stderr();

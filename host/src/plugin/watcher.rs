@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use notify::{RecursiveMode, Watcher as _};
 
+use super::events::EventSink;
 use super::registry::Registry;
 use super::source::plugin_name;
 
@@ -27,12 +28,15 @@ pub struct DirWatcher {
     _watcher: notify::RecommendedWatcher,
 }
 
-/// Starts watching the registry's plugins directory (creating it if needed).
-pub fn watch(registry: Arc<Registry>) -> anyhow::Result<DirWatcher> {
-    let dir: PathBuf = registry
-        .dir()
-        .context("no plugins directory to watch")?
-        .to_path_buf();
+/// Opens the registry over `dir` and watches the directory. The watch starts
+/// before the registry reads the directory: a file dropped while it opens
+/// (compiling the built-ins on a cold cache takes a while, and the address
+/// is printed before) is queued and loaded right after, never missed.
+pub fn open_watched(
+    dir: PathBuf,
+    cache_dir: Option<PathBuf>,
+    events: EventSink,
+) -> anyhow::Result<(Arc<Registry>, DirWatcher)> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating the plugins dir {}", dir.display()))?;
     let (tx, rx) = mpsc::channel::<String>();
@@ -51,12 +55,14 @@ pub fn watch(registry: Arc<Registry>) -> anyhow::Result<DirWatcher> {
     watcher
         .watch(&dir, RecursiveMode::NonRecursive)
         .with_context(|| format!("watching {}", dir.display()))?;
+    let registry = Registry::open(Some(dir.clone()), cache_dir, events)?;
+    let reloads = registry.clone();
     std::thread::Builder::new()
         .name("plugin-reload".into())
-        .spawn(move || reload_loop(&registry, &rx))
+        .spawn(move || reload_loop(&reloads, &rx))
         .context("spawning the plugin reload thread")?;
     tracing::info!(dir = %dir.display(), "watching the plugins directory");
-    Ok(DirWatcher { _watcher: watcher })
+    Ok((registry, DirWatcher { _watcher: watcher }))
 }
 
 /// Collects changed names until they are quiet, then reloads them; ends

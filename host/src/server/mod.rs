@@ -185,8 +185,7 @@ pub async fn run_observed(
     let backend = config.backend();
     let (work_tx, work_rx) = mpsc::channel::<Work>(WORK_QUEUE);
     let (plugin_tx, plugin_rx) = std::sync::mpsc::channel::<PluginEvent>();
-    let registry = open_registry(&config, plugin_sink(plugin_tx, &work_tx)).await?;
-    let _watch = watcher::watch(registry.clone())?;
+    let (registry, _watch) = open_registry(&config, plugin_sink(plugin_tx, &work_tx)).await?;
     let start = Start::open(&config, &backend, &listener).await?;
     let shared = Arc::new(Shared {
         view: ArcSwap::from_pointee(FlightsView::default()),
@@ -590,10 +589,13 @@ async fn keep_house(gate: Arc<Gatekeeper>, shutdown: Shutdown) {
     }
 }
 
-async fn open_registry(config: &ServerConfig, sink: EventSink) -> anyhow::Result<Arc<Registry>> {
+async fn open_registry(
+    config: &ServerConfig,
+    sink: EventSink,
+) -> anyhow::Result<(Arc<Registry>, watcher::DirWatcher)> {
     let dir = config.plugins_dir.clone();
     let cache = config.data_dir.join("cache");
-    tokio::task::spawn_blocking(move || Registry::open(Some(dir), Some(cache), sink)).await?
+    tokio::task::spawn_blocking(move || watcher::open_watched(dir, Some(cache), sink)).await?
 }
 
 /// Plugin events go to the pipeline, which stamps them into the change
