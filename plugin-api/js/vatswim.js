@@ -329,23 +329,45 @@ export function text(item, field, required = false, maxLen = 64) {
 
 // ---- subscription filters ---------------------------------------------------
 
-/** A batch's subjects as `{ index, uid, callsign, deptIcao, destIcao, lat, lon, altitudeFt, phase }`. */
+/**
+ * One subject of a batch: `index`, `uid`, `callsign`, `deptIcao`,
+ * `destIcao`, `lat`, `lon`, `altitudeFt`, `phase`. Read from the columns
+ * when asked (strings are decoded once per column, on first use), so a
+ * filter that looks only at coordinates pays for nothing else.
+ */
+export class Subject {
+  constructor(batch, index) {
+    this.batch = batch;
+    this.index = index;
+    this.strings = undefined;
+  }
+
+  text(name) {
+    this.strings ??= {};
+    this.strings[name] ??= new Strings(this.batch[name]);
+    return this.strings[name].get(this.index);
+  }
+
+  get uid() { return this.batch.flightUid[this.index]; }
+  get callsign() { return this.text('callsign'); }
+  get deptIcao() { return this.text('deptIcao'); }
+  get destIcao() { return this.text('destIcao'); }
+  get lat() { return this.batch.lat[this.index]; }
+  get lon() { return this.batch.lon[this.index]; }
+  get altitudeFt() { return this.batch.altitudeFt[this.index]; }
+  get phase() { return PHASES[this.batch.phase[this.index]]; }
+}
+
+/**
+ * A batch's subjects, one `Subject` moved along the rows (no allocation
+ * per row: keep a value, not the subject, if you need it later).
+ */
 export function* subjects(batch) {
-  const callsign = new Strings(batch.callsign);
-  const dept = new Strings(batch.deptIcao);
-  const dest = new Strings(batch.destIcao);
+  const cursor = new Subject(batch, 0);
+  cursor.strings = {};
   for (let i = 0; i < batch.flightUid.length; i++) {
-    yield {
-      index: i,
-      uid: batch.flightUid[i],
-      callsign: callsign.get(i),
-      deptIcao: dept.get(i),
-      destIcao: dest.get(i),
-      lat: batch.lat[i],
-      lon: batch.lon[i],
-      altitudeFt: batch.altitudeFt[i],
-      phase: PHASES[batch.phase[i]],
-    };
+    cursor.index = i;
+    yield cursor;
   }
 }
 
@@ -379,10 +401,16 @@ export class Filters {
   }
 
   matchBatch(batch) {
-    const rows = [...subjects(batch)];
+    const subject = new Subject(batch, 0);
+    const rows = batch.flightUid.length;
     const out = [];
     for (const [filter, matches] of this.compiled) {
-      out.push({ filter, subjects: rows.filter(matches).map((s) => s.index) });
+      const hits = [];
+      for (let i = 0; i < rows; i++) {
+        subject.index = i;
+        if (matches(subject)) hits.push(i);
+      }
+      out.push({ filter, subjects: hits });
     }
     return out;
   }

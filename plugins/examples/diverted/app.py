@@ -53,8 +53,11 @@ def diverted(change, airports):
     """The event's payload if this change is a landing away from the destination."""
     if change.before is None or change.after is None:
         return None
-    plan, was, now = change.after.flight_plan, change.before.position, change.after.position
-    if plan is None or was is None or now is None or not plan.dest_icao:
+    was, now = change.before.position, change.after.position
+    if was is None or now is None or clearly_airborne(now):
+        return None
+    plan = change.after.flight_plan
+    if plan is None or not plan.dest_icao:
         return None
     field = nearest_known_field(now, plan, airports)
     elevation = field.elevation_ft if field else None
@@ -87,6 +90,16 @@ def nearest_known_field(position, plan, airports):
         if distance <= SETTINGS["near_nm"] and (best is None or distance < best[0]):
             best = (distance, airport)
     return best[1] if best else None
+
+
+# No field is higher than this: above it, and fast, a flight is airborne by
+# either rule, and most flights of a cycle are skipped before their plan is read.
+HIGHEST_FIELD_FT = 15_000
+
+
+def clearly_airborne(position):
+    return (position.groundspeed_kts > SETTINGS["airborne_kts"]
+            and position.altitude_ft > HIGHEST_FIELD_FT + SETTINGS["airborne_agl_ft"])
 
 
 def airborne(position, field_elevation_ft):
