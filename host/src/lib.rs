@@ -14,6 +14,7 @@ pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod cluster;
+pub mod dashboard;
 pub mod db;
 pub mod fanout;
 pub mod feed;

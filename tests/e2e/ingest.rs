@@ -400,6 +400,17 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
     assert!(announced.iter().any(|e| e["data"]["callsign"] == "ADL42"));
 }
 
+/// A flight en route and a CSV line for the partner adapter that moves it.
+fn csv_line_for_a_flight_en_route(gw: &Gateway) -> (String, String) {
+    let target = a_flight(gw, "enroute");
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let line = format!("{callsign},33.25,-97.5,12000\n");
+    (callsign, line)
+}
+
 fn stage_partner_adapter(plugins: &Path) {
     std::fs::create_dir_all(plugins).unwrap();
     let guest = Path::new(env!("SWIM_TEST_GUESTS_DIR")).join("csv_positions.wasm");
@@ -416,12 +427,7 @@ fn stage_partner_adapter(plugins: &Path) {
 fn a_partner_adapter_dropped_in_serves_its_route_without_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(&tmp);
-    let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["aircraft_identification"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let line = format!("{callsign},33.25,-97.5,12000\n");
+    let (callsign, line) = csv_line_for_a_flight_en_route(&gw);
     let (status, _) = post(&gw, "/ingest/csv", "text/csv", line.clone());
     assert_eq!(status, 404, "no such route before the drop");
 
@@ -478,12 +484,7 @@ fn an_adapter_dropped_while_the_gateway_starts_is_served() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(&tmp);
     stage_partner_adapter(&tmp.path().join("plugins"));
-    let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["aircraft_identification"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let line = format!("{callsign},33.25,-97.5,12000\n");
+    let (_, line) = csv_line_for_a_flight_en_route(&gw);
     let started = Instant::now();
     let reply = loop {
         let (status, reply) = post(&gw, "/ingest/csv", "text/csv", line.clone());
@@ -513,12 +514,7 @@ fn an_adapter_may_serve_a_nested_route_as_perti_names_them() {
     .unwrap();
     std::fs::copy(guest, plugins.join("vnastrack.wasm")).unwrap();
     let gw = start(&tmp);
-    let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["aircraft_identification"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let line = format!("{callsign},33.25,-97.5,12000\n");
+    let (_, line) = csv_line_for_a_flight_en_route(&gw);
     let (status, reply) = post(&gw, "/ingest/vnas/track", "text/csv", line.clone());
     assert_eq!(status, 200, "{reply}");
     assert_eq!(report(&reply), (1, 0, 1, 0, 0), "{reply}");

@@ -2,7 +2,9 @@
 
 mod access;
 mod bad_snapshots;
+mod browser;
 mod cluster;
+mod dashboard;
 mod detection;
 mod flights_api;
 mod gateway;

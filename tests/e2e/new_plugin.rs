@@ -31,14 +31,16 @@ fn swim(args: &[&str]) -> std::process::Output {
         .expect("run swim")
 }
 
-/// `swim plugins new NAME --world WORLD` in `dir`, then the README's build.
-fn new_and_built(dir: &Path, name: &str, world: &str) -> PathBuf {
+/// `swim plugins new NAME --world WORLD --lang LANG` in `dir`: the project.
+fn plugins_new(dir: &Path, name: &str, world: &str, lang: &str) -> PathBuf {
     let out = swim(&[
         "plugins",
         "new",
         name,
         "--world",
         world,
+        "--lang",
+        lang,
         "--dir",
         dir.to_str().unwrap(),
     ]);
@@ -47,7 +49,12 @@ fn new_and_built(dir: &Path, name: &str, world: &str) -> PathBuf {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let project = dir.join(name);
+    dir.join(name)
+}
+
+/// `swim plugins new NAME --world WORLD` in `dir`, then the README's build.
+fn new_and_built(dir: &Path, name: &str, world: &str) -> PathBuf {
+    let project = plugins_new(dir, name, world, "rust");
     let build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--target", "wasm32-wasip2", "--release"])
         .current_dir(&project)
@@ -189,24 +196,7 @@ fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
     let tmp = tempfile::tempdir().unwrap();
     let projects = tmp.path().join("projects");
     std::fs::create_dir_all(&projects).unwrap();
-    let dir = projects.to_str().unwrap();
-    let out = swim(&[
-        "plugins",
-        "new",
-        "csvpy",
-        "--world",
-        "ingest-adapter",
-        "--lang",
-        "python",
-        "--dir",
-        dir,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let project = projects.join("csvpy");
+    let project = plugins_new(&projects, "csvpy", "ingest-adapter", "python");
     // As a partner might get it wrong: a body that raises, loops forever or
     // allocates past the manifest's memory (isolated like a Rust plugin).
     let app = project.join("app.py");
@@ -240,24 +230,7 @@ fn a_javascript_adapter_builds_with_componentize_js_and_serves_its_route() {
     let tmp = tempfile::tempdir().unwrap();
     let projects = tmp.path().join("projects");
     std::fs::create_dir_all(&projects).unwrap();
-    let dir = projects.to_str().unwrap();
-    let out = swim(&[
-        "plugins",
-        "new",
-        "csvjs",
-        "--world",
-        "ingest-adapter",
-        "--lang",
-        "js",
-        "--dir",
-        dir,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let project = projects.join("csvjs");
+    let project = plugins_new(&projects, "csvjs", "ingest-adapter", "js");
     // As a partner might get it wrong: bodies that throw, loop forever or
     // allocate past the manifest's memory (isolated like a Rust plugin).
     let app = project.join("app.js");
@@ -341,23 +314,7 @@ fn serves_its_route(tmp: &Path, project: &Path, wasm: &Path, name: &str, hooks: 
 
 /// `swim plugins new --lang python|js`, then the README's build.
 fn new_interpreted(projects: &Path, name: &str, world: &str, lang: &str) -> (PathBuf, PathBuf) {
-    let out = swim(&[
-        "plugins",
-        "new",
-        name,
-        "--world",
-        world,
-        "--lang",
-        lang,
-        "--dir",
-        projects.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let project = projects.join(name);
+    let project = plugins_new(projects, name, world, lang);
     let wasm = match lang {
         "python" => guest_build::python(&project, world, name),
         _ => guest_build::javascript(&project, name),

@@ -123,7 +123,8 @@ pub fn router(state: AppState) -> Router {
             &format!("{PREFIX}/stream"),
             get(crate::fanout::connection::upgrade),
         );
-    ws.merge(app)
+    ws.merge(crate::dashboard::router())
+        .merge(app)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,

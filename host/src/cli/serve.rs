@@ -494,6 +494,9 @@ fn print_try_lines(address: SocketAddr, tls: bool, key: &str, system: Option<&st
     };
     let base = format!("{http}://{address}/api/swim/v1");
     let auth = format!("-H 'Authorization: Bearer {key}'");
+    // The system key sees every panel (plugins need it).
+    let page_key = system.unwrap_or(key);
+    println!("dashboard: {http}://{address}/dashboard#key={page_key}");
     println!("try:");
     println!("  curl -s '{base}/health'");
     println!("  curl -s {auth} '{base}/flights?per_page=5'");

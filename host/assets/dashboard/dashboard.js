@@ -1,0 +1,193 @@
+// The operator dashboard: a client of the public REST and WebSocket API
+// like any other (docs/DASHBOARD.md). The key comes from `#key=...` or the
+// form and is kept in sessionStorage for this tab only.
+'use strict';
+
+const API = '/api/swim/v1';
+const MAX_EVENTS = 100;
+const EVENT_CHANNELS = ['flight.positions', 'flight.departed', 'flight.arrived', 'flight.created',
+  'flight.deleted', 'flight.emergency', 'tmi.issued', 'tmi.modified', 'tmi.released', 'system.plugin'];
+
+const $ = (id) => document.getElementById(id);
+let key = null;
+let socket = null;
+
+function keyFromPage() {
+  const fragment = new URLSearchParams(location.hash.slice(1)).get('key');
+  if (fragment) {
+    sessionStorage.setItem('swim-key', fragment);
+    history.replaceState(null, '', location.pathname);
+  }
+  return sessionStorage.getItem('swim-key');
+}
+
+function showError(message) {
+  $('error').textContent = message;
+  $('error').hidden = !message;
+}
+
+async function api(path) {
+  const response = await fetch(API + path, { headers: { 'X-API-Key': key } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(body.message || `${path}: HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+// ---- the map ----------------------------------------------------------------
+
+const map = L.map('map', { worldCopyJump: true, preferCanvas: true, attributionControl: false }).setView([39, -95], 4);
+const aircraft = L.layerGroup().addTo(map);
+
+fetch('/dashboard/assets/boundaries.geojson')
+  .then((r) => r.json())
+  .then((geo) => L.geoJSON(geo, {
+    style: (f) => ({ color: f.properties.oceanic ? '#24425e' : '#35516e', weight: 1, fill: false }),
+    interactive: false,
+  }).addTo(map));
+
+function aircraftIcon(heading) {
+  return L.divIcon({
+    className: 'aircraft',
+    html: `<div style="transform: rotate(${heading}deg)">&#9650;</div>`,
+    iconSize: [14, 14],
+  });
+}
+
+async function drawAircraft() {
+  const geo = await api('/positions');
+  aircraft.clearLayers();
+  for (const f of geo.features) {
+    const [lon, lat] = f.geometry.coordinates;
+    const p = f.properties;
+    L.marker([lat, lon], { icon: aircraftIcon(p.heading || 0), title: p.callsign })
+      .on('click', () => showFlight(p.flight_uid))
+      .addTo(aircraft);
+  }
+  $('flight-count').textContent = geo.features.length;
+  map.getContainer().dataset.aircraft = String(geo.features.length);
+}
+
+async function showFlight(uid) {
+  const body = await api(`/flight?flight_uid=${uid}&format=legacy`);
+  $('flight').textContent = JSON.stringify(body.data, null, 1);
+}
+
+// ---- the tables -------------------------------------------------------------
+
+function rows(tbody, items, cells) {
+  tbody.replaceChildren(...items.map((item) => {
+    const tr = document.createElement('tr');
+    for (const value of cells(item)) {
+      const td = document.createElement('td');
+      td.textContent = value ?? '';
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
+async function drawPlugins() {
+  const body = await api('/plugins').catch((error) => panelError($('plugins'), error));
+  if (!body) return;
+  rows($('plugins'), body.data, (p) => [p.name, p.kind, p.status, p.tier, p.calls, p.faults, Math.round(p.mean_call_us)]);
+}
+
+/** A panel this key may not read says so in place; other errors go up. */
+function panelError(tbody, error) {
+  if (error.status !== 403) throw error;
+  const td = document.createElement('td');
+  td.colSpan = 8;
+  td.className = 'bad';
+  td.textContent = error.message;
+  tbody.replaceChildren(td);
+  return null;
+}
+
+async function drawPrograms() {
+  const body = await api('/tmi/programs');
+  const programs = [...body.data.ground_stops, ...body.data.gdp_programs];
+  rows($('tmi'), programs, (p) => [p.program_id, p.program_type, p.airport, p.flight_counts?.controlled,
+    p.times?.end?.slice(0, 16)]);
+}
+
+async function drawHealth() {
+  const body = await api('/health');
+  const sources = Object.entries(body.data.sources);
+  rows($('sources'), sources, ([name, s]) => [name, s.last_snapshot, s.age_seconds, s.applied, s.fetch_errors + s.rejected]);
+  $('clients').textContent = `WebSocket clients: ${body.data.websocket_clients}; active flights: ${body.data.active_flights}`;
+}
+
+function addEvent(message) {
+  const li = document.createElement('li');
+  const d = message.data || {};
+  const what = d.callsign || d.plugin || d.program_name || d.airport || '';
+  li.textContent = `${message.timestamp?.slice(11, 19) ?? ''} ${message.type} ${what} ${d.action || ''}`.trim();
+  li.dataset.type = message.type;
+  $('events').prepend(li);
+  while ($('events').children.length > MAX_EVENTS) $('events').lastChild.remove();
+}
+
+// ---- the live feed ----------------------------------------------------------
+
+let redraw = null;
+function soon(fn) {
+  clearTimeout(redraw);
+  redraw = setTimeout(fn, 200);
+}
+
+function connect() {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  socket = new WebSocket(`${scheme}://${location.host}${API}/ws?api_key=${encodeURIComponent(key)}`);
+  socket.onopen = () => {
+    $('connection').textContent = 'live';
+    socket.send(JSON.stringify({ action: 'subscribe', channels: EVENT_CHANNELS }));
+  };
+  socket.onmessage = (frame) => {
+    const message = JSON.parse(frame.data);
+    if (message.type === 'error') return showError(message.message);
+    if (message.type === 'flight.positions') return soon(() => drawAircraft().catch(report));
+    if (!message.seq) return;
+    addEvent(message);
+    if (message.type === 'system.plugin') drawPlugins().catch(report);
+    if (message.type.startsWith('tmi.')) drawPrograms().catch(report);
+  };
+  socket.onclose = (event) => {
+    $('connection').textContent = `disconnected (${event.code})`;
+    if (event.code !== 4001) setTimeout(connect, 3000);
+  };
+}
+
+function report(error) {
+  showError(error.status === 401 || error.status === 403
+    ? `The API key was refused: ${error.message}. Enter a valid key.`
+    : error.message);
+}
+
+async function start() {
+  key = keyFromPage();
+  if (!key) return showError('Enter an API key to see the live picture.');
+  try {
+    await drawAircraft();
+  } catch (error) {
+    sessionStorage.removeItem('swim-key');
+    return report(error);
+  }
+  showError('');
+  await Promise.all([drawPlugins(), drawPrograms(), drawHealth()]).catch(report);
+  setInterval(() => drawHealth().catch(report), 5000);
+  setInterval(() => drawPlugins().catch(report), 10000);
+  connect();
+}
+
+$('key-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  sessionStorage.setItem('swim-key', $('key').value.trim());
+  if (socket) socket.close();
+  start();
+});
+
+start();
