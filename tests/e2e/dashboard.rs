@@ -48,7 +48,17 @@ fn the_dashboard_shows_the_live_picture_and_follows_it() {
     let tmp = tempfile::tempdir().unwrap();
     // Busy, fast skies: departures every few seconds.
     let gw = Gateway::start(
-        &["demo", "--flights", "300", "--speed", "20", "--seed", "5"],
+        &[
+            "demo",
+            "--flights",
+            "300",
+            "--speed",
+            "20",
+            "--seed",
+            "5",
+            "--hub",
+            "KJFK",
+        ],
         tmp.path(),
     );
     let key = gw.key.clone().unwrap();
@@ -76,6 +86,15 @@ fn the_dashboard_shows_the_live_picture_and_follows_it() {
         drawn.as_u64().unwrap() + 5 >= count,
         "{drawn} aircraft drawn for {count} flights (a redraw may be in progress)"
     );
+
+    // Clicking an aircraft shows its record.
+    browser.script("document.querySelector('#map .aircraft').click()");
+    wait_page(&browser, TEST, "the clicked flight's record", long, || {
+        browser
+            .text("[data-testid=flight-record]")?
+            .contains("\"gufi\"")
+            .then_some(())
+    });
 
     // A departure reaches the event list within two cycles of happening.
     wait_page(

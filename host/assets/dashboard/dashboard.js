@@ -108,17 +108,26 @@ function panelError(tbody, error) {
 }
 
 async function drawPrograms() {
-  const body = await api('/tmi/programs');
-  const programs = [...body.data.ground_stops, ...body.data.gdp_programs];
-  rows($('tmi'), programs, (p) => [p.program_id, p.program_type, p.airport, p.flight_counts?.controlled,
+  const [programs, controlled] = await Promise.all([api('/tmi/programs'), api('/tmi/controlled?per_page=50')]);
+  const all = [...programs.data.ground_stops, ...programs.data.gdp_programs];
+  rows($('tmi'), all, (p) => [p.program_id, p.program_type, p.airport, p.flight_counts?.controlled,
     p.times?.end?.slice(0, 16)]);
+  rows($('tmi-flights'), controlled.data, (f) => [f.callsign, f.tmi.program, f.route.departure, f.route.destination,
+    f.tmi.ground_stop.held ? 'held' : f.times.edct?.slice(11, 16)]);
 }
 
 async function drawHealth() {
   const body = await api('/health');
   const sources = Object.entries(body.data.sources);
   rows($('sources'), sources, ([name, s]) => [name, s.last_snapshot, s.age_seconds, s.applied, s.fetch_errors + s.rejected]);
-  $('clients').textContent = `WebSocket clients: ${body.data.websocket_clients}; active flights: ${body.data.active_flights}`;
+  $('clients').textContent = `WebSocket clients: ${await clientsByTier() || body.data.websocket_clients}; active flights: ${body.data.active_flights}`;
+}
+
+/** "system 1, developer 3" from /metrics' swim_ws_connections gauge. */
+async function clientsByTier() {
+  const text = await fetch('/api/swim/v1/metrics').then((r) => r.text()).catch(() => '');
+  const tiers = [...text.matchAll(/^swim_ws_connections\{tier="(\w+)"\} (\d+)$/gm)];
+  return tiers.map(([, tier, n]) => `${tier} ${n}`).join(', ');
 }
 
 function addEvent(message) {
@@ -149,7 +158,9 @@ function connect() {
   socket.onmessage = (frame) => {
     const message = JSON.parse(frame.data);
     if (message.type === 'error') return showError(message.message);
-    if (message.type === 'flight.positions') return soon(() => drawAircraft().catch(report));
+    if (message.type === 'flight.positions') {
+      return soon(() => Promise.all([drawAircraft(), drawPrograms()]).catch(report));
+    }
     if (!message.seq) return;
     addEvent(message);
     if (message.type === 'system.plugin') drawPlugins().catch(report);
