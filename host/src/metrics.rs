@@ -1,11 +1,98 @@
-//! Counters and histograms for `/metrics` (Prometheus text format).
+//! Counters and histograms for `/metrics`.
 //!
-//! A handful of families the gateway updates from its hot paths with
-//! relaxed atomics; rendering walks them on request.
+//! The gateway updates a handful of families from its hot paths with
+//! relaxed atomics (no locks: the fan-out observes a histogram per message
+//! sent). At scrape time, collectors read them and `prometheus-client`
+//! writes the OpenMetrics text ([`exposition`]).
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+/// The content type of [`exposition`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The OpenMetrics text of every collector's metrics.
+pub fn exposition(collectors: Vec<Box<dyn Collector>>) -> String {
+    let mut registry = Registry::default();
+    for collector in collectors {
+        registry.register_collector(collector);
+    }
+    let mut text = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+    text
+}
+
+/// Writes one counter (`name` without `_total`: the encoder adds it).
+pub fn encode_counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: u64,
+) -> fmt::Result {
+    encoder
+        .encode_descriptor(name, help, None, MetricType::Counter)?
+        .encode_counter::<NoLabelSet, _, u64>(&value, None)
+}
+
+/// Writes one gauge.
+pub fn encode_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: i64,
+) -> fmt::Result {
+    encoder
+        .encode_descriptor(name, help, None, MetricType::Gauge)?
+        .encode_gauge(&value)
+}
+
+/// Writes a family of gauges, one per `label` value.
+pub fn encode_gauges(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: &[(&str, i64)],
+) -> fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (value_of_label, value) in values {
+        family
+            .encode_family(&[(label, *value_of_label)])?
+            .encode_gauge(value)?;
+    }
+    Ok(())
+}
+
+/// Writes a family of histograms, one per `label` value (none: one
+/// histogram without labels).
+pub fn encode_histograms(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: Option<&str>,
+    histograms: &[(&str, &Histogram)],
+) -> fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    for (value_of_label, h) in histograms {
+        let buckets = h.buckets();
+        match label {
+            Some(label) => family
+                .encode_family(&[(label, *value_of_label)])?
+                .encode_histogram::<NoLabelSet>(h.sum_seconds(), h.count(), &buckets, None)?,
+            None => {
+                family.encode_histogram::<NoLabelSet>(h.sum_seconds(), h.count(), &buckets, None)?
+            }
+        }
+    }
+    Ok(())
+}
 
 /// A monotonically increasing count.
 #[derive(Debug, Default)]
@@ -65,28 +152,30 @@ impl Histogram {
         self.sum_us.fetch_add(d.as_micros() as u64, Relaxed);
     }
 
-    /// Appends the histogram's Prometheus lines.
-    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let sep = if labels.is_empty() { "" } else { "," };
+    /// Observations.
+    pub fn count(&self) -> u64 {
+        self.count.load(Relaxed)
+    }
+
+    /// Their sum, seconds.
+    pub fn sum_seconds(&self) -> f64 {
+        self.sum_us.load(Relaxed) as f64 / 1e6
+    }
+
+    /// Each bucket's own count (the encoder accumulates them), the last one
+    /// above every bound (`+Inf`).
+    pub fn buckets(&self) -> Vec<(f64, u64)> {
+        let mut below = 0;
+        let mut out = Vec::with_capacity(BOUNDS.len() + 1);
+        // The atomics hold cumulative counts: an observation increments
+        // every bucket whose bound it is under.
         for (bound, bucket) in BOUNDS.iter().zip(&self.buckets) {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {}",
-                bucket.load(Relaxed)
-            );
+            let cumulative = bucket.load(Relaxed).max(below);
+            out.push((*bound, cumulative - below));
+            below = cumulative;
         }
-        let count = self.count.load(Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
-        let sum = self.sum_us.load(Relaxed) as f64 / 1e6;
-        let braces = |l: &str| {
-            if l.is_empty() {
-                String::new()
-            } else {
-                format!("{{{l}}}")
-            }
-        };
-        let _ = writeln!(out, "{name}_sum{} {sum}", braces(labels));
-        let _ = writeln!(out, "{name}_count{} {count}", braces(labels));
+        out.push((f64::INFINITY, self.count().saturating_sub(below)));
+        out
     }
 }
 
@@ -129,50 +218,44 @@ pub struct Metrics {
     pub ingest_not_found: Counter,
 }
 
-impl Metrics {
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
+impl Collector for Metrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
         let counters = [
-            ("swim_cycles_total", "Cycles run.", &self.cycles),
+            ("swim_cycles", "Cycles run.", &self.cycles),
             (
-                "swim_snapshots_rejected_total",
+                "swim_snapshots_rejected",
                 "Snapshots refused whole.",
                 &self.snapshots_rejected,
             ),
-            ("swim_events_total", "Events published.", &self.events),
+            ("swim_events", "Events published.", &self.events),
             (
-                "swim_cycle_issues_total",
+                "swim_cycle_issues",
                 "Plugin faults, refused patch fields and dropped plugin events.",
                 &self.cycle_issues,
             ),
             (
-                "swim_http_requests_total",
+                "swim_http_requests",
                 "HTTP requests answered.",
                 &self.http_requests,
             ),
             (
-                "swim_ingest_items_total",
+                "swim_ingest_items",
                 "Partner ingest items applied (created or updated).",
                 &self.ingest_items,
             ),
             (
-                "swim_ingest_item_errors_total",
+                "swim_ingest_item_errors",
                 "Partner ingest items with a bad field or a refused section.",
                 &self.ingest_item_errors,
             ),
             (
-                "swim_ingest_not_found_total",
+                "swim_ingest_not_found",
                 "Partner ingest items for flights the gateway does not know.",
                 &self.ingest_not_found,
             ),
         ];
         for (name, help, c) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                c.get()
-            );
+            encode_counter(&mut encoder, name, help, c.get())?;
         }
         let gauges = [
             ("swim_flights", "Flights in the store.", &self.flights),
@@ -194,25 +277,50 @@ impl Metrics {
             ),
         ];
         for (name, help, g) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}",
-                g.get()
-            );
+            encode_gauge(&mut encoder, name, help, g.get() as i64)?;
         }
-        let name = "swim_cycle_stage_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Time per cycle stage.\n# TYPE {name} histogram"
-        );
-        for (stage, h) in [
-            ("total", &self.cycle_seconds),
-            ("parse", &self.parse_seconds),
-            ("pipeline", &self.pipeline_seconds),
-            ("persist", &self.persist_seconds),
+        encode_histograms(
+            &mut encoder,
+            "swim_cycle_stage_seconds",
+            "Time per cycle stage.",
+            Some("stage"),
+            &[
+                ("total", &self.cycle_seconds),
+                ("parse", &self.parse_seconds),
+                ("pipeline", &self.pipeline_seconds),
+                ("persist", &self.persist_seconds),
+            ],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_is_openmetrics_with_cumulative_buckets() {
+        let metrics = std::sync::Arc::new(Metrics::default());
+        metrics.cycles.add(3);
+        metrics.active_flights.set(42);
+        for ms in [2, 2, 40, 7_000] {
+            metrics.cycle_seconds.observe(Duration::from_millis(ms));
+        }
+        let text = exposition(vec![Box::new(metrics)]);
+        for line in [
+            "# TYPE swim_cycles counter",
+            "swim_cycles_total 3",
+            "swim_active_flights 42",
+            "swim_cycle_stage_seconds_count{stage=\"total\"} 4",
+            "swim_cycle_stage_seconds_bucket{le=\"0.001\",stage=\"total\"} 0",
+            "swim_cycle_stage_seconds_bucket{le=\"0.0025\",stage=\"total\"} 2",
+            "swim_cycle_stage_seconds_bucket{le=\"0.05\",stage=\"total\"} 3",
+            "swim_cycle_stage_seconds_bucket{le=\"5.0\",stage=\"total\"} 3",
+            "swim_cycle_stage_seconds_bucket{le=\"+Inf\",stage=\"total\"} 4",
+            "swim_cycle_stage_seconds_sum{stage=\"total\"} 7.044",
         ] {
-            h.render(&mut out, name, &format!("stage=\"{stage}\""));
+            assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
         }
-        out
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

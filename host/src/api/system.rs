@@ -140,19 +140,12 @@ pub async fn plugins(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        {
-            let mut text = state.shared.metrics.render();
-            state.hub.metrics.render(&mut text);
-            state.shared.feed.render_metrics(&mut text);
-            text
-        },
-    )
-        .into_response()
+    let text = crate::metrics::exposition(vec![
+        Box::new(state.shared.metrics.clone()),
+        Box::new(state.hub.metrics.clone()),
+        Box::new(state.shared.feed.metrics()),
+    ]);
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
 }
 
 /// `GET /openapi.json`.

@@ -1,11 +1,14 @@
 //! Fan-out metrics for `/metrics`: connections by tier, messages and bytes
 //! sent, queue drops, slow-consumer closes, publish-to-send latency.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+
 use crate::auth::Tier;
-use crate::metrics::{Counter, Histogram};
+use crate::metrics::{Counter, Histogram, encode_counter, encode_gauges, encode_histograms};
 
 /// The fan-out's counters.
 #[derive(Debug, Default)]
@@ -39,60 +42,56 @@ impl FanoutMetrics {
     pub fn connections(&self, tier: Tier) -> i64 {
         self.by_tier[tier_index(tier)].load(Ordering::Relaxed)
     }
+}
 
-    /// The Prometheus text of these metrics.
-    pub fn render(&self, out: &mut String) {
-        let name = "swim_ws_connections";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Open WebSocket connections.\n# TYPE {name} gauge"
-        );
-        for tier in Tier::ALL {
-            let _ = writeln!(
-                out,
-                "{name}{{tier=\"{}\"}} {}",
-                tier.as_str(),
-                self.connections(tier)
-            );
-        }
+impl Collector for FanoutMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let by_tier: Vec<(&str, i64)> = Tier::ALL
+            .iter()
+            .map(|tier| (tier.as_str(), self.connections(*tier)))
+            .collect();
+        encode_gauges(
+            &mut encoder,
+            "swim_ws_connections",
+            "Open WebSocket connections.",
+            "tier",
+            &by_tier,
+        )?;
         for (name, help, c) in [
             (
-                "swim_ws_messages_sent_total",
+                "swim_ws_messages_sent",
                 "WebSocket messages sent.",
                 &self.messages_sent,
             ),
             (
-                "swim_ws_bytes_sent_total",
+                "swim_ws_bytes_sent",
                 "WebSocket bytes sent.",
                 &self.bytes_sent,
             ),
             (
-                "swim_ws_queue_drops_total",
+                "swim_ws_queue_drops",
                 "Event messages dropped because a client's queue was full.",
                 &self.queue_drops,
             ),
             (
-                "swim_ws_slow_consumer_closes_total",
+                "swim_ws_slow_consumer_closes",
                 "Clients closed as slow consumers.",
                 &self.slow_consumer_closes,
             ),
             (
-                "swim_ws_refused_total",
+                "swim_ws_refused",
                 "WebSocket connections refused (key, limit).",
                 &self.refused,
             ),
         ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                c.get()
-            );
+            encode_counter(&mut encoder, name, help, c.get())?;
         }
-        let name = "swim_ws_publish_to_send_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} From the change feed publishing an event to its message being written.\n# TYPE {name} histogram"
-        );
-        self.publish_to_send.render(out, name, "");
+        encode_histograms(
+            &mut encoder,
+            "swim_ws_publish_to_send_seconds",
+            "From the change feed publishing an event to its message being written.",
+            None,
+            &[("", &self.publish_to_send)],
+        )
     }
 }

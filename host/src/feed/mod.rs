@@ -127,18 +127,9 @@ impl ChangeFeed {
         (held, bytes)
     }
 
-    /// Writes the memory gauges in Prometheus' text format.
-    pub fn render_metrics(&self, out: &mut String) {
-        use std::fmt::Write;
-        let (held, bytes) = self.memory();
-        let _ = writeln!(
-            out,
-            "# HELP swim_feed_memory_events Recent change-feed events held in memory.\n# TYPE swim_feed_memory_events gauge\nswim_feed_memory_events {held}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP swim_feed_memory_bytes Payload bytes of the recent events held in memory (at most {RECENT_BYTES}).\n# TYPE swim_feed_memory_bytes gauge\nswim_feed_memory_bytes {bytes}"
-        );
+    /// Its memory gauges, for `/metrics`.
+    pub fn metrics(self: &Arc<Self>) -> FeedMetrics {
+        FeedMetrics(self.clone())
     }
 
     /// The seq of the last published event (0: none yet).
@@ -270,6 +261,37 @@ pub fn channel_matches(channel: &str, kind: &str) -> bool {
     match channel.strip_suffix('*') {
         Some(prefix) => kind.starts_with(prefix),
         None => channel == kind,
+    }
+}
+
+/// The change feed's memory, for `/metrics`.
+pub struct FeedMetrics(Arc<ChangeFeed>);
+
+impl std::fmt::Debug for FeedMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FeedMetrics")
+    }
+}
+
+impl prometheus_client::collector::Collector for FeedMetrics {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> std::fmt::Result {
+        use crate::metrics::encode_gauge;
+        let (held, bytes) = self.0.memory();
+        encode_gauge(
+            &mut encoder,
+            "swim_feed_memory_events",
+            "Recent change-feed events held in memory.",
+            held as i64,
+        )?;
+        encode_gauge(
+            &mut encoder,
+            "swim_feed_memory_bytes",
+            &format!("Payload bytes of the recent events held in memory (at most {RECENT_BYTES})."),
+            bytes as i64,
+        )
     }
 }
 
