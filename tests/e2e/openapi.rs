@@ -128,7 +128,9 @@ fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
     // Every operation but DELETE (which would revoke the run's own key),
     // with the checks that compare answers to the document; a fixed seed,
     // so a failure replays.
+    // Its cache (`.schemathesis/`) goes with the test's temporary dir.
     let run = std::process::Command::new("st")
+        .current_dir(tmp.path())
         .args(["run", &format!("{}/openapi.json", gw.base)])
         .args(["-H", &format!("X-API-Key: {key}")])
         .args(["--exclude-method", "DELETE", "-n", "25", "--seed", "1"])
