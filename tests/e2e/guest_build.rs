@@ -84,14 +84,22 @@ fn run(dir: &Path, program: &str, args: &[&str]) {
     );
 }
 
-/// Copies a built plugin and its manifest into a gateway's plugins dir
-/// (the manifest first, so it loads with its route and rights).
-pub fn drop_in(plugins: &Path, project: &Path, wasm: &Path, name: &str) {
+/// Copies a built plugin and its manifest (with `edit`, a `(from, to)`
+/// replacement, applied) into a gateway's plugins dir, the manifest first,
+/// so it loads with its route and rights.
+pub fn drop_in(
+    plugins: &Path,
+    project: &Path,
+    wasm: &Path,
+    name: &str,
+    edit: Option<(&str, &str)>,
+) {
     std::fs::create_dir_all(plugins).unwrap();
-    std::fs::copy(
-        project.join(format!("{name}.toml")),
-        plugins.join(format!("{name}.toml")),
-    )
-    .unwrap();
+    let mut manifest = std::fs::read_to_string(project.join(format!("{name}.toml"))).unwrap();
+    if let Some((from, to)) = edit {
+        assert!(manifest.contains(from), "{manifest}");
+        manifest = manifest.replace(from, to);
+    }
+    std::fs::write(plugins.join(format!("{name}.toml")), manifest).unwrap();
     std::fs::copy(wasm, plugins.join(format!("{name}.wasm"))).unwrap();
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::gateway::{Gateway, turn, wait_for};
-use crate::guest_build;
+use crate::guest_build::{self, drop_in};
 use crate::ingest::post;
 use crate::ws_client::Ws;
 
@@ -90,19 +90,6 @@ fn new_and_built(dir: &Path, name: &str, world: &str) -> PathBuf {
         "{said}"
     );
     wasm
-}
-
-/// The manifest first (with an operator's edit, if any), then the
-/// component, as the README says.
-fn drop_in(plugins: &Path, project: &Path, wasm: &Path, name: &str, edit: Option<(&str, &str)>) {
-    std::fs::create_dir_all(plugins).unwrap();
-    let mut manifest = std::fs::read_to_string(project.join(format!("{name}.toml"))).unwrap();
-    if let Some((from, to)) = edit {
-        assert!(manifest.contains(from), "{manifest}");
-        manifest = manifest.replace(from, to);
-    }
-    std::fs::write(plugins.join(format!("{name}.toml")), manifest).unwrap();
-    std::fs::copy(wasm, plugins.join(format!("{name}.wasm"))).unwrap();
 }
 
 #[test]
@@ -205,14 +192,7 @@ fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
     assert!(source.contains(decode), "{source}");
     let hooks = "        if body.startswith(b\"!raise\"):\n            raise ValueError(\"asked to raise\")\n        if body.startswith(b\"!loop\"):\n            while True:\n                pass\n        if body.startswith(b\"!alloc\"):\n            hog = [bytearray(1 << 20) for _ in range(1024)]\n";
     std::fs::write(&app, source.replace(decode, &format!("{hooks}{decode}"))).unwrap();
-    // The README's build command.
-    let wasm = guest_build::python(&project, "ingest-adapter", "csvpy");
-    let check = swim(&["plugins", "check", wasm.to_str().unwrap()]);
-    let said = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        said.starts_with("ok: csvpy 0.1.0 (ingest-adapter)"),
-        "{said}"
-    );
+    let wasm = built_and_checked(&project, "csvpy", "ingest-adapter", "python");
 
     serves_its_route(
         tmp.path(),
@@ -237,17 +217,9 @@ fn a_javascript_adapter_builds_with_componentize_js_and_serves_its_route() {
     let source = std::fs::read_to_string(&app).unwrap();
     let start = "  let text;\n";
     assert!(source.contains(start), "{source}");
-    let hooks = "  const head = String.fromCharCode(...body.slice(0, 6));\n  if (head === '!throw') throw new Error('asked to throw');\n  if (head === '!loop\\n' || head.startsWith('!loop')) { for (;;) {} }\n  if (head === '!alloc') { const hog = []; for (;;) hog.push(new Array(1 << 20).fill(1)); }\n";
+    let hooks = "  const head = String.fromCharCode(...body.slice(0, 6));\n  if (head === '!throw') throw new Error('asked to throw');\n  if (head.startsWith('!loop')) { for (;;) {} }\n  if (head === '!alloc') { const hog = []; for (;;) hog.push(new Array(1 << 20).fill(1)); }\n";
     std::fs::write(&app, source.replacen(start, &format!("{hooks}{start}"), 1)).unwrap();
-    // The README's build commands.
-    let wasm = guest_build::javascript(&project, "csvjs");
-    let check = swim(&["plugins", "check", wasm.to_str().unwrap()]);
-    let said = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        said.starts_with("ok: csvjs 0.1.0 (ingest-adapter)"),
-        "{said}{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    let wasm = built_and_checked(&project, "csvjs", "ingest-adapter", "js");
 
     serves_its_route(
         tmp.path(),
@@ -315,17 +287,25 @@ fn serves_its_route(tmp: &Path, project: &Path, wasm: &Path, name: &str, hooks: 
 /// `swim plugins new --lang python|js`, then the README's build.
 fn new_interpreted(projects: &Path, name: &str, world: &str, lang: &str) -> (PathBuf, PathBuf) {
     let project = plugins_new(projects, name, world, lang);
+    let wasm = built_and_checked(&project, name, world, lang);
+    (project, wasm)
+}
+
+/// A Python or JavaScript project built with the README's command(s), then
+/// `swim plugins check`ed: the component.
+fn built_and_checked(project: &Path, name: &str, world: &str, lang: &str) -> PathBuf {
     let wasm = match lang {
-        "python" => guest_build::python(&project, world, name),
-        _ => guest_build::javascript(&project, name),
+        "python" => guest_build::python(project, world, name),
+        _ => guest_build::javascript(project, name),
     };
     let check = swim(&["plugins", "check", wasm.to_str().unwrap()]);
     let said = String::from_utf8_lossy(&check.stdout);
     assert!(
         said.starts_with(&format!("ok: {name} 0.1.0 ({world})")),
-        "{said}"
+        "{said}{}",
+        String::from_utf8_lossy(&check.stderr)
     );
-    (project, wasm)
+    wasm
 }
 
 #[test]

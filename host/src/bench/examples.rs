@@ -3,17 +3,16 @@
 //! that does like work, and what loading such a component costs.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
 use super::inputs;
-use super::plugins::time_median;
+use super::plugins::{builtin_slot, installed, time_median};
 use crate::plugin::engine::Tier;
 use crate::plugin::source::{self, Source};
 use crate::plugin::version::{FilterParams, Origin};
-use crate::plugin::{Loader, Slot, events};
+use crate::plugin::{Loader, Slot};
 
 /// An example, its language, and the built-in it is compared with.
 const EXAMPLES: [(&str, &str, &str); 3] = [
@@ -23,7 +22,7 @@ const EXAMPLES: [(&str, &str, &str); 3] = [
 ];
 
 /// Times every example found in `dir`; a missing one is named and skipped.
-pub fn run(dir: &Path, items: usize, rounds: usize) -> anyhow::Result<()> {
+pub fn run(loader: &Loader, dir: &Path, items: usize, rounds: usize) -> anyhow::Result<()> {
     println!(
         "examples from {} (plugins/examples/, built by scripts/build-examples):",
         dir.display()
@@ -38,8 +37,12 @@ pub fn run(dir: &Path, items: usize, rounds: usize) -> anyhow::Result<()> {
         let manifest = std::fs::read_to_string(dir.join(format!("{name}.toml")))
             .with_context(|| format!("{name}.toml beside {name}.wasm"))?;
         load_costs(name, lang, &bytes, &manifest)?;
-        let ours = slot(name, bytes, roomy(&manifest, items)?)?;
-        let rust = builtin_slot(builtin, items)?;
+        let ours = installed(loader, source_of(name, bytes, roomy(&manifest, items)?))?;
+        let rust = builtin_slot(
+            loader,
+            builtin,
+            Some(roomy(builtin_manifest(builtin)?, items)?),
+        )?;
         let (guest, native) = match name {
             "vnas_track" => adapters(&ours, &rust, items, rounds)?,
             "diverted" => detectors(&ours, &rust, items, rounds)?,
@@ -99,21 +102,10 @@ fn roomy(manifest: &str, items: usize) -> anyhow::Result<String> {
     Ok(toml::to_string(&table)?)
 }
 
-fn slot(name: &str, bytes: Vec<u8>, manifest: String) -> anyhow::Result<Arc<Slot>> {
-    let loader = Loader::new(None)?;
-    let version = loader.load(
-        &source_of(name, bytes, manifest),
-        FilterParams::default(),
-        Tier::Optimized,
-    )?;
-    let slot = Arc::new(Slot::new(name, events::log_only()));
-    slot.install(Arc::new(version));
-    Ok(slot)
-}
-
-fn builtin_slot(name: &str, items: usize) -> anyhow::Result<Arc<Slot>> {
-    let builtin = source::builtin(name).with_context(|| format!("no built-in {name}"))?;
-    slot(name, builtin.wasm.to_vec(), roomy(builtin.manifest, items)?)
+fn builtin_manifest(name: &str) -> anyhow::Result<&'static str> {
+    Ok(source::builtin(name)
+        .with_context(|| format!("no built-in {name}"))?
+        .manifest)
 }
 
 /// Both adapters on one `{"tracks":[...]}` body (with vNAS's `facility_id`).

@@ -48,25 +48,32 @@ pub fn run(items: usize, rounds: usize, examples: Option<&std::path::Path>) -> a
     track(&loader, items, rounds)?.print();
     fleet(&loader, items, rounds)?.print();
     if let Some(dir) = examples {
-        super::examples::run(dir, items, rounds)?;
+        super::examples::run(&loader, dir, items, rounds)?;
     }
     Ok(())
 }
 
 /// Loads a built-in into a fresh slot, with `manifest` replacing its own if given.
-fn builtin_slot(
+pub(super) fn builtin_slot(
     loader: &Loader,
     name: &str,
     manifest: Option<String>,
 ) -> anyhow::Result<Arc<Slot>> {
     let builtin = source::builtin(name).ok_or_else(|| anyhow::anyhow!("no built-in {name}"))?;
-    let source = Source {
-        name: name.into(),
-        origin: Origin::Builtin,
-        bytes: builtin.wasm.to_vec(),
-        manifest: Some(manifest.unwrap_or_else(|| builtin.manifest.to_string())),
-    };
-    let slot = Arc::new(Slot::new(name, events::log_only()));
+    installed(
+        loader,
+        Source {
+            name: name.into(),
+            origin: Origin::Builtin,
+            bytes: builtin.wasm.to_vec(),
+            manifest: Some(manifest.unwrap_or_else(|| builtin.manifest.to_string())),
+        },
+    )
+}
+
+/// `source`'s optimized build in a fresh slot.
+pub(super) fn installed(loader: &Loader, source: Source) -> anyhow::Result<Arc<Slot>> {
+    let slot = Arc::new(Slot::new(&source.name, events::log_only()));
     let version = loader.load(&source, FilterParams::default(), Tier::Optimized)?;
     slot.install(Arc::new(version));
     Ok(slot)

@@ -86,8 +86,8 @@ pub fn create(name: &str, world: World, lang: Lang, dir: &Path) -> anyhow::Resul
     }
     let files = match lang {
         Lang::Rust => rust_project(name, world)?,
-        Lang::Python => python_project(name, world)?,
-        Lang::Js => js_project(name, world)?,
+        Lang::Python => python_project(name, world),
+        Lang::Js => js_project(name, world),
     };
     for (path, text) in files {
         let path = root.join(path);
@@ -152,10 +152,14 @@ fn rust_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
             (*text).to_string(),
         ));
     }
-    for (file, text) in WIT {
-        files.push((format!("vendor/wit/{file}").into(), (*text).to_string()));
-    }
+    files.extend(wit_files("vendor/wit"));
     Ok(files)
+}
+
+/// The WIT contract's files, under `dir` in the project.
+fn wit_files(dir: &str) -> impl Iterator<Item = File> + '_ {
+    WIT.iter()
+        .map(move |(file, text)| (format!("{dir}/{file}").into(), (*text).to_string()))
 }
 
 /// The world's name in `wit/worlds.wit`, as the build tools take it.
@@ -172,7 +176,7 @@ fn world_name(world: World) -> &'static str {
 const PYTHON_HELPERS: &str = include_str!("../../../plugin-api/python/vatswim.py");
 const JS_HELPERS: &str = include_str!("../../../plugin-api/js/vatswim.js");
 
-fn js_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
+fn js_project(name: &str, world: World) -> Vec<File> {
     let source = match world {
         World::Detector => include_str!("../../templates/js/detector.js"),
         World::IngestAdapter => include_str!("../../templates/js/ingest_adapter.js"),
@@ -204,10 +208,8 @@ fn js_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
         ),
         ("README.md".into(), js_readme(name, world)),
     ];
-    for (file, text) in WIT {
-        files.push((format!("wit/{file}").into(), (*text).to_string()));
-    }
-    Ok(files)
+    files.extend(wit_files("wit"));
+    files
 }
 
 fn js_readme(name: &str, world: World) -> String {
@@ -218,7 +220,7 @@ fn js_readme(name: &str, world: World) -> String {
     )
 }
 
-fn python_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
+fn python_project(name: &str, world: World) -> Vec<File> {
     let source = match world {
         World::Detector => include_str!("../../templates/python/detector.py"),
         World::IngestAdapter => include_str!("../../templates/python/ingest_adapter.py"),
@@ -233,10 +235,8 @@ fn python_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
         ),
         ("README.md".into(), python_readme(name, world)),
     ];
-    for (file, text) in WIT {
-        files.push((format!("wit/{file}").into(), (*text).to_string()));
-    }
-    Ok(files)
+    files.extend(wit_files("wit"));
+    files
 }
 
 /// Python and JavaScript components carry their interpreter (12-18 MB) and
@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn a_python_project_carries_its_helpers_and_the_wit() {
-        let files = python_project("csvpy", World::IngestAdapter).unwrap();
+        let files = python_project("csvpy", World::IngestAdapter);
         let app = &files
             .iter()
             .find(|(p, _)| p == Path::new("app.py"))
