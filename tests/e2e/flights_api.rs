@@ -221,7 +221,7 @@ fn formats_bad_parameters_lookups_etags_and_gzip() {
     // Accepted, and named as not applied.
     assert_eq!(
         answer.headers()["x-swim-unserved-filters"],
-        "strata,dep_tracon,current_sector"
+        "dep_tracon,current_sector,strata"
     );
     let plain = gw.request("/flights?per_page=1").send().unwrap();
     assert!(plain.headers().get("x-swim-unserved-filters").is_none());

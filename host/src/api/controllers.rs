@@ -6,15 +6,19 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
+use super::params::{ApiQuery, one_of};
 use super::query::{self, wildcard};
 use super::render;
 use super::response::{ApiError, Envelope, Pagination};
 use super::state::AppState;
+use crate::auth::layer::ErrorBody;
 use crate::reference::AirportTable;
 use crate::source::vatsim::Controller;
 use crate::time::format_iso_millis;
@@ -23,9 +27,6 @@ use crate::time::format_iso_millis;
 const MAX_PAGE: usize = 1_000;
 const MAX_PER_PAGE: usize = 500;
 const DEFAULT_PER_PAGE: usize = 100;
-
-/// The formats served here (PERTI's base formats for this route).
-const FORMATS: &str = "fixm, json, legacy, xml, ndjson";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Format {
@@ -47,50 +48,83 @@ struct ControllerQuery {
     format: Format,
 }
 
+/// The values `format` takes here (PERTI's base formats for this route).
+const FORMATS: &[&str] = &["fixm", "json", "legacy", "xml", "ndjson"];
+
+fn format_schema() -> utoipa::openapi::schema::Object {
+    one_of(FORMATS)
+}
+
+/// The parameters of `/controllers` (PERTI's `controllers.php`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ControllersParams {
+    /// Callsign patterns (`*` wildcard), comma-separated.
+    callsign: Option<String>,
+    /// OBS, FSS, DEL, GND, TWR, APP, CTR; comma-separated.
+    facility_type: Option<String>,
+    /// The callsign's facility part (JFK of JFK_TWR); comma-separated.
+    facility_id: Option<String>,
+    /// A centre's id, or the ARTCC of the airport a position serves;
+    /// comma-separated.
+    artcc: Option<String>,
+    /// Ratings (numbers), comma-separated.
+    rating: Option<String>,
+    /// No vNAS data is ingested: `true` matches nothing.
+    #[param(value_type = Option<bool>)]
+    has_vnas: Option<String>,
+    /// Staffing per facility instead of the positions.
+    #[param(value_type = Option<bool>)]
+    summary: Option<String>,
+    /// Accepted: only online positions exist here.
+    #[allow(dead_code)] // PERTI's clients send `status=active`; it is all there is.
+    status: Option<String>,
+    /// Page.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
+    page: Option<String>,
+    /// Page size.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 500)]
+    per_page: Option<String>,
+    /// JSON for fixm, json and legacy; xml; ndjson.
+    #[param(schema_with = format_schema)]
+    format: Option<String>,
+}
+
 impl ControllerQuery {
-    fn parse(pairs: &[(String, String)]) -> Result<ControllerQuery, ApiError> {
-        let mut q = ControllerQuery {
-            summary: false,
-            callsign: Vec::new(),
-            facility_types: Vec::new(),
-            facility_ids: Vec::new(),
-            artccs: Vec::new(),
-            ratings: Vec::new(),
-            vnas_only: false,
-            page: 1,
-            per_page: DEFAULT_PER_PAGE,
-            format: Format::Json,
+    fn parse(p: &ControllersParams) -> Result<ControllerQuery, ApiError> {
+        let flag = |v: &Option<String>| matches!(v.as_deref(), Some("true" | "1"));
+        let codes = |v: &Option<String>| v.as_deref().map(query::list).unwrap_or_default();
+        let ratings = p
+            .rating
+            .as_deref()
+            .map(|value| {
+                value
+                    .split(',')
+                    .map(|r| r.trim().parse::<i32>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| {
+                        ApiError::bad_param(
+                            "rating",
+                            format!("{value:?} is not a list of ratings (numbers)"),
+                        )
+                    })
+            })
+            .transpose()?;
+        let page = |name, v: &Option<String>, max, default| {
+            v.as_deref().map_or(Ok(default), |v| bounded(name, v, max))
         };
-        for (name, value) in pairs {
-            let value = value.trim();
-            match name.as_str() {
-                "summary" => q.summary = matches!(value, "true" | "1"),
-                "callsign" => q.callsign = query::list(value),
-                "facility_type" => q.facility_types = query::list(value),
-                "facility_id" => q.facility_ids = query::list(value),
-                "artcc" => q.artccs = query::list(value),
-                "rating" => {
-                    q.ratings = value
-                        .split(',')
-                        .map(|r| r.trim().parse::<i32>())
-                        .collect::<Result<_, _>>()
-                        .map_err(|_| {
-                            ApiError::bad_param(
-                                "rating",
-                                format!("{value:?} is not a list of ratings (numbers)"),
-                            )
-                        })?
-                }
-                "has_vnas" => q.vnas_only = matches!(value, "true" | "1"),
-                "page" => q.page = bounded(name, value, MAX_PAGE)?,
-                "per_page" => q.per_page = bounded(name, value, MAX_PER_PAGE)?,
-                "format" => q.format = format(value)?,
-                // `status=active` is all there is: the feed lists only the
-                // positions online.
-                _ => {}
-            }
-        }
-        Ok(q)
+        Ok(ControllerQuery {
+            summary: flag(&p.summary),
+            callsign: codes(&p.callsign),
+            facility_types: codes(&p.facility_type),
+            facility_ids: codes(&p.facility_id),
+            artccs: codes(&p.artcc),
+            ratings: ratings.unwrap_or_default(),
+            vnas_only: flag(&p.has_vnas),
+            page: page("page", &p.page, MAX_PAGE, 1)?,
+            per_page: page("per_page", &p.per_page, MAX_PER_PAGE, DEFAULT_PER_PAGE)?,
+            format: p.format.as_deref().map_or(Ok(Format::Json), format)?,
+        })
     }
 
     fn admits(&self, c: &Controller, airports: &AirportTable) -> bool {
@@ -142,17 +176,26 @@ fn format(value: &str) -> Result<Format, ApiError> {
         "ndjson" => Ok(Format::Ndjson),
         other => Err(ApiError::bad_param(
             "format",
-            format!("{other:?} is not one of {FORMATS}"),
+            format!("{other:?} is not one of {}", FORMATS.join(", ")),
         )),
     }
 }
 
-/// `GET /controllers`.
+/// ATC positions online, from the VATSIM feed (PERTI's `controllers.php`).
+#[utoipa::path(get, path = "/controllers", tag = "flights", params(ControllersParams),
+    responses(
+        (status = 200, description = "`{success, data: positions, pagination, timestamp}`; with `summary=true`, staffing per facility", content(
+            (serde_json::Value = "application/json"),
+            (String = "application/xml"),
+            (String = "application/x-ndjson"),
+        )),
+        (status = 400, description = "A parameter is wrong; the message names it", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
-    Query(pairs): Query<Vec<(String, String)>>,
+    ApiQuery(params): ApiQuery<ControllersParams>,
 ) -> Result<Response, ApiError> {
-    let q = ControllerQuery::parse(&pairs)?;
+    let q = ControllerQuery::parse(&params)?;
     let roster = state.shared.controllers.load_full();
     let airports = AirportTable::embedded();
     let matching: Vec<&Controller> = roster

@@ -1,20 +1,26 @@
 //! `GET /events?since=SEQ&limit=N&channels=...`: the change feed for
 //! polling consumers. A consumer keeps `next_since` and asks again.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::params::ApiQuery;
 use super::response::{ApiError, Envelope};
 use super::state::AppState;
+use crate::auth::layer::ErrorBody;
 use crate::feed::Event;
 
 /// Default and largest page of events.
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
 
-#[derive(Serialize)]
-struct EventsPage<'a> {
+/// A page of the change feed.
+#[derive(Serialize, ToSchema)]
+pub struct EventsPage<'a> {
+    /// `{seq, type, ts, ...}` each (docs/WEBSOCKET.md lists the types).
+    #[schema(value_type = Vec<Object>)]
     events: Vec<&'a Event>,
     since: u64,
     /// Pass this as `since` next time.
@@ -30,20 +36,42 @@ struct EventsPage<'a> {
     resume_gap: Option<u64>,
 }
 
-/// `GET /events`.
+/// The parameters of `/events`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsParams {
+    /// Events after this seq (default: the last seq, so only what comes next).
+    #[param(value_type = Option<u64>, minimum = 0)]
+    since: Option<String>,
+    /// The feed's epoch the client's `since` belongs to: another epoch
+    /// is 409 `RESUME_GAP`.
+    epoch: Option<String>,
+    /// At most this many (default 100; above 10000 is served as 10000).
+    #[param(value_type = Option<u64>, minimum = 1)]
+    limit: Option<String>,
+    /// Event types, comma-separated; `prefix.*` allowed.
+    channels: Option<String>,
+}
+
+/// The change feed for polling consumers: keep `next_since` and ask again.
+#[utoipa::path(get, path = "/events", tag = "events", params(EventsParams),
+    responses(
+        (status = 200, description = "A page of events", body = Envelope<EventsPage>),
+        (status = 400, description = "A parameter is wrong; the message names it", body = ErrorBody),
+        (status = 409, description = "`RESUME_GAP`: `since` is not a position of this feed (another epoch, or beyond its last seq); the client reloads its state", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
-    Query(pairs): Query<Vec<(String, String)>>,
+    ApiQuery(params): ApiQuery<EventsParams>,
 ) -> Result<Response, ApiError> {
-    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
     let feed = state.shared.feed.clone();
-    let since = match get("since") {
+    let since = match params.since.as_deref() {
         None | Some("") => feed.last_seq(),
         Some(s) => s.parse::<u64>().map_err(|_| {
             ApiError::bad_param("since", format!("{s:?} is not a seq (a whole number)"))
         })?,
     };
-    let epoch = get("epoch").filter(|e| !e.is_empty());
+    let epoch = params.epoch.as_deref().filter(|e| !e.is_empty());
     if let Err(gap) = feed.check_resume(since, epoch) {
         let reader = feed.clone();
         let oldest = tokio::task::spawn_blocking(move || reader.oldest_seq())
@@ -53,7 +81,7 @@ pub async fn list(
             .unwrap_or(0);
         return Err(ApiError::resume_gap(&gap, oldest));
     }
-    let limit = match get("limit") {
+    let limit = match params.limit.as_deref() {
         None | Some("") => DEFAULT_LIMIT,
         Some(s) => match s.parse::<usize>() {
             Ok(n) if n >= 1 => n.min(MAX_LIMIT),
@@ -65,7 +93,9 @@ pub async fn list(
             }
         },
     };
-    let channels: Option<Vec<String>> = get("channels")
+    let channels: Option<Vec<String>> = params
+        .channels
+        .as_deref()
         .filter(|c| !c.is_empty())
         .map(|c| c.split(',').map(|s| s.trim().to_string()).collect());
     let last_seq = feed.last_seq();

@@ -2,26 +2,42 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::query::{FlightQuery, Format};
+use super::params::{ApiQuery, one_of};
+use super::query::{self, FlightFilterParams, FlightQuery, FlightsPage, Format};
 use super::render;
-use super::response::{ApiError, Envelope, Pagination};
+use super::response::{ApiError, Envelope, FoundFlight, ListedFlight, Pagination};
 use super::state::AppState;
+use crate::auth::layer::ErrorBody;
 use crate::flight::FlightRecord;
 use crate::store::FlightsView;
 
-type Pairs = Query<Vec<(String, String)>>;
-
-/// `GET /flights`: filtered, paginated, in the requested format (FIXM
-/// names unless asked otherwise, as PERTI answers).
+/// Flights, filtered and paginated, in the format asked for (PERTI's FIXM
+/// names unless asked otherwise).
+#[utoipa::path(get, path = "/flights", tag = "flights", params(FlightFilterParams, FlightsPage),
+    responses(
+        (status = 200, description = "A page of flights", content(
+            (Envelope<Vec<ListedFlight>> = "application/json"),
+            (serde_json::Value = "application/geo+json"),
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+            (String = "application/xml"),
+            (String = "application/vnd.google-earth.kml+xml"),
+        )),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, description = "A parameter is wrong; the message names it", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
-    Query(pairs): Pairs,
+    ApiQuery(filter): ApiQuery<FlightFilterParams>,
+    ApiQuery(page): ApiQuery<FlightsPage>,
 ) -> Result<Response, ApiError> {
-    let query = FlightQuery::parse(&pairs)?;
+    let query = FlightQuery::of_list(&filter, &page)?;
     let view = state.shared.view.load_full();
     let ctx = render::Context::new(state.shared.programs.load_full());
     let matching = matching(&view, &query);
@@ -37,15 +53,21 @@ pub async fn list(
             .map(|r| render::fixm_flight(r, &render::Derived::of(r, &ctx)))
             .collect()
     };
+    let fixm_listed = || {
+        fixm()
+            .into_iter()
+            .map(ListedFlight::Fixm)
+            .collect::<Vec<_>>()
+    };
     let response = match query.format {
-        Format::Fixm => Envelope::new(fixm(), view.as_of)
+        Format::Fixm => Envelope::new(fixm_listed(), view.as_of)
             .paginated(pagination)
             .into_response(),
         Format::Legacy => {
             let data: Vec<_> = page
                 .iter()
                 .map(|r| (r, render::Derived::of(r, &ctx)))
-                .map(|(r, d)| render::legacy(r, &d))
+                .map(|(r, d)| ListedFlight::Legacy(render::legacy(r, &d)))
                 .collect();
             Envelope::new(data, view.as_of)
                 .paginated(pagination)
@@ -112,14 +134,54 @@ fn matching<'a>(view: &'a FlightsView, query: &FlightQuery) -> Vec<&'a Arc<Fligh
     candidates.filter(|r| f.matches(r)).collect()
 }
 
-/// `GET /flight?gufi=|flight_uid=|flight_key=|callsign=`.
-pub async fn one(State(state): State<AppState>, Query(pairs): Pairs) -> Result<Response, ApiError> {
+/// The values `format` takes on `/flight`.
+const ONE_FLIGHT_FORMATS: &[&str] = &["fixm", "json", "legacy"];
+
+fn one_flight_format() -> utoipa::openapi::schema::Object {
+    one_of(ONE_FLIGHT_FORMATS)
+}
+
+/// The parameters of `/flight`: one of `gufi`, `flight_uid`, `flight_key`
+/// or `callsign` is required (400 `MISSING_PARAM` without any).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FlightParams {
+    /// GUFI: the UUID, or the legacy `VAT-YYYYMMDD-CALLSIGN-DEPT-DEST`.
+    gufi: Option<String>,
+    /// The flight's uid.
+    #[param(value_type = Option<u64>)]
+    flight_uid: Option<String>,
+    /// The flight key.
+    flight_key: Option<String>,
+    /// A callsign: the connected flight, else the latest (the gateway's
+    /// addition).
+    callsign: Option<String>,
+    /// FIXM (PERTI's `flight.php` shape) whatever JSON format is named, as
+    /// PERTI; `legacy`: the earlier snake_case record.
+    #[param(schema_with = one_flight_format)]
+    format: Option<String>,
+    /// Accepted: a flight no longer connected is found either way.
+    #[param(value_type = Option<bool>)]
+    #[allow(dead_code)] // PERTI's clients send it; it changes nothing here.
+    include_history: Option<String>,
+}
+
+/// One flight by `gufi`, `flight_uid`, `flight_key` or `callsign`.
+#[utoipa::path(get, path = "/flight", tag = "flights", params(FlightParams),
+    responses(
+        (status = 200, description = "The flight (PERTI's `flight.php` FIXM shape, times and TMI nested; `format=legacy`: the snake_case record)", body = Envelope<FoundFlight>),
+        (status = 400, description = "No identifier, or a parameter is wrong; the message names it", body = ErrorBody),
+        (status = 404, description = "No such flight", body = ErrorBody),
+    ))]
+pub async fn one(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<FlightParams>,
+) -> Result<Response, ApiError> {
     let view = state.shared.view.load_full();
-    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
     // PERTI answers FIXM whatever `format` says; a format this route does
     // not serve is refused here rather than answered with another, and
     // `legacy` is this gateway's way to the earlier names (docs/PERTI.md).
-    let legacy = match get("format").map(str::to_ascii_lowercase).as_deref() {
+    let legacy = match params.format.map(|f| f.to_ascii_lowercase()).as_deref() {
         None | Some("" | "fixm" | "json") => false,
         Some("legacy") => true,
         Some(other) => {
@@ -131,16 +193,16 @@ pub async fn one(State(state): State<AppState>, Query(pairs): Pairs) -> Result<R
             ));
         }
     };
-    let found = if let Some(gufi) = get("gufi") {
+    let found = if let Some(gufi) = params.gufi.as_deref() {
         view.by_any_gufi(gufi).cloned()
-    } else if let Some(uid) = get("flight_uid") {
+    } else if let Some(uid) = params.flight_uid.as_deref() {
         let uid: u64 = uid.parse().map_err(|_| {
             ApiError::bad_param("flight_uid", format!("{uid:?} is not a whole number"))
         })?;
         view.by_uid(uid).cloned()
-    } else if let Some(key) = get("flight_key") {
+    } else if let Some(key) = params.flight_key.as_deref() {
         view.by_flight_key(key).cloned()
-    } else if let Some(callsign) = get("callsign") {
+    } else if let Some(callsign) = params.callsign.as_deref() {
         // The connected flight if there is one, else the latest.
         let all: Vec<_> = view.by_callsign(callsign).cloned().collect();
         all.iter()
@@ -156,55 +218,105 @@ pub async fn one(State(state): State<AppState>, Query(pairs): Pairs) -> Result<R
     let ctx = render::Context::new(state.shared.programs.load_full());
     let derived = render::Derived::of(&record, &ctx);
     if legacy {
-        let flight = render::legacy(&record, &derived);
+        let flight = FoundFlight::Legacy(render::legacy(&record, &derived));
         return Ok(Envelope::new(flight, view.as_of).into_response());
     }
-    Ok(Envelope::new(render::fixm_detail(&record, &derived), view.as_of).into_response())
+    let flight = FoundFlight::Fixm(render::fixm_detail(&record, &derived));
+    Ok(Envelope::new(flight, view.as_of).into_response())
 }
 
-/// `GET /flight/{gufi}`: the path form PERTI's `.htaccess` routes to its
-/// `flight.php` (either GUFI; the query's other parameters apply).
+/// The query parameters of `/flight/{gufi}`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FlightPathParams {
+    /// As `/flight`.
+    #[param(schema_with = one_flight_format)]
+    format: Option<String>,
+    /// As `/flight`.
+    #[param(value_type = Option<bool>)]
+    include_history: Option<String>,
+}
+
+/// One flight by either GUFI in the path: the form PERTI's `.htaccess`
+/// routes to its `flight.php`.
+#[utoipa::path(get, path = "/flight/{gufi}", tag = "flights",
+    params(("gufi" = String, Path, description = "The UUID or the legacy `VAT-YYYYMMDD-CALLSIGN-DEPT-DEST`"), FlightPathParams),
+    responses(
+        (status = 200, description = "The flight, as `/flight`", body = Envelope<FoundFlight>),
+        (status = 400, description = "A `format` other than fixm, json, legacy", body = ErrorBody),
+        (status = 404, description = "No such flight", body = ErrorBody),
+    ))]
 pub async fn by_path(
     state: State<AppState>,
     Path(gufi): Path<String>,
-    Query(mut pairs): Pairs,
+    ApiQuery(params): ApiQuery<FlightPathParams>,
 ) -> Result<Response, ApiError> {
-    pairs.retain(|(k, _)| {
-        !matches!(
-            k.as_str(),
-            "gufi" | "flight_uid" | "flight_key" | "callsign"
-        )
-    });
-    pairs.push(("gufi".to_string(), gufi));
-    one(state, Query(pairs)).await
+    let params = FlightParams {
+        gufi: Some(gufi),
+        format: params.format,
+        include_history: params.include_history,
+        ..FlightParams::default()
+    };
+    one(state, ApiQuery(params)).await
 }
 
-/// `GET /positions`: every matching flight with a position, as GeoJSON.
+/// The values `format` takes on `/positions`: all give GeoJSON.
+const POSITION_FORMATS: &[&str] = &["geojson", "fixm", "json", "legacy"];
+
+fn position_format() -> utoipa::openapi::schema::Object {
+    one_of(POSITION_FORMATS)
+}
+
+/// `/positions`' own parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PositionsParams {
+    /// GeoJSON whatever JSON format is named (as PERTI's `positions.php`);
+    /// ndjson, csv, xml and kml are refused with 400.
+    #[param(schema_with = position_format)]
+    format: Option<String>,
+    /// Add each flight's route string.
+    #[param(value_type = Option<bool>)]
+    include_route: Option<String>,
+}
+
+/// Every matching flight with a position, as a GeoJSON FeatureCollection
+/// (`[lon, lat, alt]`).
+///
 /// PERTI serves only GeoJSON here and ignores `format`, so the JSON formats
 /// (`fixm`, `json`, `legacy`, `geojson`) give GeoJSON; a format asked for
 /// by name that this route does not serve is refused rather than answered
 /// with something else.
+#[utoipa::path(get, path = "/positions", tag = "flights", params(FlightFilterParams, PositionsParams),
+    responses(
+        (status = 200, description = "A FeatureCollection", content_type = "application/geo+json", body = serde_json::Value),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, description = "A parameter is wrong; the message names it", body = ErrorBody),
+    ))]
 pub async fn positions(
     State(state): State<AppState>,
-    Query(pairs): Pairs,
+    ApiQuery(filter): ApiQuery<FlightFilterParams>,
+    ApiQuery(params): ApiQuery<PositionsParams>,
 ) -> Result<Response, ApiError> {
-    let query = FlightQuery::parse(&pairs)?;
-    if !matches!(
-        query.format,
-        Format::Fixm | Format::Legacy | Format::GeoJson
-    ) {
+    let query = FlightQuery::of_filter(&filter)?;
+    let format = query::optional(&params.format, query::format)?.unwrap_or_default();
+    if !matches!(format, Format::Fixm | Format::Legacy | Format::GeoJson) {
         return Err(ApiError::bad_param(
             "format",
             "/positions serves GeoJSON only (format=geojson); /flights serves ndjson, csv, xml and kml",
         ));
     }
+    let include_route = query::optional(&params.include_route, |v| {
+        query::boolean("include_route", v)
+    })?
+    .unwrap_or(false);
     let view = state.shared.view.load_full();
     let ctx = render::Context::new(state.shared.programs.load_full());
     let matching: Vec<_> = matching(&view, &query)
         .into_iter()
         .filter(|r| r.position.is_some())
         .collect();
-    let response = geojson(&matching, &ctx, query.include_route, None, view.as_of);
+    let response = geojson(&matching, &ctx, include_route, None, view.as_of);
     Ok(naming_unserved(response, &query.unserved))
 }
 

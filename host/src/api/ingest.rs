@@ -15,8 +15,9 @@ use futures_util::StreamExt;
 
 use super::response::{ApiError, Envelope};
 use super::state::AppState;
+use crate::auth::layer::ErrorBody;
 use crate::health::wall_ms;
-use crate::ingest::IngestBatch;
+use crate::ingest::{IngestBatch, IngestReport};
 use crate::pipeline::Work;
 use crate::plugin::Kind;
 
@@ -28,7 +29,20 @@ pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// client that is still sending gets its 413 rather than a reset connection.
 const DRAIN_LIMIT: usize = 4 * BODY_LIMIT;
 
-/// `POST /ingest/{route}`.
+/// Partner data, parsed by the ingest adapter plugin that owns the route
+/// (`adl`, `track`, `metering`, `vnas/track`, or one dropped in) and
+/// applied as one pipeline cycle.
+#[utoipa::path(post, path = "/ingest/{route}", tag = "ingest",
+    params(("route" = String, Path, description = "The adapter's route; it may have several segments (`vnas/track`)")),
+    request_body(content = Object, description = "The adapter's body: `adl`: `{flights: [...]}` (500); `track`: `{tracks: [...]}` (1000); `metering`: `{airport, metering_point?, metering: [...]}` (500)"),
+    responses(
+        (status = 200, description = "Applied; bad items reported one by one", body = Envelope<IngestReport>),
+        (status = 400, description = "Refused whole, nothing applied (`INVALID_BODY`: not JSON, wrong shape, over the item limit)", body = ErrorBody),
+        (status = 403, description = "The key may not write to this route (`FORBIDDEN`)", body = ErrorBody),
+        (status = 404, description = "No adapter serves the route", body = ErrorBody),
+        (status = 413, description = "Over 4 MiB (`PAYLOAD_TOO_LARGE`), nothing applied", body = ErrorBody),
+        (status = 500, description = "The adapter faulted (`ADAPTER_FAULT`), nothing applied", body = ErrorBody),
+    ))]
 pub async fn ingest(
     State(state): State<AppState>,
     Path(route): Path<String>,

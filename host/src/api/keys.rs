@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::response::{ApiError, Envelope};
 use super::state::AppState;
+use crate::auth::layer::ErrorBody;
 use crate::health::wall_ms;
 
 fn gate(state: &AppState) -> Result<&std::sync::Arc<crate::auth::Gatekeeper>, ApiError> {
@@ -16,7 +17,14 @@ fn gate(state: &AppState) -> Result<&std::sync::Arc<crate::auth::Gatekeeper>, Ap
         .ok_or_else(|| ApiError::not_found("access control is off on this gateway"))
 }
 
-/// `GET /keys`.
+/// Every key's record (never the key): tier, owner, expiry, permissions,
+/// usage counters (system key).
+#[utoipa::path(get, path = "/keys", tag = "keys",
+    responses(
+        (status = 200, description = "The keys", body = Object),
+        (status = 403, description = "Not a system key (`FORBIDDEN`)", body = ErrorBody),
+        (status = 404, description = "Access control is off on this gateway", body = ErrorBody),
+    ))]
 pub async fn list(axum::extract::State(state): State<AppState>) -> Result<Response, ApiError> {
     let keys = gate(&state)?.keys().clone();
     let all = tokio::task::spawn_blocking(move || keys.list())
@@ -26,7 +34,15 @@ pub async fn list(axum::extract::State(state): State<AppState>) -> Result<Respon
     Ok(Envelope::new(all, wall_ms()).into_response())
 }
 
-/// `DELETE /keys/{id}`.
+/// Revoke a key: refused from the next request on (system key).
+#[utoipa::path(delete, path = "/keys/{id}", tag = "keys",
+    params(("id" = i64, Path, description = "The key's id (`GET /keys`)")),
+    responses(
+        (status = 200, description = "Revoked: `{id, revoked: true}`", body = Object),
+        (status = 400, description = "Not a key id", body = ErrorBody),
+        (status = 403, description = "Not a system key (`FORBIDDEN`)", body = ErrorBody),
+        (status = 404, description = "No such key", body = ErrorBody),
+    ))]
 pub async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,

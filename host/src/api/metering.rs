@@ -10,18 +10,20 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::IntoParams;
 
+use super::params::{ApiQuery, one_of};
 use super::render::{self, Derived};
 use super::response::{ApiError, Envelope};
 use super::state::AppState;
 use super::tmi::iso;
+use crate::auth::layer::ErrorBody;
 use crate::flight::{FlightRecord, Metering};
-
-type Pairs = Query<Vec<(String, String)>>;
 
 /// PERTI's FIXM names of the metering columns (`convertToFixmNaming`).
 const FIXM_NAMES: &[(&str, &str)] = &[
@@ -59,9 +61,6 @@ const FIXM_NAMES: &[(&str, &str)] = &[
     ("delay_minutes", "tmiDelayValue"),
 ];
 
-/// The formats served here, as PERTI's metering endpoint lists them.
-const FORMATS: &str = "fixm, json, xml, ndjson, csv";
-
 #[derive(Clone, Copy, PartialEq)]
 enum Format {
     Fixm,
@@ -80,29 +79,47 @@ struct MeteringQuery {
     format: Format,
 }
 
+/// The values `format` takes here, as PERTI's metering endpoint lists them.
+const FORMATS: &[&str] = &["fixm", "json", "xml", "ndjson", "csv"];
+
+fn format_schema() -> utoipa::openapi::schema::Object {
+    one_of(FORMATS)
+}
+
+/// The parameters of `/metering/{airport}` and its `sequence`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MeteringParams {
+    /// Metering status, e.g. `METERED`.
+    status: Option<String>,
+    /// Arrival stream.
+    stream: Option<String>,
+    /// Arrival runway (none is ingested: matches nothing).
+    runway: Option<String>,
+    /// Only flights with a metering status (the default; anything but
+    /// `false` keeps it, as PERTI).
+    #[param(value_type = Option<bool>)]
+    metered_only: Option<String>,
+    /// fixm: camelCase names; json: PERTI's column names; xml, ndjson, csv.
+    #[param(schema_with = format_schema)]
+    format: Option<String>,
+}
+
 impl MeteringQuery {
-    fn parse(pairs: &[(String, String)]) -> Result<MeteringQuery, ApiError> {
-        let mut q = MeteringQuery {
-            status: None,
-            runway: None,
-            stream: None,
-            metered_only: true,
-            format: Format::Fixm,
+    fn parse(p: &MeteringParams) -> Result<MeteringQuery, ApiError> {
+        let upper = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::to_ascii_uppercase)
+                .filter(|v| !v.is_empty())
         };
-        for (name, value) in pairs {
-            let value = value.trim();
-            let upper = || Some(value.to_ascii_uppercase()).filter(|v| !v.is_empty());
-            match name.as_str() {
-                "status" => q.status = upper(),
-                "runway" => q.runway = upper(),
-                "stream" => q.stream = upper(),
-                // PERTI: anything but `false` keeps the default.
-                "metered_only" => q.metered_only = value != "false",
-                "format" => q.format = format(value)?,
-                _ => {}
-            }
-        }
-        Ok(q)
+        Ok(MeteringQuery {
+            status: upper(&p.status),
+            runway: upper(&p.runway),
+            stream: upper(&p.stream),
+            // PERTI: anything but `false` keeps the default.
+            metered_only: p.metered_only.as_deref() != Some("false"),
+            format: p.format.as_deref().map_or(Ok(Format::Fixm), format)?,
+        })
     }
 
     fn admits(&self, m: Option<&Metering>) -> bool {
@@ -126,39 +143,50 @@ fn format(value: &str) -> Result<Format, ApiError> {
         "csv" => Ok(Format::Csv),
         other => Err(ApiError::bad_param(
             "format",
-            format!("{other:?} is not one of {FORMATS}"),
+            format!("{other:?} is not one of {}", FORMATS.join(", ")),
         )),
     }
 }
 
-/// `GET /metering/{airport}`.
+/// An airport's metered arrivals (PERTI's `metering.php`).
+#[utoipa::path(get, path = "/metering/{airport}", tag = "metering", params(("airport" = String, Path, description = "The arrival airport (3 or 4 letters or digits)", min_length = 3, max_length = 4), MeteringParams),
+    responses(
+        (status = 200, description = "`{success, data: {airport, type: metering_data, flights, count, summary}}`", content(
+            (Object = "application/json"), (String = "application/xml"),
+            (String = "application/x-ndjson"), (String = "text/csv"),
+        )),
+        (status = 400, description = "A parameter or the airport is wrong; the message names it", body = ErrorBody),
+    ))]
 pub async fn airport(
     state: State<AppState>,
     Path(airport): Path<String>,
-    pairs: Pairs,
+    params: ApiQuery<MeteringParams>,
 ) -> Result<Response, ApiError> {
-    answer(state, airport, false, pairs)
+    answer(state, airport, false, params)
 }
 
-/// `GET /metering/{airport}/{sub}`: `sequence` is the only sub-resource.
-pub async fn sub_resource(
+/// An airport's arrival sequence.
+#[utoipa::path(get, path = "/metering/{airport}/sequence", tag = "metering", params(("airport" = String, Path, description = "The arrival airport (3 or 4 letters or digits)", min_length = 3, max_length = 4), MeteringParams),
+    responses(
+        (status = 200, description = "`{success, data: {airport, type: sequence_list, flights, count, summary}}`", content(
+            (Object = "application/json"), (String = "application/xml"),
+            (String = "application/x-ndjson"), (String = "text/csv"),
+        )),
+        (status = 400, description = "A parameter or the airport is wrong; the message names it", body = ErrorBody),
+    ))]
+pub async fn sequence(
     state: State<AppState>,
-    Path((airport, sub)): Path<(String, String)>,
-    pairs: Pairs,
+    Path(airport): Path<String>,
+    params: ApiQuery<MeteringParams>,
 ) -> Result<Response, ApiError> {
-    if !sub.eq_ignore_ascii_case("sequence") {
-        return Err(ApiError::not_found(format!(
-            "/metering/{airport}/{sub}: the only sub-resource is `sequence`"
-        )));
-    }
-    answer(state, airport, true, pairs)
+    answer(state, airport, true, params)
 }
 
 fn answer(
     State(state): State<AppState>,
     airport: String,
     sequence: bool,
-    Query(pairs): Pairs,
+    ApiQuery(params): ApiQuery<MeteringParams>,
 ) -> Result<Response, ApiError> {
     let airport = airport.trim().to_ascii_uppercase();
     if !(3..=4).contains(&airport.len()) || !airport.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -168,7 +196,7 @@ fn answer(
             message: format!("{airport:?} is not an airport code (3 or 4 letters or digits)"),
         });
     }
-    let q = MeteringQuery::parse(&pairs)?;
+    let q = MeteringQuery::parse(&params)?;
     let view = state.shared.view.load_full();
     let ctx = render::Context::new(state.shared.programs.load_full());
     let arrivals = sequenced(

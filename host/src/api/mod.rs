@@ -5,7 +5,9 @@
 //! metrics: no key ever) and `reads` (everything a key will guard), so the
 //! access-control layer wraps exactly the second group.
 //!
-//! - `query`: parameters and filters; `render`: PERTI's shapes and formats;
+//! - `params`: each route's declared query parameters; `query`: the
+//!   flight filters; `render`: PERTI's shapes and formats;
+//! - `openapi`: `/openapi.json`, generated from the same route table;
 //! - `response`: envelopes and errors; `etag`: ETag / 304;
 //! - `flights`, `controllers`, `events`, `metering`, `tmi`, `ntml`,
 //!   `ingest`, `keys`, `system`: the handlers.
@@ -19,6 +21,8 @@ mod ingest;
 mod keys;
 mod metering;
 mod ntml;
+mod openapi;
+mod params;
 pub mod query;
 mod render;
 pub mod response;
@@ -31,8 +35,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, patch, post};
+use axum::routing::get;
 use tower_http::compression::CompressionLayer;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 pub use state::{AppState, Leading};
 
@@ -41,62 +47,13 @@ pub use crate::API_PREFIX as PREFIX;
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let open = Router::new()
-        .route("/health", get(system::health))
-        .route("/metrics", get(system::metrics));
-    let reads = Router::new()
-        .route("/", get(system::index))
-        .route("/flights", get(flights::list))
-        .route("/flight", get(flights::one))
-        .route("/flight/{gufi}", get(flights::by_path))
-        .route("/positions", get(flights::positions))
-        .route("/controllers", get(controllers::list))
-        .route("/events", get(events::list))
-        .route("/plugins", get(system::plugins))
-        .route("/openapi.json", get(system::openapi))
-        .route("/sim/truth", get(system::sim_truth))
-        .route("/keys", get(keys::list))
-        .route("/keys/{id}", axum::routing::delete(keys::revoke))
-        // The ingest handler reads its body within its own limit. Routes
-        // may have several segments (`/ingest/vnas/track`, as PERTI's).
-        .route("/ingest/{*route}", post(ingest::ingest))
-        .route(
-            "/tmi/programs",
-            get(tmi::programs)
-                .post(tmi::issue)
-                .layer(DefaultBodyLimit::max(tmi::BODY_LIMIT)),
-        )
-        .route(
-            "/tmi/programs/{id}",
-            patch(tmi::modify)
-                .delete(tmi::release)
-                .layer(DefaultBodyLimit::max(tmi::BODY_LIMIT)),
-        )
-        .route("/tmi/controlled", get(tmi::controlled))
-        .route(
-            "/tmi/gs",
-            get(ntml::ground_stops)
-                .post(ntml::create_ground_stop)
-                .layer(DefaultBodyLimit::max(tmi::BODY_LIMIT)),
-        )
-        .route("/tmi/gs/{id}", get(ntml::ground_stop))
-        .route("/tmi/gs/{id}/flights", get(ntml::ground_stop_flights))
-        .route(
-            "/tmi/gdp",
-            get(ntml::gdps)
-                .post(ntml::create_gdp)
-                .layer(DefaultBodyLimit::max(tmi::BODY_LIMIT)),
-        )
-        .route("/tmi/gdp/{id}", get(ntml::gdp))
-        .route("/tmi/gdp/{id}/flights", get(ntml::gdp_flights))
-        .route("/tmi/gdp/{id}/slots", get(ntml::gdp_slots))
-        .route("/metering/{airport}", get(metering::airport))
-        .route("/metering/{airport}/{sub}", get(metering::sub_resource))
-        // A follower passes pipeline writes to the cluster's leader.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            forward::to_leader,
-        ));
+    let (open, _) = open_routes().split_for_parts();
+    let (reads, _) = key_routes().split_for_parts();
+    // A follower passes pipeline writes to the cluster's leader.
+    let reads = reads.layer(middleware::from_fn_with_state(
+        state.clone(),
+        forward::to_leader,
+    ));
     let api = open.merge(reads).fallback(not_found);
     // `/api/swim/v1/` answers like `/api/swim/v1`.
     let mut app = Router::new()
@@ -132,6 +89,64 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new().gzip(true))
         .layer(cors(&state.cors_origins))
         .with_state(state)
+}
+
+/// The routes no key guards: health and metrics.
+fn open_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(system::health))
+        .routes(routes!(system::metrics))
+}
+
+/// Every route a key guards. Each is registered from its handler's
+/// `#[utoipa::path]`, so `/openapi.json` lists exactly what is served.
+fn key_routes() -> OpenApiRouter<AppState> {
+    let program_body = || DefaultBodyLimit::max(tmi::BODY_LIMIT);
+    let router = OpenApiRouter::new()
+        .routes(routes!(system::index))
+        .routes(routes!(flights::list))
+        .routes(routes!(flights::one))
+        .routes(routes!(flights::by_path))
+        .routes(routes!(flights::positions))
+        .routes(routes!(controllers::list))
+        .routes(routes!(events::list))
+        .routes(routes!(system::plugins))
+        .routes(routes!(system::openapi))
+        .routes(routes!(system::sim_truth))
+        .routes(routes!(keys::list))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(tmi::programs, tmi::issue).layer(program_body()))
+        .routes(routes!(tmi::modify, tmi::release).layer(program_body()))
+        .routes(routes!(tmi::controlled))
+        .routes(routes!(ntml::ground_stops, ntml::create_ground_stop).layer(program_body()))
+        .routes(routes!(ntml::ground_stop))
+        .routes(routes!(ntml::ground_stop_flights))
+        .routes(routes!(ntml::gdps, ntml::create_gdp).layer(program_body()))
+        .routes(routes!(ntml::gdp))
+        .routes(routes!(ntml::gdp_flights))
+        .routes(routes!(ntml::gdp_slots))
+        .routes(routes!(metering::airport))
+        .routes(routes!(metering::sequence));
+    // The ingest handler reads its body within its own limit. Routes may
+    // have several segments (`/ingest/vnas/track`, as PERTI's): axum's
+    // catch-all, documented as one `{route}` parameter.
+    catch_all(router, "/ingest/{*route}", routes!(ingest::ingest))
+}
+
+/// Serves `method_router` at an axum catch-all `path`, documented under
+/// the path its annotation names.
+fn catch_all(
+    mut router: OpenApiRouter<AppState>,
+    path: &str,
+    (schemas, paths, method_router): UtoipaMethodRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    let doc = router.get_openapi_mut();
+    doc.paths.paths.extend(paths.paths);
+    doc.components
+        .get_or_insert_with(Default::default)
+        .schemas
+        .extend(schemas);
+    router.route(path, method_router)
 }
 
 /// CORS for the configured origins (none: browsers on other origins are refused).

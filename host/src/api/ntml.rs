@@ -13,19 +13,22 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
+use super::params::{ApiQuery, one_of};
 use super::response::ApiError;
 use super::state::AppState;
 use super::tmi::iso;
+use crate::auth::layer::ErrorBody;
 use crate::flight::{ControlType, FlightRecord};
 use crate::reference::AirlineTable;
 use crate::time::format_iso_millis;
+use crate::tmi::{GdpBody, GroundStopBody};
 use crate::tmi::{Program, ProgramSpec, Status, TmiCommand};
-
-type Pairs = Query<Vec<(String, String)>>;
 
 /// How many programs a list shows by default, and at most.
 const DEFAULT_LIMIT: usize = 50;
@@ -33,17 +36,38 @@ const MAX_LIMIT: usize = 200;
 const HOUR_MS: i64 = 3_600_000;
 
 /// `GET /tmi/gs`.
-pub async fn ground_stops(state: State<AppState>, pairs: Pairs) -> Result<Response, ApiError> {
-    list(state, pairs, ControlType::Gs)
+#[utoipa::path(get, path = "/tmi/gs", tag = "tmi", params(ProgramListParams),
+    responses(
+        (status = 200, description = "`{status: ok, data: {programs, total, filters, server_utc}}` plus `success` and `timestamp`", body = Object),
+        (status = 400, description = "A parameter is wrong; the message names it", body = ErrorBody),
+    ))]
+pub async fn ground_stops(
+    state: State<AppState>,
+    params: ApiQuery<ProgramListParams>,
+) -> Result<Response, ApiError> {
+    list(state, params, ControlType::Gs)
 }
 
 /// `GET /tmi/gdp`.
-pub async fn gdps(state: State<AppState>, pairs: Pairs) -> Result<Response, ApiError> {
-    list(state, pairs, ControlType::Gdp)
+#[utoipa::path(get, path = "/tmi/gdp", tag = "tmi", params(ProgramListParams),
+    responses(
+        (status = 200, description = "`{status: ok, data: {programs, total, filters, server_utc}}` plus `success` and `timestamp`", body = Object),
+        (status = 400, description = "A parameter is wrong; the message names it", body = ErrorBody),
+    ))]
+pub async fn gdps(
+    state: State<AppState>,
+    params: ApiQuery<ProgramListParams>,
+) -> Result<Response, ApiError> {
+    list(state, params, ControlType::Gdp)
 }
 
 /// `POST /tmi/gs`: PERTI's documented `GroundStopCreateRequest`. The
 /// program is active when issued (there is no proposal stage here).
+#[utoipa::path(post, path = "/tmi/gs", tag = "tmi", request_body = GroundStopBody,
+    responses(
+        (status = 200, description = "`{status: ok, message, data: {program_id, program}}`", body = Object),
+        (status = 400, description = "A field is wrong or not honoured here; the message names it", body = ErrorBody),
+    ))]
 pub async fn create_ground_stop(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -55,6 +79,11 @@ pub async fn create_ground_stop(
 
 /// `POST /tmi/gdp`: PERTI's documented `GdpCreateRequest`; the slots are
 /// given in the cycle that issues it.
+#[utoipa::path(post, path = "/tmi/gdp", tag = "tmi", request_body = GdpBody,
+    responses(
+        (status = 200, description = "`{status: ok, message, data: {program_id, program}}`", body = Object),
+        (status = 400, description = "A field is wrong or not honoured here; the message names it", body = ErrorBody),
+    ))]
 pub async fn create_gdp(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -83,11 +112,21 @@ async fn created(state: &AppState, spec: ProgramSpec, message: &str) -> Result<R
 }
 
 /// `GET /tmi/gs/{id}`.
+#[utoipa::path(get, path = "/tmi/gs/{id}", tag = "tmi", params(("id" = String, Path, description = "The program's number or any of its names (`GS_KJFK_20261201`, `KJFK-GS-12011500`, `GDP-KATL-202612011400`)")),
+    responses(
+        (status = 200, description = "`{status: ok, data: the program}`", body = Object),
+        (status = 404, description = "No such program", body = ErrorBody),
+    ))]
 pub async fn ground_stop(state: State<AppState>, id: Path<String>) -> Result<Response, ApiError> {
     one(state, id, ControlType::Gs)
 }
 
 /// `GET /tmi/gdp/{id}`.
+#[utoipa::path(get, path = "/tmi/gdp/{id}", tag = "tmi", params(("id" = String, Path, description = "The program's number or any of its names (`GS_KJFK_20261201`, `KJFK-GS-12011500`, `GDP-KATL-202612011400`)")),
+    responses(
+        (status = 200, description = "`{status: ok, data: the program}`", body = Object),
+        (status = 404, description = "No such program", body = ErrorBody),
+    ))]
 pub async fn gdp(state: State<AppState>, id: Path<String>) -> Result<Response, ApiError> {
     one(state, id, ControlType::Gdp)
 }
@@ -104,6 +143,11 @@ fn one(
 
 /// `GET /tmi/gs/{id}/flights`: the flights it holds, in `/tmi/controlled`'s
 /// shape.
+#[utoipa::path(get, path = "/tmi/gs/{id}/flights", tag = "tmi", params(("id" = String, Path, description = "The program's number or any of its names (`GS_KJFK_20261201`, `KJFK-GS-12011500`, `GDP-KATL-202612011400`)")),
+    responses(
+        (status = 200, description = "`{status: ok, data: {program, flights, summary, server_utc}}`", body = Object),
+        (status = 404, description = "No such program", body = ErrorBody),
+    ))]
 pub async fn ground_stop_flights(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -125,6 +169,11 @@ pub async fn ground_stop_flights(
 }
 
 /// `GET /tmi/gdp/{id}/flights`: the flights it gave slots, by slot time.
+#[utoipa::path(get, path = "/tmi/gdp/{id}/flights", tag = "tmi", params(("id" = String, Path, description = "The program's number or any of its names (`GS_KJFK_20261201`, `KJFK-GS-12011500`, `GDP-KATL-202612011400`)")),
+    responses(
+        (status = 200, description = "`{status: ok, data: {program_id, flights, summary}}`", body = Object),
+        (status = 404, description = "No such program", body = ErrorBody),
+    ))]
 pub async fn gdp_flights(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -181,36 +230,33 @@ pub async fn gdp_flights(
 /// `GET /tmi/gdp/{id}/slots`: the slots given (`ASSIGNED`), and per hour
 /// the capacity left (`OPEN` counts in the summary): slots are not a fixed
 /// grid here, each is the earliest free time at the program's spacing.
+#[utoipa::path(get, path = "/tmi/gdp/{id}/slots", tag = "tmi", params(("id" = String, Path, description = "The program's number or any of its names (`GS_KJFK_20261201`, `KJFK-GS-12011500`, `GDP-KATL-202612011400`)"), SlotsParams),
+    responses(
+        (status = 200, description = "`{status: ok, data: {program_id, slots, summary}}`", body = Object),
+        (status = 400, description = "A parameter is wrong; the message names it", body = ErrorBody),
+        (status = 404, description = "No such program", body = ErrorBody),
+    ))]
 pub async fn gdp_slots(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(pairs): Pairs,
+    ApiQuery(params): ApiQuery<SlotsParams>,
 ) -> Result<Response, ApiError> {
     let view = Snapshot::of(&state);
     let program = view.find(&id, ControlType::Gdp)?;
-    let mut status_filter = None;
-    let mut hour_filter = None;
-    for (name, value) in &pairs {
-        match name.as_str() {
-            "status" => status_filter = Some(value.trim().to_ascii_uppercase()),
-            "hour" => {
-                hour_filter = Some(
-                    value
-                        .trim()
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|h| (0..24).contains(h))
-                        .ok_or_else(|| {
-                            ApiError::bad_param(
-                                "hour",
-                                format!("{value:?} is not an hour from 0 to 23"),
-                            )
-                        })?,
-                )
-            }
-            _ => {}
-        }
-    }
+    let status_filter = params.status.map(|s| s.to_ascii_uppercase());
+    let hour_filter = params
+        .hour
+        .as_deref()
+        .map(|value| {
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|h| (0..24).contains(h))
+                .ok_or_else(|| {
+                    ApiError::bad_param("hour", format!("{value:?} is not an hour from 0 to 23"))
+                })
+        })
+        .transpose()?;
     let airlines = AirlineTable::embedded();
     let slotted = view.slotted(program);
     let total = total_slots(program);
@@ -257,39 +303,67 @@ pub async fn gdp_slots(
     Ok(ok(data, view.as_of))
 }
 
+/// The parameters of `/tmi/gs` and `/tmi/gdp`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProgramListParams {
+    /// The controlled airport.
+    airport: Option<String>,
+    /// The documented status (GS: ACTIVE, COMPLETED, PURGED; GDP: ACTIVE,
+    /// EXPIRED, PURGED).
+    status: Option<String>,
+    /// Only programs in force.
+    #[param(value_type = Option<bool>)]
+    active_only: Option<String>,
+    /// Ended programs too.
+    #[param(value_type = Option<bool>)]
+    include_history: Option<String>,
+    /// The most programs (default 50; above 200 is served as 200).
+    #[param(value_type = Option<u64>, minimum = 1)]
+    limit: Option<String>,
+}
+
+/// The parameters of `/tmi/gdp/{id}/slots`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SlotsParams {
+    /// Slot status: `ASSIGNED`, or `OPEN` (open slots are counted in the
+    /// summary, not listed).
+    #[param(schema_with = slot_status)]
+    status: Option<String>,
+    /// The slot's UTC hour.
+    #[param(value_type = Option<u8>, minimum = 0, maximum = 23)]
+    hour: Option<String>,
+}
+
+fn slot_status() -> utoipa::openapi::schema::Object {
+    one_of(&["ASSIGNED", "OPEN"])
+}
+
 fn list(
     State(state): State<AppState>,
-    Query(pairs): Pairs,
+    ApiQuery(params): ApiQuery<ProgramListParams>,
     kind: ControlType,
 ) -> Result<Response, ApiError> {
-    let mut airport = None;
-    let mut status = None;
-    let mut active_only = false;
-    let mut include_history = false;
-    let mut limit = DEFAULT_LIMIT;
-    for (name, value) in &pairs {
-        let value = value.trim();
-        match name.as_str() {
-            "airport" => airport = Some(value.to_ascii_uppercase()).filter(|a| !a.is_empty()),
-            "status" => status = Some(value.to_ascii_uppercase()).filter(|s| !s.is_empty()),
-            "active_only" => active_only = flag(name, value)?,
-            "include_history" => include_history = flag(name, value)?,
-            "limit" => {
-                limit = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|&n| n >= 1)
-                    .ok_or_else(|| {
-                        ApiError::bad_param(
-                            "limit",
-                            format!("{value:?} is not a whole number from 1"),
-                        )
-                    })?
-                    .min(MAX_LIMIT)
-            }
-            _ => {}
-        }
-    }
+    let upper = |v: Option<String>| v.map(|v| v.to_ascii_uppercase()).filter(|v| !v.is_empty());
+    let airport = upper(params.airport);
+    let status = upper(params.status);
+    let active_only = optional_flag("active_only", &params.active_only)?;
+    let include_history = optional_flag("include_history", &params.include_history)?;
+    let limit = params
+        .limit
+        .as_deref()
+        .map(|value| {
+            value
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| {
+                    ApiError::bad_param("limit", format!("{value:?} is not a whole number from 1"))
+                })
+        })
+        .transpose()?
+        .map_or(DEFAULT_LIMIT, |n| n.min(MAX_LIMIT));
     let view = Snapshot::of(&state);
     let programs: Vec<Value> = view
         .programs
@@ -496,6 +570,10 @@ fn average(values: &[i64]) -> f64 {
         return 0.0;
     }
     (values.iter().sum::<i64>() as f64 / values.len() as f64 * 10.0).round() / 10.0
+}
+
+fn optional_flag(name: &str, value: &Option<String>) -> Result<bool, ApiError> {
+    value.as_deref().map_or(Ok(false), |v| flag(name, v))
 }
 
 fn flag(name: &str, value: &str) -> Result<bool, ApiError> {

@@ -3,7 +3,10 @@
 //! has no data for (TRACONs, sectors, strata) are accepted and not applied,
 //! so PERTI's clients keep working, and the answer names them in its
 //! `X-SWIM-Unserved-Filters` header; unknown parameters are ignored, as
-//! PERTI does.
+//! PERTI does. `FlightsParams` declares them all (`api::params`).
+
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::flight::{FlightRecord, Phase};
 
@@ -45,15 +48,6 @@ pub struct FlightFilter {
     pub flow_event_code: Option<String>,
 }
 
-/// PERTI's filters the gateway has no data for: accepted, not applied.
-pub const UNSERVED_FILTERS: &[&str] = &[
-    "dep_tracon",
-    "dest_tracon",
-    "current_tracon",
-    "current_sector",
-    "strata",
-];
-
 /// `status`.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub enum Status {
@@ -86,9 +80,6 @@ pub enum Format {
     Kml,
 }
 
-/// The formats `/flights` serves, as an error names them.
-pub const FORMATS: &str = "fixm, json, legacy, geojson, ndjson, csv, xml, kml";
-
 /// A parsed `/flights` or `/positions` query.
 #[derive(Debug, Default, Clone)]
 pub struct FlightQuery {
@@ -100,59 +91,174 @@ pub struct FlightQuery {
     pub per_page: usize,
     /// Output format.
     pub format: Format,
-    /// Include the route string (positions).
-    pub include_route: bool,
     /// PERTI filters the request gave that are not applied.
     pub unserved: Vec<&'static str>,
 }
 
+/// The values `status` takes.
+const STATUSES: &[&str] = &["active", "completed", "inactive", "all"];
+/// The values `format` takes on `/flights`.
+const FORMAT_NAMES: &[&str] = &[
+    "fixm", "json", "legacy", "geojson", "ndjson", "csv", "xml", "kml",
+];
+
+fn status_schema() -> utoipa::openapi::schema::Object {
+    super::params::one_of(STATUSES)
+}
+
+fn format_schema() -> utoipa::openapi::schema::Object {
+    super::params::one_of(FORMAT_NAMES)
+}
+
+/// The filters of `/flights` and `/positions` (docs/PERTI.md, Parameters);
+/// each route adds its own (`FlightsPage`, `flights::PositionsParams`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FlightFilterParams {
+    /// Flight status: `active` (the default: connected flights),
+    /// `completed` (alias `inactive`: disconnected flights still held), `all`.
+    #[param(schema_with = status_schema)]
+    status: Option<String>,
+    /// Departure airports (ICAO), comma-separated.
+    dept_icao: Option<String>,
+    /// Destination airports (ICAO), comma-separated.
+    dest_icao: Option<String>,
+    /// ARTCCs or FIRs of the departure airports, comma-separated.
+    dep_artcc: Option<String>,
+    /// ARTCCs or FIRs of the destination airports, comma-separated.
+    dest_artcc: Option<String>,
+    /// PERTI's deprecated name of `dest_artcc` (used when `dest_artcc` is absent).
+    artcc: Option<String>,
+    /// ARTCCs or FIRs the flights are in now (by the nearest reference
+    /// airport within 250 nm), comma-separated.
+    current_artcc: Option<String>,
+    /// Callsign patterns with the `*` wildcard, comma-separated.
+    callsign: Option<String>,
+    /// Phases: prefile, taxiing, departed, enroute, descending, arrived,
+    /// disconnected; PERTI's PROPOSED, DEPARTING, ENROUTE, DESCENT, ARRIVED,
+    /// COMPLETED as aliases; any case, comma-separated.
+    phase: Option<String>,
+    /// Only flights under a TMI (`true`) or not under one (`false`).
+    #[param(value_type = Option<bool>)]
+    tmi_controlled: Option<String>,
+    /// A box, `minLon,minLat,maxLon,maxLat` (across the antimeridian when
+    /// minLon > maxLon): only flights with a position inside it.
+    bounds: Option<String>,
+    /// Off blocks (OUT, else the estimated off-block time) at or after this
+    /// ISO 8601 time.
+    #[param(format = DateTime)]
+    dep_window_start: Option<String>,
+    /// Off blocks at or before this ISO 8601 time.
+    #[param(format = DateTime)]
+    dep_window_end: Option<String>,
+    /// A flow event's code: no flight carries one here, so none matches.
+    flow_event_code: Option<String>,
+    /// Accepted, not applied (no TRACON data); named in `X-SWIM-Unserved-Filters`.
+    dep_tracon: Option<String>,
+    /// Accepted, not applied (no TRACON data); named in `X-SWIM-Unserved-Filters`.
+    dest_tracon: Option<String>,
+    /// Accepted, not applied (no TRACON data); named in `X-SWIM-Unserved-Filters`.
+    current_tracon: Option<String>,
+    /// Accepted, not applied (no sector data); named in `X-SWIM-Unserved-Filters`.
+    current_sector: Option<String>,
+    /// Accepted, not applied (no strata data); named in `X-SWIM-Unserved-Filters`.
+    strata: Option<String>,
+}
+
+/// `/flights`' page and format.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FlightsPage {
+    /// Page, from 1.
+    #[param(value_type = Option<u64>, minimum = 1)]
+    page: Option<String>,
+    /// Page size, at least 1 (default 100); above 1000 is served as 1000,
+    /// as PERTI clamps it.
+    #[param(value_type = Option<u64>, minimum = 1)]
+    per_page: Option<String>,
+    /// fixm (the default) and json give PERTI's FIXM names, legacy its
+    /// earlier snake_case names; geojson, ndjson (one FIXM flight per line),
+    /// csv, xml (the JSON answer as XML), kml.
+    #[param(schema_with = format_schema)]
+    format: Option<String>,
+}
+
 impl FlightQuery {
-    /// Parses the query string's pairs.
-    pub fn parse(pairs: &[(String, String)]) -> Result<FlightQuery, ApiError> {
-        let mut q = FlightQuery {
-            page: 1,
-            per_page: DEFAULT_PER_PAGE,
-            ..FlightQuery::default()
-        };
-        for (name, value) in pairs {
-            q.set(name, value.trim())?;
-        }
-        Ok(q)
+    /// Validates `/flights`' parameters: a bad value is a 400 naming it.
+    pub fn of_list(p: &FlightFilterParams, page: &FlightsPage) -> Result<FlightQuery, ApiError> {
+        Ok(FlightQuery {
+            page: optional(&page.page, |v| number("page", v, 1, usize::MAX))?.unwrap_or(1),
+            // PERTI clamps an oversized page to the maximum.
+            per_page: optional(&page.per_page, |v| number("per_page", v, 1, usize::MAX))?
+                .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE)),
+            format: optional(&page.format, format)?.unwrap_or_default(),
+            ..FlightQuery::of_filter(p)?
+        })
     }
 
-    fn set(&mut self, name: &str, value: &str) -> Result<(), ApiError> {
-        let f = &mut self.filter;
-        match name {
-            "status" => f.status = status(value)?,
-            "dept_icao" => f.dept_icao = list(value),
-            "dest_icao" => f.dest_icao = list(value),
-            "dep_artcc" => f.dep_artcc = list(value),
-            // `artcc` is PERTI's deprecated alias of `dest_artcc`.
-            "dest_artcc" | "artcc" => f.dest_artcc = list(value),
-            "current_artcc" => f.current_artcc = list(value),
-            "callsign" => f.callsign = list(value),
-            "phase" => f.phase = phases(value)?,
-            "tmi_controlled" => f.tmi_controlled = Some(boolean(name, value)?),
-            "bounds" => f.bounds = Some(bounds(value)?),
-            "page" => self.page = number(name, value, 1, usize::MAX)?,
-            // PERTI clamps an oversized page to the maximum.
-            "per_page" => self.per_page = number(name, value, 1, usize::MAX)?.min(MAX_PER_PAGE),
-            "format" => self.format = format(value)?,
-            "include_route" => self.include_route = boolean(name, value)?,
-            "dep_window_start" => f.dep_window_start = Some(instant(name, value)?),
-            "dep_window_end" => f.dep_window_end = Some(instant(name, value)?),
-            "flow_event_code" => f.flow_event_code = Some(value.to_ascii_uppercase()),
-            other => {
-                if let Some(known) = UNSERVED_FILTERS.iter().find(|k| **k == other)
-                    && !value.is_empty()
-                    && !self.unserved.contains(known)
-                {
-                    self.unserved.push(known);
-                }
-            }
-        }
-        Ok(())
+    /// Validates the filters: a bad value is a 400 naming it.
+    pub fn of_filter(p: &FlightFilterParams) -> Result<FlightQuery, ApiError> {
+        let filter = FlightFilter {
+            status: p
+                .status
+                .as_deref()
+                .map(status)
+                .transpose()?
+                .unwrap_or_default(),
+            dept_icao: codes(&p.dept_icao),
+            dest_icao: codes(&p.dest_icao),
+            dep_artcc: codes(&p.dep_artcc),
+            dest_artcc: codes(if p.dest_artcc.is_some() {
+                &p.dest_artcc
+            } else {
+                &p.artcc
+            }),
+            current_artcc: codes(&p.current_artcc),
+            callsign: codes(&p.callsign),
+            phase: p
+                .phase
+                .as_deref()
+                .map(phases)
+                .transpose()?
+                .unwrap_or_default(),
+            tmi_controlled: optional(&p.tmi_controlled, |v| boolean("tmi_controlled", v))?,
+            bounds: optional(&p.bounds, bounds)?,
+            dep_window_start: optional(&p.dep_window_start, |v| instant("dep_window_start", v))?,
+            dep_window_end: optional(&p.dep_window_end, |v| instant("dep_window_end", v))?,
+            flow_event_code: p.flow_event_code.as_ref().map(|v| v.to_ascii_uppercase()),
+        };
+        let unserved = [
+            ("dep_tracon", &p.dep_tracon),
+            ("dest_tracon", &p.dest_tracon),
+            ("current_tracon", &p.current_tracon),
+            ("current_sector", &p.current_sector),
+            ("strata", &p.strata),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_some_and(|v| !v.is_empty()))
+        .map(|(name, _)| name)
+        .collect();
+        Ok(FlightQuery {
+            filter,
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+            format: Format::default(),
+            unserved,
+        })
     }
+}
+
+/// A parameter's value parsed, if it was given.
+pub(super) fn optional<T>(
+    value: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, ApiError>,
+) -> Result<Option<T>, ApiError> {
+    value.as_deref().map(parse).transpose()
+}
+
+/// A list parameter's codes, if it was given.
+fn codes(value: &Option<String>) -> Vec<String> {
+    value.as_deref().map(list).unwrap_or_default()
 }
 
 /// A comma-separated list of codes, upper-cased, empty entries dropped.
@@ -205,7 +311,7 @@ fn instant(name: &str, value: &str) -> Result<i64, ApiError> {
         })
 }
 
-fn boolean(name: &str, value: &str) -> Result<bool, ApiError> {
+pub(super) fn boolean(name: &str, value: &str) -> Result<bool, ApiError> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" => Ok(false),
@@ -227,7 +333,7 @@ fn number(name: &str, value: &str, min: usize, max: usize) -> Result<usize, ApiE
     }
 }
 
-fn format(value: &str) -> Result<Format, ApiError> {
+pub(super) fn format(value: &str) -> Result<Format, ApiError> {
     match value.to_ascii_lowercase().as_str() {
         "fixm" | "json" | "" => Ok(Format::Fixm),
         "legacy" => Ok(Format::Legacy),
@@ -238,7 +344,7 @@ fn format(value: &str) -> Result<Format, ApiError> {
         "kml" => Ok(Format::Kml),
         other => Err(ApiError::bad_param(
             "format",
-            format!("{other:?} is not one of {FORMATS}"),
+            format!("{other:?} is not one of {}", FORMAT_NAMES.join(", ")),
         )),
     }
 }
@@ -367,12 +473,16 @@ mod tests {
     use super::*;
 
     fn parse(q: &str) -> Result<FlightQuery, ApiError> {
-        let pairs: Vec<(String, String)> = q
+        let pairs: serde_json::Map<String, serde_json::Value> = q
             .split('&')
             .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), v.into()))
             .collect();
-        FlightQuery::parse(&pairs)
+        let value = serde_json::Value::from(pairs);
+        FlightQuery::of_list(
+            &serde_json::from_value(value.clone()).unwrap(),
+            &serde_json::from_value(value).unwrap(),
+        )
     }
 
     #[test]
@@ -429,12 +539,10 @@ mod tests {
 
     #[test]
     fn perti_parameters_are_accepted_and_oversized_pages_clamped() {
-        let q =
-            parse("strata=high&dep_tracon=N90&include_route=true&per_page=5000&artcc=zny").unwrap();
+        let q = parse("strata=high&dep_tracon=N90&per_page=5000&artcc=zny").unwrap();
         assert_eq!(q.per_page, MAX_PER_PAGE);
-        assert!(q.include_route);
         assert_eq!(q.filter.dest_artcc, vec!["ZNY"]);
-        assert_eq!(q.unserved, ["strata", "dep_tracon"], "named, not applied");
+        assert_eq!(q.unserved, ["dep_tracon", "strata"], "named, not applied");
     }
 
     #[test]

@@ -6,6 +6,9 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::render::{FixmDetail, FixmFlight, LegacyFlight};
 
 use crate::time::format_iso_millis;
 
@@ -28,6 +31,16 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code: "INVALID_PARAM",
             message: format!("parameter `{name}`: {message}"),
+        }
+    }
+
+    /// 400: the query string as a whole is wrong (not form-encoded, or a
+    /// parameter a route does not take, which the message names).
+    pub fn bad_query(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_PARAM",
+            message: message.into(),
         }
     }
 
@@ -89,7 +102,7 @@ impl IntoResponse for ApiError {
 }
 
 /// `{success: true, data, timestamp}`; `timestamp` is the time of the data.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Envelope<T: Serialize> {
     success: bool,
     data: T,
@@ -123,7 +136,7 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
 }
 
 /// PERTI's pagination block.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Pagination {
     /// Matching items.
     pub total: usize,
@@ -149,4 +162,24 @@ impl Pagination {
             has_more: page < total_pages,
         }
     }
+}
+
+/// One flight of a `/flights` page, in the shape the request named.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ListedFlight<'a> {
+    /// PERTI's FIXM record (`fixm`, `json`, the default).
+    Fixm(FixmFlight<'a>),
+    /// PERTI's earlier snake_case record (`legacy`).
+    Legacy(LegacyFlight<'a>),
+}
+
+/// The flight `/flight` found, in the shape the request named.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FoundFlight<'a> {
+    /// PERTI's `flight.php` FIXM record.
+    Fixm(FixmDetail<'a>),
+    /// PERTI's earlier snake_case record (`legacy`).
+    Legacy(LegacyFlight<'a>),
 }

@@ -8,13 +8,13 @@ use serde_json::json;
 
 use super::response::{ApiError, Envelope};
 use super::state::AppState;
+use crate::auth::layer::ErrorBody;
 use crate::health::wall_ms;
 use crate::plugin::Status;
 
-/// The OpenAPI document.
-const OPENAPI: &str = include_str!("openapi.json");
-
-/// `GET /`: what this API is and what it serves.
+/// What this API is and what it serves: version, endpoints, tiers.
+#[utoipa::path(get, path = "/", tag = "system",
+    responses((status = 200, description = "API info", body = Object)))]
 pub async fn index(State(state): State<AppState>) -> Response {
     let data = json!({
         "name": "VATSWIM API",
@@ -40,6 +40,11 @@ pub async fn index(State(state): State<AppState>) -> Response {
 /// succeeded and every plugin runs what its file says, 503 (same body,
 /// `status: degraded`) when a source is failing or a plugin has a problem
 /// (a rejected file, a quarantine), each named with its reason.
+#[utoipa::path(get, path = "/health", tag = "system", security(()),
+    responses(
+        (status = 200, description = "Healthy: status, uptime, flights, last seq, sources, plugins", body = Object),
+        (status = 503, description = "A source is failing or a plugin has a problem (same body, `status: degraded`), each named with its reason", body = Object),
+    ))]
 pub async fn health(State(state): State<AppState>) -> Response {
     let shared = &state.shared;
     let view = shared.view.load();
@@ -100,9 +105,15 @@ fn plugin_summary(
     })
 }
 
-/// `GET /plugins`: every plugin's status, calls, faults and timing.
+/// Every plugin's name, kind, version, status, last error, calls, faults
+/// and mean call time (system key).
 /// In a cluster each plugin also has `instances`: its status on every
 /// instance, as they last reported it.
+#[utoipa::path(get, path = "/plugins", tag = "system",
+    responses(
+        (status = 200, description = "The plugins", body = Object),
+        (status = 403, description = "Not a system key (`FORBIDDEN`)", body = ErrorBody),
+    ))]
 pub async fn plugins(State(state): State<AppState>) -> Response {
     let statuses = state.registry.statuses();
     let as_of = state.shared.view.load().as_of;
@@ -138,7 +149,9 @@ pub async fn plugins(State(state): State<AppState>) -> Response {
     Envelope::new(data, as_of).into_response()
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// Prometheus metrics in the OpenMetrics text format (no key).
+#[utoipa::path(get, path = "/metrics", tag = "system", security(()),
+    responses((status = 200, description = "The metrics", content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let text = crate::metrics::exposition(vec![
         Box::new(state.shared.metrics.clone()),
@@ -148,12 +161,23 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
 }
 
-/// `GET /openapi.json`.
+/// This document, generated from the handlers and their types.
+#[utoipa::path(get, path = "/openapi.json", tag = "system",
+    responses((status = 200, description = "OpenAPI 3.1", body = Object)))]
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::document(),
+    )
+        .into_response()
 }
 
-/// `GET /sim/truth`: the simulator's ground truth (404 with another source).
+/// The simulator's ground truth (only when the simulator is the source).
+#[utoipa::path(get, path = "/sim/truth", tag = "system",
+    responses(
+        (status = 200, description = "The truth", body = Object),
+        (status = 404, description = "The simulator is not this gateway's source", body = ErrorBody),
+    ))]
 pub async fn sim_truth(State(state): State<AppState>) -> Result<Response, ApiError> {
     let sim = state
         .leading

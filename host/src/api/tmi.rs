@@ -8,27 +8,37 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
+use super::params::{ApiQuery, one_of};
 use super::query::list;
 use super::response::{ApiError, Envelope, Pagination};
 use super::state::AppState;
+use crate::auth::layer::ErrorBody;
 use crate::flight::{ControlType, FlightRecord};
 use crate::health::wall_ms;
 use crate::pipeline::Work;
 use crate::reference::AirportTable;
 use crate::time::format_iso_millis;
-use crate::tmi::{Program, ProgramPatch, ProgramSpec, Status, TmiCommand, TmiError};
+use crate::tmi::{
+    IssueBody, PatchBody, Program, ProgramPatch, ProgramSpec, Status, TmiCommand, TmiError,
+};
 
 /// The largest program request.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-type Pairs = Query<Vec<(String, String)>>;
-
-/// `POST /tmi/programs`: issue a GS or GDP; 201 with the program.
+/// Issue a ground stop or GDP (write permission `tmi`).
+#[utoipa::path(post, path = "/tmi/programs", tag = "tmi", request_body = IssueBody,
+    responses(
+        (status = 201, description = "Issued: the program, with `id` (its number) and `program_id` (its name, `TYPE_AIRPORT_YYYYMMDD`)", body = Object),
+        (status = 400, description = "A field is wrong (`INVALID_BODY`, naming it)", body = ErrorBody),
+        (status = 403, description = "The key may not issue programs (`FORBIDDEN`)", body = ErrorBody),
+    ))]
 pub async fn issue(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -38,7 +48,15 @@ pub async fn issue(
     Ok((StatusCode::CREATED, answer(&state, &program)).into_response())
 }
 
-/// `PATCH /tmi/programs/{id}`: change its times, scope, rate or reason.
+/// Change a program's times, scope, rate or reason.
+#[utoipa::path(patch, path = "/tmi/programs/{id}", tag = "tmi", params(("id" = String, Path, description = "The program's number, or its name (`GS_KJFK_20261201`: the latest program of that name)")), request_body = PatchBody,
+    responses(
+        (status = 200, description = "Modified: the program", body = Object),
+        (status = 400, description = "A field is wrong (`INVALID_BODY`, naming it)", body = ErrorBody),
+        (status = 403, description = "The key may not change programs (`FORBIDDEN`)", body = ErrorBody),
+        (status = 404, description = "No such program", body = ErrorBody),
+        (status = 409, description = "The program has ended (`PROGRAM_ENDED`)", body = ErrorBody),
+    ))]
 pub async fn modify(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -50,7 +68,14 @@ pub async fn modify(
     Ok(answer(&state, &program).into_response())
 }
 
-/// `DELETE /tmi/programs/{id}`: release it; its flights are let go.
+/// Release a program: every hold and slot is lifted.
+#[utoipa::path(delete, path = "/tmi/programs/{id}", tag = "tmi", params(("id" = String, Path, description = "The program's number, or its name (`GS_KJFK_20261201`: the latest program of that name)")),
+    responses(
+        (status = 200, description = "Released: the program", body = Object),
+        (status = 403, description = "The key may not release programs (`FORBIDDEN`)", body = ErrorBody),
+        (status = 404, description = "No such program", body = ErrorBody),
+        (status = 409, description = "The program has ended (`PROGRAM_ENDED`)", body = ErrorBody),
+    ))]
 pub async fn release(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -59,12 +84,17 @@ pub async fn release(
     Ok(answer(&state, &program).into_response())
 }
 
-/// `GET /tmi/programs`: `{ground_stops[], gdp_programs[], summary}`.
+/// Ground stops and GDPs: `{ground_stops[], gdp_programs[], summary}`.
+#[utoipa::path(get, path = "/tmi/programs", tag = "tmi", params(ProgramsParams),
+    responses(
+        (status = 200, description = "The programs", body = Object),
+        (status = 400, description = "A parameter is wrong or not one this route takes; the message names it", body = ErrorBody),
+    ))]
 pub async fn programs(
     State(state): State<AppState>,
-    Query(pairs): Pairs,
+    ApiQuery(params): ApiQuery<ProgramsParams>,
 ) -> Result<Response, ApiError> {
-    let q = TmiQuery::parse(&pairs, PROGRAMS_PARAMS)?;
+    let q = TmiQuery::of_programs(&params)?;
     let all = state.shared.programs.load_full();
     let view = state.shared.view.load_full();
     let counts = Counts::of(&view.flights);
@@ -109,12 +139,17 @@ pub async fn programs(
     Ok(Envelope::new(data, view.as_of).into_response())
 }
 
-/// `GET /tmi/controlled`: flights under a GS or GDP, in PERTI's shape.
+/// Flights under a ground stop or GDP, in PERTI's shape, with statistics.
+#[utoipa::path(get, path = "/tmi/controlled", tag = "tmi", params(ControlledParams),
+    responses(
+        (status = 200, description = "`{success, data: flights, pagination, statistics, timestamp}`", body = Object),
+        (status = 400, description = "A parameter is wrong or not one this route takes; the message names it", body = ErrorBody),
+    ))]
 pub async fn controlled(
     State(state): State<AppState>,
-    Query(pairs): Pairs,
+    ApiQuery(params): ApiQuery<ControlledParams>,
 ) -> Result<Response, ApiError> {
-    let q = TmiQuery::parse(&pairs, CONTROLLED_PARAMS)?;
+    let q = TmiQuery::of_controlled(&params)?;
     let view = state.shared.view.load_full();
     let mut flights: Vec<&Arc<FlightRecord>> =
         view.flights.iter().filter(|r| q.controls(r)).collect();
@@ -343,41 +378,10 @@ pub(super) fn controlled_json(r: &FlightRecord, name_of: &dyn Fn(u64) -> Option<
     })
 }
 
-/// `GET /tmi/programs` parameters: PERTI's `api/swim/v1/tmi/programs.php`
-/// reads these. `flights` and `include_flights` are accepted and ignored
-/// (the controlled flights are `GET /tmi/controlled`'s).
-const PROGRAMS_PARAMS: &[&str] = &[
-    "id",
-    "type",
-    "program_type",
-    "control_type",
-    "airport",
-    "artcc",
-    "include_history",
-    "flights",
-    "include_flights",
-];
-
-/// `GET /tmi/controlled` parameters, as PERTI's `tmi/controlled.php` reads
-/// them (its clients also send `program_type` or `control_type` for
-/// `type`). `include_exempt` is accepted and ignored: no flight is exempt
-/// from a program here.
-const CONTROLLED_PARAMS: &[&str] = &[
-    "type",
-    "program_type",
-    "control_type",
-    "airport",
-    "artcc",
-    "dept_icao",
-    "phase",
-    "include_exempt",
-    "page",
-    "per_page",
-];
-
 /// Which programs a query asks about.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 enum Kind {
+    #[default]
     All,
     Only(ControlType),
     /// A kind PERTI has and this gateway does not issue (AFP, reroute):
@@ -396,6 +400,7 @@ impl Kind {
 }
 
 /// The query of the TMI reads.
+#[derive(Default)]
 struct TmiQuery {
     kind: Kind,
     airports: Vec<String>,
@@ -410,70 +415,123 @@ struct TmiQuery {
     per_page: usize,
 }
 
+/// The values `type` takes.
+const KINDS: &[&str] = &["all", "gs", "ground_stop", "gdp", "afp", "reroute"];
+
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    one_of(KINDS)
+}
+
+/// The parameters of `/tmi/programs`, as PERTI's `tmi/programs.php` reads
+/// them. Any other parameter is refused, naming it.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramsParams {
+    /// One program by its number, ended or not.
+    #[param(value_type = Option<u64>)]
+    id: Option<String>,
+    /// `all` (default), `gs` (`ground_stop`), `gdp`; `afp` and `reroute`
+    /// match nothing (not issued here).
+    #[param(schema_with = kind_schema)]
+    r#type: Option<String>,
+    /// As `type` (PERTI's clients send either name).
+    #[param(schema_with = kind_schema)]
+    program_type: Option<String>,
+    /// As `type`.
+    #[param(schema_with = kind_schema)]
+    control_type: Option<String>,
+    /// The programs' airports, comma-separated.
+    airport: Option<String>,
+    /// ARTCCs of the programs' airports, comma-separated.
+    artcc: Option<String>,
+    /// Ended programs too.
+    #[param(value_type = Option<bool>)]
+    include_history: Option<String>,
+    /// Accepted, ignored: the flights are `/tmi/controlled`'s.
+    #[param(value_type = Option<bool>)]
+    #[allow(dead_code)] // PERTI's clients send it.
+    flights: Option<String>,
+    /// Accepted, ignored: the flights are `/tmi/controlled`'s.
+    #[param(value_type = Option<bool>)]
+    #[allow(dead_code)] // PERTI's clients send it.
+    include_flights: Option<String>,
+}
+
+/// The parameters of `/tmi/controlled`, as PERTI's `tmi/controlled.php`
+/// reads them. Any other parameter is refused, naming it.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ControlledParams {
+    /// `all` (default), `gs` (`ground_stop`), `gdp`; `afp` and `reroute`
+    /// match nothing (not issued here).
+    #[param(schema_with = kind_schema)]
+    r#type: Option<String>,
+    /// As `type`.
+    #[param(schema_with = kind_schema)]
+    program_type: Option<String>,
+    /// As `type`.
+    #[param(schema_with = kind_schema)]
+    control_type: Option<String>,
+    /// Destination airports, comma-separated.
+    airport: Option<String>,
+    /// Destination ARTCCs, comma-separated.
+    artcc: Option<String>,
+    /// Departure airports, comma-separated.
+    dept_icao: Option<String>,
+    /// Phases: prefile, taxiing, departed, enroute, descending, arrived,
+    /// disconnected; PERTI's PROPOSED, DEPARTING, ENROUTE, DESCENT,
+    /// ARRIVED, COMPLETED as aliases; comma-separated.
+    phase: Option<String>,
+    /// Accepted: no flight is exempt from a program here.
+    #[param(value_type = Option<bool>)]
+    #[allow(dead_code)] // PERTI's clients send it.
+    include_exempt: Option<String>,
+    /// Page.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
+    page: Option<String>,
+    /// Page size.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
+    per_page: Option<String>,
+}
+
 impl TmiQuery {
-    fn parse(pairs: &[(String, String)], known: &[&str]) -> Result<TmiQuery, ApiError> {
-        let mut q = TmiQuery {
-            kind: Kind::All,
-            airports: Vec::new(),
-            artccs: Vec::new(),
-            departures: Vec::new(),
-            phases: Vec::new(),
-            include_history: false,
-            id: None,
-            page: 1,
-            per_page: 100,
-        };
-        for (name, value) in pairs {
-            if !known.contains(&name.as_str()) {
-                return Err(ApiError::bad_param(
-                    name,
-                    format!("not a parameter here; parameters: {}", known.join(", ")),
-                ));
-            }
-            match name.as_str() {
-                "type" | "program_type" | "control_type" => {
-                    q.kind = match value.to_ascii_lowercase().as_str() {
-                        "all" | "" => Kind::All,
-                        "gs" | "ground_stop" => Kind::Only(ControlType::Gs),
-                        "gdp" => Kind::Only(ControlType::Gdp),
-                        "afp" | "reroute" => Kind::NotIssuedHere,
-                        _ => {
-                            return Err(ApiError::bad_param(
-                                name,
-                                "must be all, gs, gdp, afp or reroute",
-                            ));
-                        }
-                    }
-                }
-                "airport" => q.airports = list(value),
-                "artcc" => q.artccs = list(value),
-                "dept_icao" => q.departures = list(value),
-                "phase" => q.phases = super::query::phases(value)?,
-                "include_history" => q.include_history = value == "true" || value == "1",
-                "id" => {
-                    q.id = Some(value.trim().parse().map_err(|_| {
-                        ApiError::bad_param(
-                            name,
-                            format!("{value:?} is not a program's id (a number)"),
-                        )
-                    })?)
-                }
-                "page" | "per_page" => {
-                    let n: usize = value
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=1000).contains(n))
-                        .ok_or_else(|| ApiError::bad_param(name, "must be 1 to 1000"))?;
-                    if name == "page" {
-                        q.page = n
-                    } else {
-                        q.per_page = n
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(q)
+    fn of_programs(p: &ProgramsParams) -> Result<TmiQuery, ApiError> {
+        Ok(TmiQuery {
+            kind: kind(&p.r#type, &p.program_type, &p.control_type)?,
+            airports: codes(&p.airport),
+            artccs: codes(&p.artcc),
+            include_history: matches!(p.include_history.as_deref(), Some("true" | "1")),
+            id: p
+                .id
+                .as_deref()
+                .map(|v| {
+                    v.parse().map_err(|_| {
+                        ApiError::bad_param("id", format!("{v:?} is not a program's id (a number)"))
+                    })
+                })
+                .transpose()?,
+            ..TmiQuery::default()
+        })
+    }
+
+    fn of_controlled(p: &ControlledParams) -> Result<TmiQuery, ApiError> {
+        Ok(TmiQuery {
+            kind: kind(&p.r#type, &p.program_type, &p.control_type)?,
+            airports: codes(&p.airport),
+            artccs: codes(&p.artcc),
+            departures: codes(&p.dept_icao),
+            phases: p
+                .phase
+                .as_deref()
+                .map(super::query::phases)
+                .transpose()?
+                .unwrap_or_default(),
+            page: page("page", &p.page, 1)?,
+            per_page: page("per_page", &p.per_page, 100)?,
+            ..TmiQuery::default()
+        })
     }
 
     /// Whether a flight is under a TMI this query asks about.
@@ -503,4 +561,52 @@ impl TmiQuery {
             && within(&self.artccs, dest_artcc)
             && within(&self.departures, fp.map(|f| f.dept_icao.as_str()))
     }
+}
+
+/// `type`, or PERTI's other names for it (the last one given wins).
+fn kind(
+    r#type: &Option<String>,
+    program_type: &Option<String>,
+    control_type: &Option<String>,
+) -> Result<Kind, ApiError> {
+    let named = [
+        ("type", r#type),
+        ("program_type", program_type),
+        ("control_type", control_type),
+    ];
+    let Some((name, value)) = named
+        .into_iter()
+        .rev()
+        .find_map(|(n, v)| Some((n, v.as_deref()?)))
+    else {
+        return Ok(Kind::All);
+    };
+    Ok(match value.to_ascii_lowercase().as_str() {
+        "all" | "" => Kind::All,
+        "gs" | "ground_stop" => Kind::Only(ControlType::Gs),
+        "gdp" => Kind::Only(ControlType::Gdp),
+        "afp" | "reroute" => Kind::NotIssuedHere,
+        _ => {
+            return Err(ApiError::bad_param(
+                name,
+                format!("must be one of {}", KINDS.join(", ")),
+            ));
+        }
+    })
+}
+
+fn codes(value: &Option<String>) -> Vec<String> {
+    value.as_deref().map(list).unwrap_or_default()
+}
+
+/// `page` or `per_page`: 1 to 1000.
+fn page(name: &str, value: &Option<String>, default: usize) -> Result<usize, ApiError> {
+    let Some(value) = value.as_deref() else {
+        return Ok(default);
+    };
+    value
+        .parse()
+        .ok()
+        .filter(|n| (1..=1000).contains(n))
+        .ok_or_else(|| ApiError::bad_param(name, "must be 1 to 1000"))
 }

@@ -11,7 +11,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::audit::AuditRow;
 use super::gate::{Gatekeeper, may_write};
@@ -43,7 +42,7 @@ pub fn presented_key(headers: &HeaderMap, query: Option<&str>) -> Option<String>
     query?
         .split('&')
         .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == "api_key")
+        .find(|(k, _)| *k == KEY_QUERY_PARAMETER)
         .map(|(_, v)| v.to_string())
 }
 
@@ -180,23 +179,45 @@ fn forbidden(key: &ApiKey, need: &Need) -> Option<String> {
     }
 }
 
+/// The query parameter a key may come in (`?api_key=`, as PERTI's
+/// WebSocket clients send it), on every route.
+pub const KEY_QUERY_PARAMETER: &str = "api_key";
+
 /// An error answered in PERTI's shape (`SwimResponse::error` in its
 /// `auth.php`): `{"error": true, "status", "message", "code"}`, plus
-/// `success: false` for clients of this gateway's earlier shape. A 401's
-/// code is PERTI's `UNAUTHORIZED`; which check failed (`MISSING_API_KEY`,
-/// `KEY_EXPIRED`, ...) is in `reason`.
+/// `success: false` for clients of this gateway's earlier shape.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    /// Always `true`.
+    error: bool,
+    /// The HTTP status.
+    status: u16,
+    /// A stable code: `INVALID_PARAM`, `MISSING_PARAM`, `NOT_FOUND`,
+    /// `UNAUTHORIZED`, `FORBIDDEN`, `RATE_LIMITED`, `RESUME_GAP`, ...
+    code: &'a str,
+    /// What is wrong, naming the parameter or field.
+    message: &'a str,
+    /// Always `false`.
+    success: bool,
+    /// A 401's check that failed: `MISSING_API_KEY`, `INVALID_API_KEY`,
+    /// `KEY_EXPIRED`, `KEY_INACTIVE`, `KEY_REVOKED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+/// An error as [`ErrorBody`]. A 401's code is PERTI's `UNAUTHORIZED`;
+/// which check failed is in `reason`.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let mut body = json!({
-        "error": true,
-        "status": status.as_u16(),
-        "code": code,
-        "message": message,
-        "success": false,
-    });
-    if status == StatusCode::UNAUTHORIZED && code != "UNAUTHORIZED" {
-        body["code"] = json!("UNAUTHORIZED");
-        body["reason"] = json!(code);
-    }
+    let unauthorized = status == StatusCode::UNAUTHORIZED && code != "UNAUTHORIZED";
+    let body = ErrorBody {
+        error: true,
+        status: status.as_u16(),
+        code: if unauthorized { "UNAUTHORIZED" } else { code },
+        message,
+        success: false,
+        reason: unauthorized.then_some(code),
+    };
     (status, axum::Json(body)).into_response()
 }
 

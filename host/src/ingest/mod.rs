@@ -30,7 +30,7 @@ pub struct IngestBatch {
 }
 
 /// The reply, in PERTI's shape.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IngestReport {
     /// Items that named a flight (created, updated or not found).
     pub processed: usize,
@@ -51,7 +51,7 @@ pub struct IngestReport {
 }
 
 /// One problem with one item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ItemProblem {
     /// The item's position in the body, from 0.
     pub index: u32,

@@ -17,9 +17,9 @@ use super::program::{ProgramSpec, Scope, check_rate, code, time};
 use crate::flight::ControlType;
 
 /// `GroundStopCreateRequest`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct GroundStopBody {
+pub struct GroundStopBody {
     ctl_element: String,
     start_utc: String,
     end_utc: String,
@@ -48,9 +48,9 @@ struct GroundStopBody {
 }
 
 /// `GdpCreateRequest`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct GdpBody {
+pub struct GdpBody {
     gdp_airport: String,
     gdp_start: String,
     gdp_end: String,

@@ -16,5 +16,6 @@ mod documented;
 pub mod program;
 pub mod programs;
 
-pub use program::{Program, ProgramPatch, ProgramSpec, Scope, Status};
+pub use documented::{GdpBody, GroundStopBody};
+pub use program::{IssueBody, PatchBody, Program, ProgramPatch, ProgramSpec, Scope, Status};
 pub use programs::{Action, ProgramChange, Programs, TmiCommand, TmiError};

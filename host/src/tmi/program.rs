@@ -29,7 +29,7 @@ impl Status {
 }
 
 /// Which origins a program covers; both empty means every origin.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
     /// Departure airports (ICAO).
@@ -94,36 +94,58 @@ impl Program {
 }
 
 /// `POST /tmi/programs`, in PERTI's field names.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
+    /// `GS` or `GDP` (any case).
+    #[schema(schema_with = program_types)]
     program_type: String,
+    /// The controlled (arrival) airport, ICAO.
     airport: String,
+    /// When it starts, ISO 8601 (default: now).
     #[serde(default)]
+    #[schema(format = DateTime)]
     start_time: Option<String>,
+    /// When it ends, ISO 8601.
+    #[schema(format = DateTime)]
     end_time: String,
     #[serde(default)]
     reason: Option<String>,
     #[serde(default)]
     scope: Option<Scope>,
+    /// Arrivals per hour: a GDP's, required for one.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 120)]
     rate: Option<u32>,
+}
+
+fn program_types() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["GS", "GDP"]))
+        .build()
 }
 
 /// `PATCH /tmi/programs/{id}`: what may change (type and airport may not:
 /// release the program and issue a new one).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
+    /// A new start, ISO 8601.
     #[serde(default)]
+    #[schema(format = DateTime)]
     start_time: Option<String>,
+    /// A new end, ISO 8601.
     #[serde(default)]
+    #[schema(format = DateTime)]
     end_time: Option<String>,
     #[serde(default)]
     reason: Option<String>,
     #[serde(default)]
     scope: Option<Scope>,
+    /// A GDP's new rate, arrivals per hour.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 120)]
     rate: Option<u32>,
 }
 

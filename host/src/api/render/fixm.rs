@@ -6,6 +6,7 @@
 //! (docs/PERTI.md lists those).
 
 use serde::Serialize;
+use utoipa::ToSchema;
 use vatswim_plugin_api::time::format_utc;
 
 use super::derived::{Derived, ETA_METHOD, ETA_SOURCE};
@@ -18,7 +19,7 @@ const DATA_SOURCE: &str = "vatswim";
 const SCHEMA_VERSION: &str = "swim_v1_fixm";
 
 /// One flight of `/flights`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct FixmFlight<'a> {
     gufi: Gufi<'a>,
     gufi_legacy: Option<&'a str>,
@@ -37,7 +38,7 @@ pub struct FixmFlight<'a> {
 }
 
 /// The flight of `/flight`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct FixmDetail<'a> {
     gufi: Gufi<'a>,
     gufi_legacy: Option<&'a str>,
@@ -58,7 +59,7 @@ pub struct FixmDetail<'a> {
 }
 
 /// The GUFI as a FIXM metadata object (PERTI's `swim_format_gufi_response`).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Gufi<'a> {
     value: Option<&'a str>,
@@ -68,7 +69,7 @@ struct Gufi<'a> {
     namespace_identifier: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Identity<'a> {
     aircraft_identification: Option<&'a str>,
     pilot_cid: Option<u32>,
@@ -82,7 +83,7 @@ struct Identity<'a> {
     operator_name: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Plan<'a> {
     departure_aerodrome: &'a str,
     arrival_aerodrome: &'a str,
@@ -92,7 +93,9 @@ struct Plan<'a> {
     route_text: Option<&'a str>,
     remarks: Option<&'a str>,
     flight_rules_category: Option<&'a str>,
+    #[schema(value_type = Option<String>)]
     departure_airspace: Option<Code>,
+    #[schema(value_type = Option<String>)]
     arrival_airspace: Option<Code>,
     departure_tracon: Option<&'a str>,
     arrival_tracon: Option<&'a str>,
@@ -105,7 +108,7 @@ struct Plan<'a> {
 }
 
 /// Every field null when the flight has no position (PERTI's shape).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Position {
     latitude: Option<f64>,
     longitude: Option<f64>,
@@ -115,13 +118,16 @@ struct Position {
     true_airspeed: Option<i32>,
     vertical_rate: Option<i32>,
     squawk: Option<String>,
+    #[schema(value_type = Option<String>)]
     current_airspace: Option<Code>,
     current_tracon: Option<&'static str>,
     current_airport_zone: Option<&'static str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ProgressFixm {
+    /// prefile, taxiing, departed, enroute, descending, arrived or disconnected.
+    #[schema(value_type = String)]
     flight_status: Phase,
     is_active: bool,
     distance_to_destination: Option<f64>,
@@ -132,7 +138,7 @@ struct ProgressFixm {
     time_to_destination: Option<f64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TimesFlat {
     estimated_off_block_time: Option<String>,
     estimated_time_of_arrival: Option<String>,
@@ -153,7 +159,7 @@ struct TimesFlat {
     runway_entry_time: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TimesNested {
     estimated: Estimated,
     actual: Actual,
@@ -162,7 +168,7 @@ struct TimesNested {
     estimated_elapsed_time: Option<i32>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Estimated {
     off_block_time: Option<String>,
     time_of_arrival: Option<String>,
@@ -171,7 +177,7 @@ struct Estimated {
     arrival_method: Option<&'static str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Actual {
     off_block_time: Option<String>,
     time_of_departure: Option<String>,
@@ -179,7 +185,7 @@ struct Actual {
     in_block_time: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Controlled {
     time_of_departure: Option<String>,
     time_of_arrival: Option<String>,
@@ -187,7 +193,7 @@ struct Controlled {
 }
 
 /// SimTraffic's departure sequence times: not ingested (null).
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, ToSchema)]
 struct SimTraffic {
     taxi_start_time: Option<String>,
     departure_sequence_time: Option<String>,
@@ -195,11 +201,13 @@ struct SimTraffic {
     runway_entry_time: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TmiFlat<'a> {
     is_controlled: bool,
     ground_stop_held: bool,
     ground_stop_release_time: Option<String>,
+    /// `GS` or `GDP`.
+    #[schema(value_type = Option<String>)]
     control_type: Option<ControlType>,
     program_name: Option<String>,
     control_element: Option<&'a str>,
@@ -214,9 +222,11 @@ struct TmiFlat<'a> {
     flow_gs_exempt: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TmiNested<'a> {
     is_controlled: bool,
+    /// `GS` or `GDP`.
+    #[schema(value_type = Option<String>)]
     control_type: Option<ControlType>,
     program_name: Option<String>,
     control_element: Option<&'a str>,
@@ -229,13 +239,13 @@ struct TmiNested<'a> {
     flow_gs_exempt: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct GroundStop {
     held: bool,
     release_time: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Slot<'a> {
     time: Option<String>,
     status: Option<&'a str>,
@@ -243,13 +253,13 @@ struct Slot<'a> {
     slot_id: Option<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Delay<'a> {
     value: Option<i32>,
     status: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Metering<'a> {
     sequence_number: Option<u32>,
     scheduled_time_of_arrival: Option<String>,
@@ -269,7 +279,7 @@ struct Metering<'a> {
 }
 
 /// The record's metadata, at its top level.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Meta {
     data_source: &'static str,
     first_tracked_time: Option<String>,

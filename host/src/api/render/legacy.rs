@@ -6,6 +6,7 @@
 //! `position.updated_at`, `tmi.slot_eta` and `track`.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 use vatswim_plugin_api::time::format_utc;
 
 use super::derived::{Derived, ETA_METHOD, ETA_SOURCE};
@@ -13,7 +14,7 @@ use super::{Track, s, time, track};
 use crate::flight::{Code, ControlType, FlightRecord, Phase};
 
 /// One flight in PERTI's legacy JSON shape.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct FlightJson<'a> {
     gufi: &'a str,
     gufi_legacy: &'a str,
@@ -37,7 +38,7 @@ pub struct FlightJson<'a> {
     logon_time: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct IdentityJson<'a> {
     callsign: &'a str,
     cid: Option<u32>,
@@ -50,7 +51,7 @@ struct IdentityJson<'a> {
     airline_name: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PlanJson<'a> {
     departure: &'a str,
     destination: &'a str,
@@ -61,7 +62,9 @@ struct PlanJson<'a> {
     remarks: &'a str,
     flight_rules: &'a str,
     deptime: &'a str,
+    #[schema(value_type = Option<String>)]
     departure_artcc: Option<Code>,
+    #[schema(value_type = Option<String>)]
     destination_artcc: Option<Code>,
     departure_tracon: Option<&'a str>,
     destination_tracon: Option<&'a str>,
@@ -73,7 +76,7 @@ struct PlanJson<'a> {
     arrival_runway: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PositionJson {
     latitude: f64,
     longitude: f64,
@@ -83,14 +86,16 @@ struct PositionJson {
     true_airspeed_kts: Option<i32>,
     vertical_rate_fpm: i32,
     squawk: Option<String>,
+    #[schema(value_type = Option<String>)]
     current_artcc: Option<Code>,
     current_tracon: Option<&'static str>,
     current_zone: Option<&'static str>,
     updated_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ProgressJson {
+    #[schema(value_type = String)]
     phase: Phase,
     is_active: bool,
     distance_remaining_nm: Option<f64>,
@@ -101,7 +106,7 @@ struct ProgressJson {
     time_to_dest_min: Option<f64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TimesJson {
     etd: Option<String>,
     etd_runway: Option<String>,
@@ -120,11 +125,12 @@ struct TimesJson {
     edct: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TmiJson<'a> {
     is_controlled: bool,
     ground_stop_held: bool,
     gs_release: Option<String>,
+    #[schema(value_type = Option<String>)]
     control_type: Option<ControlType>,
     control_program: Option<String>,
     control_element: Option<&'a str>,
@@ -139,7 +145,7 @@ struct TmiJson<'a> {
     slot_eta: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct MeteringJson<'a> {
     sequence_number: Option<u32>,
     scheduled_time_of_arrival: Option<String>,

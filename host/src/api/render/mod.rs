@@ -14,10 +14,10 @@ mod xml;
 
 pub use csv::{CSV_HEADER, csv_of_rows, csv_row};
 pub use derived::{Context, Derived};
-pub use fixm::{FixmFlight, fixm_detail, fixm_flight};
+pub use fixm::{FixmDetail, FixmFlight, fixm_detail, fixm_flight};
 pub use geojson::{Feature, feature};
 pub use kml::kml;
-pub use legacy::flight as legacy;
+pub use legacy::{FlightJson as LegacyFlight, flight as legacy};
 pub use xml::xml;
 
 use serde::Serialize;
@@ -38,7 +38,7 @@ fn time(ms: Option<i64>) -> Option<String> {
 
 /// The last partner track (`POST /ingest/track`), in both record shapes:
 /// this gateway's addition, as PERTI keeps no track section.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Track<'a> {
     source: &'a str,
     squawk: Option<String>,
