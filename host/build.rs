@@ -16,6 +16,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("vatswim-plugin-adl", "adl"),
     ("vatswim-plugin-metering", "metering"),
     ("vatswim-plugin-tmi", "tmi"),
+    ("vatswim-plugin-edct", "edct"),
     ("vatswim-plugin-fleet", "fleet"),
     ("vatswim-plugin-nearby", "nearby"),
 ];

@@ -32,6 +32,15 @@ pub struct SourceHealth {
     pub fetch_errors: u64,
     /// The size of the last applied snapshot, bytes.
     pub last_snapshot_bytes: Option<usize>,
+    /// A database source: rows read by its last poll.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_poll_rows: Option<usize>,
+    /// A database source: rows (or fields of rows) refused, in all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_rows: Option<u64>,
+    /// The first reasons rows were refused.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refusals: Vec<String>,
 }
 
 /// This instance's place in a cluster (docs/CLUSTER.md).
@@ -141,6 +150,22 @@ impl Health {
         });
     }
 
+    /// A database source's poll of `rows` rows was applied; `refused` are
+    /// the rows (or fields) it refused, with why. The first `keep`
+    /// reasons are kept.
+    pub fn polled(&self, name: &str, rows: usize, refused: &[String], keep: usize) {
+        self.update(name, |s| {
+            s.applied += 1;
+            s.last_success_ms = Some(wall_ms());
+            s.last_error = None;
+            s.last_error_ms = None;
+            s.last_poll_rows = Some(rows);
+            *s.refused_rows.get_or_insert(0) += refused.len() as u64;
+            let room = keep.saturating_sub(s.refusals.len());
+            s.refusals.extend(refused.iter().take(room).cloned());
+        });
+    }
+
     /// `name` served the same snapshot as the last applied one again (so
     /// the source is reachable and its data current).
     pub fn skipped(&self, name: &str) {
@@ -158,4 +183,26 @@ pub fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_poll_counts_every_refused_row_and_keeps_the_first_reasons() {
+        let health = Health::default();
+        health.add_source("adl", "adl", Some("db:1433".into()));
+        health.fetch_failed("adl", "connecting to db:1433: refused");
+        assert!(!health.all_ok());
+        let reasons: Vec<String> = (0..4).map(|i| format!("row {i}")).collect();
+        health.polled("adl", 120, &reasons, 5);
+        health.polled("adl", 3, &reasons, 5);
+        let adl = &health.sources()["adl"];
+        assert!(health.all_ok(), "a good poll clears the error");
+        assert_eq!(adl.refused_rows, Some(8));
+        assert_eq!(adl.refusals, ["row 0", "row 1", "row 2", "row 3", "row 0"]);
+        assert_eq!(adl.last_poll_rows, Some(3));
+        assert_eq!(adl.applied, 2);
+    }
 }

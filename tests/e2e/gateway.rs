@@ -369,6 +369,7 @@ pub fn config(dir: &Path, source: swim::server::SourceConfig) -> swim::server::S
         data_dir: dir.to_path_buf(),
         plugins_dir: dir.join("plugins"),
         source,
+        adl: None,
         retention: Default::default(),
         auth: Default::default(),
         ws: Default::default(),

@@ -1,6 +1,7 @@
 //! End-to-end tests: run the real `swim` binary the way an operator would.
 
 mod access;
+mod adl;
 mod bad_snapshots;
 mod browser;
 mod cluster;

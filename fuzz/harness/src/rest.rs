@@ -39,6 +39,7 @@ impl Gateway {
         let config = ServerConfig {
             data_dir: dir.path().to_path_buf(),
             plugins_dir: dir.path().join("plugins"),
+            adl: None,
             source: SourceConfig::Sim {
                 config: swim::source::sim::SimConfig {
                     seed: 7,

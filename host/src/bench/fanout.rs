@@ -144,6 +144,7 @@ pub(super) fn sim_config(dir: &std::path::Path, flights: usize, speed: f64) -> S
             speed,
             stop_after: None,
         },
+        adl: None,
         retention: Default::default(),
         auth: AuthConfig::default(),
         ws: Default::default(),

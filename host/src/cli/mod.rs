@@ -1,5 +1,6 @@
 //! The `swim` command line (README.md, Commands): one binary, subcommands.
 
+mod adl;
 mod keys;
 mod plugins;
 mod scaffold;
@@ -107,10 +108,17 @@ pub enum Command {
     /// Benchmarks (figures, not pass/fail).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// PERTI's ADL source: check a database before pointing a gateway at it.
+    #[command(subcommand)]
+    Adl(adl::AdlCommand),
 }
 
 /// Parses the command line and runs it; errors are printed with their context.
 pub fn main() -> ExitCode {
+    // Two TLS crypto providers are linked (ring, which everything here
+    // uses, and aws-lc-rs, which tiberius' rustls pulls in): rustls needs
+    // to be told which serves a client built without naming one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     // Benchmarks print figures; their log would only get in the way.
     let default_level = if matches!(cli.command, Command::Bench(_)) {
@@ -127,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(&cli, cmd),
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
         Command::Bench(cmd) => crate::bench::run(cmd),
+        Command::Adl(cmd) => adl::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -16,6 +16,7 @@ use crate::cluster::ClusterConfig;
 use crate::fanout::WsConfig;
 use crate::pipeline::Retention;
 use crate::server::{self, AuthConfig, ServerConfig, SourceConfig};
+use crate::source::adl::{self, AdlConfig};
 use crate::source::recording::RecordingWriter;
 use crate::source::sim::SimConfig;
 use crate::source::vatsim::poller;
@@ -115,6 +116,10 @@ pub struct ServeArgs {
     /// Poll this copy of the VATSIM v3 feed instead of the live one.
     #[arg(long, env = "SWIM_FEED_URL")]
     pub feed_url: Option<String>,
+    /// Read PERTI's ADL from this SQL Server (ADO.NET connection string;
+    /// docs/ADL.md) beside the feed. Wins over the config's `[adl]`.
+    #[arg(long, env = "SWIM_ADL_CONNECTION_STRING", hide_env_values = true)]
+    pub adl_connection_string: Option<String>,
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]
@@ -196,6 +201,17 @@ struct FileConfig {
     tls: Option<FileTls>,
     cluster: Option<FileCluster>,
     database: Option<FileDatabase>,
+    adl: Option<FileAdl>,
+}
+
+/// `[adl]`: PERTI's ADL beside the feed (docs/ADL.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAdl {
+    connection_string: Option<String>,
+    interval_s: Option<u64>,
+    page_size: Option<usize>,
+    query_timeout_s: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,6 +303,7 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         config.database = Some(url);
     }
     config.cluster = args.cluster.config(file.cluster.as_ref());
+    config.adl = adl_from(file.adl.as_ref(), args.adl_connection_string.clone())?;
     let r = &file.retention;
     if let Some(h) = r.events_hours {
         config.retention.events = Duration::from_secs(h * 3600);
@@ -321,6 +338,33 @@ fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+}
+
+/// The ADL source, if a connection string is given (flag or environment
+/// first, then `[adl]`).
+fn adl_from(file: Option<&FileAdl>, flag: Option<String>) -> anyhow::Result<Option<AdlConfig>> {
+    let empty = FileAdl::default();
+    let file = file.unwrap_or(&empty);
+    let Some(connection_string) = flag.or(file.connection_string.clone()) else {
+        anyhow::ensure!(
+            file.interval_s.is_none() && file.page_size.is_none() && file.query_timeout_s.is_none(),
+            "config [adl]: settings without `connection_string` (or SWIM_ADL_CONNECTION_STRING)"
+        );
+        return Ok(None);
+    };
+    // Refused here, at start, rather than retried every poll.
+    adl::client::config(&connection_string).map_err(|e| anyhow::anyhow!("config [adl]: {e}"))?;
+    let mut config = AdlConfig::new(connection_string);
+    if let Some(s) = file.interval_s {
+        config.interval = Duration::from_secs(s.max(1));
+    }
+    if let Some(n) = file.page_size {
+        config.page_size = n.clamp(1, 5_000);
+    }
+    if let Some(s) = file.query_timeout_s {
+        config.query_timeout = Duration::from_secs(s.max(1));
+    }
+    Ok(Some(config))
 }
 
 fn source_from(s: &FileSource, feed_url: Option<String>) -> anyhow::Result<SourceConfig> {
@@ -407,6 +451,7 @@ fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
         data_dir: cli.data_dir.clone(),
         plugins_dir: cli.plugins_dir(),
         source,
+        adl: None,
         retention: Retention::default(),
         auth: AuthConfig::default(),
         ws: WsConfig::default(),

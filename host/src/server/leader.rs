@@ -19,7 +19,7 @@ use crate::plugin::{PluginEvent, Registry};
 use crate::reference::AirportTable;
 use crate::shutdown::Shutdown;
 use crate::source::sim::{SimConfig, Simulator, World};
-use crate::source::{replay, sim, vatsim};
+use crate::source::{adl, replay, sim, vatsim};
 use crate::store::FlightStore;
 use crate::tmi::Programs;
 
@@ -40,6 +40,8 @@ pub(super) struct Ready {
 pub(super) struct Running {
     requests_open: mpsc::Sender<Work>,
     source_task: tokio::task::JoinHandle<()>,
+    /// The ADL source, when one is configured (docs/ADL.md).
+    adl_task: Option<tokio::task::JoinHandle<()>>,
     pipeline_thread: std::thread::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -51,6 +53,10 @@ impl Running {
         drop(self.requests_open);
         self.source_task.abort();
         let _ = self.source_task.await;
+        if let Some(adl) = self.adl_task {
+            adl.abort();
+            let _ = adl.await;
+        }
         let thread = self.pipeline_thread;
         let joined = tokio::task::spawn_blocking(move || thread.join()).await?;
         joined.map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?
@@ -95,6 +101,7 @@ pub(super) fn lead(
         restored.records,
         restored.disconnected_at,
     );
+    let adapters = registry.clone();
     let pipeline = Pipeline::with_store(registry, flights, next_seq)
         .with_programs(Programs::restore(programs, wall_ms()));
     let mut worker = Worker::new(
@@ -119,11 +126,21 @@ pub(super) fn lead(
     // a finite source (replay, `--stop-after`) is done.
     let requests_open = work_tx.clone();
     let work = work_tx.downgrade();
+    let adl_task = config.adl.clone().map(|adl| {
+        let health = &shared.health;
+        health.add_source(
+            adl::NAME,
+            "adl",
+            Some(adl::server_of(&adl.connection_string)),
+        );
+        tokio::spawn(adl::run(adl, work_tx.clone(), adapters, health.clone()))
+    });
     let (source_task, sim) = start_source(&config.source, simulator, work_tx, &shared.health);
     leading.store(Some(Arc::new(Leading { work, sim })));
     Ok(Running {
         requests_open,
         source_task,
+        adl_task,
         pipeline_thread,
     })
 }

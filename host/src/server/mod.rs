@@ -88,6 +88,8 @@ pub struct ServerConfig {
     pub plugins_dir: PathBuf,
     /// The source.
     pub source: SourceConfig,
+    /// PERTI's ADL, read beside the source (docs/ADL.md).
+    pub adl: Option<crate::source::adl::AdlConfig>,
     /// Change feed retention.
     pub retention: Retention,
     /// Keys, limits, CORS.

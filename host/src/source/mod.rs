@@ -5,7 +5,9 @@
 //! - `sim`: the built-in traffic simulator, which writes v3 JSON and keeps
 //!   the ground truth.
 //! - `replay` and `recording`: snapshots recorded by `swim record`, served again.
+//! - `adl`: PERTI's ADL in SQL Server, read beside the feed (docs/ADL.md).
 
+pub mod adl;
 pub mod recording;
 pub mod replay;
 pub mod sim;

@@ -351,7 +351,7 @@ fn tmi_of(tmi: &Value, faults: &mut Faults) -> Option<Tmi> {
         ctl_type,
         program_id: inner.optional(program_id).map(|id| id as u64),
         slot_time_utc: inner.optional(body::optional_time(tmi, &["slot_time_utc"])),
-        edct_utc: None,
+        edct_utc: inner.optional(body::optional_time(tmi, &["edct_utc"])),
         delay_minutes: inner.optional(body::optional_int(tmi, &["delay_minutes"], -1_440, 1_440)),
         eta_utc: None,
     };
@@ -374,6 +374,7 @@ fn tmi_path(field: &str) -> &'static str {
         "program_id" => "tmi.program_id",
         "slot_time_utc" => "tmi.slot_time_utc",
         "delay_minutes" => "tmi.delay_minutes",
+        "edct_utc" => "tmi.edct_utc",
         _ => "tmi",
     }
 }

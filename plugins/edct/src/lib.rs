@@ -1,0 +1,68 @@
+//! EDCT detector: a `cdm.edct` event the cycle a flight's EDCT (expected
+//! departure clearance time) is given, moved or lifted, whoever set it: the
+//! `tmi` detector for a GDP issued here, or the ADL (docs/ADL.md). PERTI's
+//! WebSocket server names the `cdm.edct` channel; its clients subscribe to
+//! it to tell a pilot when to leave.
+//!
+//! The payload: `edct_utc` (null when lifted), `previous_edct_utc`,
+//! `ctl_type`, `program_id`, `delay_minutes`, `callsign`, `dept_icao`.
+//! Nothing is written.
+
+use vatswim_plugin_api::time::format_utc;
+use vatswim_plugin_api::{ChangeView, Changes, Context, Description, Detection, Detector, Event};
+
+/// The detector.
+pub struct Edct;
+
+impl Detector for Edct {
+    fn describe() -> Description {
+        Description::new(
+            "edct",
+            env!("CARGO_PKG_VERSION"),
+            "cdm.edct when an EDCT changes",
+        )
+    }
+
+    fn init(_config: serde_json::Value) -> Result<Self, String> {
+        Ok(Edct)
+    }
+
+    fn detect(&self, _ctx: &Context, changes: &Changes) -> Detection {
+        let mut out = Detection::default();
+        out.events.extend(changes.iter().filter_map(event));
+        out
+    }
+}
+
+/// The event for one flight's change, if its EDCT moved.
+fn event(change: ChangeView<'_>) -> Option<Event> {
+    let after = change.after()?;
+    let edct = |tmi: Option<vatswim_plugin_api::TmiView>| tmi.and_then(|t| t.edct_utc);
+    let was = change.before().and_then(|b| edct(b.tmi()));
+    let now = edct(after.tmi());
+    if was == now {
+        return None;
+    }
+    let tmi = after.tmi();
+    let time = |t: Option<i64>| t.map(format_utc);
+    let payload = serde_json::json!({
+        "edct_utc": time(now),
+        "previous_edct_utc": time(was),
+        "ctl_type": tmi.and_then(|t| match t.ctl_type {
+            1 => Some("GS"),
+            2 => Some("GDP"),
+            _ => None,
+        }),
+        "program_id": tmi.and_then(|t| t.program_id),
+        "delay_minutes": tmi.and_then(|t| t.delay_minutes),
+        "callsign": after.identity().map(|i| i.callsign.to_string()),
+        "dept_icao": after.flight_plan().map(|f| f.dept_icao.to_string()),
+    });
+    Some(Event::for_flight(
+        "cdm.edct",
+        change.flight_uid(),
+        payload.to_string(),
+    ))
+}
+
+vatswim_plugin_api::export_detector!(Edct);
