@@ -133,7 +133,11 @@ pub(super) fn lead(
             "adl",
             Some(adl::server_of(&adl.connection_string)),
         );
-        tokio::spawn(adl::run(adl, work_tx.clone(), adapters, health.clone()))
+        let to = super::adl::ThroughAdapter {
+            registry: adapters,
+            work: work_tx.clone(),
+        };
+        tokio::spawn(adl::run(adl, to, health.clone()))
     });
     let (source_task, sim) = start_source(&config.source, simulator, work_tx, &shared.health);
     leading.store(Some(Arc::new(Leading { work, sim })));

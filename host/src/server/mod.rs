@@ -8,6 +8,7 @@
 //! - `leader`: the pipeline and the source, over a restored store.
 //! - `member`: a cluster member following, then leading (docs/CLUSTER.md).
 
+mod adl;
 mod leader;
 mod member;
 

@@ -23,23 +23,21 @@ mod fixture;
 pub mod mapping;
 pub mod query;
 pub mod row;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use serde_json::{Map, Value, json};
-use tokio::sync::{mpsc, oneshot};
+use serde_json::{Map, Value};
 
 use crate::health::Health;
-use crate::ingest::IngestBatch;
-use crate::pipeline::Work;
-use crate::plugin::Registry;
 
 /// The source's name in `/health` and logs.
 pub const NAME: &str = "adl";
 /// The ingest route (and adapter) its rows go through.
-const ROUTE: &str = "adl";
+pub const ROUTE: &str = "adl";
 /// How many reasons for refused rows `/health` keeps.
 pub const KEPT_REASONS: usize = 5;
 /// The most changed rows one poll reads: the ADL holds a few thousand
@@ -101,13 +99,33 @@ pub struct Polled {
     pub server_now: Option<NaiveDateTime>,
 }
 
-/// Polls until the pipeline goes away.
-pub async fn run(
-    config: AdlConfig,
-    work: mpsc::Sender<Work>,
-    registry: Arc<Registry>,
-    health: Arc<Health>,
-) {
+/// A field of an item the gateway did not write, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldRefusal {
+    /// The item's position in what was delivered.
+    pub index: u32,
+    /// The field (`tmi`, `off_utc`, ...).
+    pub field: String,
+    /// Why.
+    pub error: String,
+}
+
+/// Where a poll's items go: through the `adl` ingest adapter into the
+/// pipeline in the gateway (`server`), as one batch. Like
+/// [`crate::source::Delivery`], it keeps the source ignorant of the
+/// pipeline, so data flows one way.
+pub trait ItemDelivery: Send + Sync + 'static {
+    /// Applies the items as one cycle: the fields refused once it is
+    /// committed; `Ok(None)` once nobody takes them (the gateway stops);
+    /// `Err` when nothing was applied.
+    fn deliver(
+        &self,
+        items: Vec<Map<String, Value>>,
+    ) -> impl Future<Output = Result<Option<Vec<FieldRefusal>>, String>> + Send;
+}
+
+/// Polls until nobody takes what it reads.
+pub async fn run(config: AdlConfig, to: impl ItemDelivery, health: Arc<Health>) {
     let server = server_of(&config.connection_string);
     let settings = match client::config(&config.connection_string) {
         Ok(settings) => settings,
@@ -125,26 +143,13 @@ pub async fn run(
         match outcome {
             Ok(polled) => {
                 let rows = polled.items.len() + polled.refused.len();
-                let callsigns: Vec<String> = polled
-                    .items
-                    .iter()
-                    .map(|i| {
-                        i.get("callsign")
-                            .and_then(Value::as_str)
-                            .unwrap_or("?")
-                            .to_string()
-                    })
-                    .collect();
-                match apply(polled.items, &registry, &work).await {
+                let sent: Vec<Sent> = polled.items.iter().map(Sent::of).collect();
+                match to.deliver(polled.items).await {
                     Ok(Some(report)) => {
                         failures = 0;
                         watermark = polled.server_now;
                         let mut refused = polled.refused;
-                        refused.extend(report.error_details.iter().map(|p| {
-                            let callsign =
-                                callsigns.get(p.index as usize).map_or("?", String::as_str);
-                            format!("{callsign}: {}: {}", p.field, p.error)
-                        }));
+                        refused.extend(refusals(&sent, &report));
                         health.polled(NAME, rows, &refused, KEPT_REASONS);
                     }
                     Ok(None) => return,
@@ -168,6 +173,45 @@ pub async fn run(
         ))
         .await;
     }
+}
+
+/// What an item said, for naming its refusals.
+struct Sent {
+    callsign: String,
+    /// Its `tmi` was `{}`: the ADL holds the flight for nothing.
+    releases: bool,
+}
+
+impl Sent {
+    fn of(item: &Map<String, Value>) -> Sent {
+        Sent {
+            callsign: item
+                .get("callsign")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string(),
+            releases: item
+                .get("tmi")
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty),
+        }
+    }
+}
+
+/// The fields the pipeline refused, as `/health` keeps them. Every row
+/// says whether the ADL controls its flight, so a row that does not, for
+/// a flight a program of this gateway holds, is refused for `tmi` every
+/// time it changes: that is the rule working (the gateway's program keeps
+/// the flight), not a fault, and is not counted.
+fn refusals<'a>(sent: &'a [Sent], report: &'a [FieldRefusal]) -> impl Iterator<Item = String> + 'a {
+    report.iter().filter_map(move |p| {
+        let item = sent.get(p.index as usize);
+        if p.field == "tmi" && item.is_some_and(|i| i.releases) {
+            return None;
+        }
+        let callsign = item.map_or("?", |i| i.callsign.as_str());
+        Some(format!("{callsign}: {}: {}", p.field, p.error))
+    })
 }
 
 /// One poll: the rows changed since `watermark` (all active flights
@@ -258,61 +302,4 @@ async fn read_page(
         .into_first_result()
         .await
         .map_err(|e| format!("reading changed flights: {e}"))
-}
-
-/// The items through the `adl` adapter, as one batch for one cycle; the
-/// report once it is committed. `Ok(None)`: the gateway is stopping.
-pub async fn apply(
-    items: Vec<Map<String, Value>>,
-    registry: &Registry,
-    work: &mpsc::Sender<Work>,
-) -> Result<Option<crate::ingest::IngestReport>, String> {
-    let batch = parse(items, registry).await?;
-    let (reply, report) = oneshot::channel();
-    if work.send(Work::Ingest { batch, reply }).await.is_err() {
-        return Ok(None);
-    }
-    Ok(report.await.ok())
-}
-
-/// Parses the items with the loaded `adl` adapter, in bodies of at most
-/// its item limit, into one batch (errors keep their index in `items`).
-async fn parse(items: Vec<Map<String, Value>>, registry: &Registry) -> Result<IngestBatch, String> {
-    let adapter = registry
-        .adapter_for_route(ROUTE)
-        .ok_or("no ingest adapter serves the `adl` route (the built-in one is disabled?)")?;
-    let version = adapter.current().ok_or("the `adl` adapter is not loaded")?;
-    let limit = version
-        .manifest
-        .max_items
-        .map_or(500, |n| n as usize)
-        .max(1);
-    let mut batch = IngestBatch {
-        adapter: adapter.name().to_string(),
-        owns: version.manifest.owns.clone(),
-        creates_flights: version.manifest.creates_flights,
-        items: Vec::new(),
-        errors: Vec::new(),
-    };
-    for (chunk, start) in items.chunks(limit).zip((0..).step_by(limit)) {
-        let body = serde_json::to_vec(&json!({ "flights": chunk })).map_err(|e| e.to_string())?;
-        let parsing = adapter.clone();
-        let parsed = tokio::task::spawn_blocking(move || parsing.parse("application/json", &body))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|fault| format!("the `adl` adapter failed; nothing was applied: {fault}"))?
-            .map_err(|refusal| {
-                format!("the `adl` adapter refused the rows; nothing was applied: {refusal}")
-            })?;
-        let offset = start as u32;
-        batch.items.extend(parsed.items.into_iter().map(|mut i| {
-            i.index += offset;
-            i
-        }));
-        batch.errors.extend(parsed.errors.into_iter().map(|mut e| {
-            e.index += offset;
-            e
-        }));
-    }
-    Ok(batch)
 }
