@@ -27,6 +27,7 @@ fn every_builtin_loads_active_from_the_binary() {
             "adl",
             "arrival",
             "departure",
+            "edct",
             "fleet",
             "metering",
             "nearby",
@@ -40,7 +41,7 @@ fn every_builtin_loads_active_from_the_binary() {
         assert_eq!(status.origin.as_deref(), Some("builtin"));
         assert_eq!(recorder.actions(&status.name), [PluginAction::Loaded]);
     }
-    assert_eq!(registry.active(Kind::Detector).len(), 4);
+    assert_eq!(registry.active(Kind::Detector).len(), 5);
     assert!(registry.adapter_for_route("track").is_some());
 }
 
