@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
-use super::params::{ApiQuery, one_of};
-use super::query::{self, wildcard};
+use super::params::{ApiQuery, codes, one_of, optional};
+use super::query::wildcard;
 use super::render;
 use super::response::{ApiError, Envelope, Pagination};
 use super::state::AppState;
@@ -93,23 +93,18 @@ pub struct ControllersParams {
 impl ControllerQuery {
     fn parse(p: &ControllersParams) -> Result<ControllerQuery, ApiError> {
         let flag = |v: &Option<String>| matches!(v.as_deref(), Some("true" | "1"));
-        let codes = |v: &Option<String>| v.as_deref().map(query::list).unwrap_or_default();
-        let ratings = p
-            .rating
-            .as_deref()
-            .map(|value| {
-                value
-                    .split(',')
-                    .map(|r| r.trim().parse::<i32>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| {
-                        ApiError::bad_param(
-                            "rating",
-                            format!("{value:?} is not a list of ratings (numbers)"),
-                        )
-                    })
-            })
-            .transpose()?;
+        let ratings = optional(&p.rating, |value| {
+            value
+                .split(',')
+                .map(|r| r.trim().parse::<i32>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    ApiError::bad_param(
+                        "rating",
+                        format!("{value:?} is not a list of ratings (numbers)"),
+                    )
+                })
+        })?;
         let page = |name, v: &Option<String>, max, default| {
             v.as_deref().map_or(Ok(default), |v| bounded(name, v, max))
         };

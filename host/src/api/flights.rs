@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::params::{ApiQuery, one_of};
+use super::params::{ApiQuery, one_of, optional};
 use super::query::{self, FlightFilterParams, FlightQuery, FlightsPage, Format};
 use super::render;
 use super::response::{ApiError, Envelope, FoundFlight, ListedFlight, Pagination};
@@ -299,14 +299,14 @@ pub async fn positions(
     ApiQuery(params): ApiQuery<PositionsParams>,
 ) -> Result<Response, ApiError> {
     let query = FlightQuery::of_filter(&filter)?;
-    let format = query::optional(&params.format, query::format)?.unwrap_or_default();
+    let format = optional(&params.format, query::format)?.unwrap_or_default();
     if !matches!(format, Format::Fixm | Format::Legacy | Format::GeoJson) {
         return Err(ApiError::bad_param(
             "format",
             "/positions serves GeoJSON only (format=geojson); /flights serves ndjson, csv, xml and kml",
         ));
     }
-    let include_route = query::optional(&params.include_route, |v| {
+    let include_route = optional(&params.include_route, |v| {
         query::boolean("include_route", v)
     })?
     .unwrap_or(false);

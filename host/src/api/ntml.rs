@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
-use super::params::{ApiQuery, one_of};
+use super::params::{ApiQuery, one_of, optional};
 use super::response::ApiError;
 use super::state::AppState;
 use super::tmi::iso;
@@ -244,19 +244,15 @@ pub async fn gdp_slots(
     let view = Snapshot::of(&state);
     let program = view.find(&id, ControlType::Gdp)?;
     let status_filter = params.status.map(|s| s.to_ascii_uppercase());
-    let hour_filter = params
-        .hour
-        .as_deref()
-        .map(|value| {
-            value
-                .parse::<i64>()
-                .ok()
-                .filter(|h| (0..24).contains(h))
-                .ok_or_else(|| {
-                    ApiError::bad_param("hour", format!("{value:?} is not an hour from 0 to 23"))
-                })
-        })
-        .transpose()?;
+    let hour_filter = optional(&params.hour, |value| {
+        value
+            .parse::<i64>()
+            .ok()
+            .filter(|h| (0..24).contains(h))
+            .ok_or_else(|| {
+                ApiError::bad_param("hour", format!("{value:?} is not an hour from 0 to 23"))
+            })
+    })?;
     let airlines = AirlineTable::embedded();
     let slotted = view.slotted(program);
     let total = total_slots(program);
@@ -348,22 +344,19 @@ fn list(
     let upper = |v: Option<String>| v.map(|v| v.to_ascii_uppercase()).filter(|v| !v.is_empty());
     let airport = upper(params.airport);
     let status = upper(params.status);
-    let active_only = optional_flag("active_only", &params.active_only)?;
-    let include_history = optional_flag("include_history", &params.include_history)?;
-    let limit = params
-        .limit
-        .as_deref()
-        .map(|value| {
-            value
-                .parse::<usize>()
-                .ok()
-                .filter(|&n| n >= 1)
-                .ok_or_else(|| {
-                    ApiError::bad_param("limit", format!("{value:?} is not a whole number from 1"))
-                })
-        })
-        .transpose()?
-        .map_or(DEFAULT_LIMIT, |n| n.min(MAX_LIMIT));
+    let active_only = optional(&params.active_only, |v| flag("active_only", v))?.unwrap_or(false);
+    let include_history =
+        optional(&params.include_history, |v| flag("include_history", v))?.unwrap_or(false);
+    let limit = optional(&params.limit, |value| {
+        value
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| {
+                ApiError::bad_param("limit", format!("{value:?} is not a whole number from 1"))
+            })
+    })?
+    .map_or(DEFAULT_LIMIT, |n| n.min(MAX_LIMIT));
     let view = Snapshot::of(&state);
     let programs: Vec<Value> = view
         .programs
@@ -570,10 +563,6 @@ fn average(values: &[i64]) -> f64 {
         return 0.0;
     }
     (values.iter().sum::<i64>() as f64 / values.len() as f64 * 10.0).round() / 10.0
-}
-
-fn optional_flag(name: &str, value: &Option<String>) -> Result<bool, ApiError> {
-    value.as_deref().map_or(Ok(false), |v| flag(name, v))
 }
 
 fn flag(name: &str, value: &str) -> Result<bool, ApiError> {

@@ -44,6 +44,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// A parameter's value parsed, if it was given.
+pub fn optional<T>(
+    value: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, ApiError>,
+) -> Result<Option<T>, ApiError> {
+    value.as_deref().map(parse).transpose()
+}
+
+/// A list parameter's codes (`super::query::list`), none if not given.
+pub fn codes(value: &Option<String>) -> Vec<String> {
+    value.as_deref().map(super::query::list).unwrap_or_default()
+}
+
 /// A string parameter whose values are these (any case).
 pub fn one_of(values: &[&str]) -> Object {
     ObjectBuilder::new()

@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 
 use crate::flight::{FlightRecord, Phase};
 
+use super::params::{codes, optional};
 use super::response::ApiError;
 
 /// Largest page.
@@ -246,19 +247,6 @@ impl FlightQuery {
             unserved,
         })
     }
-}
-
-/// A parameter's value parsed, if it was given.
-pub(super) fn optional<T>(
-    value: &Option<String>,
-    parse: impl FnOnce(&str) -> Result<T, ApiError>,
-) -> Result<Option<T>, ApiError> {
-    value.as_deref().map(parse).transpose()
-}
-
-/// A list parameter's codes, if it was given.
-fn codes(value: &Option<String>) -> Vec<String> {
-    value.as_deref().map(list).unwrap_or_default()
 }
 
 /// A comma-separated list of codes, upper-cased, empty entries dropped.

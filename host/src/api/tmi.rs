@@ -15,8 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
-use super::params::{ApiQuery, one_of};
-use super::query::list;
+use super::params::{ApiQuery, codes, one_of, optional};
 use super::response::{ApiError, Envelope, Pagination};
 use super::state::AppState;
 use crate::auth::layer::ErrorBody;
@@ -503,15 +502,11 @@ impl TmiQuery {
             airports: codes(&p.airport),
             artccs: codes(&p.artcc),
             include_history: matches!(p.include_history.as_deref(), Some("true" | "1")),
-            id: p
-                .id
-                .as_deref()
-                .map(|v| {
-                    v.parse().map_err(|_| {
-                        ApiError::bad_param("id", format!("{v:?} is not a program's id (a number)"))
-                    })
+            id: optional(&p.id, |v| {
+                v.parse().map_err(|_| {
+                    ApiError::bad_param("id", format!("{v:?} is not a program's id (a number)"))
                 })
-                .transpose()?,
+            })?,
             ..TmiQuery::default()
         })
     }
@@ -522,12 +517,7 @@ impl TmiQuery {
             airports: codes(&p.airport),
             artccs: codes(&p.artcc),
             departures: codes(&p.dept_icao),
-            phases: p
-                .phase
-                .as_deref()
-                .map(super::query::phases)
-                .transpose()?
-                .unwrap_or_default(),
+            phases: optional(&p.phase, super::query::phases)?.unwrap_or_default(),
             page: page("page", &p.page, 1)?,
             per_page: page("per_page", &p.per_page, 100)?,
             ..TmiQuery::default()
@@ -595,18 +585,13 @@ fn kind(
     })
 }
 
-fn codes(value: &Option<String>) -> Vec<String> {
-    value.as_deref().map(list).unwrap_or_default()
-}
-
 /// `page` or `per_page`: 1 to 1000.
 fn page(name: &str, value: &Option<String>, default: usize) -> Result<usize, ApiError> {
-    let Some(value) = value.as_deref() else {
-        return Ok(default);
-    };
-    value
-        .parse()
-        .ok()
-        .filter(|n| (1..=1000).contains(n))
-        .ok_or_else(|| ApiError::bad_param(name, "must be 1 to 1000"))
+    let page = optional(value, |v| {
+        v.parse()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| ApiError::bad_param(name, "must be 1 to 1000"))
+    })?;
+    Ok(page.unwrap_or(default))
 }

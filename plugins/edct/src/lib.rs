@@ -37,13 +37,15 @@ impl Detector for Edct {
 /// The event for one flight's change, if its EDCT moved.
 fn event(change: ChangeView<'_>) -> Option<Event> {
     let after = change.after()?;
-    let edct = |tmi: Option<vatswim_plugin_api::TmiView>| tmi.and_then(|t| t.edct_utc);
-    let was = change.before().and_then(|b| edct(b.tmi()));
-    let now = edct(after.tmi());
+    let tmi = after.tmi();
+    let was = change
+        .before()
+        .and_then(|b| b.tmi())
+        .and_then(|t| t.edct_utc);
+    let now = tmi.and_then(|t| t.edct_utc);
     if was == now {
         return None;
     }
-    let tmi = after.tmi();
     let time = |t: Option<i64>| t.map(format_utc);
     let payload = serde_json::json!({
         "edct_utc": time(now),

@@ -225,6 +225,9 @@ pub fn item(row: &dyn Row) -> Result<Map<String, Value>, RowError> {
     if let Some(Value::String(rules)) = item.get_mut("flight_rules") {
         *rules = flight_rules(rules).to_string();
     }
+    if let Some(Value::String(kind)) = tmi.get_mut("ctl_type") {
+        kind.make_ascii_uppercase();
+    }
     let controlled = tmi
         .get("ctl_type")
         .and_then(Value::as_str)
@@ -244,13 +247,6 @@ fn cell(row: &dyn Row, c: &Column) -> Result<Option<Value>, RowError> {
             .text(c.name)?
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
-            .map(|t| {
-                if c.field == "tmi.ctl_type" {
-                    t.to_ascii_uppercase()
-                } else {
-                    t
-                }
-            })
             .map(Value::String),
         Cell::Int => row.int(c.name)?.map(Value::from),
         Cell::Flag => row.flag(c.name)?.map(Value::Bool),

@@ -89,14 +89,14 @@ pub fn server_of(connection_string: &str) -> String {
 }
 
 /// What one poll read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Polled {
     /// The `adl` items, one per readable row.
     pub items: Vec<Map<String, Value>>,
     /// Rows refused: the ADL flight and why.
     pub refused: Vec<String>,
     /// The server's time when the poll began: the next poll's watermark.
-    pub server_now: Option<NaiveDateTime>,
+    pub server_now: NaiveDateTime,
 }
 
 /// A field of an item the gateway did not write, and why.
@@ -126,7 +126,6 @@ pub trait ItemDelivery: Send + Sync + 'static {
 
 /// Polls until nobody takes what it reads.
 pub async fn run(config: AdlConfig, to: impl ItemDelivery, health: Arc<Health>) {
-    let server = server_of(&config.connection_string);
     let settings = match client::config(&config.connection_string) {
         Ok(settings) => settings,
         Err(e) => {
@@ -135,6 +134,7 @@ pub async fn run(config: AdlConfig, to: impl ItemDelivery, health: Arc<Health>) 
             return;
         }
     };
+    let server = client::describe(&settings);
     let mut connection = None;
     let mut watermark: Option<NaiveDateTime> = None;
     let mut failures = 0u32;
@@ -147,7 +147,7 @@ pub async fn run(config: AdlConfig, to: impl ItemDelivery, health: Arc<Health>) 
                 match to.deliver(polled.items).await {
                     Ok(Some(report)) => {
                         failures = 0;
-                        watermark = polled.server_now;
+                        watermark = Some(polled.server_now);
                         let mut refused = polled.refused;
                         refused.extend(refusals(&sent, &report));
                         health.polled(NAME, rows, &refused, KEPT_REASONS);
@@ -240,8 +240,9 @@ async fn poll(
     });
     let sql = query::changed_page();
     let mut polled = Polled {
-        server_now: Some(now),
-        ..Polled::default()
+        items: Vec::new(),
+        refused: Vec::new(),
+        server_now: now,
     };
     let mut after = 0i64;
     loop {
