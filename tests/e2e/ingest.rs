@@ -525,3 +525,46 @@ fn an_adapter_may_serve_a_nested_route_as_perti_names_them() {
         "{reply}"
     );
 }
+
+/// `/flights` and `/positions` answers are kept for the cycle they were
+/// rendered from (`api::cache`): a client polling the same query must see
+/// each change as soon as the ingest that made it is answered, never the
+/// kept answer of the cycle before.
+#[test]
+fn a_polled_query_shows_each_ingest_as_soon_as_it_is_answered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(&tmp);
+    let target = a_flight(&gw, "enroute");
+    let callsign = target["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let flights = format!("/flights?callsign={callsign}&per_page=5");
+    let positions = format!("/positions?callsign={callsign}");
+    for (round, squawk) in ["1111", "2222", "3333"].into_iter().enumerate() {
+        // Asked twice before the change: the second answer is the kept one.
+        for _ in 0..2 {
+            gw.ok(&flights);
+            gw.ok(&positions);
+        }
+        let body = json!({"tracks": [{"callsign": callsign, "latitude": 10.5 + round as f64,
+            "longitude": -45.25, "squawk": squawk, "track_source": "radar"}]});
+        let (status, reply) = post_json(&gw, "/ingest/track", &body);
+        assert_eq!(status, 200, "{reply}");
+        let listed = gw.ok(&flights);
+        assert_eq!(
+            listed["data"][0]["track"]["squawk"], squawk,
+            "round {round}: /flights answered from an older cycle: {listed}"
+        );
+        // The time of the data /flights answered from (shown fresh by
+        // the squawk): /positions answers from that cycle or a later one.
+        let fresh = listed["timestamp"].as_str().unwrap().to_string();
+        let collection = gw.ok(&positions);
+        let as_of = collection["metadata"]["timestamp"].as_str().unwrap();
+        assert!(
+            as_of >= fresh.as_str(),
+            "round {round}: /positions answered from data of {as_of}, /flights from {fresh}"
+        );
+        assert_eq!(collection["metadata"]["count"], 1, "{collection}");
+    }
+}

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::cache;
 use super::params::{ApiQuery, one_of, optional};
 use super::query::{self, FlightFilterParams, FlightQuery, FlightsPage, Format};
 use super::render;
@@ -34,13 +35,38 @@ use crate::store::FlightsView;
     ))]
 pub async fn list(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     ApiQuery(filter): ApiQuery<FlightFilterParams>,
     ApiQuery(page): ApiQuery<FlightsPage>,
 ) -> Result<Response, ApiError> {
     let query = FlightQuery::of_list(&filter, &page)?;
-    let view = state.shared.view.load_full();
-    let ctx = render::Context::new(state.shared.programs.load_full());
-    let matching = matching(&view, &query);
+    let key = cache::key("/flights", raw.as_deref());
+    Ok(through_cache(&state, &key, |source| render_list(source, &query)).await)
+}
+
+/// The answer to `key` from the response cache, or rendered by `render`
+/// from the newest view and programs (and kept).
+async fn through_cache(
+    state: &AppState,
+    key: &str,
+    render: impl FnOnce(&cache::Source) -> Response,
+) -> Response {
+    let source = state.render_source();
+    if let Some(hit) = state.cache.get(&source, key) {
+        return hit;
+    }
+    let response = render(&source);
+    state
+        .cache
+        .keep(&source, &state.render_source(), key, response)
+        .await
+}
+
+/// A page of flights in the query's format.
+fn render_list(source: &cache::Source, query: &FlightQuery) -> Response {
+    let view = &source.view;
+    let ctx = render::Context::new(source.programs.clone());
+    let matching = matching(view, query);
     let total = matching.len();
     let page: Vec<&Arc<FlightRecord>> = matching
         .into_iter()
@@ -92,7 +118,7 @@ pub async fn list(
             ([(header::CONTENT_TYPE, KML)], body).into_response()
         }
     };
-    Ok(naming_unserved(response, &query.unserved))
+    naming_unserved(response, &query.unserved)
 }
 
 /// PERTI filters the request gave that were not applied, named in a
@@ -295,6 +321,7 @@ pub struct PositionsParams {
     ))]
 pub async fn positions(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     ApiQuery(filter): ApiQuery<FlightFilterParams>,
     ApiQuery(params): ApiQuery<PositionsParams>,
 ) -> Result<Response, ApiError> {
@@ -310,14 +337,18 @@ pub async fn positions(
         query::boolean("include_route", v)
     })?
     .unwrap_or(false);
-    let view = state.shared.view.load_full();
-    let ctx = render::Context::new(state.shared.programs.load_full());
-    let matching: Vec<_> = matching(&view, &query)
-        .into_iter()
-        .filter(|r| r.position.is_some())
-        .collect();
-    let response = geojson(&matching, &ctx, include_route, None, view.as_of);
-    Ok(naming_unserved(response, &query.unserved))
+    let key = cache::key("/positions", raw.as_deref());
+    let response = through_cache(&state, &key, |source| {
+        let ctx = render::Context::new(source.programs.clone());
+        let matching: Vec<_> = matching(&source.view, &query)
+            .into_iter()
+            .filter(|r| r.position.is_some())
+            .collect();
+        let response = geojson(&matching, &ctx, include_route, None, source.view.as_of);
+        naming_unserved(response, &query.unserved)
+    })
+    .await;
+    Ok(response)
 }
 
 fn geojson(

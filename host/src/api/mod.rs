@@ -8,10 +8,12 @@
 //! - `params`: each route's declared query parameters; `query`: the
 //!   flight filters; `render`: PERTI's shapes and formats;
 //! - `openapi`: `/openapi.json`, generated from the same route table;
-//! - `response`: envelopes and errors; `etag`: ETag / 304;
+//! - `response`: envelopes and errors; `etag`: ETag / 304; `cache`: the
+//!   current cycle's rendered `/flights` and `/positions` answers;
 //! - `flights`, `controllers`, `events`, `metering`, `tmi`, `ntml`,
 //!   `ingest`, `keys`, `system`: the handlers.
 
+mod cache;
 mod controllers;
 mod etag;
 mod events;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub ws: crate::fanout::WsConfig,
     /// Every cluster instance's plugins (none for a single gateway).
     pub cluster_plugins: Option<Arc<crate::cluster::plugins::ClusterPlugins>>,
+    /// Rendered `/flights` and `/positions` answers of the current cycle.
+    pub cache: Arc<super::cache::ResponseCache>,
 }
 
 /// What only the instance that runs the pipeline has.
@@ -56,6 +58,14 @@ impl axum::extract::FromRef<AppState> for crate::fanout::connection::WsState {
 }
 
 impl AppState {
+    /// The view and programs answers are rendered from now.
+    pub fn render_source(&self) -> super::cache::Source {
+        super::cache::Source {
+            view: self.shared.view.load_full(),
+            programs: self.shared.programs.load_full(),
+        }
+    }
+
     /// Sends work to the pipeline and waits for its answer, which comes
     /// after the work's cycle is committed.
     pub async fn to_pipeline<T>(

@@ -92,7 +92,12 @@ fn one_run(
             Ok((urls, running))
         })
     };
-    let report = fanout::measure(config, &keys, followers, clients, seconds);
+    let run = fanout::Run {
+        clients,
+        seconds,
+        mix: fanout::Mix::Mixed,
+    };
+    let report = fanout::measure(config, &keys, followers, run, None).map(|m| m.report);
     clean_up(nats, &stream, &url);
     report
 }

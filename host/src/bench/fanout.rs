@@ -37,8 +37,12 @@ pub(super) struct ClientReport {
     pub seconds: f64,
     pub messages: u64,
     bytes: u64,
-    latency_ms_p50: f64,
+    // NaN (no samples) travels as null.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub latency_ms_p50: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub latency_ms_p99: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     latency_ms_max: f64,
     samples: usize,
     /// Why connections failed or ended early: a close code, or what
@@ -46,13 +50,60 @@ pub(super) struct ClientReport {
     endings: BTreeMap<String, u64>,
 }
 
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// What the clients subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// What a population of real clients asks for (see [`subscription`]).
+    Mixed,
+    /// Every client on `flight.positions`, unfiltered: every event goes to
+    /// every client (`bench/broadcast.rs`).
+    Broadcast,
+}
+
+impl Mix {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mix::Mixed => "mixed",
+            Mix::Broadcast => "broadcast",
+        }
+    }
+}
+
+/// What one run measured: the clients' report and the server process's CPU.
+pub(super) struct Measured {
+    pub report: ClientReport,
+    /// CPU-seconds (user + system) this process spent while the clients
+    /// were subscribed.
+    pub cpu_seconds: f64,
+}
+
+/// CPU-seconds (user + system) this process has used.
+pub(super) fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes the struct we own.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// Publish times (`seq`, microseconds since the epoch) the clients'
+/// receive times are matched with.
+pub(super) type Published = Arc<Mutex<Vec<(u64, u64)>>>;
+
 /// How long one client's connect may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long the clients get, beyond the traffic's seconds, to connect and
 /// to finish; past it the run ends and reports what it has.
 const SLACK: Duration = Duration::from_secs(120);
 
-fn now_us() -> u64 {
+pub(super) fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)
@@ -90,11 +141,27 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
         config,
         &key_list,
         Box::new(|| Ok((Vec::new(), Vec::new()))),
-        clients,
-        seconds,
+        Run {
+            clients,
+            seconds,
+            mix: Mix::Mixed,
+        },
+        None,
     )
     .map(drop)
 }
+
+/// How many clients, for how long, subscribed to what.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Run {
+    pub clients: usize,
+    pub seconds: u64,
+    pub mix: Mix,
+}
+
+/// Events sent into the gateway while the clients listen (the broadcast
+/// bench's ingest), started once the gateway serves at its HTTP base URL.
+pub(super) type Traffic = Box<dyn FnOnce(String) -> tokio::task::JoinHandle<()> + Send>;
 
 /// Other gateways to spread clients over, started once this one serves:
 /// their WebSocket URLs, and what keeps them running until dropped.
@@ -162,9 +229,10 @@ pub(super) fn measure(
     config: ServerConfig,
     key_list: &[String],
     others: Others,
-    clients: usize,
-    seconds: u64,
-) -> anyhow::Result<ClientReport> {
+    run: Run,
+    traffic: Option<Traffic>,
+) -> anyhow::Result<Measured> {
+    let clients = run.clients;
     let files = raise_file_limit();
     anyhow::ensure!(
         files as usize > clients + 256,
@@ -174,7 +242,7 @@ pub(super) fn measure(
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("ws://{}/api/swim/v1/ws", listener.local_addr()?);
-        let published: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
+        let published: Published = Arc::default();
         let recorder = published.clone();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(server::run_observed(
@@ -199,7 +267,12 @@ pub(super) fn measure(
         let mut urls = vec![url.clone()];
         let (more, _running) = tokio::task::spawn_blocking(others).await??;
         urls.extend(more);
-        let report = drive_clients(&urls.join(","), key_list, clients, seconds, published).await;
+        let base = url.replace("ws://", "http://").replace("/ws", "");
+        let traffic = traffic.map(|start| start(base));
+        let report = drive_clients(&urls.join(","), key_list, run, published).await;
+        if let Some(traffic) = traffic {
+            traffic.abort();
+        }
         let metrics_url = url.replace("ws://", "http://").replace("/ws", "/metrics");
         if let Ok(text) = reqwest::get(&metrics_url).await?.text().await {
             let (p50, p99) = server_side(&text);
@@ -212,14 +285,18 @@ pub(super) fn measure(
 }
 
 /// Spawns the client process, feeds it publish times, prints and returns
-/// its report.
-async fn drive_clients(
+/// its report with the CPU this process spent while the clients listened.
+pub(super) async fn drive_clients(
     url: &str,
     keys: &[String],
-    clients: usize,
-    seconds: u64,
-    published: Arc<Mutex<Vec<(u64, u64)>>>,
-) -> anyhow::Result<ClientReport> {
+    run: Run,
+    published: Published,
+) -> anyhow::Result<Measured> {
+    let Run {
+        clients,
+        seconds,
+        mix,
+    } = run;
     let exe = std::env::current_exe()?;
     let mut child = tokio::process::Command::new(exe)
         .args([
@@ -235,6 +312,8 @@ async fn drive_clients(
             &clients.to_string(),
             "--seconds",
             &seconds.to_string(),
+            "--mix",
+            mix.as_str(),
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -245,6 +324,8 @@ async fn drive_clients(
     let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
     let rss_before = super::rss_kb("self");
     let mut report = None;
+    let mut cpu_at_go = None;
+    let mut cpu_at_report = 0.0;
     let mut feed_tick = tokio::time::interval(Duration::from_millis(50));
     let deadline = tokio::time::sleep(Duration::from_secs(seconds) + 2 * SLACK);
     tokio::pin!(deadline);
@@ -273,8 +354,10 @@ async fn drive_clients(
                         grown / 1024,
                         grown as f64 / n.max(1) as f64
                     );
+                    cpu_at_go = Some(cpu_seconds());
                     tokio::io::AsyncWriteExt::write_all(&mut stdin, b"go\n").await?;
                 } else if let Some(json) = line.strip_prefix("report ") {
+                    cpu_at_report = cpu_seconds();
                     report = Some(serde_json::from_str::<ClientReport>(json)?);
                 } else {
                     println!("{line}");
@@ -323,7 +406,13 @@ async fn drive_clients(
         "publish-to-receive: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
         r.latency_ms_p50, r.latency_ms_p99, r.latency_ms_max, r.samples
     );
-    Ok(r)
+    // The child reports after its clients stopped: the span from go to
+    // the report is the traffic's seconds plus their closing.
+    let cpu_seconds = cpu_at_go.map_or(f64::NAN, |go| cpu_at_report - go);
+    Ok(Measured {
+        report: r,
+        cpu_seconds,
+    })
 }
 
 /// Upper bounds of the p50 and p99 buckets of the server's
@@ -347,9 +436,17 @@ fn server_side(metrics: &str) -> (String, String) {
     (at(0.5), at(0.99))
 }
 
+/// What client `i` subscribes to.
+fn subscription(i: usize, mix: Mix) -> serde_json::Value {
+    match mix {
+        Mix::Mixed => mixed_subscription(i),
+        Mix::Broadcast => json!({"action": "subscribe", "channels": ["flight.positions"]}),
+    }
+}
+
 /// The mixed subscriptions: what a population of real clients asks for
 /// (many identical ones, as many clients watch the same airports).
-fn subscription(i: usize) -> serde_json::Value {
+fn mixed_subscription(i: usize) -> serde_json::Value {
     const AIRPORTS: [&str; 8] = [
         "KJFK", "KATL", "EGLL", "KLAX", "EDDF", "KORD", "LFPG", "KDFW",
     ];
@@ -376,25 +473,20 @@ fn seq_of(text: &str) -> Option<u64> {
 }
 
 /// `swim bench fanout-clients`: the child's side.
-pub fn clients(
-    url: &str,
-    keys: &[String],
-    clients: usize,
-    seconds: u64,
-) -> anyhow::Result<ExitCode> {
+pub fn clients(url: &str, keys: &[String], run: Run) -> anyhow::Result<ExitCode> {
     raise_file_limit();
     let runtime = tokio::runtime::Runtime::new()?;
-    let report = runtime.block_on(run_clients(url, keys, clients, seconds))?;
+    let report = runtime.block_on(run_clients(url, keys, run))?;
     println!("report {}", serde_json::to_string(&report)?);
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_clients(
-    url: &str,
-    keys: &[String],
-    n: usize,
-    seconds: u64,
-) -> anyhow::Result<ClientReport> {
+async fn run_clients(url: &str, keys: &[String], run: Run) -> anyhow::Result<ClientReport> {
+    let Run {
+        clients: n,
+        seconds,
+        mix,
+    } = run;
     let (go_tx, go_rx) = tokio::sync::watch::channel(false);
     // A watch, not a Notify: a client busy with a message when the stop
     // comes still sees it at its next wait (a missed notify_waiters left
@@ -417,7 +509,7 @@ async fn run_clients(
         let url = format!(
             "{}?api_key={}",
             urls[i % urls.len()],
-            keys[i / Tier::System.websocket_connections() as usize]
+            keys[(i / Tier::System.websocket_connections() as usize).min(keys.len() - 1)]
         );
         let (mut go, mut stop, receipts) = (go_rx.clone(), stop_rx.clone(), receipts.clone());
         let endings = endings.clone();
@@ -448,7 +540,7 @@ async fn run_clients(
             };
             let _ = go.wait_for(|g| *g).await;
             if ws
-                .send(Message::text(subscription(i).to_string()))
+                .send(Message::text(subscription(i, mix).to_string()))
                 .await
                 .is_err()
             {

@@ -1,6 +1,7 @@
 //! `swim bench`: benchmarks that print figures (docs/BENCHMARKS.md). They are
 //! not tests: nothing here passes or fails on speed.
 
+mod broadcast;
 mod cluster;
 mod cycle;
 mod examples;
@@ -56,11 +57,22 @@ pub enum BenchCommand {
     },
     /// N real WebSocket clients (a child process) with mixed filters
     /// against the gateway on the simulator: publish-to-receive latency,
-    /// messages and bytes per second, server memory per connection.
+    /// messages and bytes per second, server memory per connection. With
+    /// `--mode broadcast`: every client on every event, the gateway beside
+    /// a minimal broadcaster, delivered events/s and CPU per frame of both.
     Fanout {
         /// WebSocket clients.
         #[arg(long, default_value_t = 10_000)]
         clients: usize,
+        /// `mixed`: the gateway on the simulator, clients with a mix of
+        /// filters; `broadcast`: one event at a time (a track POSTed
+        /// `--rate` times a second) to every client, and the same through
+        /// the reference broadcaster.
+        #[arg(long, value_enum, default_value = "mixed")]
+        mode: fanout::Mix,
+        /// Events a second (`--mode broadcast`).
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
         /// Simulated flights.
         #[arg(long, default_value_t = 5_000)]
         flights: usize,
@@ -113,6 +125,9 @@ pub enum BenchCommand {
         /// Seconds of traffic.
         #[arg(long)]
         seconds: u64,
+        /// What the clients subscribe to.
+        #[arg(long, value_enum)]
+        mix: fanout::Mix,
     },
 }
 
@@ -127,16 +142,33 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Reload { rounds } => reload::run(*rounds)?,
         BenchCommand::Fanout {
             clients,
+            mode: fanout::Mix::Broadcast,
+            rate,
+            seconds,
+            ..
+        } => broadcast::run(*clients, *rate, *seconds)?,
+        BenchCommand::Fanout {
+            clients,
+            mode: fanout::Mix::Mixed,
             flights,
             speed,
             seconds,
+            ..
         } => fanout::run(*clients, *flights, *speed, *seconds)?,
         BenchCommand::FanoutClients {
             url,
             keys,
             clients,
             seconds,
-        } => return fanout::clients(url, keys, *clients, *seconds),
+            mix,
+        } => {
+            let run = fanout::Run {
+                clients: *clients,
+                seconds: *seconds,
+                mix: *mix,
+            };
+            return fanout::clients(url, keys, run);
+        }
         BenchCommand::Cluster {
             clients,
             flights,

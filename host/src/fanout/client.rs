@@ -4,16 +4,20 @@
 //! The queue is bounded in bytes and frames. The router never waits on a
 //! client: a live frame that does not fit closes the client as a slow
 //! consumer (it resumes with `since`). Replays wait for room instead,
-//! since they are the client's own backlog.
+//! since they are the client's own backlog. It is a deque under a lock
+//! with the writer's waker beside it: empty, it holds no memory (an idle
+//! connection should cost a few KB; a channel would keep a block of 32
+//! slots per client), and the writer takes everything queued at once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
+use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 
 use super::filter::Filter;
 use super::metrics::FanoutMetrics;
@@ -155,7 +159,9 @@ pub struct Client {
     pub subscription: Mutex<Subscription>,
     /// Its place in the feed.
     pub position: Mutex<Position>,
-    queue: mpsc::UnboundedSender<Frame>,
+    queue: Mutex<VecDeque<Frame>>,
+    /// The writer, waiting for frames.
+    writer: AtomicWaker,
     queued_bytes: AtomicUsize,
     queued_frames: AtomicUsize,
     room: Notify,
@@ -171,23 +177,20 @@ pub struct Client {
     closed_by_peer: std::sync::atomic::AtomicBool,
 }
 
-/// The queue's receiving end, for the writer.
-pub struct Outbox {
-    /// Frames in order.
-    pub frames: mpsc::UnboundedReceiver<Frame>,
-}
+/// A queue that has grown past this many frames gives its memory back
+/// once drained.
+const KEEP_QUEUE_CAPACITY: usize = 16;
 
 impl Client {
-    /// A client and the receiving end of its queue.
+    /// A client at `cursor` in the feed.
     pub fn new(
         id: String,
         tier: Tier,
         connected_at: i64,
         cursor: u64,
         metrics: Arc<FanoutMetrics>,
-    ) -> (Arc<Client>, Outbox) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let client = Client {
+    ) -> Arc<Client> {
+        Arc::new(Client {
             id,
             tier,
             connected_at,
@@ -196,7 +199,8 @@ impl Client {
                 cursor,
                 replaying: false,
             }),
-            queue: tx,
+            queue: Mutex::new(VecDeque::new()),
+            writer: AtomicWaker::new(),
             queued_bytes: AtomicUsize::new(0),
             queued_frames: AtomicUsize::new(0),
             room: Notify::new(),
@@ -206,8 +210,7 @@ impl Client {
             metrics,
             last_heard: std::sync::atomic::AtomicI64::new(connected_at),
             closed_by_peer: std::sync::atomic::AtomicBool::new(false),
-        };
-        (Arc::new(client), Outbox { frames: rx })
+        })
     }
 
     /// Queues a live event frame unless the client is replaying or has
@@ -253,7 +256,42 @@ impl Client {
             )));
             return false;
         }
-        self.queue.send(frame).is_ok()
+        self.queue.lock().push_back(frame);
+        self.writer.wake();
+        true
+    }
+
+    /// Up to `max` queued frames, in order, once there are any (for the
+    /// writer; cancel-safe: frames leave the queue only when returned).
+    pub async fn next_frames(&self, max: usize) -> Vec<Frame> {
+        std::future::poll_fn(|cx| {
+            let frames = self.take(max);
+            if !frames.is_empty() {
+                return std::task::Poll::Ready(frames);
+            }
+            self.writer.register(cx.waker());
+            // A frame queued between the first look and the registration
+            // woke nobody: look again.
+            let frames = self.take(max);
+            if frames.is_empty() {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(frames)
+            }
+        })
+        .await
+    }
+
+    /// Takes up to `max` queued frames (the writer counts them `written`
+    /// once sent).
+    pub fn take(&self, max: usize) -> Vec<Frame> {
+        let mut queue = self.queue.lock();
+        let n = queue.len().min(max);
+        let frames: Vec<Frame> = queue.drain(..n).collect();
+        if queue.is_empty() && queue.capacity() > KEEP_QUEUE_CAPACITY {
+            *queue = VecDeque::new();
+        }
+        frames
     }
 
     /// Queues a replayed frame, waiting for room rather than counting the
@@ -286,13 +324,14 @@ impl Client {
         })
     }
 
-    /// The writer took a frame off the queue and wrote it.
-    pub fn written(&self, frame: &Frame) {
-        self.queued_bytes
-            .fetch_sub(frame.text.len(), Ordering::AcqRel);
-        self.queued_frames.fetch_sub(1, Ordering::AcqRel);
-        self.messages_sent.fetch_add(1, Ordering::Relaxed);
-        if let Some(seq) = frame.seq {
+    /// The writer took these frames off the queue and wrote them.
+    pub fn written(&self, frames: &[Frame]) {
+        let bytes = frames.iter().map(|f| f.text.len()).sum();
+        self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+        self.queued_frames.fetch_sub(frames.len(), Ordering::AcqRel);
+        self.messages_sent
+            .fetch_add(frames.len() as u64, Ordering::Relaxed);
+        if let Some(seq) = frames.iter().filter_map(|f| f.seq).max() {
             self.delivered_seq.fetch_max(seq, Ordering::AcqRel);
         }
         self.room.notify_waiters();
@@ -357,6 +396,12 @@ impl Client {
         self.closing.borrow().clone()
     }
 
+    /// A watch on why the client is being closed (none until it is), for
+    /// a loop that waits on it many times.
+    pub fn closing_watch(&self) -> watch::Receiver<Option<Close>> {
+        self.closing.subscribe()
+    }
+
     /// Resolves once the client is to be closed.
     pub async fn closed(&self) {
         let mut rx = self.closing.subscribe();
@@ -375,13 +420,13 @@ mod tests {
 
     #[test]
     fn a_client_that_does_not_drain_is_closed_as_slow_and_told_its_last_seq() {
-        let (client, mut outbox) =
-            Client::new("c1".into(), Tier::Public, 0, 10, Default::default());
+        let client = Client::new("c1".into(), Tier::Public, 0, 10, Default::default());
         let frame: Utf8Bytes = "x".repeat(1 << 20).into();
         let now = Instant::now();
         assert!(client.offer_live(11, &frame, now));
         // Written: delivered up to 11.
-        let f = outbox.frames.try_recv().unwrap();
+        let f = client.take(64);
+        assert_eq!(f.len(), 1);
         client.written(&f);
         for seq in 12..12 + (QUEUE_BYTES >> 20) as u64 {
             assert!(client.offer_live(seq, &frame, now));
@@ -393,16 +438,16 @@ mod tests {
         assert!(close.error.unwrap().contains("behind"));
         assert_eq!(client.delivered_seq.load(Ordering::Acquire), 11);
         // Seen events are not offered twice; replaying clients are skipped.
-        let (client, mut outbox) = Client::new("c2".into(), Tier::Public, 0, 5, Default::default());
+        let client = Client::new("c2".into(), Tier::Public, 0, 5, Default::default());
         assert!(client.offer_live(5, &frame, now));
         client.position.lock().replaying = true;
         assert!(client.offer_live(6, &frame, now));
-        assert!(outbox.frames.try_recv().is_err());
+        assert!(client.take(64).is_empty());
     }
 
     #[test]
     fn replies_count_against_the_queue_budget() {
-        let (client, _outbox) = Client::new("c3".into(), Tier::Public, 0, 0, Default::default());
+        let client = Client::new("c3".into(), Tier::Public, 0, 0, Default::default());
         let reply = "r".repeat(1 << 16);
         let fits = QUEUE_BYTES / reply.len();
         for _ in 0..fits {
@@ -411,5 +456,35 @@ mod tests {
         assert!(!client.reply(reply), "a reply past the budget is refused");
         assert_eq!(client.closing().unwrap().code, 4008);
         assert_eq!(client.queued().1, fits * (1 << 16));
+    }
+
+    #[tokio::test]
+    async fn the_writer_takes_frames_in_order_and_an_emptied_queue_lets_its_memory_go() {
+        let client = Client::new("c4".into(), Tier::Public, 0, 0, Default::default());
+        let now = Instant::now();
+        let writer = {
+            let client = client.clone();
+            tokio::spawn(async move { client.next_frames(64).await })
+        };
+        tokio::task::yield_now().await;
+        let frame: Utf8Bytes = "{}".into();
+        for seq in 1..=3 {
+            assert!(client.offer_live(seq, &frame, now));
+        }
+        let first = writer.await.unwrap();
+        assert!(!first.is_empty(), "the waiting writer was woken");
+        let mut seqs: Vec<u64> = first.iter().filter_map(|f| f.seq).collect();
+        seqs.extend(client.take(64).iter().filter_map(|f| f.seq));
+        assert_eq!(seqs, [1, 2, 3]);
+        for seq in 4..=1_000 {
+            client.offer_live(seq, &frame, now);
+        }
+        assert_eq!(client.take(64).len(), 64, "at most `max` at a time");
+        while !client.take(64).is_empty() {}
+        assert_eq!(
+            client.queue.lock().capacity(),
+            0,
+            "a drained burst keeps no memory"
+        );
     }
 }

@@ -127,7 +127,18 @@ impl Hub {
                     });
                     let Some(next) = next else { return };
                     match next {
-                        Ok(batch) => hub.route(&batch),
+                        Ok(batch) => {
+                            // Routing here; the queueing (which wakes every
+                            // client's writer) on one of the runtime's
+                            // workers: a wake from a worker goes to its own
+                            // run queue, one from this thread through the
+                            // runtime's shared injection queue, a lock each.
+                            let routed = hub.route(&batch);
+                            let metrics = hub.metrics.clone();
+                            let queued = hub.runtime.spawn(async move { routed.queue(&metrics) });
+                            // Batches are queued in order.
+                            let _ = hub.runtime.block_on(queued);
+                        }
                         Err(RecvError::Lagged(n)) => {
                             // The router fell behind the feed: every live
                             // client catches up from the feed instead.
@@ -228,16 +239,23 @@ impl Hub {
         self.plugin_filters.read().get(client_id).cloned()
     }
 
-    /// Routes one committed batch.
-    pub fn route(&self, batch: &EventBatch) {
-        let Some(last) = batch.events.last().map(|e| e.seq) else {
-            return;
+    /// Routes one committed batch: which frame goes to which clients.
+    pub fn route(&self, batch: &EventBatch) -> Routed {
+        let mut routed = Routed {
+            frames: Vec::new(),
+            clients: Vec::new(),
+            last: 0,
+            published: batch.published,
         };
-        let clients = self.clients();
-        if clients.is_empty() {
-            return;
+        let Some(last) = batch.events.last().map(|e| e.seq) else {
+            return routed;
+        };
+        routed.last = last;
+        routed.clients = self.clients();
+        if routed.clients.is_empty() {
+            return routed;
         }
-        let groups = self.groups(&clients);
+        let groups = self.groups(&routed.clients);
         let view = self.shared.view.load();
         let subjects = BatchSubjects::new(&batch.events, &groups, &view);
         let verdicts = self.plugin_verdicts(&groups, &subjects);
@@ -267,23 +285,20 @@ impl Hub {
                         })
                         .clone(),
                 };
-                let Some(frame) = frame else { continue };
-                for client in &group.clients {
-                    if !client.offer_live(event.seq, &frame, batch.published) {
-                        self.metrics.queue_drops.add(1);
-                    }
+                if let Some(frame) = frame {
+                    routed
+                        .frames
+                        .push((event.seq, frame, group.clients.clone()));
                 }
             }
         }
-        for client in &clients {
-            client.pass_live(last);
-        }
+        routed
     }
 
     /// Clients with identical subscriptions (and wasm filter) together.
     fn groups(&self, clients: &[Arc<Client>]) -> Vec<Group> {
         let plugin_filters = self.plugin_filters.read();
-        let mut by_key: HashMap<(Arc<str>, Option<FilterRef>), Group> = HashMap::new();
+        let mut by_key: HashMap<(Arc<str>, Option<FilterRef>), GroupBuilder> = HashMap::new();
         for client in clients {
             let subscription = client.subscription.lock();
             if subscription.channels().is_empty() {
@@ -293,7 +308,7 @@ impl Hub {
             let wasm = plugin.as_ref().map(|p| p.as_ref_key());
             by_key
                 .entry((subscription.key().clone(), wasm))
-                .or_insert_with(|| Group {
+                .or_insert_with(|| GroupBuilder {
                     filter_key: (!subscription.filter().is_empty())
                         .then(|| (subscription.filter_key().clone(), wasm)),
                     subscription: subscription.clone(),
@@ -303,7 +318,15 @@ impl Hub {
                 .clients
                 .push(client.clone());
         }
-        by_key.into_values().collect()
+        by_key
+            .into_values()
+            .map(|g| Group {
+                subscription: g.subscription,
+                filter_key: g.filter_key,
+                plugin: g.plugin,
+                clients: g.clients.into(),
+            })
+            .collect()
     }
 
     /// Each wasm filter's verdict on every subject of the batch: one call
@@ -375,7 +398,42 @@ struct Group {
     /// None when the subscription filters nothing.
     filter_key: Option<FilterKey>,
     plugin: Option<Arc<CompiledFilter>>,
+    /// Shared by every frame routed to them.
+    clients: Arc<[Arc<Client>]>,
+}
+
+/// A group while its clients are gathered.
+struct GroupBuilder {
+    subscription: Subscription,
+    filter_key: Option<FilterKey>,
+    plugin: Option<Arc<CompiledFilter>>,
     clients: Vec<Arc<Client>>,
+}
+
+/// A routed batch: each event's frames in feed order with the clients
+/// each goes to, and every client connected when it was routed.
+pub struct Routed {
+    frames: Vec<(u64, Utf8Bytes, Arc<[Arc<Client>]>)>,
+    clients: Vec<Arc<Client>>,
+    last: u64,
+    published: Instant,
+}
+
+impl Routed {
+    /// Queues every frame on its clients, then moves every client's
+    /// cursor past the batch (events it did not want included).
+    pub fn queue(self, metrics: &FanoutMetrics) {
+        for (seq, frame, clients) in &self.frames {
+            for client in clients.iter() {
+                if !client.offer_live(*seq, frame, self.published) {
+                    metrics.queue_drops.add(1);
+                }
+            }
+        }
+        for client in &self.clients {
+            client.pass_live(self.last);
+        }
+    }
 }
 
 /// The subjects of a batch's events (computed only for events some

@@ -237,6 +237,7 @@ pub async fn run_observed(
         hub: hub.clone(),
         ws: config.ws,
         cluster_plugins: start.share_plugins(&config, &registry, &signal),
+        cache: Default::default(),
     };
     let ready = leader::Ready {
         config: config.clone(),
