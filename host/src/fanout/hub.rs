@@ -128,12 +128,23 @@ impl Hub {
                     let Some(next) = next else { return };
                     match next {
                         Ok(batch) => {
+                            // Batches that arrived meanwhile are routed with
+                            // it: the per-batch work (grouping every client)
+                            // is done once, and each client's writer gets
+                            // their frames in one wake and one write.
+                            let mut batches = vec![batch];
+                            while batches.len() < COALESCE {
+                                match live.try_recv() {
+                                    Ok(more) => batches.push(more),
+                                    Err(_) => break,
+                                }
+                            }
                             // Routing here; the queueing (which wakes every
                             // client's writer) on one of the runtime's
                             // workers: a wake from a worker goes to its own
                             // run queue, one from this thread through the
                             // runtime's shared injection queue, a lock each.
-                            let routed = hub.route(&batch);
+                            let routed = hub.route(&batches);
                             let metrics = hub.metrics.clone();
                             let queued = hub.runtime.spawn(async move { routed.queue(&metrics) });
                             // Batches are queued in order.
@@ -239,26 +250,42 @@ impl Hub {
         self.plugin_filters.read().get(client_id).cloned()
     }
 
-    /// Routes one committed batch: which frame goes to which clients.
-    pub fn route(&self, batch: &EventBatch) -> Routed {
+    /// Routes committed batches (in feed order): which frame goes to which
+    /// clients.
+    pub fn route(&self, batches: &[EventBatch]) -> Routed {
         let mut routed = Routed {
             frames: Vec::new(),
             clients: Vec::new(),
-            last: 0,
-            published: batch.published,
+            last: batches
+                .iter()
+                .filter_map(|b| b.events.last().map(|e| e.seq))
+                .max()
+                .unwrap_or(0),
         };
-        let Some(last) = batch.events.last().map(|e| e.seq) else {
+        if routed.last == 0 {
             return routed;
-        };
-        routed.last = last;
+        }
         routed.clients = self.clients();
         if routed.clients.is_empty() {
             return routed;
         }
         let groups = self.groups(&routed.clients);
         let view = self.shared.view.load();
-        let subjects = BatchSubjects::new(&batch.events, &groups, &view);
-        let verdicts = self.plugin_verdicts(&groups, &subjects);
+        for batch in batches {
+            self.route_batch(batch, &groups, &view, &mut routed.frames);
+        }
+        routed
+    }
+
+    fn route_batch(
+        &self,
+        batch: &EventBatch,
+        groups: &[Group],
+        view: &FlightsView,
+        out: &mut Vec<RoutedFrame>,
+    ) {
+        let subjects = BatchSubjects::new(&batch.events, groups, view);
+        let verdicts = self.plugin_verdicts(groups, &subjects);
         for (i, event) in batch.events.iter().enumerate() {
             let mut whole: Option<Utf8Bytes> = None;
             let mut cut: HashMap<&FilterKey, Option<Utf8Bytes>> = HashMap::new();
@@ -286,13 +313,15 @@ impl Hub {
                         .clone(),
                 };
                 if let Some(frame) = frame {
-                    routed
-                        .frames
-                        .push((event.seq, frame, group.clients.clone()));
+                    out.push(RoutedFrame {
+                        seq: event.seq,
+                        text: frame,
+                        clients: group.clients.clone(),
+                        published: batch.published,
+                    });
                 }
             }
         }
-        routed
     }
 
     /// Clients with identical subscriptions (and wasm filter) together.
@@ -410,22 +439,34 @@ struct GroupBuilder {
     clients: Vec<Arc<Client>>,
 }
 
-/// A routed batch: each event's frames in feed order with the clients
-/// each goes to, and every client connected when it was routed.
+/// Routed batches: each event's frames in feed order with the clients
+/// each goes to, and every client connected when they were routed.
 pub struct Routed {
-    frames: Vec<(u64, Utf8Bytes, Arc<[Arc<Client>]>)>,
+    frames: Vec<RoutedFrame>,
     clients: Vec<Arc<Client>>,
+    /// The last seq of the batches.
     last: u64,
+}
+
+/// One frame of an event and who gets it.
+struct RoutedFrame {
+    seq: u64,
+    text: Utf8Bytes,
+    clients: Arc<[Arc<Client>]>,
+    /// When its batch was published.
     published: Instant,
 }
 
+/// Batches the router takes at once at most when it has fallen behind.
+const COALESCE: usize = 128;
+
 impl Routed {
     /// Queues every frame on its clients, then moves every client's
-    /// cursor past the batch (events it did not want included).
+    /// cursor past the batches (events it did not want included).
     pub fn queue(self, metrics: &FanoutMetrics) {
-        for (seq, frame, clients) in &self.frames {
-            for client in clients.iter() {
-                if !client.offer_live(*seq, frame, self.published) {
+        for frame in &self.frames {
+            for client in frame.clients.iter() {
+                if !client.offer_live(frame.seq, &frame.text, frame.published) {
                     metrics.queue_drops.add(1);
                 }
             }

@@ -29,7 +29,12 @@ pub const RECENT_EVENTS: usize = 50_000;
 /// are read from the database).
 pub const RECENT_BYTES: usize = 256 << 20;
 /// Live batches a slow subscriber may fall behind before it misses some.
-const LIVE_BACKLOG: usize = 64;
+/// The fan-out's router falls behind when ingests come faster than it can
+/// wake 10,000 writers (100 a second in `swim bench fanout --mode
+/// broadcast`); it then takes every batch waiting at once, so a few
+/// seconds' worth are enough. Missing some makes every client replay
+/// from the feed, far costlier than holding references to the batches.
+const LIVE_BACKLOG: usize = 256;
 
 /// One committed cycle's events, shared by every subscriber.
 #[derive(Debug, Clone)]
