@@ -79,6 +79,8 @@ pub(super) struct Measured {
     /// CPU-seconds (user + system) this process spent while the clients
     /// were subscribed.
     pub cpu_seconds: f64,
+    /// Events the server published meanwhile.
+    pub events_published: u64,
 }
 
 /// CPU-seconds (user + system) this process has used.
@@ -326,6 +328,7 @@ pub(super) async fn drive_clients(
     let mut report = None;
     let mut cpu_at_go = None;
     let mut cpu_at_report = 0.0;
+    let mut events_published = 0u64;
     let mut feed_tick = tokio::time::interval(Duration::from_millis(50));
     let deadline = tokio::time::sleep(Duration::from_secs(seconds) + 2 * SLACK);
     tokio::pin!(deadline);
@@ -365,6 +368,9 @@ pub(super) async fn drive_clients(
             }
             _ = feed_tick.tick() => {
                 let batch: Vec<(u64, u64)> = std::mem::take(&mut *published.lock());
+                if cpu_at_go.is_some() && report.is_none() {
+                    events_published += batch.len() as u64;
+                }
                 if !batch.is_empty() {
                     let text: String = batch.iter().map(|(s, t)| format!("pub {s} {t}\n")).collect();
                     if tokio::io::AsyncWriteExt::write_all(&mut stdin, text.as_bytes()).await.is_err() {
@@ -412,6 +418,7 @@ pub(super) async fn drive_clients(
     Ok(Measured {
         report: r,
         cpu_seconds,
+        events_published,
     })
 }
 

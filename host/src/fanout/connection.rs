@@ -133,7 +133,7 @@ pub async fn upgrade(
                     close,
                 } => {
                     hub.metrics.refused.add(1);
-                    refuse(socket, code, &message, close).await;
+                    Box::pin(refuse(socket, code, &message, close)).await;
                 }
                 Admission::TooMany(_) => {}
             }
@@ -263,12 +263,15 @@ async fn session(
             }
             // Everything already queued goes out in one write.
             frames = client.next_frames(WRITE_BATCH) => {
-                if !write(&mut socket, &client, &hub, &frames, config).await {
+                // Boxed, as the other awaits that are not waits: a
+                // suspended future is as large as its largest state, and
+                // an idle connection is suspended in the select.
+                if !Box::pin(write(&mut socket, &client, &hub, &frames, config)).await {
                     break false;
                 }
             }
             _ = ping.tick() => {
-                if !ping_or_close(&mut socket, &client, config).await {
+                if !Box::pin(ping_or_close(&mut socket, &client, config)).await {
                     break false;
                 }
             }
@@ -282,7 +285,7 @@ async fn session(
         }
     };
     if open {
-        finish(socket, &client, &hub, config).await;
+        Box::pin(finish(socket, &client, &hub, config)).await;
     }
     // The key's connection is free before the connection stops counting.
     drop(slot);
