@@ -10,9 +10,16 @@
 //! bytes. The cache holds one cycle's answers: the first request that sees
 //! a newer view empties it. It is bounded in entries and bytes; past the
 //! bounds, answers are rendered per request as if there were no cache.
+//!
+//! Most HTTP clients ask for gzip (Python's `requests` and curl's
+//! `--compressed` do), and compressing a 130 KB page costs far more than
+//! rendering it: the gzip form of a kept answer is made once, by the first
+//! request that asks for it, and kept beside it with its own `ETag` (the
+//! compression layer leaves an answer that is already encoded alone).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::io::Write as _;
+use std::sync::{Arc, OnceLock};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -46,10 +53,63 @@ impl Source {
 }
 
 /// One kept answer.
-#[derive(Clone)]
 struct Kept {
     headers: HeaderMap,
     body: Bytes,
+    /// Its gzip form and that form's `ETag`, made when first asked for.
+    gzip: OnceLock<Option<(Bytes, HeaderValue)>>,
+}
+
+impl Kept {
+    /// The answer, gzip-encoded if `gzip` (and it compresses).
+    fn response(&self, gzip: bool) -> Response {
+        let compressed = gzip
+            .then(|| self.gzip.get_or_init(|| compress(&self.body)).as_ref())
+            .flatten();
+        let mut headers = self.headers.clone();
+        let body = match compressed {
+            Some((bytes, tag)) => {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                headers.insert(header::ETAG, tag.clone());
+                bytes.clone()
+            }
+            None => self.body.clone(),
+        };
+        // Caches between us and the client keep one form per encoding.
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        let mut response = Response::new(Body::from(body));
+        *response.headers_mut() = headers;
+        response
+    }
+}
+
+/// The gzip form of a body and its `ETag`.
+fn compress(body: &[u8]) -> Option<(Bytes, HeaderValue)> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(body).ok()?;
+    let bytes = Bytes::from(encoder.finish().ok()?);
+    let tag = HeaderValue::from_str(&super::etag::tag_of(&bytes)).ok()?;
+    Some((bytes, tag))
+}
+
+/// Whether an `Accept-Encoding` header accepts gzip (`gzip` or `*`, with
+/// a q-value other than 0).
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
 }
 
 #[derive(Default)]
@@ -57,7 +117,7 @@ struct Generation {
     /// Holding the `Arc`s keeps their addresses from being reused by a
     /// later view, so pointer equality means the same data.
     source: Option<Source>,
-    answers: HashMap<Box<str>, Kept>,
+    answers: HashMap<Box<str>, Arc<Kept>>,
     bytes: usize,
 }
 
@@ -68,8 +128,9 @@ pub struct ResponseCache {
 }
 
 impl ResponseCache {
-    /// The answer to `key` rendered from `source`, if kept.
-    pub fn get(&self, source: &Source, key: &str) -> Option<Response> {
+    /// The answer to `key` rendered from `source`, if kept; gzip-encoded
+    /// if the client accepts it (`accepts_gzip`).
+    pub fn get(&self, source: &Source, key: &str, gzip: bool) -> Option<Response> {
         let generation = self.generation.lock();
         let kept = generation
             .source
@@ -78,20 +139,19 @@ impl ResponseCache {
             .and_then(|_| generation.answers.get(key))?
             .clone();
         drop(generation);
-        let mut response = Response::new(Body::from(kept.body));
-        *response.headers_mut() = kept.headers;
-        Some(response)
+        Some(kept.response(gzip))
     }
 
     /// Keeps a successful answer when `source` is still the newest
-    /// (`current`), and gives it back with its `ETag` set, so the ETag
-    /// layer does not hash it again per request.
+    /// (`current`), and gives it back (gzip-encoded if `gzip`) with its
+    /// `ETag` set, so the ETag layer does not hash it again per request.
     pub async fn keep(
         &self,
         source: &Source,
         current: &Source,
         key: &str,
         response: Response,
+        gzip: bool,
     ) -> Response {
         if response.status() != StatusCode::OK {
             return response;
@@ -103,20 +163,18 @@ impl ResponseCache {
         if let Ok(tag) = HeaderValue::from_str(&super::etag::tag_of(&body)) {
             parts.headers.insert(header::ETAG, tag);
         }
-        if body.len() <= MAX_ENTRY_BYTES {
-            self.insert(source, current, key, &parts.headers, &body);
+        let kept = Arc::new(Kept {
+            headers: parts.headers,
+            body,
+            gzip: OnceLock::new(),
+        });
+        if kept.body.len() <= MAX_ENTRY_BYTES {
+            self.insert(source, current, key, kept.clone());
         }
-        Response::from_parts(parts, Body::from(body))
+        kept.response(gzip)
     }
 
-    fn insert(
-        &self,
-        source: &Source,
-        current: &Source,
-        key: &str,
-        headers: &HeaderMap,
-        body: &Bytes,
-    ) {
+    fn insert(&self, source: &Source, current: &Source, key: &str, kept: Arc<Kept>) {
         // A request that loaded its view just before a cycle committed
         // must not bring the cache back to the older cycle.
         if !source.same(current) {
@@ -129,17 +187,14 @@ impl ResponseCache {
                 ..Generation::default()
             };
         }
-        if generation.answers.len() >= MAX_ENTRIES || generation.bytes + body.len() > MAX_BYTES {
+        // The gzip form, when made, is smaller than the answer: count
+        // both as twice the answer.
+        let bytes = kept.body.len() * 2;
+        if generation.answers.len() >= MAX_ENTRIES || generation.bytes + bytes > MAX_BYTES {
             return;
         }
-        generation.bytes += body.len();
-        generation.answers.insert(
-            key.into(),
-            Kept {
-                headers: headers.clone(),
-                body: body.clone(),
-            },
-        );
+        generation.bytes += bytes;
+        generation.answers.insert(key.into(), kept);
     }
 
     /// Answers kept now, and their bytes.
@@ -193,27 +248,35 @@ mod tests {
     async fn an_answer_is_kept_for_its_cycle_only() {
         let cache = ResponseCache::default();
         let first = source();
-        let kept = cache.keep(&first, &first, "/flights?", answer("one")).await;
+        let kept = cache
+            .keep(&first, &first, "/flights?", answer("one"), false)
+            .await;
         assert!(kept.headers().contains_key(header::ETAG));
-        let hit = cache.get(&first, "/flights?").expect("kept");
+        let hit = cache.get(&first, "/flights?", false).expect("kept");
         assert_eq!(text(hit).await, "one");
-        assert!(cache.get(&first, "/flights?page=2").is_none());
+        assert!(cache.get(&first, "/flights?page=2", false).is_none());
         // The next cycle: the old answer is not served for it, and the
         // first answer rendered from it replaces the old cycle's.
         let second = source();
-        assert!(cache.get(&second, "/flights?").is_none());
+        assert!(cache.get(&second, "/flights?", false).is_none());
         cache
-            .keep(&second, &second, "/flights?", answer("two"))
+            .keep(&second, &second, "/flights?", answer("two"), false)
             .await;
-        assert_eq!(text(cache.get(&second, "/flights?").unwrap()).await, "two");
+        assert_eq!(
+            text(cache.get(&second, "/flights?", false).unwrap()).await,
+            "two"
+        );
         assert_eq!(cache.size().0, 1);
         // A request that rendered from the older cycle after the newer
         // one was kept changes nothing.
         cache
-            .keep(&first, &second, "/flights?x", answer("old"))
+            .keep(&first, &second, "/flights?x", answer("old"), false)
             .await;
-        assert!(cache.get(&first, "/flights?x").is_none());
-        assert_eq!(text(cache.get(&second, "/flights?").unwrap()).await, "two");
+        assert!(cache.get(&first, "/flights?x", false).is_none());
+        assert_eq!(
+            text(cache.get(&second, "/flights?", false).unwrap()).await,
+            "two"
+        );
     }
 
     #[tokio::test]
@@ -222,8 +285,63 @@ mod tests {
         let s = source();
         let mut bad = answer("no");
         *bad.status_mut() = StatusCode::BAD_REQUEST;
-        cache.keep(&s, &s, "/flights?page=0", bad).await;
-        assert!(cache.get(&s, "/flights?page=0").is_none());
+        cache.keep(&s, &s, "/flights?page=0", bad, false).await;
+        assert!(cache.get(&s, "/flights?page=0", false).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_client_that_accepts_gzip_gets_the_kept_answer_compressed_once() {
+        let cache = ResponseCache::default();
+        let s = source();
+        let body = "{\"data\":[".to_string() + &"{\"callsign\":\"BAW1\"},".repeat(500) + "]}";
+        let plain = cache
+            .keep(
+                &s,
+                &s,
+                "/flights?",
+                Response::new(Body::from(body.clone())),
+                false,
+            )
+            .await;
+        let plain_tag = plain.headers()[header::ETAG].clone();
+        let first = cache.get(&s, "/flights?", true).unwrap();
+        let second = cache.get(&s, "/flights?", true).unwrap();
+        assert_eq!(first.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(first.headers()[header::VARY], "accept-encoding");
+        let tag = first.headers()[header::ETAG].clone();
+        assert_ne!(tag, plain_tag, "each encoding has its own tag");
+        assert_eq!(second.headers()[header::ETAG], tag);
+        let bytes = axum::body::to_bytes(first.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        assert!(bytes.len() < body.len() / 4, "{} bytes", bytes.len());
+        let mut decoded = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut decoded)
+            .unwrap();
+        assert_eq!(decoded, body);
+        assert!(
+            cache
+                .get(&s, "/flights?", false)
+                .unwrap()
+                .headers()
+                .get(header::CONTENT_ENCODING)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn gzip_is_accepted_as_clients_ask_for_it() {
+        let ask = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepts_gzip(&h)
+        };
+        assert!(ask("gzip, deflate"));
+        assert!(ask("br;q=1.0, gzip;q=0.8"));
+        assert!(ask("*"));
+        assert!(!ask("gzip;q=0"));
+        assert!(!ask("br, deflate"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -36,12 +36,13 @@ use crate::store::FlightsView;
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
     ApiQuery(filter): ApiQuery<FlightFilterParams>,
     ApiQuery(page): ApiQuery<FlightsPage>,
 ) -> Result<Response, ApiError> {
     let query = FlightQuery::of_list(&filter, &page)?;
     let key = cache::key("/flights", raw.as_deref());
-    Ok(through_cache(&state, &key, |source| render_list(source, &query)).await)
+    Ok(through_cache(&state, &key, &headers, |source| render_list(source, &query)).await)
 }
 
 /// The answer to `key` from the response cache, or rendered by `render`
@@ -49,16 +50,18 @@ pub async fn list(
 async fn through_cache(
     state: &AppState,
     key: &str,
+    headers: &HeaderMap,
     render: impl FnOnce(&cache::Source) -> Response,
 ) -> Response {
+    let gzip = cache::accepts_gzip(headers);
     let source = state.render_source();
-    if let Some(hit) = state.cache.get(&source, key) {
+    if let Some(hit) = state.cache.get(&source, key, gzip) {
         return hit;
     }
     let response = render(&source);
     state
         .cache
-        .keep(&source, &state.render_source(), key, response)
+        .keep(&source, &state.render_source(), key, response, gzip)
         .await
 }
 
@@ -322,6 +325,7 @@ pub struct PositionsParams {
 pub async fn positions(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
     ApiQuery(filter): ApiQuery<FlightFilterParams>,
     ApiQuery(params): ApiQuery<PositionsParams>,
 ) -> Result<Response, ApiError> {
@@ -338,7 +342,7 @@ pub async fn positions(
     })?
     .unwrap_or(false);
     let key = cache::key("/positions", raw.as_deref());
-    let response = through_cache(&state, &key, |source| {
+    let response = through_cache(&state, &key, &headers, |source| {
         let ctx = render::Context::new(source.programs.clone());
         let matching: Vec<_> = matching(&source.view, &query)
             .into_iter()
