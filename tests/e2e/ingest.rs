@@ -51,6 +51,14 @@ fn a_flight(gw: &Gateway, phase: &str) -> Value {
     )
 }
 
+/// The callsign of a flight en route.
+fn an_enroute_callsign(gw: &Gateway) -> String {
+    a_flight(gw, "enroute")["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn flight(gw: &Gateway, callsign: &str) -> Value {
     gw.ok(&format!("/flight?callsign={callsign}"))["data"].clone()
 }
@@ -75,11 +83,7 @@ fn report(body: &Value) -> (u64, u64, u64, u64, u64) {
 fn a_track_moves_a_flight_and_the_positions_batch_shows_it() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(&tmp);
-    let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["aircraft_identification"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let callsign = an_enroute_callsign(&gw);
     let since = last_seq(&gw);
     let body = json!({"tracks": [
         {"callsign": callsign, "latitude": 12.3456, "longitude": -45.6789, "altitude_ft": 31000,
@@ -193,11 +197,7 @@ fn metering_fills_the_section_and_a_partial_update_keeps_the_rest() {
 fn bad_bodies_are_refused_whole_and_bad_items_one_by_one() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(&tmp);
-    let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["aircraft_identification"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let callsign = an_enroute_callsign(&gw);
     let track = |lat: f64| json!({"callsign": callsign, "latitude": lat, "longitude": 1.5});
     let error = |reply: &Value| {
         (
@@ -534,11 +534,7 @@ fn an_adapter_may_serve_a_nested_route_as_perti_names_them() {
 fn a_polled_query_shows_each_ingest_as_soon_as_it_is_answered() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = start(&tmp);
-    let target = a_flight(&gw, "enroute");
-    let callsign = target["identity"]["aircraft_identification"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let callsign = an_enroute_callsign(&gw);
     let flights = format!("/flights?callsign={callsign}&per_page=5");
     let positions = format!("/positions?callsign={callsign}");
     for (round, squawk) in ["1111", "2222", "3333"].into_iter().enumerate() {
