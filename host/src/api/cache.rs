@@ -198,7 +198,8 @@ impl ResponseCache {
     }
 
     /// Answers kept now, and their bytes.
-    pub fn size(&self) -> (usize, usize) {
+    #[cfg(test)]
+    fn size(&self) -> (usize, usize) {
         let generation = self.generation.lock();
         (generation.answers.len(), generation.bytes)
     }

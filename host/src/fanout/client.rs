@@ -402,12 +402,6 @@ impl Client {
         self.closing.subscribe()
     }
 
-    /// Resolves once the client is to be closed.
-    pub async fn closed(&self) {
-        let mut rx = self.closing.subscribe();
-        let _ = rx.wait_for(Option::is_some).await;
-    }
-
     /// Whether it subscribed to anything.
     pub fn wants(&self, kind: &str) -> bool {
         self.subscription.lock().wants(kind)

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::{Mutex, RwLock};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::client::{Client, Subscription};
@@ -127,29 +128,7 @@ impl Hub {
                     });
                     let Some(next) = next else { return };
                     match next {
-                        Ok(batch) => {
-                            // Batches that arrived meanwhile are routed with
-                            // it: the per-batch work (grouping every client)
-                            // is done once, and each client's writer gets
-                            // their frames in one wake and one write.
-                            let mut batches = vec![batch];
-                            while batches.len() < COALESCE {
-                                match live.try_recv() {
-                                    Ok(more) => batches.push(more),
-                                    Err(_) => break,
-                                }
-                            }
-                            // Routing here; the queueing (which wakes every
-                            // client's writer) on one of the runtime's
-                            // workers: a wake from a worker goes to its own
-                            // run queue, one from this thread through the
-                            // runtime's shared injection queue, a lock each.
-                            let routed = hub.route(&batches);
-                            let metrics = hub.metrics.clone();
-                            let queued = hub.runtime.spawn(async move { routed.queue(&metrics) });
-                            // Batches are queued in order.
-                            let _ = hub.runtime.block_on(queued);
-                        }
+                        Ok(batch) => hub.route_waiting(batch, &mut live),
                         Err(RecvError::Lagged(n)) => {
                             // The router fell behind the feed: every live
                             // client catches up from the feed instead.
@@ -163,6 +142,30 @@ impl Hub {
                     }
                 }
             })
+    }
+
+    /// Routes `first` and the batches that arrived meanwhile, then queues
+    /// their frames on the clients. Routed together, the per-batch work
+    /// (grouping every client) is done once, and each client's writer gets
+    /// its frames in one wake and one write.
+    fn route_waiting(&self, first: EventBatch, live: &mut broadcast::Receiver<EventBatch>) {
+        let mut batches = vec![first];
+        while batches.len() < COALESCE {
+            match live.try_recv() {
+                Ok(more) => batches.push(more),
+                // A lag is seen (and handled) by the next `recv`.
+                Err(_) => break,
+            }
+        }
+        let routed = self.route(&batches);
+        // Routing on this thread; the queueing (which wakes every client's
+        // writer) on one of the runtime's workers: a wake from a worker goes
+        // to its own run queue, one from this thread through the runtime's
+        // shared injection queue, a lock each.
+        let metrics = self.metrics.clone();
+        let queued = self.runtime.spawn(async move { routed.queue(&metrics) });
+        // Batches are queued in order.
+        let _ = self.runtime.block_on(queued);
     }
 
     /// A new client id.
@@ -252,7 +255,7 @@ impl Hub {
 
     /// Routes committed batches (in feed order): which frame goes to which
     /// clients.
-    pub fn route(&self, batches: &[EventBatch]) -> Routed {
+    fn route(&self, batches: &[EventBatch]) -> Routed {
         let mut routed = Routed {
             frames: Vec::new(),
             clients: Vec::new(),
@@ -441,7 +444,7 @@ struct GroupBuilder {
 
 /// Routed batches: each event's frames in feed order with the clients
 /// each goes to, and every client connected when they were routed.
-pub struct Routed {
+struct Routed {
     frames: Vec<RoutedFrame>,
     clients: Vec<Arc<Client>>,
     /// The last seq of the batches.
@@ -463,7 +466,7 @@ const COALESCE: usize = 128;
 impl Routed {
     /// Queues every frame on its clients, then moves every client's
     /// cursor past the batches (events it did not want included).
-    pub fn queue(self, metrics: &FanoutMetrics) {
+    fn queue(self, metrics: &FanoutMetrics) {
         for frame in &self.frames {
             for client in frame.clients.iter() {
                 if !client.offer_live(frame.seq, &frame.text, frame.published) {

@@ -87,14 +87,7 @@ async fn columns_present(
 async fn summary(
     connection: &mut client::Connection,
 ) -> Result<(Option<i64>, Option<NaiveDateTime>), String> {
-    let row = connection
-        .simple_query(query::SUMMARY)
-        .await
-        .map_err(|e| format!("counting flights: {e}"))?
-        .into_row()
-        .await
-        .map_err(|e| format!("counting flights: {e}"))?
-        .ok_or("counting flights: no row")?;
+    let row = client::one_row(connection, query::SUMMARY, "counting flights").await?;
     let active = row.try_get::<i64, _>(0).ok().flatten();
     let newest = (1..=3)
         .filter_map(|i| row.try_get::<NaiveDateTime, _>(i).ok().flatten())

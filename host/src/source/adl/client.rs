@@ -32,6 +32,23 @@ pub fn config(connection_string: &str) -> Result<Config, String> {
     })
 }
 
+/// The one row a query without parameters answers; an error names what
+/// was being done (`what`).
+pub async fn one_row(
+    connection: &mut Connection,
+    sql: &str,
+    what: &str,
+) -> Result<tiberius::Row, String> {
+    connection
+        .simple_query(sql)
+        .await
+        .map_err(|e| format!("{what}: {e}"))?
+        .into_row()
+        .await
+        .map_err(|e| format!("{what}: {e}"))?
+        .ok_or_else(|| format!("{what}: no row"))
+}
+
 /// Connects and logs in, following Azure SQL's redirect to another node,
 /// within `timeout`.
 pub async fn connect(config: &Config, timeout: Duration) -> Result<Connection, String> {

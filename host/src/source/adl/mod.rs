@@ -274,15 +274,8 @@ async fn poll(
     }
 }
 
-async fn server_now(client: &mut client::Connection) -> Result<NaiveDateTime, String> {
-    let row = client
-        .simple_query(query::SERVER_NOW)
-        .await
-        .map_err(|e| format!("reading the server's clock: {e}"))?
-        .into_row()
-        .await
-        .map_err(|e| format!("reading the server's clock: {e}"))?
-        .ok_or("reading the server's clock: no row")?;
+async fn server_now(connection: &mut client::Connection) -> Result<NaiveDateTime, String> {
+    let row = client::one_row(connection, query::SERVER_NOW, "reading the server's clock").await?;
     row.try_get::<NaiveDateTime, _>(0)
         .map_err(|e| format!("reading the server's clock: {e}"))?
         .ok_or_else(|| "reading the server's clock: NULL".to_string())
