@@ -30,9 +30,13 @@ export const EARTH_RADIUS_NM = 3440.065;
 
 // ---- reading a cycle --------------------------------------------------------
 
-/** A timestamp column's value: milliseconds, or undefined when absent. */
+/**
+ * A timestamp column's value: milliseconds, or undefined when absent (or
+ * when the manifest's `reads` leaves the column out: it arrives empty, and
+ * every column read past its end is undefined).
+ */
 export function time(value) {
-  return value === NO_TIME ? undefined : Number(value);
+  return value === NO_TIME || value === undefined ? undefined : Number(value);
 }
 const int = (v) => (v === NO_INT ? undefined : v);
 const float = (v) => (Number.isNaN(v) ? undefined : v);
@@ -50,7 +54,7 @@ export class Strings {
 
   get(row) {
     if (this.values === undefined) this.values = unpack(this.column);
-    return this.values[row];
+    return this.values[row] ?? '';
   }
 }
 

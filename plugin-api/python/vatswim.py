@@ -73,6 +73,12 @@ def _float(value):
     return None if math.isnan(value) else value
 
 
+def _at(column, row, absent=None):
+    """Row `row` of a column, or `absent` when the manifest's `reads` leaves
+    the column out (it arrives empty)."""
+    return column[row] if row < len(column) else absent
+
+
 def _squawk(value):
     return None if value == NO_SQUAWK else value
 
@@ -89,7 +95,7 @@ class Strings:
     def __getitem__(self, row):
         if self._values is None:
             self._values = _unpack(self._column)
-        return self._values[row]
+        return self._values[row] if row < len(self._values) else ""
 
 
 def _unpack(column):
@@ -144,7 +150,7 @@ class Flight:
         if not self.has(IDENTITY):
             return None
         r = self._row
-        return Identity(self._rows.text("identity", "callsign")[r], self._rows.rows.identity.cid[r])
+        return Identity(self._rows.text("identity", "callsign")[r], _at(self._rows.rows.identity.cid, r, 0))
 
     @property
     def flight_plan(self):
@@ -156,8 +162,8 @@ class Flight:
             text("flight_plan", "dest_icao")[r],
             text("flight_plan", "alt_icao")[r],
             text("flight_plan", "aircraft_type")[r],
-            _int(c.altitude_ft[r]),
-            _int(c.tas_kts[r]),
+            _int(_at(c.altitude_ft, r)),
+            _int(_at(c.tas_kts, r)),
             text("flight_plan", "route")[r],
             text("flight_plan", "remarks")[r],
             text("flight_plan", "rules")[r],
@@ -170,8 +176,8 @@ class Flight:
             return None
         c, r = self._rows.rows.position, self._row
         return Position(
-            c.lat[r], c.lon[r], c.altitude_ft[r], c.heading_deg[r], c.groundspeed_kts[r],
-            c.vertical_rate_fpm[r], _squawk(c.squawk[r]), c.updated_at[r],
+            _at(c.lat, r), _at(c.lon, r), _at(c.altitude_ft, r), _at(c.heading_deg, r), _at(c.groundspeed_kts, r),
+            _at(c.vertical_rate_fpm, r), _squawk(_at(c.squawk, r)), _at(c.updated_at, r),
         )
 
     @property
@@ -180,8 +186,8 @@ class Flight:
             return None
         c, r = self._rows.rows.progress, self._row
         return Progress(
-            PHASES[c.phase[r]], c.is_active[r] == 1, _float(c.dist_to_dest_nm[r]),
-            _float(c.pct_complete[r]), time(c.eta_utc[r]),
+            PHASES[_at(c.phase, r, 0)], _at(c.is_active, r) == 1, _float(_at(c.dist_to_dest_nm, r, math.nan)),
+            _float(_at(c.pct_complete, r, math.nan)), time(_at(c.eta_utc, r)),
         )
 
     @property
@@ -189,7 +195,7 @@ class Flight:
         if not self.has(TIMES):
             return None
         c, r = self._rows.rows.times, self._row
-        return Times(time(c.out_utc[r]), time(c.off_utc[r]), time(c.on_utc[r]), time(c.in_utc[r]))
+        return Times(time(_at(c.out_utc, r)), time(_at(c.off_utc, r)), time(_at(c.on_utc, r)), time(_at(c.in_utc, r)))
 
     @property
     def tmi(self):
@@ -197,9 +203,9 @@ class Flight:
             return None
         c, r = self._rows.rows.tmi, self._row
         return Tmi(
-            c.gs_held[r] == 1, ("", "gs", "gdp")[c.ctl_type[r]] or None, c.program_id[r] or None,
-            time(c.slot_time_utc[r]), time(c.edct_utc[r]), _int(c.delay_minutes[r]),
-            time(c.eta_utc[r]),
+            _at(c.gs_held, r) == 1, ("", "gs", "gdp")[_at(c.ctl_type, r, 0)] or None, _at(c.program_id, r) or None,
+            time(_at(c.slot_time_utc, r)), time(_at(c.edct_utc, r)), _int(_at(c.delay_minutes, r)),
+            time(_at(c.eta_utc, r)),
         )
 
     @property
@@ -207,7 +213,7 @@ class Flight:
         if not self.has(TRACK):
             return None
         c, r = self._rows.rows.track, self._row
-        return Track(self._rows.text("track", "source")[r], _squawk(c.squawk[r]), c.updated_at[r])
+        return Track(self._rows.text("track", "source")[r], _squawk(_at(c.squawk, r)), _at(c.updated_at, r))
 
     @property
     def metering(self):
@@ -215,8 +221,8 @@ class Flight:
             return None
         c, r, text = self._rows.rows.metering, self._row, self._rows.text
         return Metering(
-            time(c.sta_utc[r]), time(c.metering_time_utc[r]), text("metering", "metering_point")[r],
-            _int(c.delay_minutes[r]), c.frozen[r] == 1, text("metering", "stream")[r],
+            time(_at(c.sta_utc, r)), time(_at(c.metering_time_utc, r)), text("metering", "metering_point")[r],
+            _int(_at(c.delay_minutes, r)), _at(c.frozen, r) == 1, text("metering", "stream")[r],
             text("metering", "status")[r],
         )
 

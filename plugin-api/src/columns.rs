@@ -40,6 +40,89 @@ pub mod section {
     pub const ALL: u16 = 0x1ff;
 }
 
+/// The columns of each section, in the WIT's order: a manifest's `reads`
+/// may name one as `"section.column"` (e.g. `"position.squawk"`), and bit
+/// `i` of a section's column mask is column `i` here. A column the plugin
+/// does not read arrives empty; the views read it as absent (`None`, `""`,
+/// NaN, `i32::MIN`, 0).
+pub mod column {
+    /// Each section's name, its bit and its columns.
+    pub const SECTIONS: [(&str, u16, &[&str]); 8] = [
+        ("identity", super::section::IDENTITY, IDENTITY),
+        ("flight_plan", super::section::FLIGHT_PLAN, FLIGHT_PLAN),
+        ("position", super::section::POSITION, POSITION),
+        ("progress", super::section::PROGRESS, PROGRESS),
+        ("times", super::section::TIMES, TIMES),
+        ("tmi", super::section::TMI, TMI),
+        ("track", super::section::TRACK, TRACK),
+        ("metering", super::section::METERING, METERING),
+    ];
+    /// `identity`.
+    pub const IDENTITY: &[&str] = &["callsign", "cid"];
+    /// `flight_plan`.
+    pub const FLIGHT_PLAN: &[&str] = &[
+        "dept_icao",
+        "dest_icao",
+        "alt_icao",
+        "aircraft_type",
+        "altitude_ft",
+        "tas_kts",
+        "route",
+        "remarks",
+        "rules",
+        "deptime",
+    ];
+    /// `position`.
+    pub const POSITION: &[&str] = &[
+        "lat",
+        "lon",
+        "altitude_ft",
+        "heading_deg",
+        "groundspeed_kts",
+        "vertical_rate_fpm",
+        "squawk",
+        "updated_at",
+    ];
+    /// `progress`.
+    pub const PROGRESS: &[&str] = &[
+        "phase",
+        "is_active",
+        "dist_to_dest_nm",
+        "pct_complete",
+        "eta_utc",
+    ];
+    /// `times`.
+    pub const TIMES: &[&str] = &["out_utc", "off_utc", "on_utc", "in_utc"];
+    /// `tmi`.
+    pub const TMI: &[&str] = &[
+        "gs_held",
+        "ctl_type",
+        "program_id",
+        "slot_time_utc",
+        "edct_utc",
+        "delay_minutes",
+        "eta_utc",
+    ];
+    /// `track`.
+    pub const TRACK: &[&str] = &["source", "squawk", "updated_at"];
+    /// `metering`.
+    pub const METERING: &[&str] = &[
+        "sta_utc",
+        "metering_time_utc",
+        "metering_point",
+        "delay_minutes",
+        "frozen",
+        "stream",
+        "status",
+    ];
+}
+
+/// Row `row` of a column, or `absent` when the plugin does not read it
+/// (the column is empty).
+fn at<T: Copy>(column: &[T], row: usize, absent: T) -> T {
+    column.get(row).copied().unwrap_or(absent)
+}
+
 /// A timestamp column value as an option.
 pub fn time(value: Timestamp) -> Option<Timestamp> {
     (value != NO_TIME).then_some(value)
@@ -47,6 +130,10 @@ pub fn time(value: Timestamp) -> Option<Timestamp> {
 
 fn int(value: i32) -> Option<i32> {
     (value != NO_INT).then_some(value)
+}
+
+fn squawk(value: u16) -> Option<u16> {
+    (value != NO_SQUAWK).then_some(value)
 }
 
 fn float(value: f64) -> Option<f64> {
@@ -283,7 +370,7 @@ impl<'a> FlightView<'a> {
         let IdentityColumns { callsign, cid } = &self.rows.identity;
         self.has(section::IDENTITY).then(|| IdentityView {
             callsign: callsign.get(self.row),
-            cid: cid[self.row],
+            cid: at(cid, self.row, 0),
         })
     }
 
@@ -296,8 +383,8 @@ impl<'a> FlightView<'a> {
             dest_icao: c.dest_icao.get(r),
             alt_icao: c.alt_icao.get(r),
             aircraft_type: c.aircraft_type.get(r),
-            altitude_ft: int(c.altitude_ft[r]),
-            tas_kts: int(c.tas_kts[r]),
+            altitude_ft: int(at(&c.altitude_ft, r, NO_INT)),
+            tas_kts: int(at(&c.tas_kts, r, NO_INT)),
             route: c.route.get(r),
             remarks: c.remarks.get(r),
             rules: c.rules.get(r),
@@ -310,14 +397,14 @@ impl<'a> FlightView<'a> {
         let c = &self.rows.position;
         let r = self.row;
         self.has(section::POSITION).then(|| PositionView {
-            lat: c.lat[r],
-            lon: c.lon[r],
-            altitude_ft: c.altitude_ft[r],
-            heading_deg: c.heading_deg[r],
-            groundspeed_kts: c.groundspeed_kts[r],
-            vertical_rate_fpm: c.vertical_rate_fpm[r],
-            squawk: (c.squawk[r] != NO_SQUAWK).then_some(c.squawk[r]),
-            updated_at: c.updated_at[r],
+            lat: at(&c.lat, r, f64::NAN),
+            lon: at(&c.lon, r, f64::NAN),
+            altitude_ft: at(&c.altitude_ft, r, NO_INT),
+            heading_deg: at(&c.heading_deg, r, NO_INT),
+            groundspeed_kts: at(&c.groundspeed_kts, r, NO_INT),
+            vertical_rate_fpm: at(&c.vertical_rate_fpm, r, NO_INT),
+            squawk: squawk(at(&c.squawk, r, NO_SQUAWK)),
+            updated_at: at(&c.updated_at, r, NO_TIME),
         })
     }
 
@@ -326,11 +413,11 @@ impl<'a> FlightView<'a> {
         let c = &self.rows.progress;
         let r = self.row;
         self.has(section::PROGRESS).then(|| ProgressView {
-            phase: phase(c.phase[r]),
-            is_active: c.is_active[r] != 0,
-            dist_to_dest_nm: float(c.dist_to_dest_nm[r]),
-            pct_complete: float(c.pct_complete[r]),
-            eta_utc: time(c.eta_utc[r]),
+            phase: phase(at(&c.phase, r, 0)),
+            is_active: at(&c.is_active, r, 0) != 0,
+            dist_to_dest_nm: float(at(&c.dist_to_dest_nm, r, f64::NAN)),
+            pct_complete: float(at(&c.pct_complete, r, f64::NAN)),
+            eta_utc: time(at(&c.eta_utc, r, NO_TIME)),
         })
     }
 
@@ -339,10 +426,10 @@ impl<'a> FlightView<'a> {
         let c = &self.rows.times;
         let r = self.row;
         self.has(section::TIMES).then(|| TimesView {
-            out_utc: time(c.out_utc[r]),
-            off_utc: time(c.off_utc[r]),
-            on_utc: time(c.on_utc[r]),
-            in_utc: time(c.in_utc[r]),
+            out_utc: time(at(&c.out_utc, r, NO_TIME)),
+            off_utc: time(at(&c.off_utc, r, NO_TIME)),
+            on_utc: time(at(&c.on_utc, r, NO_TIME)),
+            in_utc: time(at(&c.in_utc, r, NO_TIME)),
         })
     }
 
@@ -351,13 +438,13 @@ impl<'a> FlightView<'a> {
         let c = &self.rows.tmi;
         let r = self.row;
         self.has(section::TMI).then(|| TmiView {
-            gs_held: c.gs_held[r] != 0,
-            ctl_type: c.ctl_type[r],
-            program_id: (c.program_id[r] != 0).then_some(c.program_id[r]),
-            slot_time_utc: time(c.slot_time_utc[r]),
-            edct_utc: time(c.edct_utc[r]),
-            delay_minutes: int(c.delay_minutes[r]),
-            eta_utc: time(c.eta_utc[r]),
+            gs_held: at(&c.gs_held, r, 0) != 0,
+            ctl_type: at(&c.ctl_type, r, 0),
+            program_id: Some(at(&c.program_id, r, 0)).filter(|&id| id != 0),
+            slot_time_utc: time(at(&c.slot_time_utc, r, NO_TIME)),
+            edct_utc: time(at(&c.edct_utc, r, NO_TIME)),
+            delay_minutes: int(at(&c.delay_minutes, r, NO_INT)),
+            eta_utc: time(at(&c.eta_utc, r, NO_TIME)),
         })
     }
 
@@ -367,8 +454,8 @@ impl<'a> FlightView<'a> {
         let r = self.row;
         self.has(section::TRACK).then(|| TrackView {
             source: c.source.get(r),
-            squawk: (c.squawk[r] != NO_SQUAWK).then_some(c.squawk[r]),
-            updated_at: c.updated_at[r],
+            squawk: squawk(at(&c.squawk, r, NO_SQUAWK)),
+            updated_at: at(&c.updated_at, r, NO_TIME),
         })
     }
 
@@ -377,11 +464,11 @@ impl<'a> FlightView<'a> {
         let c: &'a MeteringColumns = &self.rows.metering;
         let r = self.row;
         self.has(section::METERING).then(|| MeteringView {
-            sta_utc: time(c.sta_utc[r]),
-            metering_time_utc: time(c.metering_time_utc[r]),
+            sta_utc: time(at(&c.sta_utc, r, NO_TIME)),
+            metering_time_utc: time(at(&c.metering_time_utc, r, NO_TIME)),
             metering_point: c.metering_point.get(r),
-            delay_minutes: int(c.delay_minutes[r]),
-            frozen: c.frozen[r] != 0,
+            delay_minutes: int(at(&c.delay_minutes, r, NO_INT)),
+            frozen: at(&c.frozen, r, 0) != 0,
             stream: c.stream.get(r),
             status: c.status.get(r),
         })

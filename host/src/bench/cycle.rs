@@ -1,7 +1,9 @@
 //! `swim bench cycle`: N pilots through the whole cycle as the gateway runs
 //! it (parse, merge, the built-in wasm detectors, patches, events, the
 //! SQLite transaction, the REST view, publishing), per stage, and the same
-//! bytes through a bare `serde_json::Value` parse for scale.
+//! bytes through a bare `serde_json::Value` parse for scale. "pipeline
+//! thread" is the cycle without the parse: in the gateway a source's
+//! delivery parses on a blocking thread, beside the pipeline's.
 //!
 //! Feeds: `sim` (the simulator: real airports, flights at every stage of
 //! their life, parked ones unchanged) or `synthetic` (every pilot moving
@@ -88,7 +90,7 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
         .map(|s| s.name().to_string())
         .collect();
     println!("  detectors (wasm): {}", detectors.join(", "));
-    let mut pipeline = Pipeline::new(registry, 1, 1);
+    let mut pipeline = Pipeline::new(registry.clone(), 1, 1);
     let warm = vatsim::parse(&next_bytes(0))?;
     let out = pipeline.run_snapshot(&warm, T0);
     let mut throttle = WriteThrottle::default();
@@ -96,7 +98,7 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
 
     let (mut parse, mut merge, mut detect, mut patch, mut events, mut total, mut bare) =
         Default::default();
-    let (mut persisted, mut viewed, mut published) = Default::default();
+    let (mut persisted, mut viewed, mut published, mut worker) = Default::default();
     let (mut changes, mut emitted, mut size, mut rows) = (0, 0, 0, 0);
     for cycle in 1..=cycles as u64 {
         let bytes = next_bytes(cycle);
@@ -116,6 +118,7 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
         feed_out.publish(out.events.clone());
         record(&mut published, lap.elapsed());
         record(&mut total, started.elapsed());
+        record(&mut worker, started.elapsed() - parsed);
         record(&mut parse, parsed);
         record(&mut merge, out.timings.merge);
         record(&mut detect, out.timings.detect);
@@ -143,10 +146,27 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
         ("view (REST)", &mut viewed),
         ("publish", &mut published),
         ("total", &mut total),
+        ("pipeline thread", &mut worker),
         ("bare serde Value", &mut bare),
     ] {
         samples.print(stage);
     }
+    let calls: Vec<String> = registry
+        .statuses()
+        .iter()
+        .filter(|s| detectors.contains(&s.name))
+        .map(|s| format!("{} {:.2}", s.name, s.mean_call_us / 1000.0))
+        .collect();
+    println!(
+        "  detect per detector, mean ms a call: {}",
+        calls.join(", ")
+    );
+    let bare = median_p99(&mut bare.0).0.as_secs_f64();
+    println!(
+        "  total / bare parse {:.2}x; the pipeline thread's share (the parse runs beside it) {:.2}x",
+        median_p99(&mut total.0).0.as_secs_f64() / bare,
+        median_p99(&mut worker.0).0.as_secs_f64() / bare,
+    );
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 
 use super::inputs;
 use super::plugins::{builtin_slot, installed, time_median};
+use crate::plugin::columns::ReadSet;
 use crate::plugin::engine::Tier;
 use crate::plugin::source::{self, Source};
 use crate::plugin::version::{FilterParams, Origin};
@@ -139,8 +140,8 @@ fn detectors(
 ) -> anyhow::Result<(Duration, Duration)> {
     let (ctx, _) = inputs::airport_contexts(300);
     let time = |slot: &Slot| {
-        let mask = slot.current().map_or(0, |v| v.read_mask());
-        let changes = inputs::departure_changes(items as u64, mask);
+        let reads = slot.current().map_or(ReadSet::ALL, |v| v.read_set());
+        let changes = inputs::departure_changes(items as u64, reads);
         time_median(rounds, || {
             slot.detect(&ctx, &changes).expect("detect");
         })

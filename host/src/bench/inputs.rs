@@ -3,7 +3,7 @@
 //! native run gets identical input.
 
 use crate::flight::{FlightRecord, Phase, Position};
-use crate::plugin::columns::{self, Subject};
+use crate::plugin::columns::{self, ReadSet, Subject};
 use crate::wit;
 use vatswim_plugin_api as guest;
 
@@ -40,8 +40,22 @@ fn flight(uid: u64, squawk: Option<u16>, lat: f64) -> FlightRecord {
     }
 }
 
-/// `n` changes of moving flights, as columns for a plugin reading `mask`.
-pub fn squawk_changes(n: u64, mask: u16) -> wit::Changes {
+/// `n` changes of moving flights, as columns for a plugin reading `reads`.
+pub fn squawk_changes(n: u64, reads: ReadSet) -> wit::Changes {
+    moving_flights(n, reads, squawks)
+}
+
+/// `n` moving flights none of which squawks an emergency: a cycle as it
+/// nearly always is (what the detector costs when it has nothing to say).
+pub fn quiet_changes(n: u64, reads: ReadSet) -> wit::Changes {
+    moving_flights(n, reads, |_| (Some(2000), Some(2000)))
+}
+
+fn moving_flights(
+    n: u64,
+    reads: ReadSet,
+    squawks: impl Fn(u64) -> (Option<u16>, Option<u16>),
+) -> wit::Changes {
     let pairs: Vec<(FlightRecord, FlightRecord)> = (0..n)
         .map(|i| {
             let (before, after) = squawks(i);
@@ -49,7 +63,7 @@ pub fn squawk_changes(n: u64, mask: u16) -> wit::Changes {
         })
         .collect();
     columns::changes(
-        mask,
+        reads,
         pairs.iter().map(|(b, a)| (b.flight_uid, Some(b), Some(a))),
     )
 }
@@ -101,31 +115,123 @@ pub fn airport_contexts(n: u64) -> (wit::Context, guest::Context) {
     (ctx, guest_ctx)
 }
 
+/// A route and remarks of the lengths the real feed's plans have (the
+/// median plan carries ~250 bytes of them), so that what a detector that
+/// reads the whole flight plan copies is what it would copy live.
+const ROUTE: &str = "KORRY4 KORRY J80 DJB J146 SAAME GIJ J146 OBH J10 LBF J94 CYS J28 \
+    BTY J86 OAL MOD3 OAKLAND";
+const REMARKS: &str = "PBN/A1B1C1D1L1O1S1S2 DOF/261201 REG/N12345 EET/KZOB0034 \
+    KZMP0201 OPR/AAL PER/C RMK/TCAS /V/";
+
+/// A flight at synthetic airport `at` with the altitude, groundspeed and
+/// OOOI times given, its plan from `dept` to `dest`.
+fn ground_flight(
+    i: u64,
+    (dept, dest, at): (u64, u64, u64),
+    altitude_ft: i32,
+    groundspeed_kts: i32,
+    times: crate::flight::Times,
+) -> FlightRecord {
+    let (lat, lon) = airport_at(at);
+    FlightRecord {
+        flight_uid: i,
+        flight_plan: Some(std::sync::Arc::new(crate::flight::FlightPlan {
+            dept_icao: airport_code(dept),
+            dest_icao: airport_code(dest),
+            route: ROUTE.into(),
+            remarks: REMARKS.into(),
+            ..Default::default()
+        })),
+        position: Some(Position {
+            lat,
+            lon,
+            altitude_ft,
+            groundspeed_kts,
+            ..Position::default()
+        }),
+        times: Some(times),
+        ..FlightRecord::default()
+    }
+}
+
+/// `n` flights on final at their destinations (of 300): one in a hundred
+/// touches down this cycle, the others are still above the field.
+pub fn arrival_changes(n: u64, reads: ReadSet) -> wit::Changes {
+    let times = crate::flight::Times {
+        out_utc: Some(1),
+        off_utc: Some(2),
+        ..Default::default()
+    };
+    let pairs: Vec<(FlightRecord, FlightRecord)> = (0..n)
+        .map(|i| {
+            let elevation = (i % 300 % 50) as i32 * 20;
+            let airports = ((i + 7) % 300, i % 300, i % 300);
+            let after_alt = if i.is_multiple_of(100) {
+                elevation
+            } else {
+                elevation + 900
+            };
+            (
+                ground_flight(i, airports, elevation + 1_500, 150, times),
+                ground_flight(i, airports, after_alt, 130, times),
+            )
+        })
+        .collect();
+    columns::changes(
+        reads,
+        pairs.iter().map(|(b, a)| (b.flight_uid, Some(b), Some(a))),
+    )
+}
+
+/// `n` flights held for a GDP: one in a hundred gets a new EDCT this cycle.
+pub fn edct_changes(n: u64, reads: ReadSet) -> wit::Changes {
+    let flight = |i: u64, edct_utc: i64| {
+        let mut f = ground_flight(
+            i,
+            (i % 300, (i + 7) % 300, i % 300),
+            0,
+            0,
+            Default::default(),
+        );
+        f.identity = Some(std::sync::Arc::new(crate::flight::Identity {
+            callsign: callsign(i),
+            cid: 1_000_000 + i as u32,
+            ..Default::default()
+        }));
+        f.tmi = Some(crate::flight::Tmi {
+            ctl_type: Some(crate::flight::ControlType::Gdp),
+            program_id: Some(7),
+            edct_utc: Some(edct_utc),
+            delay_minutes: Some(12),
+            ..Default::default()
+        });
+        f
+    };
+    let pairs: Vec<(FlightRecord, FlightRecord)> = (0..n)
+        .map(|i| {
+            let moved = if i.is_multiple_of(100) { 60_000 } else { 0 };
+            (
+                flight(i, 1_700_000_000_000),
+                flight(i, 1_700_000_000_000 + moved),
+            )
+        })
+        .collect();
+    columns::changes(
+        reads,
+        pairs.iter().map(|(b, a)| (b.flight_uid, Some(b), Some(a))),
+    )
+}
+
 /// `n` flights at their departure airports (of 300): one in a hundred lifts
 /// off this cycle, the others taxi.
-pub fn departure_changes(n: u64, mask: u16) -> wit::Changes {
+pub fn departure_changes(n: u64, reads: ReadSet) -> wit::Changes {
     let flight = |i: u64, altitude_ft: i32, groundspeed_kts: i32| {
-        let (lat, lon) = airport_at(i % 300);
-        FlightRecord {
-            flight_uid: i,
-            flight_plan: Some(std::sync::Arc::new(crate::flight::FlightPlan {
-                dept_icao: airport_code(i % 300),
-                dest_icao: airport_code((i + 7) % 300),
-                ..Default::default()
-            })),
-            position: Some(Position {
-                lat,
-                lon,
-                altitude_ft,
-                groundspeed_kts,
-                ..Position::default()
-            }),
-            times: Some(crate::flight::Times {
-                out_utc: Some(1),
-                ..Default::default()
-            }),
-            ..FlightRecord::default()
-        }
+        let times = crate::flight::Times {
+            out_utc: Some(1),
+            ..Default::default()
+        };
+        let airports = (i % 300, (i + 7) % 300, i % 300);
+        ground_flight(i, airports, altitude_ft, groundspeed_kts, times)
     };
     let pairs: Vec<(FlightRecord, FlightRecord)> = (0..n)
         .map(|i| {
@@ -139,7 +245,7 @@ pub fn departure_changes(n: u64, mask: u16) -> wit::Changes {
         })
         .collect();
     columns::changes(
-        mask,
+        reads,
         pairs.iter().map(|(b, a)| (b.flight_uid, Some(b), Some(a))),
     )
 }
@@ -238,7 +344,12 @@ pub fn guest_subjects(s: wit::Subjects) -> guest::Subjects {
 mod tests {
     use super::*;
     use crate::flight::{ControlType, FlightPlan, Identity, Metering, Progress, Times, Tmi, Track};
-    use crate::plugin::columns::section;
+
+    /// The read set of a manifest's `reads`.
+    fn reading(names: &[&str]) -> ReadSet {
+        let names = names.iter().map(|n| n.to_string()).collect();
+        ReadSet::of(Some(&names))
+    }
 
     fn full_flight() -> FlightRecord {
         FlightRecord {
@@ -322,7 +433,7 @@ mod tests {
             full_flight(),
         );
         let changes = guest_changes(columns::changes(
-            section::ALL,
+            ReadSet::ALL,
             [(42, Some(&old), Some(&new)), (43, None, None)],
         ));
         assert_eq!(changes.len(), 2);
@@ -429,14 +540,50 @@ mod tests {
     #[test]
     fn sections_a_plugin_does_not_read_are_not_sent() {
         let flight = full_flight();
-        let cols = columns::changes(
-            section::EXISTS | section::POSITION,
-            [(42, None, Some(&flight))],
-        );
+        let cols = columns::changes(reading(&["position"]), [(42, None, Some(&flight))]);
         assert_eq!(cols.after.position.lat, [51.47]);
         assert!(cols.after.identity.cid.is_empty() && cols.after.flight_plan.route.text.is_empty());
         let changes = guest_changes(cols);
         let f = changes.iter().next().unwrap().after().unwrap();
         assert!(f.position().is_some() && f.identity().is_none() && f.times().is_none());
+    }
+
+    #[test]
+    fn columns_a_plugin_does_not_read_are_not_sent_and_read_as_absent() {
+        let flight = full_flight();
+        let reads = reading(&["position.squawk", "flight_plan.dest_icao", "times"]);
+        let cols = columns::changes(reads, [(42, None, Some(&flight))]);
+        let (p, fp) = (&cols.after.position, &cols.after.flight_plan);
+        assert!(p.lat.is_empty() && p.altitude_ft.is_empty() && p.updated_at.is_empty());
+        assert_eq!(
+            p.squawk,
+            [columns::NO_SQUAWK],
+            "the read column has its row"
+        );
+        assert_eq!(fp.dest_icao.text, "KJFK");
+        assert!(
+            fp.route.text.is_empty() && fp.remarks.text.is_empty() && fp.dept_icao.text.is_empty()
+        );
+        assert_eq!(
+            cols.after.times.off_utc,
+            [2],
+            "a whole section is every column"
+        );
+
+        let changes = guest_changes(cols);
+        let f = changes.iter().next().unwrap().after().unwrap();
+        let position = f
+            .position()
+            .expect("a section with a read column is present");
+        assert_eq!(position.squawk, None);
+        assert!(position.lat.is_nan() && position.altitude_ft == columns::NO_INT);
+        let plan = f.flight_plan().unwrap();
+        assert_eq!(
+            (plan.dest_icao, plan.dept_icao, plan.route),
+            ("KJFK", "", "")
+        );
+        assert_eq!(plan.altitude_ft, None);
+        assert_eq!(f.times().unwrap().off_utc, Some(2));
+        assert!(f.identity().is_none() && f.tmi().is_none());
     }
 }

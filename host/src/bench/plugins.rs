@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::inputs;
 use super::median_p99;
+use crate::plugin::columns::ReadSet;
 use crate::plugin::engine::Tier;
 use crate::plugin::source::{self, Source};
 use crate::plugin::version::{FilterParams, Origin};
@@ -43,8 +44,7 @@ pub fn run(items: usize, rounds: usize, examples: Option<&std::path::Path>) -> a
         super::machine()
     );
     let loader = Loader::new(None)?;
-    squawk(&loader, items, rounds)?.print();
-    departure(&loader, items, rounds)?.print();
+    detectors(&loader, items, rounds)?;
     track(&loader, items, rounds)?.print();
     fleet(&loader, items, rounds)?.print();
     if let Some(dir) = examples {
@@ -79,6 +79,27 @@ pub(super) fn installed(loader: &Loader, source: Source) -> anyhow::Result<Arc<S
     Ok(slot)
 }
 
+/// Times each of `runs` over `rounds` rounds (after one warm-up each),
+/// taking turns so that a slow moment of a shared machine falls on all of
+/// them alike; the medians, in order.
+fn time_interleaved<const N: usize>(
+    rounds: usize,
+    mut runs: [Box<dyn FnMut() + '_>; N],
+) -> [Duration; N] {
+    let mut samples: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::new());
+    for run in runs.iter_mut() {
+        run();
+    }
+    for _ in 0..rounds.max(1) {
+        for (run, taken) in runs.iter_mut().zip(samples.iter_mut()) {
+            let started = Instant::now();
+            run();
+            taken.push(started.elapsed());
+        }
+    }
+    samples.map(|mut taken| median_p99(&mut taken).0)
+}
+
 /// Times `f` over `rounds` runs (after one warm-up) and returns the median.
 pub(super) fn time_median(rounds: usize, mut f: impl FnMut()) -> Duration {
     f();
@@ -92,75 +113,139 @@ pub(super) fn time_median(rounds: usize, mut f: impl FnMut()) -> Duration {
     median_p99(&mut samples).0
 }
 
-fn squawk(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
-    let slot = builtin_slot(loader, "squawk", None)?;
-    let mask = slot.current().map_or(0, |v| v.read_mask());
-    let host_changes = inputs::squawk_changes(items as u64, mask);
-    let guest_changes = inputs::guest_changes(inputs::squawk_changes(items as u64, mask));
-    let expected = items.div_ceil(100);
-    let ctx = Context::empty(0);
-    let wasm = time_median(rounds, || {
-        let detection = slot.detect(&ctx, &host_changes).expect("squawk detect");
-        assert_eq!(
-            detection.events.len(),
-            expected,
-            "wasm squawk found the wrong number of emergencies"
-        );
-    });
-    let native_plugin = squawk::Squawk::init(serde_json::json!({})).map_err(anyhow::Error::msg)?;
-    let guest_ctx = guest::Context {
-        now: 0,
-        airports: vec![],
-        programs: vec![],
-        program_changes: vec![],
-    };
-    let native = time_median(rounds, || {
-        let detection = native_plugin.detect(&guest_ctx, std::hint::black_box(&guest_changes));
-        assert_eq!(
-            detection.events.len(),
-            expected,
-            "native squawk found the wrong number of emergencies"
-        );
-    });
-    Ok(Figures {
-        plugin: "squawk",
-        items,
-        wasm,
-        native,
-    })
+/// A built-in detector's benchmark: its name, its native twin, the context
+/// both get, and the changes (built for the columns the plugin reads).
+struct DetectorBench<D> {
+    name: &'static str,
+    native: D,
+    contexts: (Context, guest::Context),
+    changes: fn(u64, ReadSet) -> wit::Changes,
 }
 
-fn departure(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
-    let slot = builtin_slot(loader, "departure", None)?;
-    let mask = slot.current().map_or(0, |v| v.read_mask());
-    let (ctx, guest_ctx) = inputs::airport_contexts(300);
-    let host_changes = inputs::departure_changes(items as u64, mask);
-    let guest_changes = inputs::guest_changes(inputs::departure_changes(items as u64, mask));
-    let expected = items.div_ceil(100);
-    let wasm = time_median(rounds, || {
-        let detection = slot.detect(&ctx, &host_changes).expect("departure detect");
-        assert_eq!(
-            detection.events.len(),
-            expected,
-            "wasm departure found the wrong number of liftoffs"
-        );
+/// The detectors: trivial ones (squawk, edct: a comparison or two per
+/// flight) show what the boundary costs; departure and arrival do work.
+fn detectors(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<()> {
+    let config = || serde_json::json!({});
+    let none = || (Context::empty(0), guest_context(vec![]));
+    let squawk = DetectorBench {
+        name: "squawk",
+        native: init(squawk::Squawk::init(config()))?,
+        contexts: none(),
+        changes: inputs::squawk_changes,
+    };
+    detector(loader, squawk, items, rounds)?;
+    let quiet = DetectorBench {
+        name: "squawk",
+        native: init(squawk::Squawk::init(config()))?,
+        contexts: none(),
+        changes: inputs::quiet_changes,
+    };
+    println!("(squawk again, no flight squawking an emergency: the boundary without the events)");
+    detector(loader, quiet, items, rounds)?;
+    let edct = DetectorBench {
+        name: "edct",
+        native: init(edct::Edct::init(config()))?,
+        contexts: none(),
+        changes: inputs::edct_changes,
+    };
+    detector(loader, edct, items, rounds)?;
+    let departure = DetectorBench {
+        name: "departure",
+        native: init(departure::Departure::init(config()))?,
+        contexts: inputs::airport_contexts(300),
+        changes: inputs::departure_changes,
+    };
+    detector(loader, departure, items, rounds)?;
+    let arrival = DetectorBench {
+        name: "arrival",
+        native: init(arrival::Arrival::init(config()))?,
+        contexts: inputs::airport_contexts(300),
+        changes: inputs::arrival_changes,
+    };
+    detector(loader, arrival, items, rounds)
+}
+
+fn init<D>(made: Result<D, String>) -> anyhow::Result<D> {
+    made.map_err(anyhow::Error::msg)
+}
+
+fn guest_context(airports: Vec<guest::Airport>) -> guest::Context {
+    guest::Context {
+        now: 0,
+        airports,
+        programs: vec![],
+        program_changes: vec![],
+    }
+}
+
+/// One detector as wasm with its manifest's `reads`, as wasm reading whole
+/// sections (what `reads` could say before single columns), and natively;
+/// every call's events are counted against the native run's.
+fn detector<D: Detector>(
+    loader: &Loader,
+    bench: DetectorBench<D>,
+    items: usize,
+    rounds: usize,
+) -> anyhow::Result<()> {
+    let (ctx, guest_ctx) = &bench.contexts;
+    let guest_changes = inputs::guest_changes((bench.changes)(items as u64, ReadSet::ALL));
+    let expected = bench.native.detect(guest_ctx, &guest_changes).events.len();
+    let native = || {
+        let detection = bench
+            .native
+            .detect(guest_ctx, std::hint::black_box(&guest_changes));
+        assert_eq!(detection.events.len(), expected);
+    };
+    let wasm = |slot: Arc<Slot>| {
+        let reads = slot.current().map_or(ReadSet::ALL, |v| v.read_set());
+        let changes = (bench.changes)(items as u64, reads);
+        move || {
+            let detection = slot.detect(ctx, &changes).expect("detect");
+            assert_eq!(
+                detection.events.len(),
+                expected,
+                "wasm {} found other events than native",
+                bench.name
+            );
+        }
+    };
+    let columns = wasm(builtin_slot(loader, bench.name, None)?);
+    let sections = wasm(builtin_slot(
+        loader,
+        bench.name,
+        Some(whole_sections(bench.name)?),
+    )?);
+    let [native, columns, sections] = time_interleaved(
+        rounds,
+        [
+            Box::new(native) as Box<dyn FnMut() + '_>,
+            Box::new(columns),
+            Box::new(sections),
+        ],
+    );
+    for (plugin, wasm) in [(bench.name, columns), ("  sections", sections)] {
+        Figures {
+            plugin,
+            items,
+            wasm,
+            native,
+        }
+        .print();
+    }
+    Ok(())
+}
+
+/// A built-in's manifest with each `reads` entry widened to its section.
+fn whole_sections(name: &str) -> anyhow::Result<String> {
+    let builtin = source::builtin(name).ok_or_else(|| anyhow::anyhow!("no built-in {name}"))?;
+    let mut manifest = crate::plugin::Manifest::parse(builtin.manifest, name)?;
+    manifest.reads = manifest.reads.map(|reads| {
+        reads
+            .iter()
+            .filter_map(|r| r.split('.').next().map(str::to_string))
+            .collect()
     });
-    let native_plugin =
-        departure::Departure::init(serde_json::json!({})).map_err(anyhow::Error::msg)?;
-    let native = time_median(rounds, || {
-        let detection = native_plugin.detect(&guest_ctx, std::hint::black_box(&guest_changes));
-        assert_eq!(
-            detection.events.len(),
-            expected,
-            "native departure found the wrong number of liftoffs"
-        );
-    });
-    Ok(Figures {
-        plugin: "departure",
-        items,
-        wasm,
-        native,
-    })
+    Ok(toml::to_string(&manifest)?)
 }
 
 fn track(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
@@ -169,21 +254,22 @@ fn track(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures
     );
     let slot = builtin_slot(loader, "track", Some(manifest))?;
     let body = inputs::track_body(items);
-    let wasm = time_median(rounds, || {
+    let wasm = || {
         let parsed = slot
             .parse("application/json", &body)
             .expect("track call")
             .expect("track parse");
         assert_eq!(parsed.items.len(), items, "wasm track lost items");
-    });
+    };
     let native_plugin = track::TrackAdapter::init(serde_json::json!({ "max_items": items }))
         .map_err(anyhow::Error::msg)?;
-    let native = time_median(rounds, || {
+    let native = || {
         let parsed = native_plugin
             .parse("application/json", std::hint::black_box(&body))
             .expect("track parse");
         assert_eq!(parsed.items.len(), items, "native track lost items");
-    });
+    };
+    let [wasm, native] = time_interleaved(rounds, [Box::new(wasm), Box::new(native)]);
     Ok(Figures {
         plugin: "track",
         items,
@@ -199,14 +285,14 @@ fn fleet(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures
     let guest_subjects = inputs::guest_subjects(inputs::subjects(items as u64));
     let count = |matches: &[wit::Matches]| matches.iter().map(|m| m.subjects.len()).sum::<usize>();
     let expected = count(&slot.match_batch(&host_subjects)?);
-    let wasm = time_median(rounds, || {
+    let wasm = || {
         let matches = slot.match_batch(&host_subjects).expect("fleet match");
         assert_eq!(count(&matches), expected);
-    });
+    };
     let native_plugin = fleet::Fleet::init(serde_json::json!({})).map_err(anyhow::Error::msg)?;
     let params: serde_json::Value = serde_json::from_str(inputs::FLEET_PARAMS)?;
     let compiled = native_plugin.compile(params).map_err(anyhow::Error::msg)?;
-    let native = time_median(rounds, || {
+    let native = || {
         let hits: Vec<u32> = guest_subjects
             .iter()
             .filter(|s| native_plugin.matches(&compiled, s))
@@ -217,7 +303,8 @@ fn fleet(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures
             expected,
             "native fleet disagrees with wasm fleet"
         );
-    });
+    };
+    let [wasm, native] = time_interleaved(rounds, [Box::new(wasm), Box::new(native)]);
     Ok(Figures {
         plugin: "fleet",
         items,

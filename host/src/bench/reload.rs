@@ -85,7 +85,7 @@ fn spawn_caller(
     counts: Arc<CallerCounts>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
-    let changes = inputs::squawk_changes(100, crate::plugin::columns::section::ALL);
+    let changes = inputs::squawk_changes(100, crate::plugin::columns::ReadSet::ALL);
     std::thread::spawn(move || {
         let ctx = Context::empty(0);
         while !stop.load(Ordering::Relaxed) {

@@ -190,7 +190,8 @@ impl Pipeline {
         out
     }
 
-    /// Every active detector on the same changes, each with the sections it reads.
+    /// Every active detector on the same changes, each with the columns it
+    /// reads (built once per distinct `reads`).
     fn detect(
         &self,
         changes: &[Change],
@@ -201,25 +202,52 @@ impl Pipeline {
         if changes.is_empty() {
             return Vec::new();
         }
-        let mut ctx = self.context(changes, now);
-        ctx.programs = programs::in_force(&self.programs, now);
-        ctx.program_changes = programs::changed(program_changes);
-        let mut by_mask: BTreeMap<u16, crate::wit::Changes> = BTreeMap::new();
+        let mut without_airports = Context::empty(now);
+        without_airports.programs = programs::in_force(&self.programs, now);
+        without_airports.program_changes = programs::changed(program_changes);
+        // Built only if a detector reads "airports".
+        let mut with_airports: Option<Context> = None;
+        let detectors: Vec<_> = self
+            .registry
+            .active(Kind::Detector)
+            .into_iter()
+            .filter_map(|slot| Some((slot.current()?, slot)))
+            .collect();
+        // Every column any detector reads, gathered from the records once;
+        // each detector gets its own columns copied out of them.
+        let Some(all_read) = detectors
+            .iter()
+            .map(|(version, _)| version.read_set())
+            .reduce(columns::ReadSet::union)
+        else {
+            return Vec::new();
+        };
+        let gathered = columns::changes(
+            all_read,
+            changes
+                .iter()
+                .map(|c| (c.flight_uid, c.before.as_deref(), c.after.as_deref())),
+        );
+        let mut by_reads: BTreeMap<columns::ReadSet, crate::wit::Changes> = BTreeMap::new();
         let mut detected = Vec::new();
-        for slot in self.registry.active(Kind::Detector) {
-            let Some(version) = slot.current() else {
-                continue;
+        for (version, slot) in detectors {
+            let reads = version.read_set();
+            let columns = if reads == all_read {
+                &gathered
+            } else {
+                &*by_reads
+                    .entry(reads)
+                    .or_insert_with(|| columns::project(&gathered, reads))
             };
-            let mask = version.read_mask();
-            let columns = by_mask.entry(mask).or_insert_with(|| {
-                columns::changes(
-                    mask,
-                    changes
-                        .iter()
-                        .map(|c| (c.flight_uid, c.before.as_deref(), c.after.as_deref())),
-                )
-            });
-            match slot.detect(&ctx, columns) {
+            let ctx = if reads.airports() {
+                &*with_airports.get_or_insert_with(|| Context {
+                    airports: self.airports_named(changes),
+                    ..without_airports.clone()
+                })
+            } else {
+                &without_airports
+            };
+            match slot.detect(ctx, columns) {
                 Ok(detection) => detected.push(Detected {
                     plugin: slot.name().to_string(),
                     owns: version.manifest.owns.clone(),
@@ -234,10 +262,10 @@ impl Pipeline {
         detected
     }
 
-    /// The cycle's context: the reference data of every airport the
-    /// changed flights' plans name (departure, destination, alternate: a
-    /// diversion lands at the last).
-    fn context(&self, changes: &[Change], now: i64) -> Context {
+    /// The reference data of every airport the changed flights' plans name
+    /// (departure, destination, alternate: a diversion lands at the last),
+    /// for the detectors that read "airports".
+    fn airports_named(&self, changes: &[Change]) -> Vec<crate::wit::Airport> {
         let table = self.store.airports();
         let named: std::collections::BTreeSet<&str> = changes
             .iter()
@@ -245,8 +273,7 @@ impl Pipeline {
             .flat_map(|fp| [&fp.dept_icao, &fp.dest_icao, &fp.alt_icao])
             .map(|icao| icao.as_str())
             .collect();
-        let mut ctx = Context::empty(now);
-        ctx.airports = named
+        named
             .into_iter()
             .filter_map(|icao| table.get(icao))
             .map(|a| crate::wit::Airport {
@@ -256,8 +283,7 @@ impl Pipeline {
                 elevation_ft: a.elevation_ft,
                 artcc: a.artcc.clone(),
             })
-            .collect();
-        ctx
+            .collect()
     }
 
     /// Applies each detector's patches to flights of this cycle, within

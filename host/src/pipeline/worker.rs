@@ -1,7 +1,9 @@
 //! The pipeline's thread: takes each source batch in arrival order and runs
-//! it through parse, merge, detect, persist and publish. One thread owns
-//! the store and the database writer, so cycles never interleave and a
-//! cycle's events are published only after its transaction commits.
+//! it through merge, detect, persist and publish. One thread owns the store
+//! and the database writer, so cycles never interleave and a cycle's events
+//! are published only after its transaction commits. Feed snapshots arrive
+//! parsed: a source's delivery parses on a blocking thread, so the parse of
+//! the next snapshot runs on the other core while this one commits.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,8 +29,8 @@ use crate::tmi::{Program, TmiCommand, TmiError};
 /// Work for the pipeline's thread.
 #[derive(Debug)]
 pub enum Work {
-    /// A feed snapshot (v3 JSON) from a named source.
-    Snapshot(Fetched),
+    /// A feed snapshot from a named source, parsed (or refused).
+    Snapshot(Parsed),
     /// A partner's parsed body; the report goes back on `reply`.
     Ingest {
         /// The items.
@@ -48,10 +50,42 @@ pub enum Work {
     Wake,
 }
 
-/// Sources deliver into the work queue.
+/// A fetched snapshot after the parse.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The source's name.
+    source: String,
+    /// The snapshot, or why it is refused whole.
+    snapshot: Result<vatsim::Snapshot, vatsim::FeedError>,
+    /// Its size in bytes (for health).
+    size: usize,
+    /// How long the parse took.
+    took: Duration,
+}
+
+impl Parsed {
+    /// Parses `fetched` here and now.
+    pub fn of(fetched: Fetched) -> Parsed {
+        let started = Instant::now();
+        Parsed {
+            snapshot: vatsim::parse(&fetched.bytes),
+            size: fetched.bytes.len(),
+            took: started.elapsed(),
+            source: fetched.source,
+        }
+    }
+}
+
+/// Sources deliver into the work queue, parsed on a blocking thread first:
+/// the pipeline's thread never parses, and a snapshot that arrives while a
+/// cycle runs is parsed on the other core meanwhile. The queue's bound
+/// keeps how many parsed snapshots wait.
 impl Delivery for mpsc::Sender<Work> {
     async fn deliver(&self, fetched: Fetched) -> bool {
-        self.send(Work::Snapshot(fetched)).await.is_ok()
+        let Ok(parsed) = tokio::task::spawn_blocking(move || Parsed::of(fetched)).await else {
+            return false;
+        };
+        self.send(Work::Snapshot(parsed)).await.is_ok()
     }
 }
 
@@ -177,7 +211,7 @@ impl Worker {
             // A reply is sent only for a committed cycle; a dropped one
             // tells the client the gateway is stopping.
             match item {
-                Work::Snapshot(Fetched { source, bytes }) => self.snapshot(&source, &bytes),
+                Work::Snapshot(parsed) => self.snapshot(parsed),
                 Work::Tmi { command, reply } => {
                     let answer = self.tmi(command);
                     if self.failed.is_none() {
@@ -206,9 +240,11 @@ impl Worker {
     }
 
     /// One feed snapshot: refused whole, skipped, or a full cycle.
-    fn snapshot(&mut self, source: &str, bytes: &[u8]) {
+    fn snapshot(&mut self, parsed: Parsed) {
         let started = Instant::now();
-        let snapshot = match vatsim::parse(bytes) {
+        let (source, size) = (parsed.source.as_str(), parsed.size);
+        self.shared.metrics.parse_seconds.observe(parsed.took);
+        let snapshot = match parsed.snapshot {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(source, error = %e, "snapshot rejected; nothing applied");
@@ -217,7 +253,6 @@ impl Worker {
                 return;
             }
         };
-        let parsed = started.elapsed();
         if self.last_snapshot.get(source) == Some(&snapshot.update_timestamp) {
             self.shared.health.skipped(source);
             return;
@@ -225,7 +260,7 @@ impl Worker {
         self.clock = self.clock.max(snapshot.updated_at);
         let mut out = self.pipeline.run_snapshot(&snapshot, snapshot.updated_at);
         out.events.extend(self.pending_plugin_events());
-        let pipelined = started.elapsed() - parsed;
+        let pipelined = started.elapsed();
         self.commit(&out);
         if self.failed.is_none() {
             self.shared
@@ -239,11 +274,10 @@ impl Worker {
             .insert(source.to_string(), snapshot.update_timestamp.clone());
         self.shared
             .health
-            .applied(source, &snapshot.update_timestamp, bytes.len());
+            .applied(source, &snapshot.update_timestamp, size);
         let m = &self.shared.metrics;
-        m.parse_seconds.observe(parsed);
         m.pipeline_seconds.observe(pipelined);
-        m.cycle_seconds.observe(started.elapsed());
+        m.cycle_seconds.observe(started.elapsed() + parsed.took);
         tracing::debug!(
             source,
             changes = out.changes.len(),

@@ -11,45 +11,126 @@ use crate::flight::{
     Tmi, Track,
 };
 
-use super::manifest::Manifest;
+use std::collections::BTreeSet;
+
 use crate::wit;
 
-// The sentinels and section bits are part of the contract; the crate
-// plugin authors use owns them, so host and guests cannot disagree.
-pub use vatswim_plugin_api::columns::{NO_INT, NO_SQUAWK, NO_TIME, section};
+// The sentinels, section bits and column names are part of the contract;
+// the crate plugin authors use owns them, so host and guests cannot disagree.
+pub use vatswim_plugin_api::columns::{NO_INT, NO_SQUAWK, NO_TIME, column, section};
 
-/// The section bit of a manifest `reads` name (0 for "airports", which is
-/// context, not a section).
-pub fn section_of(name: &str) -> u16 {
-    match name {
-        "identity" => section::IDENTITY,
-        "flight_plan" => section::FLIGHT_PLAN,
-        "position" => section::POSITION,
-        "progress" => section::PROGRESS,
-        "times" => section::TIMES,
-        "tmi" => section::TMI,
-        "track" => section::TRACK,
-        "metering" => section::METERING,
-        _ => 0,
+/// What a detector reads of each flight: the sections and, within each,
+/// the columns (a manifest's `reads`: `"position"` is every column of the
+/// section, `"position.squawk"` one). Columns it does not read are not
+/// built and do not cross the boundary: a detector reading one `u16` of a
+/// flight copies 2 bytes per side, not the whole section with its strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReadSet {
+    sections: u16,
+    /// Column masks, by section in `column::SECTIONS` order.
+    columns: [u32; 8],
+    /// The context's airports (`"airports"`).
+    airports: bool,
+}
+
+impl ReadSet {
+    /// Every column of every section (a manifest without `reads`).
+    pub const ALL: ReadSet = ReadSet {
+        sections: section::ALL,
+        columns: [u32::MAX; 8],
+        airports: true,
+    };
+
+    /// What a manifest's `reads` names; names were checked when the
+    /// manifest was read (an unknown one here reads nothing).
+    pub fn of(reads: Option<&BTreeSet<String>>) -> ReadSet {
+        let Some(reads) = reads else {
+            return ReadSet::ALL;
+        };
+        let mut set = ReadSet {
+            sections: section::EXISTS,
+            columns: [0; 8],
+            airports: false,
+        };
+        for name in reads {
+            match parse_read(name) {
+                Ok(Some((index, mask))) => {
+                    set.sections |= column::SECTIONS[index].1;
+                    set.columns[index] |= mask;
+                }
+                Ok(None) => set.airports = true,
+                Err(_) => {}
+            }
+        }
+        set
+    }
+
+    /// Whether the detector gets the context's airports.
+    pub fn airports(&self) -> bool {
+        self.airports
+    }
+
+    /// Everything either reads.
+    pub fn union(self, other: ReadSet) -> ReadSet {
+        ReadSet {
+            sections: self.sections | other.sections,
+            columns: std::array::from_fn(|i| self.columns[i] | other.columns[i]),
+            airports: self.airports || other.airports,
+        }
+    }
+
+    /// Whether any column of the section with bit `bit` is read.
+    fn reads(&self, bit: u16) -> bool {
+        self.sections & bit != 0
+    }
+
+    /// The column mask of the section with bit `bit`.
+    fn columns_of(&self, bit: u16) -> u32 {
+        self.columns[bit.trailing_zeros() as usize - 1]
     }
 }
 
-/// The sections a detector's manifest says it reads.
-pub fn read_mask(manifest: &Manifest) -> u16 {
-    match &manifest.reads {
-        None => section::ALL,
-        Some(reads) => reads
-            .iter()
-            .fold(section::EXISTS, |mask, name| mask | section_of(name)),
+/// A `reads` entry: the section's index in `column::SECTIONS` and the
+/// columns it names; none for `"airports"` (context, not a section). The
+/// error names what is unknown and what is known.
+pub fn parse_read(name: &str) -> Result<Option<(usize, u32)>, String> {
+    if name == super::manifest::AIRPORTS {
+        return Ok(None);
+    }
+    let (section, column) = match name.split_once('.') {
+        Some((section, column)) => (section, Some(column)),
+        None => (name, None),
+    };
+    let Some(index) = column::SECTIONS.iter().position(|(s, ..)| *s == section) else {
+        let known: Vec<&str> = column::SECTIONS.iter().map(|(s, ..)| *s).collect();
+        return Err(format!(
+            "unknown section {section:?}; known: {}, airports",
+            known.join(", ")
+        ));
+    };
+    let columns = column::SECTIONS[index].2;
+    let Some(column) = column else {
+        return Ok(Some((index, u32::MAX)));
+    };
+    match columns.iter().position(|c| *c == column) {
+        Some(bit) => Ok(Some((index, 1 << bit))),
+        None => Err(format!(
+            "{section} has no column {column:?}; its columns: {}",
+            columns.join(", ")
+        )),
     }
 }
 
-/// A cycle's changes as columns, for detectors reading `mask`.
+/// A cycle's changes as columns, for detectors reading `reads`.
 pub fn changes<'a>(
-    mask: u16,
-    items: impl IntoIterator<Item = (u64, Option<&'a FlightRecord>, Option<&'a FlightRecord>)>,
+    reads: ReadSet,
+    items: impl ExactSizeIterator<Item = (u64, Option<&'a FlightRecord>, Option<&'a FlightRecord>)>,
 ) -> wit::Changes {
-    let (mut before, mut after) = (RowsBuilder::new(mask), RowsBuilder::new(mask));
+    let rows = items.len();
+    let (mut before, mut after) = (
+        RowsBuilder::with_capacity(reads, rows),
+        RowsBuilder::with_capacity(reads, rows),
+    );
     for (uid, old, new) in items {
         before.push(uid, old);
         after.push(uid, new);
@@ -57,6 +138,138 @@ pub fn changes<'a>(
     wit::Changes {
         before: before.rows,
         after: after.rows,
+    }
+}
+
+/// The columns `reads` names, copied out of `all` (built for a read set
+/// that covers it). Several detectors read different columns of the same
+/// flights: gathering them from the records once and copying each
+/// detector's (sequential memory) costs a fraction of walking the records
+/// again per detector (pointers to scattered records and their strings).
+pub fn project(all: &wit::Changes, reads: ReadSet) -> wit::Changes {
+    wit::Changes {
+        before: project_rows(&all.before, reads),
+        after: project_rows(&all.after, reads),
+    }
+}
+
+fn project_rows(all: &wit::FlightRows, reads: ReadSet) -> wit::FlightRows {
+    let m = |bit: u16| reads.columns_of(bit) * u32::from(reads.reads(bit));
+    wit::FlightRows {
+        flight_uid: all.flight_uid.clone(),
+        // A section the detector does not read is absent for it.
+        sections: all.sections.iter().map(|s| s & reads.sections).collect(),
+        identity: project_identity(&all.identity, m(section::IDENTITY)),
+        flight_plan: project_flight_plan(&all.flight_plan, m(section::FLIGHT_PLAN)),
+        position: project_position(&all.position, m(section::POSITION)),
+        progress: project_progress(&all.progress, m(section::PROGRESS)),
+        times: project_times(&all.times, m(section::TIMES)),
+        tmi: project_tmi(&all.tmi, m(section::TMI)),
+        track: project_track(&all.track, m(section::TRACK)),
+        metering: project_metering(&all.metering, m(section::METERING)),
+    }
+}
+
+/// Column `bit` of a section if the mask has it, else an empty column.
+fn keep<T: Clone>(m: u32, bit: u32, column: &[T]) -> Vec<T> {
+    if wants(m, bit) {
+        column.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
+fn keep_str(m: u32, bit: u32, column: &wit::StringColumn) -> wit::StringColumn {
+    if wants(m, bit) {
+        column.clone()
+    } else {
+        string_column()
+    }
+}
+
+fn project_identity(c: &wit::IdentityColumns, m: u32) -> wit::IdentityColumns {
+    wit::IdentityColumns {
+        callsign: keep_str(m, 0, &c.callsign),
+        cid: keep(m, 1, &c.cid),
+    }
+}
+
+fn project_flight_plan(c: &wit::FlightPlanColumns, m: u32) -> wit::FlightPlanColumns {
+    wit::FlightPlanColumns {
+        dept_icao: keep_str(m, 0, &c.dept_icao),
+        dest_icao: keep_str(m, 1, &c.dest_icao),
+        alt_icao: keep_str(m, 2, &c.alt_icao),
+        aircraft_type: keep_str(m, 3, &c.aircraft_type),
+        altitude_ft: keep(m, 4, &c.altitude_ft),
+        tas_kts: keep(m, 5, &c.tas_kts),
+        route: keep_str(m, 6, &c.route),
+        remarks: keep_str(m, 7, &c.remarks),
+        rules: keep_str(m, 8, &c.rules),
+        deptime: keep_str(m, 9, &c.deptime),
+    }
+}
+
+fn project_position(c: &wit::PositionColumns, m: u32) -> wit::PositionColumns {
+    wit::PositionColumns {
+        lat: keep(m, 0, &c.lat),
+        lon: keep(m, 1, &c.lon),
+        altitude_ft: keep(m, 2, &c.altitude_ft),
+        heading_deg: keep(m, 3, &c.heading_deg),
+        groundspeed_kts: keep(m, 4, &c.groundspeed_kts),
+        vertical_rate_fpm: keep(m, 5, &c.vertical_rate_fpm),
+        squawk: keep(m, 6, &c.squawk),
+        updated_at: keep(m, 7, &c.updated_at),
+    }
+}
+
+fn project_progress(c: &wit::ProgressColumns, m: u32) -> wit::ProgressColumns {
+    wit::ProgressColumns {
+        phase: keep(m, 0, &c.phase),
+        is_active: keep(m, 1, &c.is_active),
+        dist_to_dest_nm: keep(m, 2, &c.dist_to_dest_nm),
+        pct_complete: keep(m, 3, &c.pct_complete),
+        eta_utc: keep(m, 4, &c.eta_utc),
+    }
+}
+
+fn project_times(c: &wit::TimesColumns, m: u32) -> wit::TimesColumns {
+    wit::TimesColumns {
+        out_utc: keep(m, 0, &c.out_utc),
+        off_utc: keep(m, 1, &c.off_utc),
+        on_utc: keep(m, 2, &c.on_utc),
+        in_utc: keep(m, 3, &c.in_utc),
+    }
+}
+
+fn project_tmi(c: &wit::TmiColumns, m: u32) -> wit::TmiColumns {
+    wit::TmiColumns {
+        gs_held: keep(m, 0, &c.gs_held),
+        ctl_type: keep(m, 1, &c.ctl_type),
+        program_id: keep(m, 2, &c.program_id),
+        slot_time_utc: keep(m, 3, &c.slot_time_utc),
+        edct_utc: keep(m, 4, &c.edct_utc),
+        delay_minutes: keep(m, 5, &c.delay_minutes),
+        eta_utc: keep(m, 6, &c.eta_utc),
+    }
+}
+
+fn project_track(c: &wit::TrackColumns, m: u32) -> wit::TrackColumns {
+    wit::TrackColumns {
+        source: keep_str(m, 0, &c.source),
+        squawk: keep(m, 1, &c.squawk),
+        updated_at: keep(m, 2, &c.updated_at),
+    }
+}
+
+fn project_metering(c: &wit::MeteringColumns, m: u32) -> wit::MeteringColumns {
+    wit::MeteringColumns {
+        sta_utc: keep(m, 0, &c.sta_utc),
+        metering_time_utc: keep(m, 1, &c.metering_time_utc),
+        metering_point: keep_str(m, 2, &c.metering_point),
+        delay_minutes: keep(m, 3, &c.delay_minutes),
+        frozen: keep(m, 4, &c.frozen),
+        stream: keep_str(m, 5, &c.stream),
+        status: keep_str(m, 6, &c.status),
     }
 }
 
@@ -86,24 +299,35 @@ fn push_str(column: &mut wit::StringColumn, value: &str) {
 
 /// Builds one side (before or after) of a batch of changes.
 pub struct RowsBuilder {
-    mask: u16,
+    reads: ReadSet,
     rows: wit::FlightRows,
 }
 
 impl RowsBuilder {
-    /// Empty columns for a plugin that reads `mask`.
-    pub fn new(mask: u16) -> Self {
+    /// Empty columns for a plugin that reads `reads`.
+    pub fn new(reads: ReadSet) -> Self {
         RowsBuilder {
-            mask,
+            reads,
             rows: empty_rows(),
         }
+    }
+
+    /// The same, with room for `rows` rows in the row-wide columns (the
+    /// others grow as they are pushed: how much a string takes is not
+    /// known ahead).
+    fn with_capacity(reads: ReadSet, rows: usize) -> Self {
+        let mut builder = RowsBuilder::new(reads);
+        builder.rows.flight_uid.reserve_exact(rows);
+        builder.rows.sections.reserve_exact(rows);
+        builder
     }
 
     /// Appends a row: the flight, or none if it does not exist on this side.
     pub fn push(&mut self, uid: u64, flight: Option<&FlightRecord>) {
         let r = &mut self.rows;
         let mut bits = if flight.is_some() { section::EXISTS } else { 0 };
-        let reads = |bit: u16| self.mask & bit != 0;
+        let set = self.reads;
+        let reads = |bit: u16| set.reads(bit);
         let mut mark = |present: bool, bit: u16| {
             if present {
                 bits |= bit;
@@ -112,135 +336,176 @@ impl RowsBuilder {
         if reads(section::IDENTITY) {
             let s = flight.and_then(|f| f.identity.as_deref());
             mark(s.is_some(), section::IDENTITY);
-            push_identity(&mut r.identity, s);
+            push_identity(&mut r.identity, s, set.columns_of(section::IDENTITY));
         }
         if reads(section::FLIGHT_PLAN) {
             let s = flight.and_then(|f| f.flight_plan.as_deref());
             mark(s.is_some(), section::FLIGHT_PLAN);
-            push_flight_plan(&mut r.flight_plan, s);
+            push_flight_plan(&mut r.flight_plan, s, set.columns_of(section::FLIGHT_PLAN));
         }
         if reads(section::POSITION) {
             let s = flight.and_then(|f| f.position.as_ref());
             mark(s.is_some(), section::POSITION);
-            push_position(&mut r.position, s);
+            push_position(&mut r.position, s, set.columns_of(section::POSITION));
         }
         if reads(section::PROGRESS) {
             let s = flight.and_then(|f| f.progress.as_ref());
             mark(s.is_some(), section::PROGRESS);
-            push_progress(&mut r.progress, s);
+            push_progress(&mut r.progress, s, set.columns_of(section::PROGRESS));
         }
         if reads(section::TIMES) {
             let s = flight.and_then(|f| f.times.as_ref());
             mark(s.is_some(), section::TIMES);
-            push_times(&mut r.times, s);
+            push_times(&mut r.times, s, set.columns_of(section::TIMES));
         }
         if reads(section::TMI) {
             let s = flight.and_then(|f| f.tmi.as_ref());
             mark(s.is_some(), section::TMI);
-            push_tmi(&mut r.tmi, s);
+            push_tmi(&mut r.tmi, s, set.columns_of(section::TMI));
         }
         if reads(section::TRACK) {
             let s = flight.and_then(|f| f.track.as_ref());
             mark(s.is_some(), section::TRACK);
-            push_track(&mut r.track, s);
+            push_track(&mut r.track, s, set.columns_of(section::TRACK));
         }
         if reads(section::METERING) {
             let s = flight.and_then(|f| f.metering.as_ref());
             mark(s.is_some(), section::METERING);
-            push_metering(&mut r.metering, s);
+            push_metering(&mut r.metering, s, set.columns_of(section::METERING));
         }
         r.flight_uid.push(uid);
         r.sections.push(bits);
     }
 }
 
-fn push_identity(c: &mut wit::IdentityColumns, s: Option<&Identity>) {
+/// Whether bit `column` of a section's column mask is set.
+fn wants(columns: u32, column: u32) -> bool {
+    columns & (1 << column) != 0
+}
+
+/// Pushes `$value` onto `$column` if the mask has bit `$bit`: one line per
+/// column, in the WIT's order (`column::*` names the bits).
+macro_rules! push_if {
+    ($mask:expr; $($bit:literal => $column:expr, $value:expr;)*) => {
+        $(if wants($mask, $bit) {
+            $column.push($value);
+        })*
+    };
+}
+
+/// Appends `value` to a string column if the mask has bit `bit`.
+fn push_str_if(columns: u32, bit: u32, column: &mut wit::StringColumn, value: &str) {
+    if wants(columns, bit) {
+        push_str(column, value);
+    }
+}
+
+fn push_identity(c: &mut wit::IdentityColumns, s: Option<&Identity>, m: u32) {
     let d = Identity::default();
     let s = s.unwrap_or(&d);
-    push_str(&mut c.callsign, &s.callsign);
-    c.cid.push(s.cid);
+    push_str_if(m, 0, &mut c.callsign, &s.callsign);
+    push_if!(m; 1 => c.cid, s.cid;);
 }
 
-fn push_flight_plan(c: &mut wit::FlightPlanColumns, s: Option<&FlightPlan>) {
+fn push_flight_plan(c: &mut wit::FlightPlanColumns, s: Option<&FlightPlan>, m: u32) {
     let d = FlightPlan::default();
     let s = s.unwrap_or(&d);
-    push_str(&mut c.dept_icao, &s.dept_icao);
-    push_str(&mut c.dest_icao, &s.dest_icao);
-    push_str(&mut c.alt_icao, &s.alt_icao);
-    push_str(&mut c.aircraft_type, &s.aircraft_type);
-    c.altitude_ft.push(opt_int(s.altitude_ft));
-    c.tas_kts.push(opt_int(s.tas_kts));
-    push_str(&mut c.route, &s.route);
-    push_str(&mut c.remarks, &s.remarks);
-    push_str(&mut c.rules, &s.rules);
-    push_str(&mut c.deptime, &s.deptime);
+    push_str_if(m, 0, &mut c.dept_icao, &s.dept_icao);
+    push_str_if(m, 1, &mut c.dest_icao, &s.dest_icao);
+    push_str_if(m, 2, &mut c.alt_icao, &s.alt_icao);
+    push_str_if(m, 3, &mut c.aircraft_type, &s.aircraft_type);
+    push_if!(m;
+        4 => c.altitude_ft, opt_int(s.altitude_ft);
+        5 => c.tas_kts, opt_int(s.tas_kts);
+    );
+    push_str_if(m, 6, &mut c.route, &s.route);
+    push_str_if(m, 7, &mut c.remarks, &s.remarks);
+    push_str_if(m, 8, &mut c.rules, &s.rules);
+    push_str_if(m, 9, &mut c.deptime, &s.deptime);
 }
 
-fn push_position(c: &mut wit::PositionColumns, s: Option<&Position>) {
+fn push_position(c: &mut wit::PositionColumns, s: Option<&Position>, m: u32) {
     let s = s.copied().unwrap_or_default();
-    c.lat.push(s.lat);
-    c.lon.push(s.lon);
-    c.altitude_ft.push(s.altitude_ft);
-    c.heading_deg.push(s.heading_deg);
-    c.groundspeed_kts.push(s.groundspeed_kts);
-    c.vertical_rate_fpm.push(s.vertical_rate_fpm);
-    c.squawk.push(s.squawk.unwrap_or(NO_SQUAWK));
-    c.updated_at.push(s.updated_at);
+    push_if!(m;
+        0 => c.lat, s.lat;
+        1 => c.lon, s.lon;
+        2 => c.altitude_ft, s.altitude_ft;
+        3 => c.heading_deg, s.heading_deg;
+        4 => c.groundspeed_kts, s.groundspeed_kts;
+        5 => c.vertical_rate_fpm, s.vertical_rate_fpm;
+        6 => c.squawk, s.squawk.unwrap_or(NO_SQUAWK);
+        7 => c.updated_at, s.updated_at;
+    );
 }
 
-fn push_progress(c: &mut wit::ProgressColumns, s: Option<&Progress>) {
+fn push_progress(c: &mut wit::ProgressColumns, s: Option<&Progress>, m: u32) {
     let s = s.copied().unwrap_or_default();
-    c.phase.push(s.phase.index());
-    c.is_active.push(u8::from(s.is_active));
-    c.dist_to_dest_nm.push(opt_float(s.dist_to_dest_nm));
-    c.pct_complete.push(opt_float(s.pct_complete));
-    c.eta_utc.push(opt_time(s.eta_utc));
+    push_if!(m;
+        0 => c.phase, s.phase.index();
+        1 => c.is_active, u8::from(s.is_active);
+        2 => c.dist_to_dest_nm, opt_float(s.dist_to_dest_nm);
+        3 => c.pct_complete, opt_float(s.pct_complete);
+        4 => c.eta_utc, opt_time(s.eta_utc);
+    );
 }
 
-fn push_times(c: &mut wit::TimesColumns, s: Option<&Times>) {
+fn push_times(c: &mut wit::TimesColumns, s: Option<&Times>, m: u32) {
     let s = s.copied().unwrap_or_default();
-    c.out_utc.push(opt_time(s.out_utc));
-    c.off_utc.push(opt_time(s.off_utc));
-    c.on_utc.push(opt_time(s.on_utc));
-    c.in_utc.push(opt_time(s.in_utc));
+    push_if!(m;
+        0 => c.out_utc, opt_time(s.out_utc);
+        1 => c.off_utc, opt_time(s.off_utc);
+        2 => c.on_utc, opt_time(s.on_utc);
+        3 => c.in_utc, opt_time(s.in_utc);
+    );
 }
 
-fn push_tmi(c: &mut wit::TmiColumns, s: Option<&Tmi>) {
+fn push_tmi(c: &mut wit::TmiColumns, s: Option<&Tmi>, m: u32) {
     let s = s.copied().unwrap_or_default();
-    c.gs_held.push(u8::from(s.gs_held));
-    c.ctl_type.push(match s.ctl_type {
+    let ctl_type = match s.ctl_type {
         None => 0,
         Some(ControlType::Gs) => 1,
         Some(ControlType::Gdp) => 2,
-    });
-    c.program_id.push(s.program_id.unwrap_or(0));
-    c.slot_time_utc.push(opt_time(s.slot_time_utc));
-    c.edct_utc.push(opt_time(s.edct_utc));
-    c.delay_minutes.push(opt_int(s.delay_minutes));
-    c.eta_utc.push(opt_time(s.eta_utc));
+    };
+    push_if!(m;
+        0 => c.gs_held, u8::from(s.gs_held);
+        1 => c.ctl_type, ctl_type;
+        2 => c.program_id, s.program_id.unwrap_or(0);
+        3 => c.slot_time_utc, opt_time(s.slot_time_utc);
+        4 => c.edct_utc, opt_time(s.edct_utc);
+        5 => c.delay_minutes, opt_int(s.delay_minutes);
+        6 => c.eta_utc, opt_time(s.eta_utc);
+    );
 }
 
-fn push_track(c: &mut wit::TrackColumns, s: Option<&Track>) {
+fn push_track(c: &mut wit::TrackColumns, s: Option<&Track>, m: u32) {
     let d = Track::default();
     let s = s.unwrap_or(&d);
-    push_str(&mut c.source, &s.source);
-    c.squawk.push(s.squawk.unwrap_or(NO_SQUAWK));
-    c.updated_at.push(s.updated_at);
+    push_str_if(m, 0, &mut c.source, &s.source);
+    push_if!(m;
+        1 => c.squawk, s.squawk.unwrap_or(NO_SQUAWK);
+        2 => c.updated_at, s.updated_at;
+    );
 }
 
-fn push_metering(c: &mut wit::MeteringColumns, s: Option<&Metering>) {
+fn push_metering(c: &mut wit::MeteringColumns, s: Option<&Metering>, m: u32) {
     let d = Metering::default();
     let s = s.unwrap_or(&d);
-    c.sta_utc.push(opt_time(s.sta_utc));
-    c.metering_time_utc.push(opt_time(s.metering_time_utc));
-    push_str(
+    push_if!(m;
+        0 => c.sta_utc, opt_time(s.sta_utc);
+        1 => c.metering_time_utc, opt_time(s.metering_time_utc);
+    );
+    push_str_if(
+        m,
+        2,
         &mut c.metering_point,
         s.metering_point.as_deref().unwrap_or(""),
     );
-    c.delay_minutes.push(opt_int(s.delay_minutes));
-    c.frozen.push(u8::from(s.frozen));
-    push_str(&mut c.stream, s.stream.as_deref().unwrap_or(""));
-    push_str(&mut c.status, s.status.as_deref().unwrap_or(""));
+    push_if!(m;
+        3 => c.delay_minutes, opt_int(s.delay_minutes);
+        4 => c.frozen, u8::from(s.frozen);
+    );
+    push_str_if(m, 5, &mut c.stream, s.stream.as_deref().unwrap_or(""));
+    push_str_if(m, 6, &mut c.status, s.status.as_deref().unwrap_or(""));
 }
 
 /// Columns with no rows.

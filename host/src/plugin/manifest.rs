@@ -32,10 +32,6 @@ impl Default for Limits {
 /// context's airport reference data.
 pub const AIRPORTS: &str = "airports";
 
-fn readable(name: &str) -> bool {
-    name == AIRPORTS || crate::store::authority::SECTIONS.contains(&name)
-}
-
 /// A plugin's manifest.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -144,14 +140,10 @@ impl Manifest {
 
     fn validate(&self) -> Result<(), ManifestError> {
         let field = |field, message: String| Err(ManifestError::Field { field, message });
-        if let Some(unknown) = self.reads.iter().flatten().find(|s| !readable(s)) {
-            return field(
-                "reads",
-                format!(
-                    "unknown section {unknown:?}; known: {}",
-                    crate::store::authority::SECTIONS.join(", ")
-                ),
-            );
+        for name in self.reads.iter().flatten() {
+            if let Err(message) = super::columns::parse_read(name) {
+                return field("reads", message);
+            }
         }
         if self.limits.call_timeout_ms == 0
             || self.limits.memory_mb == 0
@@ -190,9 +182,11 @@ impl Manifest {
         Ok(())
     }
 
-    /// Whether a detector sees `section` of each flight.
+    /// Whether a detector sees `section` (or some of its columns) of each flight.
     pub fn reads(&self, section: &str) -> bool {
-        self.reads.as_ref().is_none_or(|r| r.contains(section))
+        self.reads
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|name| name.split('.').next() == Some(section)))
     }
 
     /// The ingest route of an adapter.
@@ -261,6 +255,20 @@ mod tests {
                 .contains("`reads`: unknown section \"wings\""),
             "{err}"
         );
+        let err =
+            Manifest::parse("kind = \"detector\"\nreads = [\"position.wings\"]", "x").unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "`reads`: position has no column \"wings\"; its columns: lat, lon, altitude_ft"
+            ),
+            "{err}"
+        );
+        let ok = Manifest::parse(
+            "kind = \"detector\"\nreads = [\"position.squawk\", \"times\", \"airports\"]",
+            "x",
+        )
+        .unwrap();
+        assert!(ok.reads("position") && ok.reads("times") && !ok.reads("tmi"));
         let err = Manifest::parse("kind = \"detector\"\ncolour = 1", "x").unwrap_err();
         assert!(err.to_string().contains("unknown field `colour`"), "{err}");
         let err = Manifest::parse("kind = \"gadget\"", "x").unwrap_err();

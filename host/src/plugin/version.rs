@@ -111,9 +111,9 @@ impl Version {
         self.memory_bytes.load(Ordering::Relaxed)
     }
 
-    /// The sections of each flight a detector reads (see `columns::section`).
-    pub fn read_mask(&self) -> u16 {
-        super::columns::read_mask(&self.manifest)
+    /// The sections and columns of each flight a detector reads.
+    pub fn read_set(&self) -> super::columns::ReadSet {
+        super::columns::ReadSet::of(self.manifest.reads.as_ref())
     }
 
     /// The kind of plugin.
