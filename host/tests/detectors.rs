@@ -5,7 +5,7 @@ mod common;
 
 use common::Recorder;
 use swim::flight::{FlightPlan, FlightRecord, Position, Times};
-use swim::plugin::columns::{self, section};
+use swim::plugin::columns;
 use swim::plugin::{Registry, Slot};
 use swim::wit::{Airport, Context, Detection, FieldValue, FlightRef};
 
@@ -55,7 +55,7 @@ fn flight(
 }
 
 fn detect(slot: &Slot, before: Option<&FlightRecord>, after: &FlightRecord) -> Detection {
-    let changes = columns::changes(section::ALL, [(7, before, Some(after))]);
+    let changes = columns::changes(columns::ReadSet::ALL, [(7, before, Some(after))]);
     slot.detect(&context(), &changes).unwrap()
 }
 

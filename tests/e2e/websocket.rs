@@ -299,6 +299,103 @@ fn each_filter_delivers_exactly_the_matching_positions_and_events() {
     }
 }
 
+/// The minute of an event's ISO timestamp ("2026-01-16T12:01").
+fn minute_of(event: &Value) -> String {
+    event["timestamp"].as_str().unwrap()[..16].to_string()
+}
+
+#[test]
+fn a_positions_interval_sends_the_first_batch_of_each_interval_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 15 s of the feed's clock every 0.375 s: four batches a feed minute.
+    let gw = start(tmp.path(), 300, 40);
+    let dev = key(tmp.path(), "developer");
+    let channels = ["flight.positions", "flight.departed"];
+    let (mut every, _) = Ws::open(&gw, &dev);
+    let (mut thinned, _) = Ws::open(&gw, &dev);
+    let since_every = every.subscribe(&channels, json!({}))["since"]
+        .as_u64()
+        .unwrap();
+    let reply = thinned.subscribe(&channels, json!({"positions_interval": 60}));
+    assert_eq!(
+        reply["filters"],
+        json!({"positions_interval": 60}),
+        "{reply}"
+    );
+    let from = since_every.max(reply["since"].as_u64().unwrap());
+
+    // One after the other: the second reads what queued meanwhile, and
+    // both are compared up to the last seq both have seen.
+    let wait = Duration::from_secs(8);
+    let (all, few) = (every.drain(wait), thinned.drain(wait));
+    let seen_by_both = [&all, &few]
+        .map(|m| {
+            m.iter()
+                .filter_map(|m| m["seq"].as_u64())
+                .max()
+                .unwrap_or(0)
+        })
+        .into_iter()
+        .min()
+        .unwrap();
+    let positions = |messages: &[Value]| -> BTreeMap<u64, Value> {
+        messages
+            .iter()
+            .filter(|m| m["type"] == "flight.positions")
+            .filter_map(|m| Some((m["seq"].as_u64()?, m.clone())))
+            .filter(|(seq, _)| (from + 1..=seen_by_both).contains(seq))
+            .collect()
+    };
+    let (all_batches, few_batches) = (positions(&all), positions(&few));
+    let last = seen_by_both;
+    assert!(
+        few_batches.len() >= 2 && few_batches.len() * 2 < all_batches.len(),
+        "{} of {} batches",
+        few_batches.len(),
+        all_batches.len()
+    );
+    // Each batch it got is the first of its minute, whole and unchanged;
+    // every minute the unthinned client saw begin, it saw too.
+    let mut previous_minute = None;
+    for (seq, batch) in &all_batches {
+        let minute = minute_of(batch);
+        let first_of_minute = previous_minute.as_ref() != Some(&minute);
+        match few_batches.get(seq) {
+            Some(got) => {
+                assert!(first_of_minute, "seq {seq} is not the first of {minute}");
+                assert_eq!(got, batch, "seq {seq} arrived changed");
+            }
+            None => assert!(
+                !first_of_minute || previous_minute.is_none(),
+                "seq {seq} opened {minute} and was not sent"
+            ),
+        }
+        previous_minute = Some(minute);
+    }
+    // Departures are not thinned.
+    let departures = |messages: &[Value], up_to: u64| -> Vec<u64> {
+        messages
+            .iter()
+            .filter(|m| m["type"] == "flight.departed")
+            .filter_map(|m| m["seq"].as_u64())
+            .filter(|seq| (from + 1..=up_to).contains(seq))
+            .collect()
+    };
+    assert_eq!(departures(&few, last), departures(&all, last));
+    // A bad interval is refused, naming it.
+    thinned.send(json!({"action": "subscribe", "channels": channels,
+                        "filters": {"positions_interval": 0}}));
+    let error = thinned.next_of("error");
+    assert_eq!(error["code"], "INVALID_FILTER", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("`positions_interval` must be a whole number of seconds"),
+        "{error}"
+    );
+}
+
 #[test]
 fn a_client_that_resumes_with_since_gets_every_missed_event_once_then_live_ones() {
     let tmp = tempfile::tempdir().unwrap();

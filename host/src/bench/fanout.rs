@@ -59,6 +59,9 @@ fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
 pub enum Mix {
     /// What a population of real clients asks for (see [`subscription`]).
     Mixed,
+    /// The same, every positions subscriber asking for at most one batch
+    /// a minute of the feed's clock (`positions_interval: 60`).
+    Thinned,
     /// Every client on `flight.positions`, unfiltered: every event goes to
     /// every client (`bench/broadcast.rs`).
     Broadcast,
@@ -68,10 +71,14 @@ impl Mix {
     fn as_str(self) -> &'static str {
         match self {
             Mix::Mixed => "mixed",
+            Mix::Thinned => "thinned",
             Mix::Broadcast => "broadcast",
         }
     }
 }
+
+/// The thinned mix's `positions_interval`, seconds of the feed's clock.
+const THINNED_INTERVAL_S: u32 = 60;
 
 /// What one run measured: the clients' report and the server process's CPU.
 pub(super) struct Measured {
@@ -129,7 +136,13 @@ fn raise_file_limit() -> u64 {
 }
 
 /// Runs the benchmark: the server here, the clients in a child process.
-pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::Result<()> {
+pub fn run(
+    clients: usize,
+    flights: usize,
+    speed: f64,
+    seconds: u64,
+    mix: Mix,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let keys = crate::auth::SqliteKeys::open(&dir.path().join("swim.db"))?;
     let key_list = system_keys(&keys, clients)?;
@@ -146,7 +159,7 @@ pub fn run(clients: usize, flights: usize, speed: f64, seconds: u64) -> anyhow::
         Run {
             clients,
             seconds,
-            mix: Mix::Mixed,
+            mix,
         },
         None,
     )
@@ -447,6 +460,16 @@ fn server_side(metrics: &str) -> (String, String) {
 fn subscription(i: usize, mix: Mix) -> serde_json::Value {
     match mix {
         Mix::Mixed => mixed_subscription(i),
+        Mix::Thinned => {
+            let mut subscribe = mixed_subscription(i);
+            let wants_positions = subscribe["channels"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c == "flight.positions"));
+            if wants_positions {
+                subscribe["filters"]["positions_interval"] = THINNED_INTERVAL_S.into();
+            }
+            subscribe
+        }
         Mix::Broadcast => json!({"action": "subscribe", "channels": ["flight.positions"]}),
     }
 }

@@ -586,4 +586,34 @@ mod tests {
         assert_eq!(f.times().unwrap().off_utc, Some(2));
         assert!(f.identity().is_none() && f.tmi().is_none());
     }
+
+    #[test]
+    fn a_detectors_columns_copied_from_the_gathered_ones_are_those_built_for_it() {
+        let (old, new) = (full_flight(), {
+            let mut f = full_flight();
+            f.flight_uid = 43;
+            f
+        });
+        let squawk = reading(&["position.squawk"]);
+        let arrival = reading(&["position.lat", "flight_plan.dest_icao", "times", "airports"]);
+        let edct = reading(&["identity.callsign", "tmi.edct_utc"]);
+        let all = squawk.union(arrival).union(edct);
+        assert!(all.airports() && arrival.airports() && !squawk.airports());
+        let items = || {
+            [
+                (42, Some(&old), Some(&new)),
+                (44, None, Some(&new)),
+                (45, Some(&old), None),
+            ]
+        };
+        let gathered = columns::changes(all, items().into_iter());
+        for reads in [squawk, arrival, edct, all] {
+            let direct = columns::changes(reads, items().into_iter());
+            assert_eq!(
+                format!("{:?}", columns::project(&gathered, reads)),
+                format!("{direct:?}"),
+                "{reads:?}"
+            );
+        }
+    }
 }

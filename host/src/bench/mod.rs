@@ -65,7 +65,8 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10_000)]
         clients: usize,
         /// `mixed`: the gateway on the simulator, clients with a mix of
-        /// filters; `broadcast`: one event at a time (a track POSTed
+        /// filters; `thinned`: the same with `positions_interval: 60` on
+        /// every positions subscription; `broadcast`: one event at a time (a track POSTed
         /// `--rate` times a second) to every client, and the same through
         /// the reference broadcaster.
         #[arg(long, value_enum, default_value = "mixed")]
@@ -149,12 +150,12 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
         } => broadcast::run(*clients, *rate, *seconds)?,
         BenchCommand::Fanout {
             clients,
-            mode: fanout::Mix::Mixed,
+            mode: mix @ (fanout::Mix::Mixed | fanout::Mix::Thinned),
             flights,
             speed,
             seconds,
             ..
-        } => fanout::run(*clients, *flights, *speed, *seconds)?,
+        } => fanout::run(*clients, *flights, *speed, *seconds, *mix)?,
         BenchCommand::FanoutClients {
             url,
             keys,

@@ -2,7 +2,9 @@
 //! `artccs` (the ARTCC or FIR a flight is in; PERTI's `firs` is an alias),
 //! `callsign_prefix`, `phase`, `bbox{north,south,east,west}`, and
 //! `plugin{name, params}` for a wasm filter. Every given filter must match;
-//! an empty filter matches everything.
+//! an empty filter matches everything. `positions_interval` (seconds, not
+//! PERTI's) thins `flight.positions`: the subscriber gets a batch only when
+//! the feed's clock enters a new interval (docs/WEBSOCKET.md).
 
 use serde_json::{Map, Value};
 
@@ -19,7 +21,12 @@ pub struct Filter {
     bbox: Option<BBox>,
     /// A wasm filter plugin and its params (compact JSON).
     pub plugin: Option<PluginSpec>,
+    /// At most one `flight.positions` batch per this many seconds.
+    positions_interval: Option<u32>,
 }
+
+/// The longest `positions_interval`, seconds.
+pub const MAX_POSITIONS_INTERVAL: u32 = 3600;
 
 /// A box in degrees.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,9 +68,10 @@ impl Filter {
                 "phase" => f.phase = Some(phases(v)?),
                 "bbox" => f.bbox = Some(bbox(v)?),
                 "plugin" => f.plugin = Some(plugin(v)?),
+                "positions_interval" => f.positions_interval = Some(interval(v)?),
                 other => {
                     return Err(format!(
-                        "unknown filter `{other}` (filters: airports, artccs, callsign_prefix, phase, bbox, plugin)"
+                        "unknown filter `{other}` (filters: airports, artccs, callsign_prefix, phase, bbox, plugin, positions_interval)"
                     ));
                 }
             }
@@ -81,6 +89,7 @@ impl Filter {
             phase,
             bbox,
             plugin,
+            positions_interval,
         } = newer;
         self.airports = airports.or(self.airports.take());
         self.artccs = artccs.or(self.artccs.take());
@@ -88,6 +97,20 @@ impl Filter {
         self.phase = phase.or(self.phase.take());
         self.bbox = bbox.or(self.bbox.take());
         self.plugin = plugin.or(self.plugin.take());
+        self.positions_interval = positions_interval.or(self.positions_interval);
+    }
+
+    /// Whether a `flight.positions` batch of time `at` (epoch ms) goes to
+    /// this subscriber, the batch before it having been of time `previous`:
+    /// with an interval, only the first batch in each interval of the
+    /// feed's clock does (aligned to the clock, not to the subscriber, so
+    /// every subscriber with the same interval shares one routing).
+    pub fn positions_due(&self, at: i64, previous: Option<i64>) -> bool {
+        let Some(seconds) = self.positions_interval else {
+            return true;
+        };
+        let interval = i64::from(seconds) * 1000;
+        previous.is_none_or(|p| p.div_euclid(interval) != at.div_euclid(interval))
     }
 
     /// Whether nothing is filtered.
@@ -152,6 +175,9 @@ impl Filter {
                 serde_json::json!({"name": p.name, "params": params}),
             );
         }
+        if let Some(seconds) = self.positions_interval {
+            m.insert("positions_interval".into(), seconds.into());
+        }
         Value::Object(m)
     }
 }
@@ -163,6 +189,17 @@ impl BBox {
         };
         (self.south..=self.north).contains(&lat) && (self.west..=self.east).contains(&lon)
     }
+}
+
+fn interval(v: &Value) -> Result<u32, String> {
+    v.as_u64()
+        .filter(|s| (1..=u64::from(MAX_POSITIONS_INTERVAL)).contains(s))
+        .map(|s| s as u32)
+        .ok_or_else(|| {
+            format!(
+                "`positions_interval` must be a whole number of seconds from 1 to {MAX_POSITIONS_INTERVAL}, not {v}"
+            )
+        })
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -317,6 +354,38 @@ mod tests {
         assert!(err(json!({"altitude": [1]})).contains("unknown filter `altitude`"));
         assert!(err(json!({"plugin": {"params": {}}})).contains("`name`"));
         assert!(err(json!([1])).contains("object"));
+        for bad in [json!(0), json!(3601), json!(1.5), json!("60"), json!(-5)] {
+            assert!(
+                err(json!({"positions_interval": bad})).contains(
+                    "`positions_interval` must be a whole number of seconds from 1 to 3600"
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_positions_interval_lets_through_the_first_batch_of_each_interval() {
+        let every_minute = Filter::parse(&json!({"positions_interval": 60})).unwrap();
+        assert_eq!(every_minute.to_json(), json!({"positions_interval": 60}));
+        let minute = |m: i64, s: i64| (m * 60 + s) * 1000;
+        // Cycles every 15 s from 10:00:07: one batch a minute, the first
+        // of each minute.
+        let times: Vec<i64> = (0..9).map(|i| minute(600, 7) + i * 15_000).collect();
+        let due: Vec<bool> = std::iter::once(None)
+            .chain(times.iter().map(|&t| Some(t)))
+            .zip(&times)
+            .map(|(previous, &at)| every_minute.positions_due(at, previous))
+            .collect();
+        assert_eq!(
+            due,
+            [true, false, false, false, true, false, false, false, true],
+            "{times:?}"
+        );
+        assert!(Filter::default().positions_due(minute(600, 8), Some(minute(600, 7))));
+        let mut merged = every_minute.clone();
+        merged.merge(Filter::parse(&json!({"airports": ["KJFK"]})).unwrap());
+        assert!(!merged.positions_due(minute(600, 8), Some(minute(600, 7))));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
@@ -30,6 +30,9 @@ use crate::plugin::{Kind, Registry, Slot};
 use crate::shutdown::Shutdown;
 use crate::store::FlightsView;
 use crate::time::format_iso_millis;
+
+/// The channel of position batches.
+const POSITIONS: &str = "flight.positions";
 
 /// A wasm filter compiled for every subscriber with the same spec;
 /// released when the last one lets go.
@@ -83,6 +86,9 @@ pub struct Hub {
     pub feed: Arc<ChangeFeed>,
     shared: Arc<Shared>,
     next_id: AtomicU64,
+    /// The time of the last `flight.positions` batch routed (0: none yet),
+    /// for subscribers with a `positions_interval`.
+    last_positions_at: AtomicI64,
     /// When the hub started (heartbeat uptime).
     pub started: Instant,
     /// Connections, messages, bytes, drops, latency.
@@ -104,6 +110,7 @@ impl Hub {
             feed: shared.feed.clone(),
             shared,
             next_id: AtomicU64::new(1),
+            last_positions_at: AtomicI64::new(0),
             started: Instant::now(),
             metrics: Arc::new(FanoutMetrics::default()),
             shutdown,
@@ -292,12 +299,16 @@ impl Hub {
         for (i, event) in batch.events.iter().enumerate() {
             let mut whole: Option<Utf8Bytes> = None;
             let mut cut: HashMap<&FilterKey, Option<Utf8Bytes>> = HashMap::new();
+            let due = self.positions_due(event);
             for group in groups.iter().filter(|g| g.subscription.wants(&event.kind)) {
                 let frame = match &group.filter_key {
                     None => Some(whole.get_or_insert_with(|| frame_of(event)).clone()),
                     Some(key) => cut
                         .entry(key)
                         .or_insert_with(|| {
+                            if !due(group.subscription.filter()) {
+                                return None;
+                            }
                             // The group's wasm verdicts, looked up once.
                             let verdict = key.1.map(|f| verdicts.get(&f));
                             let offset = subjects.offset[i];
@@ -325,6 +336,16 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// For a `flight.positions` event, which filters' intervals it opens
+    /// (every filter's for any other event); notes its time for the next.
+    fn positions_due(&self, event: &Event) -> impl Fn(&Filter) -> bool + use<> {
+        let at = event.timestamp;
+        let previous = (event.kind == POSITIONS)
+            .then(|| self.last_positions_at.swap(at, Ordering::Relaxed))
+            .map(|p| (p != 0).then_some(p));
+        move |filter: &Filter| previous.is_none_or(|p| filter.positions_due(at, p))
     }
 
     /// Clients with identical subscriptions (and wasm filter) together.

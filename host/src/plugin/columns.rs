@@ -124,8 +124,12 @@ pub fn parse_read(name: &str) -> Result<Option<(usize, u32)>, String> {
 /// A cycle's changes as columns, for detectors reading `reads`.
 pub fn changes<'a>(
     reads: ReadSet,
-    items: impl ExactSizeIterator<Item = (u64, Option<&'a FlightRecord>, Option<&'a FlightRecord>)>,
+    items: impl IntoIterator<
+        Item = (u64, Option<&'a FlightRecord>, Option<&'a FlightRecord>),
+        IntoIter: ExactSizeIterator,
+    >,
 ) -> wit::Changes {
+    let items = items.into_iter();
     let rows = items.len();
     let (mut before, mut after) = (
         RowsBuilder::with_capacity(reads, rows),

@@ -95,7 +95,7 @@ pub fn squawk_changes(items: &[(u64, Option<u16>, Option<u16>)]) -> Changes {
         .map(|&(uid, b, a)| (flight(uid, b), flight(uid, a)))
         .collect();
     columns::changes(
-        columns::section::ALL,
+        columns::ReadSet::ALL,
         pairs.iter().map(|(b, a)| (b.flight_uid, Some(b), Some(a))),
     )
 }
