@@ -606,9 +606,9 @@ mod tests {
                 (45, Some(&old), None),
             ]
         };
-        let gathered = columns::changes(all, items().into_iter());
+        let gathered = columns::changes(all, items());
         for reads in [squawk, arrival, edct, all] {
-            let direct = columns::changes(reads, items().into_iter());
+            let direct = columns::changes(reads, items());
             assert_eq!(
                 format!("{:?}", columns::project(&gathered, reads)),
                 format!("{direct:?}"),
