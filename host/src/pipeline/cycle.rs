@@ -191,7 +191,7 @@ impl Pipeline {
     }
 
     /// Every active detector on the same changes, each with the columns it
-    /// reads (built once per distinct `reads`).
+    /// reads and the context (airports only if it reads them).
     fn detect(
         &self,
         changes: &[Change],
@@ -202,19 +202,12 @@ impl Pipeline {
         if changes.is_empty() {
             return Vec::new();
         }
-        let mut without_airports = Context::empty(now);
-        without_airports.programs = programs::in_force(&self.programs, now);
-        without_airports.program_changes = programs::changed(program_changes);
-        // Built only if a detector reads "airports".
-        let mut with_airports: Option<Context> = None;
         let detectors: Vec<_> = self
             .registry
             .active(Kind::Detector)
             .into_iter()
             .filter_map(|slot| Some((slot.current()?, slot)))
             .collect();
-        // Every column any detector reads, gathered from the records once;
-        // each detector gets its own columns copied out of them.
         let Some(all_read) = detectors
             .iter()
             .map(|(version, _)| version.read_set())
@@ -222,31 +215,13 @@ impl Pipeline {
         else {
             return Vec::new();
         };
-        let gathered = columns::changes(
-            all_read,
-            changes
-                .iter()
-                .map(|c| (c.flight_uid, c.before.as_deref(), c.after.as_deref())),
-        );
-        let mut by_reads: BTreeMap<columns::ReadSet, crate::wit::Changes> = BTreeMap::new();
+        let mut context = Context::empty(now);
+        context.programs = programs::in_force(&self.programs, now);
+        context.program_changes = programs::changed(program_changes);
+        let mut inputs = DetectorInputs::gather(self, changes, all_read, context);
         let mut detected = Vec::new();
         for (version, slot) in detectors {
-            let reads = version.read_set();
-            let columns = if reads == all_read {
-                &gathered
-            } else {
-                &*by_reads
-                    .entry(reads)
-                    .or_insert_with(|| columns::project(&gathered, reads))
-            };
-            let ctx = if reads.airports() {
-                &*with_airports.get_or_insert_with(|| Context {
-                    airports: self.airports_named(changes),
-                    ..without_airports.clone()
-                })
-            } else {
-                &without_airports
-            };
+            let (ctx, columns) = inputs.for_reads(version.read_set());
             match slot.detect(ctx, columns) {
                 Ok(detection) => detected.push(Detected {
                     plugin: slot.name().to_string(),
@@ -413,6 +388,70 @@ fn events_of(
         ));
     }
     drafts
+}
+
+/// What the detectors of a cycle are given, each part made once: every
+/// column any of them reads, gathered from the records in one pass (the
+/// records and their strings are scattered in memory; walking them once
+/// per detector cost more than the detectors' calls); each distinct
+/// `reads`' columns copied out of those; and the context, with the
+/// airports the plans name only for detectors that read "airports".
+struct DetectorInputs<'a> {
+    pipeline: &'a Pipeline,
+    changes: &'a [Change],
+    all_read: columns::ReadSet,
+    gathered: crate::wit::Changes,
+    projected: BTreeMap<columns::ReadSet, crate::wit::Changes>,
+    context: Context,
+    with_airports: Option<Context>,
+}
+
+impl<'a> DetectorInputs<'a> {
+    fn gather(
+        pipeline: &'a Pipeline,
+        changes: &'a [Change],
+        all_read: columns::ReadSet,
+        context: Context,
+    ) -> Self {
+        let gathered = columns::changes(
+            all_read,
+            changes
+                .iter()
+                .map(|c| (c.flight_uid, c.before.as_deref(), c.after.as_deref())),
+        );
+        DetectorInputs {
+            pipeline,
+            changes,
+            all_read,
+            gathered,
+            projected: BTreeMap::new(),
+            context,
+            with_airports: None,
+        }
+    }
+
+    /// The context and columns of a detector that reads `reads`.
+    fn for_reads(&mut self, reads: columns::ReadSet) -> (&Context, &crate::wit::Changes) {
+        let columns = if reads == self.all_read {
+            &self.gathered
+        } else {
+            let gathered = &self.gathered;
+            &*self
+                .projected
+                .entry(reads)
+                .or_insert_with(|| columns::project(gathered, reads))
+        };
+        let context = if reads.airports() {
+            let (pipeline, changes, context) = (self.pipeline, self.changes, &self.context);
+            &*self.with_airports.get_or_insert_with(|| Context {
+                airports: pipeline.airports_named(changes),
+                ..context.clone()
+            })
+        } else {
+            &self.context
+        };
+        (context, columns)
+    }
 }
 
 fn detector_event(
