@@ -616,4 +616,50 @@ mod tests {
             );
         }
     }
+
+    /// The columns of one section in a `Debug` rendering of the rows, each
+    /// with whether it has a row (names as the WIT's, `-` read as `_`).
+    fn filled_columns(rows: &wit::FlightRows, section: &str, names: &[&str]) -> Vec<String> {
+        let shown = format!("{rows:?}").replace('-', "_");
+        let from = shown.find(&format!(" {section}: ")).expect("section shown");
+        let own = &shown[from..];
+        // Up to the next section's struct (its own is the first).
+        let end = own
+            .match_indices("Columns {")
+            .nth(1)
+            .map_or(own.len(), |(i, _)| i);
+        let own = &own[..end];
+        names
+            .iter()
+            .filter(|name| {
+                let at = own.find(&format!(" {name}: ")).expect("column shown");
+                let value = &own[at + name.len() + 3..];
+                !(value.starts_with("[]")
+                    || value.starts_with("StringColumn { text: \"\", ends: [] }"))
+            })
+            .map(|name| name.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn each_column_name_fills_that_column_alone() {
+        let flight = full_flight();
+        for (section, _, names) in columns::column::SECTIONS {
+            for name in names {
+                let reads = reading(&[&format!("{section}.{name}")]);
+                let built = columns::changes(reads, [(42, None, Some(&flight))]);
+                let projected = columns::project(
+                    &columns::changes(ReadSet::ALL, [(42, None, Some(&flight))]),
+                    reads,
+                );
+                for rows in [&built.after, &projected.after] {
+                    assert_eq!(
+                        filled_columns(rows, section, names),
+                        [name.to_string()],
+                        "{section}.{name}"
+                    );
+                }
+            }
+        }
+    }
 }

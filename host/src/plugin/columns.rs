@@ -26,8 +26,8 @@ pub use vatswim_plugin_api::columns::{NO_INT, NO_SQUAWK, NO_TIME, column, sectio
 /// flight copies 2 bytes per side, not the whole section with its strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ReadSet {
-    sections: u16,
-    /// Column masks, by section in `column::SECTIONS` order.
+    /// Column masks, by section in `column::SECTIONS` order (a section is
+    /// read when any of its columns is).
     columns: [u32; 8],
     /// The context's airports (`"airports"`).
     airports: bool,
@@ -36,7 +36,6 @@ pub struct ReadSet {
 impl ReadSet {
     /// Every column of every section (a manifest without `reads`).
     pub const ALL: ReadSet = ReadSet {
-        sections: section::ALL,
         columns: [u32::MAX; 8],
         airports: true,
     };
@@ -48,16 +47,12 @@ impl ReadSet {
             return ReadSet::ALL;
         };
         let mut set = ReadSet {
-            sections: section::EXISTS,
             columns: [0; 8],
             airports: false,
         };
         for name in reads {
             match parse_read(name) {
-                Ok(Some((index, mask))) => {
-                    set.sections |= column::SECTIONS[index].1;
-                    set.columns[index] |= mask;
-                }
+                Ok(Some((index, mask))) => set.columns[index] |= mask,
                 Ok(None) => set.airports = true,
                 Err(_) => {}
             }
@@ -73,15 +68,23 @@ impl ReadSet {
     /// Everything either reads.
     pub fn union(self, other: ReadSet) -> ReadSet {
         ReadSet {
-            sections: self.sections | other.sections,
             columns: std::array::from_fn(|i| self.columns[i] | other.columns[i]),
             airports: self.airports || other.airports,
         }
     }
 
+    /// The section bits of the sections read (and `EXISTS`).
+    fn sections(&self) -> u16 {
+        column::SECTIONS
+            .iter()
+            .zip(self.columns)
+            .filter(|(_, mask)| *mask != 0)
+            .fold(section::EXISTS, |bits, ((_, bit, _), _)| bits | bit)
+    }
+
     /// Whether any column of the section with bit `bit` is read.
     fn reads(&self, bit: u16) -> bool {
-        self.sections & bit != 0
+        self.columns_of(bit) != 0
     }
 
     /// The column mask of the section with bit `bit`.
@@ -158,11 +161,12 @@ pub fn project(all: &wit::Changes, reads: ReadSet) -> wit::Changes {
 }
 
 fn project_rows(all: &wit::FlightRows, reads: ReadSet) -> wit::FlightRows {
-    let m = |bit: u16| reads.columns_of(bit) * u32::from(reads.reads(bit));
+    let m = |bit: u16| reads.columns_of(bit);
+    let read = reads.sections();
     wit::FlightRows {
         flight_uid: all.flight_uid.clone(),
         // A section the detector does not read is absent for it.
-        sections: all.sections.iter().map(|s| s & reads.sections).collect(),
+        sections: all.sections.iter().map(|s| s & read).collect(),
         identity: project_identity(&all.identity, m(section::IDENTITY)),
         flight_plan: project_flight_plan(&all.flight_plan, m(section::FLIGHT_PLAN)),
         position: project_position(&all.position, m(section::POSITION)),

@@ -269,6 +269,9 @@ mod tests {
         )
         .unwrap();
         assert!(ok.reads("position") && ok.reads("times") && !ok.reads("tmi"));
+        // The sections `reads` knows are the record's (the authority matrix's).
+        let readable = super::super::columns::column::SECTIONS.map(|(name, ..)| name);
+        assert_eq!(readable.as_slice(), crate::store::authority::SECTIONS);
         let err = Manifest::parse("kind = \"detector\"\ncolour = 1", "x").unwrap_err();
         assert!(err.to_string().contains("unknown field `colour`"), "{err}");
         let err = Manifest::parse("kind = \"gadget\"", "x").unwrap_err();
