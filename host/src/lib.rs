@@ -22,6 +22,7 @@ pub mod flight;
 pub mod health;
 pub mod ingest;
 pub mod metrics;
+pub mod net;
 pub mod pipeline;
 pub mod plugin;
 pub mod reference;

@@ -6,6 +6,7 @@ mod common;
 use common::{Recorder, squawk_changes};
 use swim::flight::Phase;
 use swim::plugin::columns::{self, Subject};
+use swim::plugin::slot::{DEFAULT_FILTER_BUDGET_MS, FilterTrial};
 use swim::plugin::{FilterError, Kind, PluginAction, Registry, Status};
 use swim::wit::{Context, FieldValue, FlightRef};
 
@@ -166,9 +167,14 @@ fn subject(uid: u64, callsign: &str) -> Subject<'_> {
 fn fleet_matches_each_compiled_filter_in_one_batch() {
     let (registry, _, _tmp) = registry();
     let fleet = registry.slot("fleet").unwrap();
-    let dal = fleet.compile_filter(r#"{"callsigns":["dal*"]}"#).unwrap();
+    let dal = fleet
+        .compile_filter(r#"{"callsigns":["dal*"]}"#, &FilterTrial::default())
+        .unwrap();
     let exact = fleet
-        .compile_filter(r#"{"callsigns":["BAW117","AAL1"]}"#)
+        .compile_filter(
+            r#"{"callsigns":["BAW117","AAL1"]}"#,
+            &FilterTrial::default(),
+        )
         .unwrap();
     let batch = columns::subjects([
         subject(1, "DAL44"),
@@ -176,7 +182,10 @@ fn fleet_matches_each_compiled_filter_in_one_batch() {
         subject(3, "AAL10"),
         subject(4, "dal9"),
     ]);
-    let mut matches = fleet.match_batch(&batch).unwrap();
+    let mut matches = fleet
+        .match_batch(&batch, DEFAULT_FILTER_BUDGET_MS)
+        .unwrap()
+        .matches;
     matches.sort_by_key(|m| m.filter);
     let got: Vec<(u32, Vec<u32>)> = matches
         .into_iter()
@@ -186,12 +195,81 @@ fn fleet_matches_each_compiled_filter_in_one_batch() {
 
     fleet.release_filter(dal).unwrap();
     let after: Vec<u32> = fleet
-        .match_batch(&batch)
+        .match_batch(&batch, DEFAULT_FILTER_BUDGET_MS)
         .unwrap()
+        .matches
         .iter()
         .map(|m| m.filter)
         .collect();
     assert_eq!(after, [exact]);
+}
+
+/// `n` prefixes no callsign has: each costs the fleet plugin a comparison
+/// per subject, so enough of them take any batch past a deadline.
+fn costly_fleet(n: usize) -> String {
+    let prefixes: Vec<String> = (0..n).map(|i| format!("Q{i}*")).collect();
+    serde_json::json!({ "callsigns": prefixes }).to_string()
+}
+
+#[test]
+fn a_filter_too_costly_alone_is_refused_before_it_joins_the_shared_instance() {
+    let (registry, _, _tmp) = registry();
+    let fleet = registry.slot("fleet").unwrap();
+    let names: Vec<String> = (0..20_000).map(|i| format!("DAL{i}")).collect();
+    let probe = columns::subjects(names.iter().enumerate().map(|(i, n)| subject(i as u64, n)));
+    let trial = FilterTrial {
+        probe,
+        budget_ms: 20,
+    };
+    let err = fleet
+        .compile_filter(&costly_fleet(6_000), &trial)
+        .unwrap_err();
+    assert!(matches!(err, FilterError::TooCostly(_)), "{err}");
+    assert!(err.to_string().contains("on 20000 flights"), "{err}");
+    // An ordinary filter passes the same trial; the refusal was not the
+    // plugin's fault.
+    fleet
+        .compile_filter(r#"{"callsigns":["DAL1*"]}"#, &trial)
+        .unwrap();
+    let status = fleet.snapshot();
+    assert_eq!((status.status, status.faults), (Status::Active, 0));
+}
+
+#[test]
+fn a_filter_that_faults_the_shared_call_is_dropped_alone_and_the_plugin_is_not_quarantined() {
+    let (registry, _, _tmp) = registry();
+    let fleet = registry.slot("fleet").unwrap();
+    let honest = fleet
+        .compile_filter(r#"{"callsigns":["DAL7*"]}"#, &FilterTrial::default())
+        .unwrap();
+    // Compiled with no flights to try it on, so it passes; the traffic
+    // then grows past what it can match within the deadline.
+    let costly = fleet
+        .compile_filter(&costly_fleet(6_000), &FilterTrial::default())
+        .unwrap();
+    let names: Vec<String> = (0..20_000).map(|i| format!("DAL{i}")).collect();
+    let batch = columns::subjects(names.iter().enumerate().map(|(i, n)| subject(i as u64, n)));
+    let first = fleet.match_batch(&batch, 20).unwrap();
+    assert_eq!(first.too_costly.len(), 1, "{:?}", first.too_costly);
+    assert_eq!(first.too_costly[0].0, costly);
+    assert!(
+        first.too_costly[0].1.contains("deadline"),
+        "{:?}",
+        first.too_costly
+    );
+    let honest_matches = |m: &[swim::wit::Matches]| {
+        m.iter()
+            .find(|m| m.filter == honest)
+            .map(|m| m.subjects.len())
+    };
+    // DAL7, DAL70-79, DAL700-799, DAL7000-7999.
+    assert_eq!(honest_matches(&first.matches), Some(1_111));
+    for _ in 0..10 {
+        let next = fleet.match_batch(&batch, 20).unwrap();
+        assert!(next.too_costly.is_empty());
+        assert_eq!(honest_matches(&next.matches), Some(1_111));
+    }
+    assert_eq!(fleet.snapshot().status, Status::Active);
 }
 
 #[test]
@@ -199,7 +277,10 @@ fn nearby_matches_flights_within_its_radius_as_wasm() {
     let (registry, _, _tmp) = registry();
     let nearby = registry.slot("nearby").unwrap();
     let jfk = nearby
-        .compile_filter(r#"{"lat": 40.6413, "lon": -73.7781, "radius_nm": 50}"#)
+        .compile_filter(
+            r#"{"lat": 40.6413, "lon": -73.7781, "radius_nm": 50}"#,
+            &FilterTrial::default(),
+        )
         .unwrap();
     let at = |uid, lat, lon| Subject {
         lat,
@@ -211,13 +292,18 @@ fn nearby_matches_flights_within_its_radius_as_wasm() {
         at(2, 42.3656, -71.0096), // BOS, 162 nm
         at(3, f64::NAN, f64::NAN),
     ]);
-    let matches = nearby.match_batch(&batch).unwrap();
+    let matches = nearby
+        .match_batch(&batch, DEFAULT_FILTER_BUDGET_MS)
+        .unwrap()
+        .matches;
     assert_eq!(matches.len(), 1);
     assert_eq!(
         (matches[0].filter, &matches[0].subjects[..]),
         (jfk, &[0u32][..])
     );
-    let refused = nearby.compile_filter(r#"{"lat": 40}"#).unwrap_err();
+    let refused = nearby
+        .compile_filter(r#"{"lat": 40}"#, &FilterTrial::default())
+        .unwrap_err();
     assert!(refused.to_string().contains("`lon`"), "{refused}");
 }
 
@@ -225,16 +311,20 @@ fn nearby_matches_flights_within_its_radius_as_wasm() {
 fn fleet_rejects_bad_params_with_the_plugins_message() {
     let (registry, _, _tmp) = registry();
     let fleet = registry.slot("fleet").unwrap();
-    let err = fleet.compile_filter(r#"{"callsigns":"AAL1"}"#).unwrap_err();
+    let err = fleet
+        .compile_filter(r#"{"callsigns":"AAL1"}"#, &FilterTrial::default())
+        .unwrap_err();
     assert!(
         matches!(&err, FilterError::Rejected(m) if m.starts_with("params need `callsigns`")),
         "{err}"
     );
     let err = fleet
-        .compile_filter(r#"{"callsigns":["AAL1", 7]}"#)
+        .compile_filter(r#"{"callsigns":["AAL1", 7]}"#, &FilterTrial::default())
         .unwrap_err();
     assert_eq!(err.to_string(), "callsigns[1] must be a non-empty string");
-    let err = fleet.compile_filter("not json").unwrap_err();
+    let err = fleet
+        .compile_filter("not json", &FilterTrial::default())
+        .unwrap_err();
     assert!(
         err.to_string()
             .starts_with("filter params are not valid JSON"),

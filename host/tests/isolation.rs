@@ -139,6 +139,46 @@ fn repeated_faults_quarantine_the_plugin_until_its_file_changes() {
 }
 
 #[test]
+fn a_quarantined_override_gives_way_to_the_builtin_until_its_file_changes() {
+    let (_tmp, dir) = common::plugins_dir();
+    let manifest =
+        |mode: &str| detector_manifest("departure", &format!("mode = \"{mode}\""), THRESHOLD);
+    put(&dir, "departure.toml", manifest("panic").as_bytes());
+    put(&dir, "departure.wasm", &guest("misbehave"));
+    let recorder = Recorder::default();
+    let (registry, _watch) = watcher::open_watched(dir.clone(), None, recorder.sink()).unwrap();
+    let slot = registry.slot("departure").unwrap();
+    let origin = |slot: &swim::plugin::Slot| slot.snapshot().origin.unwrap();
+    assert!(
+        origin(&slot).ends_with("departure.wasm"),
+        "{}",
+        origin(&slot)
+    );
+    let detect = || {
+        slot.detect(
+            &Context::empty(0),
+            &squawk_changes(&[(1, None, Some(1200))]),
+        )
+    };
+    for _ in 0..THRESHOLD {
+        assert!(detect().is_err());
+    }
+    // Detection goes on with the built-in; the operator is told why.
+    assert_eq!(slot.status(), Status::Active);
+    assert_eq!(origin(&slot), "builtin");
+    assert!(detect().is_ok());
+    let problem = slot.snapshot().problem().unwrap();
+    assert!(problem.contains("quarantined after 3"), "{problem}");
+    assert!(problem.contains("running: builtin"), "{problem}");
+    // A changed file is tried again.
+    put(&dir, "departure.toml", manifest("echo").as_bytes());
+    common::wait_until(Duration::from_secs(5), || origin(&slot) != "builtin")
+        .expect("the file's version is back after it changed");
+    assert_eq!(detect().map(|d| d.events.len()), Ok(1));
+    assert_eq!(slot.snapshot().problem(), None);
+}
+
+#[test]
 fn a_fixed_file_restores_a_faulting_plugin() {
     let (_tmp, dir, registry, _, _watch) = open("panic");
     for _ in 0..THRESHOLD - 1 {

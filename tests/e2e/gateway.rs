@@ -376,6 +376,7 @@ pub fn config(dir: &Path, source: swim::server::SourceConfig) -> swim::server::S
         tls: None,
         database: None,
         cluster: None,
+        http: Default::default(),
     }
 }
 

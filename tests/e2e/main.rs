@@ -1,5 +1,6 @@
 //! End-to-end tests: run the real `swim` binary the way an operator would.
 
+mod abuse;
 mod access;
 mod adl;
 mod bad_snapshots;

@@ -58,6 +58,7 @@ impl Gateway {
             tls: None,
             database: None,
             cluster: None,
+            http: Default::default(),
         };
         let shutdown = Shutdown::new();
         let signal = shutdown.clone();

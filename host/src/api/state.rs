@@ -36,6 +36,8 @@ pub struct AppState {
     pub cluster_plugins: Option<Arc<crate::cluster::plugins::ClusterPlugins>>,
     /// Rendered `/flights` and `/positions` answers of the current cycle.
     pub cache: Arc<super::cache::ResponseCache>,
+    /// Connections open per client address (`/health` reports them).
+    pub connections: Arc<crate::net::AddressTable>,
 }
 
 /// What only the instance that runs the pipeline has.

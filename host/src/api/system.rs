@@ -78,6 +78,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "active_flights": shared.metrics.active_flights.get(),
         "last_seq": shared.feed.last_seq(),
         "websocket_clients": state.hub.client_count(),
+        "connections": connections(&state),
         "cluster": shared.health.cluster(),
         "sources": sources,
         "plugins": plugin_summary(&plugins, plugin_problems),
@@ -88,6 +89,18 @@ pub async fn health(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Envelope::new(data, now)).into_response()
+}
+
+/// Connections and file descriptors: what a flood of sockets would
+/// exhaust first.
+fn connections(state: &AppState) -> serde_json::Value {
+    let files = crate::net::open_files();
+    json!({
+        "open": state.connections.open(),
+        "refused_per_address": state.connections.refused.load(std::sync::atomic::Ordering::Relaxed),
+        "file_descriptors": files.map(|(open, _)| open),
+        "file_descriptor_limit": files.map(|(_, limit)| limit),
+    })
 }
 
 fn plugin_summary(

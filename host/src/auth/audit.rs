@@ -45,7 +45,7 @@ pub const DEFAULT_MAX_ROWS: u64 = 1_000_000;
 
 impl AuditRow {
     /// The row with its free-text fields cut to their bounds.
-    fn bounded(mut self) -> AuditRow {
+    pub fn bounded(mut self) -> AuditRow {
         self.path = cut(self.path, MAX_PATH);
         self.detail = self.detail.map(|d| cut(d, MAX_DETAIL));
         self.method = cut(self.method, 16);

@@ -16,8 +16,10 @@ use super::audit::AuditRow;
 /// How long one aggregation window lasts.
 pub const WINDOW: Duration = Duration::from_secs(60);
 /// Windows held at most; past it, failures from new addresses share one
-/// window, so memory stays bounded under a spray from many addresses.
-const MAX_WINDOWS: usize = 10_000;
+/// window, so a spray from many addresses costs bounded memory (each
+/// window's row is cut to the audit log's bounds, under 1 KB) and at most
+/// this many audit rows a minute, plus one summary each, overall.
+pub const MAX_WINDOWS: usize = 1_000;
 
 /// What groups failures: the address (none when the failures overflowed
 /// into the shared window), the status and the error code.
@@ -40,6 +42,8 @@ pub struct Failures {
 impl Failures {
     /// Notes a failure; the row to write now, if it is the first of its window.
     pub fn note(&self, address: Option<IpAddr>, row: AuditRow) -> Option<AuditRow> {
+        // Cut before it is kept: a request line can be tens of KB.
+        let row = row.bounded();
         let mut windows = self.windows.lock();
         let code = row.detail.clone().unwrap_or_default();
         let mut key = (address, row.status, code);
@@ -137,5 +141,28 @@ mod tests {
         assert!(detail.starts_with("MISSING_API_KEY: 99 more"), "{detail}");
         assert_eq!(summaries[0].path, "/a");
         assert!(failures.windows.lock().is_empty());
+    }
+
+    #[test]
+    fn a_spray_from_many_addresses_keeps_short_rows_and_writes_a_bounded_number() {
+        let failures = Failures::default();
+        let long = format!("/{}", "x".repeat(60_000));
+        let written = (0..5_000u32)
+            .filter_map(|i| {
+                let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+                failures.note(Some(ip), row(&long))
+            })
+            .collect::<Vec<_>>();
+        // One row per window, and one for the overflow window.
+        assert_eq!(written.len(), MAX_WINDOWS + 1);
+        let windows = failures.windows.lock();
+        assert_eq!(windows.len(), MAX_WINDOWS + 1);
+        let kept: usize = windows.values().map(|w| w.first.path.len()).sum();
+        assert!(kept < (MAX_WINDOWS + 1) * 300, "{kept} bytes of paths kept");
+        assert!(written.iter().all(|r| r.path.len() < 300));
+        assert_eq!(
+            windows[&(None, 401, "MISSING_API_KEY".to_string())].more,
+            5_000 - MAX_WINDOWS as u64 - 1
+        );
     }
 }

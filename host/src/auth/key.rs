@@ -63,6 +63,37 @@ impl Tier {
         }
     }
 
+    /// Channels one WebSocket connection may hold.
+    pub fn channels_per_connection(self) -> usize {
+        match self {
+            Tier::System => 1_024,
+            Tier::Partner => 256,
+            Tier::Developer => 128,
+            Tier::Public => 64,
+        }
+    }
+
+    /// Entries of one connection's list filters (`airports`, `artccs`,
+    /// `callsign_prefix`) together.
+    pub fn filter_entries(self) -> usize {
+        match self {
+            Tier::System => 10_000,
+            Tier::Partner => 2_000,
+            Tier::Developer => 500,
+            Tier::Public => 200,
+        }
+    }
+
+    /// Bytes of a wasm filter's `params` (as compact JSON).
+    pub fn filter_params_bytes(self) -> usize {
+        match self {
+            Tier::System => 65_536,
+            Tier::Partner => 16_384,
+            Tier::Developer => 4_096,
+            Tier::Public => 2_048,
+        }
+    }
+
     /// WebSocket connections per key.
     pub fn websocket_connections(self) -> u32 {
         match self {

@@ -11,6 +11,7 @@ use super::inputs;
 use super::plugins::{builtin_slot, installed, time_median};
 use crate::plugin::columns::ReadSet;
 use crate::plugin::engine::Tier;
+use crate::plugin::slot::{DEFAULT_FILTER_BUDGET_MS, FilterTrial};
 use crate::plugin::source::{self, Source};
 use crate::plugin::version::{FilterParams, Origin};
 use crate::plugin::{Loader, Slot};
@@ -156,12 +157,17 @@ fn filters(
     items: usize,
     rounds: usize,
 ) -> anyhow::Result<(Duration, Duration)> {
-    ours.compile_filter(r#"{"artcc":"ZNY"}"#)?;
-    rust.compile_filter(r#"{"lat":40.64,"lon":-73.78,"radius_nm":150}"#)?;
+    ours.compile_filter(r#"{"artcc":"ZNY"}"#, &FilterTrial::default())?;
+    rust.compile_filter(
+        r#"{"lat":40.64,"lon":-73.78,"radius_nm":150}"#,
+        &FilterTrial::default(),
+    )?;
     let subjects = inputs::subjects(items as u64);
     let time = |slot: &Slot| {
         time_median(rounds, || {
-            slot.match_batch(&subjects).expect("match");
+            slot.match_batch(&subjects, DEFAULT_FILTER_BUDGET_MS)
+                .expect("match")
+                .matches;
         })
     };
     Ok((time(ours), time(rust)))

@@ -233,6 +233,11 @@ pub(super) fn sim_config(dir: &std::path::Path, flights: usize, speed: f64) -> S
         tls: None,
         database: None,
         cluster: None,
+        // Every bench client connects from loopback.
+        http: crate::net::ConnectionLimits {
+            per_address: 0,
+            ..Default::default()
+        },
     }
 }
 

@@ -8,6 +8,7 @@ use super::inputs;
 use super::median_p99;
 use crate::plugin::columns::ReadSet;
 use crate::plugin::engine::Tier;
+use crate::plugin::slot::{DEFAULT_FILTER_BUDGET_MS, FilterTrial};
 use crate::plugin::source::{self, Source};
 use crate::plugin::version::{FilterParams, Origin};
 use crate::plugin::{Loader, Slot, events};
@@ -280,13 +281,20 @@ fn track(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures
 
 fn fleet(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures> {
     let slot = builtin_slot(loader, "fleet", None)?;
-    slot.compile_filter(inputs::FLEET_PARAMS)?;
+    slot.compile_filter(inputs::FLEET_PARAMS, &FilterTrial::default())?;
     let host_subjects = inputs::subjects(items as u64);
     let guest_subjects = inputs::guest_subjects(inputs::subjects(items as u64));
     let count = |matches: &[wit::Matches]| matches.iter().map(|m| m.subjects.len()).sum::<usize>();
-    let expected = count(&slot.match_batch(&host_subjects)?);
+    let expected = count(
+        &slot
+            .match_batch(&host_subjects, DEFAULT_FILTER_BUDGET_MS)?
+            .matches,
+    );
     let wasm = || {
-        let matches = slot.match_batch(&host_subjects).expect("fleet match");
+        let matches = slot
+            .match_batch(&host_subjects, DEFAULT_FILTER_BUDGET_MS)
+            .expect("fleet match")
+            .matches;
         assert_eq!(count(&matches), expected);
     };
     let native_plugin = fleet::Fleet::init(serde_json::json!({})).map_err(anyhow::Error::msg)?;

@@ -198,6 +198,8 @@ struct FileConfig {
     auth: FileAuth,
     #[serde(default)]
     websocket: FileWebSocket,
+    #[serde(default)]
+    http: FileHttp,
     tls: Option<FileTls>,
     cluster: Option<FileCluster>,
     database: Option<FileDatabase>,
@@ -245,6 +247,20 @@ struct FileWebSocket {
     /// Close a client silent (no pong, no message) this long.
     ping_timeout_s: Option<u64>,
     key_recheck_s: Option<u64>,
+    /// How long one subscriber's wasm filter may take alone on every flight.
+    filter_budget_ms: Option<u64>,
+}
+
+/// `[http]`: what every accepted connection is held to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileHttp {
+    /// Connections open at once from one address (0: no cap).
+    max_connections_per_address: Option<usize>,
+    /// A new connection's first request must arrive within this long.
+    first_request_timeout_s: Option<u64>,
+    /// A connection idle (nothing read or written) this long is closed.
+    idle_timeout_s: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -331,6 +347,14 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     config.ws.ping = seconds(w.ping_s, config.ws.ping);
     config.ws.ping_timeout = seconds(w.ping_timeout_s, config.ws.ping_timeout);
     config.ws.key_recheck = seconds(w.key_recheck_s, config.ws.key_recheck);
+    if let Some(ms) = w.filter_budget_ms {
+        config.ws.filter_budget_ms = ms.max(1);
+    }
+    let h = &file.http;
+    let http = &mut config.http;
+    http.per_address = h.max_connections_per_address.unwrap_or(http.per_address);
+    http.first_request = seconds(h.first_request_timeout_s, http.first_request);
+    http.idle = seconds(h.idle_timeout_s, http.idle);
     run_server(listen, config, Vec::new())
 }
 
@@ -458,6 +482,7 @@ fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
         tls: None,
         database: cli.database.clone(),
         cluster: None,
+        http: Default::default(),
     }
 }
 

@@ -357,8 +357,21 @@ impl Client {
         });
         if first && slow {
             self.metrics.slow_consumer_closes.add(1);
+            // What it had queued is never going to be read: let it go now,
+            // not when the writer gets to close it.
+            let dropped = self.drop_queue();
+            self.metrics.queue_drops.add(dropped as u64);
         }
         self.room.notify_waiters();
+    }
+
+    /// Drops every queued frame; how many there were.
+    pub fn drop_queue(&self) -> usize {
+        let frames = self.take(usize::MAX);
+        let bytes: usize = frames.iter().map(|f| f.text.len()).sum();
+        self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+        self.queued_frames.fetch_sub(frames.len(), Ordering::AcqRel);
+        frames.len()
     }
 
     /// The client sent something at `now` (epoch ms): it is alive.
@@ -449,7 +462,10 @@ mod tests {
         }
         assert!(!client.reply(reply), "a reply past the budget is refused");
         assert_eq!(client.closing().unwrap().code, 4008);
-        assert_eq!(client.queued().1, fits * (1 << 16));
+        // Marked slow, it holds nothing more: what it had queued would
+        // never be read.
+        assert_eq!(client.queued(), (0, 0));
+        assert_eq!(client.metrics.queue_drops.get(), fits as u64);
     }
 
     #[tokio::test]

@@ -39,6 +39,10 @@ pub struct WsConfig {
     /// A client that sends nothing (not even a pong) for this long is
     /// closed with 4009.
     pub ping_timeout: Duration,
+    /// How long one subscriber's wasm filter may take, alone, on a batch
+    /// of every flight; past it the subscriber is refused or closed with
+    /// `FILTER_TOO_COSTLY`.
+    pub filter_budget_ms: u64,
 }
 
 impl Default for WsConfig {
@@ -49,6 +53,7 @@ impl Default for WsConfig {
             key_recheck: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
             ping_timeout: Duration::from_secs(60),
+            filter_budget_ms: crate::plugin::slot::DEFAULT_FILTER_BUDGET_MS,
         }
     }
 }
@@ -302,14 +307,26 @@ async fn write(
 ) -> bool {
     let send = send_all(socket, frames);
     tokio::pin!(send);
-    let sent = match tokio::time::timeout(config.write_timeout, &mut send).await {
-        Ok(sent) => sent,
-        Err(_) => {
-            // A client this far behind is closed; the frames in flight
-            // still get their chance, so the last seq the client is told
-            // is the last one it has.
-            client.close(Close::slow("a write did not complete in time".into()));
-            match tokio::time::timeout(config.write_timeout, &mut send).await {
+    let mut closing = client.closing_watch();
+    let sent = tokio::select! {
+        sent = tokio::time::timeout(config.write_timeout, &mut send) => match sent {
+            Ok(sent) => sent,
+            Err(_) => {
+                // A client this far behind is closed; the frames in flight
+                // still get their chance, so the last seq the client is
+                // told is the last one it has.
+                client.close(Close::slow("a write did not complete in time".into()));
+                match tokio::time::timeout(CLOSING_GRACE, &mut send).await {
+                    Ok(sent) => sent,
+                    Err(_) => return false,
+                }
+            }
+        },
+        // Marked slow (or closed) while this write waits on a client that
+        // does not read: a short grace, not the whole write timeout, so
+        // what it holds is let go now.
+        _ = closing.wait_for(Option::is_some).map(drop) => {
+            match tokio::time::timeout(CLOSING_GRACE, &mut send).await {
                 Ok(sent) => sent,
                 Err(_) => return false,
             }
@@ -366,6 +383,10 @@ fn count_written(metrics: &super::metrics::FanoutMetrics, frames: &[Frame]) {
     }
 }
 
+/// How long a client being closed gets to take what is already being
+/// written to it (and its closing error).
+const CLOSING_GRACE: Duration = Duration::from_secs(2);
+
 /// Frames written per flush at most.
 const WRITE_BATCH: usize = 64;
 
@@ -388,11 +409,16 @@ async fn finish(mut sink: WebSocket, client: &Client, hub: &Hub, config: WsConfi
         let _ = tokio::time::timeout(config.write_timeout, sink.close()).await;
         return;
     }
-    let dropped = client.take(usize::MAX).len() as u64;
+    let dropped = client.drop_queue() as u64;
     if close.code == protocol::CLOSE_SLOW_CONSUMER {
         hub.metrics.queue_drops.add(dropped);
     }
-    let grace = config.write_timeout;
+    // A slow consumer is not read from: it gets a moment, not the write
+    // timeout, to take its error and close frame.
+    let grace = match close.code {
+        protocol::CLOSE_SLOW_CONSUMER => CLOSING_GRACE,
+        _ => config.write_timeout,
+    };
     let error = match (close.code, close.error) {
         (protocol::CLOSE_SLOW_CONSUMER, Some(why)) => {
             // Everything written before this message was delivered.
@@ -440,7 +466,7 @@ fn received(
         Some(Ok(Message::Text(text))) => {
             client.heard(wall_ms());
             match rate.admit(text.len()) {
-                Verdict::Handle => act(text.as_str(), client, hub),
+                Verdict::Handle => act(text.as_str(), client, hub, rate),
                 Verdict::Refuse(code, message) => {
                     client.reply(protocol::error(code, &message, json!({})));
                 }
@@ -463,13 +489,26 @@ fn received(
 }
 
 /// How a read error ends the connection: a frame or message over the
-/// limit is told so and closed with 1009; anything else (a reset, a
-/// protocol violation) leaves nothing to answer.
+/// limit is told so and closed with 1009, a protocol violation (an
+/// unmasked frame, a reserved opcode) with 1002, a text message that is
+/// not UTF-8 with 1007 (RFC 6455 7.4.1); a reset leaves nothing to answer.
 fn read_error_close(e: axum::Error) -> Option<Close> {
     use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
     let inner = e.into_inner();
-    match inner.downcast_ref::<WsError>() {
-        Some(WsError::Capacity(why)) => Some(too_big(&why.to_string())),
+    match inner.downcast_ref::<WsError>()? {
+        WsError::Capacity(why) => Some(too_big(&why.to_string())),
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        WsError::Protocol(why) => Some(Close::with_error(
+            protocol::CLOSE_PROTOCOL_ERROR,
+            "PROTOCOL_ERROR",
+            &format!("{why}: the connection is closed"),
+        )),
+        WsError::Utf8(why) => Some(Close::with_error(
+            protocol::CLOSE_INVALID_UTF8,
+            "INVALID_PAYLOAD",
+            &format!("a text message that is not UTF-8 ({why}): the connection is closed"),
+        )),
         _ => None,
     }
 }
@@ -504,7 +543,13 @@ struct MessageRate {
     window: Instant,
     count: u32,
     told: bool,
+    /// When this connection last had a new wasm filter tried (a trial
+    /// runs the plugin on every flight: at most one a [`TRIAL_EVERY`]).
+    last_trial: Option<Instant>,
 }
+
+/// A connection may have a new wasm filter tried this often.
+const TRIAL_EVERY: Duration = Duration::from_secs(2);
 
 impl Default for MessageRate {
     fn default() -> Self {
@@ -512,14 +557,32 @@ impl Default for MessageRate {
             window: Instant::now(),
             count: 0,
             told: false,
+            last_trial: None,
         }
     }
 }
 
 impl MessageRate {
+    /// Whether a new wasm filter may be tried now (and notes it if so).
+    fn admit_trial(&mut self) -> Result<(), String> {
+        let now = Instant::now();
+        if let Some(last) = self.last_trial
+            && now.duration_since(last) < TRIAL_EVERY
+        {
+            return Err(format!(
+                "a new plugin filter may be tried once every {} s per connection; try again shortly",
+                TRIAL_EVERY.as_secs()
+            ));
+        }
+        self.last_trial = Some(now);
+        Ok(())
+    }
+
     fn admit(&mut self, len: usize) -> Verdict {
         if self.window.elapsed() >= Duration::from_secs(1) {
+            let last_trial = self.last_trial;
             *self = MessageRate::default();
+            self.last_trial = last_trial;
         }
         self.count += 1;
         let limit = protocol::CLIENT_MESSAGES_PER_SECOND;
@@ -556,7 +619,7 @@ impl MessageRate {
 }
 
 /// Handles one client message.
-fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
+fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>, rate: &mut MessageRate) {
     let action = match protocol::parse(text) {
         Ok(a) => a,
         Err(e) => {
@@ -571,10 +634,14 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
             filters,
             since,
         } => {
+            if let Err(e) = within_limits(client, &channels, &filters) {
+                client.reply(protocol::error(e.code, &e.message, json!({})));
+                return;
+            }
             if let Some(spec) = &filters.plugin
-                && let Err(message) = hub.use_plugin_filter(client, spec)
+                && let Err((code, message)) = use_plugin_filter(client, hub, spec, rate)
             {
-                client.reply(protocol::error("INVALID_FILTER", &message, json!({})));
+                client.reply(protocol::error(code, &message, json!({})));
                 return;
             }
             // A position the feed cannot serve (another epoch, beyond its
@@ -655,6 +722,33 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>) {
             ));
         }
     }
+}
+
+/// Whether the subscription a subscribe would leave is within the
+/// client's tier's bounds (channels, filter entries, params).
+fn within_limits(
+    client: &Client,
+    channels: &[String],
+    filters: &super::filter::Filter,
+) -> Result<(), protocol::ProtocolError> {
+    let mut after = client.subscription.lock().clone();
+    after.add(channels.iter().cloned(), filters.clone());
+    super::limits::check(&after, client.tier)
+}
+
+/// Puts a wasm filter on the client: shared if another subscriber has the
+/// same one, else tried alone first (at most one trial per connection
+/// every [`TRIAL_EVERY`]).
+fn use_plugin_filter(
+    client: &Client,
+    hub: &Hub,
+    spec: &super::filter::PluginSpec,
+    rate: &mut MessageRate,
+) -> Result<(), super::hub::FilterRefusal> {
+    if !hub.has_compiled(spec) {
+        rate.admit_trial().map_err(|m| ("RATE_LIMITED", m))?;
+    }
+    hub.use_plugin_filter(client, spec)
 }
 
 /// `RESUME_GAP` for a position the feed cannot serve: why, and where the

@@ -25,6 +25,10 @@ pub struct Filter {
     positions_interval: Option<u32>,
 }
 
+/// The longest entry of a list filter (an airport, ARTCC or FIR code, a
+/// callsign prefix), bytes.
+pub const MAX_CODE: usize = 16;
+
 /// The longest `positions_interval`, seconds.
 pub const MAX_POSITIONS_INTERVAL: u32 = 3600;
 
@@ -111,6 +115,17 @@ impl Filter {
         };
         let interval = i64::from(seconds) * 1000;
         previous.is_none_or(|p| p.div_euclid(interval) != at.div_euclid(interval))
+    }
+
+    /// Entries of the list filters together (what a tier's
+    /// `filter_entries` bounds).
+    pub fn list_entries(&self) -> usize {
+        [&self.airports, &self.artccs, &self.callsign_prefix]
+            .into_iter()
+            .flatten()
+            .map(Vec::len)
+            .sum::<usize>()
+            + self.phase.as_ref().map_or(0, Vec::len)
     }
 
     /// Whether nothing is filtered.
@@ -229,6 +244,10 @@ fn codes(name: &str, v: &Value) -> Result<Vec<String>, String> {
         .into_iter()
         .enumerate()
         .map(|(i, item)| match item.as_str().map(str::trim) {
+            Some(s) if s.len() > MAX_CODE => Err(format!(
+                "filter `{name}`[{i}] is {} bytes; codes and callsign prefixes are at most {MAX_CODE}",
+                s.len()
+            )),
             Some(s) if !s.is_empty() => Ok(s.to_ascii_uppercase()),
             _ => Err(format!("filter `{name}`[{i}] must be a non-empty string")),
         })

@@ -26,10 +26,12 @@ use super::metrics::FanoutMetrics;
 use super::subject::Subjects;
 use crate::feed::{ChangeFeed, Event, EventBatch};
 use crate::pipeline::Shared;
-use crate::plugin::{Kind, Registry, Slot};
+use crate::plugin::slot::FilterTrial;
+use crate::plugin::{FilterError, Kind, Registry, Slot};
 use crate::shutdown::Shutdown;
 use crate::store::FlightsView;
 use crate::time::format_iso_millis;
+use crate::wit::Matches;
 
 /// The channel of position batches.
 const POSITIONS: &str = "flight.positions";
@@ -96,12 +98,32 @@ pub struct Hub {
     /// The server's shutdown: the router stops, sessions close with 1001.
     pub shutdown: Shutdown,
     runtime: tokio::runtime::Handle,
+    /// How long one subscriber's wasm filter may take on a batch of every
+    /// flight, ms.
+    filter_budget_ms: u64,
+    /// What a new wasm filter is tried on: the current view's flights
+    /// (built once per view version).
+    trial: Mutex<Option<(u64, Arc<FilterTrial>)>>,
 }
+
+/// Why a subscriber's wasm filter was refused: the error code and the
+/// message for the client.
+pub type FilterRefusal = (&'static str, String);
+
+/// A new wasm filter is tried on at least this many flights (the current
+/// ones, padded with made-up ones), so a filter that passes on a quiet
+/// gateway does not fault the shared call when traffic grows.
+const TRIAL_MIN_FLIGHTS: usize = 2_000;
 
 impl Hub {
     /// A hub over the shared feed (the view completes event subjects). Call it
     /// inside the runtime the sockets run on.
-    pub fn new(shared: Arc<Shared>, registry: Arc<Registry>, shutdown: Shutdown) -> Arc<Hub> {
+    pub fn new(
+        shared: Arc<Shared>,
+        registry: Arc<Registry>,
+        shutdown: Shutdown,
+        filter_budget_ms: u64,
+    ) -> Arc<Hub> {
         Arc::new(Hub {
             clients: RwLock::new(HashMap::new()),
             compiled: Mutex::new(HashMap::new()),
@@ -115,6 +137,8 @@ impl Hub {
             metrics: Arc::new(FanoutMetrics::default()),
             shutdown,
             runtime: tokio::runtime::Handle::current(),
+            filter_budget_ms,
+            trial: Mutex::new(None),
         })
     }
 
@@ -206,7 +230,11 @@ impl Hub {
 
     /// Compiles (or shares) a wasm filter for a client; the error is for
     /// the client.
-    pub fn use_plugin_filter(&self, client: &Client, spec: &PluginSpec) -> Result<(), String> {
+    pub fn use_plugin_filter(
+        &self,
+        client: &Client,
+        spec: &PluginSpec,
+    ) -> Result<(), FilterRefusal> {
         let compiled = self.compile(spec)?;
         self.plugin_filters
             .write()
@@ -214,14 +242,22 @@ impl Hub {
         Ok(())
     }
 
+    /// Whether a wasm filter of this spec is compiled (a subscriber using
+    /// it shares it, with no trial).
+    pub fn has_compiled(&self, spec: &PluginSpec) -> bool {
+        self.compiled
+            .lock()
+            .get(spec)
+            .is_some_and(|w| w.strong_count() > 0)
+    }
+
     /// Drops a client's wasm filter.
     pub fn drop_plugin_filter(&self, client: &Client) {
         self.plugin_filters.write().remove(&client.id);
     }
 
-    fn compile(&self, spec: &PluginSpec) -> Result<Arc<CompiledFilter>, String> {
-        let mut compiled = self.compiled.lock();
-        if let Some(c) = compiled.get(spec).and_then(Weak::upgrade) {
+    fn compile(&self, spec: &PluginSpec) -> Result<Arc<CompiledFilter>, FilterRefusal> {
+        if let Some(c) = self.compiled.lock().get(spec).and_then(Weak::upgrade) {
             return Ok(c);
         }
         let slot = self
@@ -236,23 +272,110 @@ impl Hub {
                     .iter()
                     .map(|s| s.name().to_string())
                     .collect();
-                format!(
-                    "no filter plugin named {:?} (loaded: {})",
-                    spec.name,
-                    names.join(", ")
-                )
+                let loaded = names.join(", ");
+                let message = format!("no filter plugin named {:?} (loaded: {loaded})", spec.name);
+                ("INVALID_FILTER", message)
             })?;
+        // Tried alone first, outside the lock: a costly filter holds up no
+        // other subscriber.
         let id = slot
-            .compile_filter(&spec.params)
-            .map_err(|e| format!("filter plugin {:?}: {e}", spec.name))?;
+            .compile_filter(&spec.params, &self.filter_trial())
+            .map_err(|e| {
+                let code = match e {
+                    FilterError::TooCostly(_) => "FILTER_TOO_COSTLY",
+                    _ => "INVALID_FILTER",
+                };
+                (code, format!("filter plugin {:?}: {e}", spec.name))
+            })?;
         let c = Arc::new(CompiledFilter {
             slot,
             id,
             spec: spec.clone(),
         });
+        let mut compiled = self.compiled.lock();
         compiled.retain(|_, w| w.strong_count() > 0);
         compiled.insert(spec.clone(), Arc::downgrade(&c));
         Ok(c)
+    }
+
+    /// What a new wasm filter is tried on: every flight of the current
+    /// view (at least [`TRIAL_MIN_FLIGHTS`]), within the filter budget.
+    fn filter_trial(&self) -> Arc<FilterTrial> {
+        let view = self.shared.view.load();
+        let mut trial = self.trial.lock();
+        if let Some((version, t)) = trial.as_ref()
+            && *version == view.version
+        {
+            return t.clone();
+        }
+        let made_up: Vec<String> = (view.flights.len()..TRIAL_MIN_FLIGHTS)
+            .map(|i| format!("TRL{i}"))
+            .collect();
+        let subjects = view
+            .flights
+            .iter()
+            .map(|r| super::subject::Subject::of_record(r))
+            .chain(made_up.iter().map(|c| super::subject::Subject {
+                callsign: c.clone(),
+                ..Default::default()
+            }))
+            .collect::<Vec<_>>();
+        let t = Arc::new(FilterTrial {
+            probe: crate::plugin::columns::subjects(subjects.iter().map(|s| s.as_column())),
+            budget_ms: self.filter_budget_ms,
+        });
+        *trial = Some((view.version, t.clone()));
+        t
+    }
+
+    /// A wasm filter plugin's matches on `subjects`. Subscribers whose
+    /// filter fails alone on them are closed with `FILTER_TOO_COSTLY`
+    /// (the plugin goes on for everyone else); `None` when the call failed
+    /// for everyone.
+    pub fn match_plugin(
+        &self,
+        slot: &Arc<Slot>,
+        subjects: &crate::wit::Subjects,
+    ) -> Option<Vec<Matches>> {
+        match slot.match_batch(subjects, self.filter_budget_ms) {
+            Ok(batch) => {
+                for (id, why) in &batch.too_costly {
+                    self.close_filter_users(slot, *id, why);
+                }
+                Some(batch.matches)
+            }
+            Err(e) => {
+                tracing::warn!(plugin = slot.name(), error = %e, "filter plugin failed");
+                None
+            }
+        }
+    }
+
+    /// Closes every client of a dropped wasm filter.
+    fn close_filter_users(&self, slot: &Arc<Slot>, id: u32, why: &str) {
+        let dropped = filter_ref(slot, id);
+        self.compiled
+            .lock()
+            .retain(|_, w| w.upgrade().is_some_and(|c| c.as_ref_key() != dropped));
+        let users: Vec<String> = self
+            .plugin_filters
+            .read()
+            .iter()
+            .filter(|(_, c)| c.as_ref_key() == dropped)
+            .map(|(client, _)| client.clone())
+            .collect();
+        self.plugin_filters
+            .write()
+            .retain(|_, c| c.as_ref_key() != dropped);
+        let clients = self.clients.read();
+        for client in users.iter().filter_map(|id| clients.get(id)) {
+            tracing::warn!(client = %client.id, plugin = slot.name(), "closing a subscriber whose filter is too costly");
+            client.close(super::client::Close::with_error(
+                super::protocol::CLOSE_FILTER_TOO_COSTLY,
+                "FILTER_TOO_COSTLY",
+                &format!("{why}; subscribe again with a narrower filter"),
+            ));
+        }
     }
 
     /// A client's wasm filter, if it has one.
@@ -407,17 +530,12 @@ impl Hub {
                 .flat_map(|s| s.iter().map(|s| s.as_column())),
         );
         for slot in slots.values() {
-            match slot.match_batch(&columns) {
-                Ok(all) => {
-                    for m in all {
-                        if let Some(v) = verdicts.get_mut(&filter_ref(slot, m.filter)) {
-                            mark(v, &m.subjects);
-                        }
-                    }
+            // A faulting filter matches nothing this batch (its
+            // subscribers miss these events, nobody else does).
+            for m in self.match_plugin(slot, &columns).unwrap_or_default() {
+                if let Some(v) = verdicts.get_mut(&filter_ref(slot, m.filter)) {
+                    mark(v, &m.subjects);
                 }
-                // A faulting filter matches nothing this batch (its
-                // subscribers miss these events, nobody else does).
-                Err(e) => tracing::warn!(plugin = slot.name(), error = %e, "filter plugin failed"),
             }
         }
         verdicts

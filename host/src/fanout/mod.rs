@@ -5,6 +5,7 @@
 //! - `protocol`: client actions, server replies, error and close codes.
 //! - `filter`: PERTI's filters (and wasm filter specs), validated.
 //! - `subject`: what filters look at, read from event payloads.
+//! - `limits`: what one connection's subscription may hold, per tier.
 //! - `client`: one client's subscription, feed cursor and bounded queue.
 //! - `hub`: routing each batch to every client (grouped, evaluated once).
 //! - `replay`: catching a client up from the feed (`since`).
@@ -15,6 +16,7 @@ pub mod client;
 pub mod connection;
 pub mod filter;
 pub mod hub;
+pub mod limits;
 pub mod metrics;
 pub mod protocol;
 pub mod replay;

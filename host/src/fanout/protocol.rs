@@ -9,12 +9,21 @@ use crate::time::format_iso_millis;
 
 /// Close code: the server is shutting down (RFC 6455 "going away").
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code: the client broke the WebSocket protocol (an unmasked
+/// frame, a reserved opcode; RFC 6455 "protocol error").
+pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+/// Close code: a text message that is not UTF-8 (RFC 6455 "invalid
+/// frame payload data").
+pub const CLOSE_INVALID_UTF8: u16 = 1007;
 /// Close code: the key is missing, unknown, expired or revoked.
 pub const CLOSE_AUTH_FAILED: u16 = 4001;
 /// Close code: the key already has its tier's connections open.
 pub const CLOSE_CONNECTION_LIMIT: u16 = 4002;
 /// Close code: the client sent something that is not a text message.
 pub const CLOSE_INVALID_PAYLOAD: u16 = 4003;
+/// Close code: the client's wasm filter failed or ran past the
+/// per-subscriber budget on its own (`FILTER_TOO_COSTLY`).
+pub const CLOSE_FILTER_TOO_COSTLY: u16 = 4010;
 /// Close code: the client fell behind its queue.
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
 /// Close code: the client answered no ping (and sent nothing) for the
@@ -156,6 +165,13 @@ fn channels(v: Option<&Value>) -> Result<Vec<String>, ProtocolError> {
     list.iter()
         .map(|c| match c.as_str() {
             Some(name) if valid_channel(name) => Ok(name.to_string()),
+            Some(name) if name.len() > MAX_CHANNEL_NAME => Err(ProtocolError::new(
+                "INVALID_CHANNEL",
+                format!(
+                    "a channel name of {} bytes; names are at most {MAX_CHANNEL_NAME}",
+                    name.len()
+                ),
+            )),
             Some(name) => Err(ProtocolError::new(
                 "INVALID_CHANNEL",
                 format!(
@@ -170,10 +186,16 @@ fn channels(v: Option<&Value>) -> Result<Vec<String>, ProtocolError> {
         .collect()
 }
 
+/// The longest channel name, bytes.
+pub const MAX_CHANNEL_NAME: usize = 64;
+
 /// `*`, `namespace.*`, or `namespace.event` (a detector plugin's event
-/// kinds are channels too, so any well-formed name in a namespace is
-/// accepted).
+/// kinds are channels too, so any well-formed name in a namespace, up to
+/// [`MAX_CHANNEL_NAME`] bytes, is accepted).
 pub fn valid_channel(name: &str) -> bool {
+    if name.len() > MAX_CHANNEL_NAME {
+        return false;
+    }
     if name == "*" {
         return true;
     }

@@ -147,10 +147,9 @@ fn frames(
             .flat_map(|s| s.iter().map(|s| s.as_column()))
             .collect();
         let mut v = vec![false; all.len()];
-        if let Ok(matches) = p.slot.match_batch(&crate::plugin::columns::subjects(all)) {
-            for m in matches.iter().filter(|m| m.filter == p.id) {
-                mark(&mut v, &m.subjects);
-            }
+        let matches = hub.match_plugin(&p.slot, &crate::plugin::columns::subjects(all));
+        for m in matches.iter().flatten().filter(|m| m.filter == p.id) {
+            mark(&mut v, &m.subjects);
         }
         v
     });

@@ -191,6 +191,35 @@ impl Subject {
         }
     }
 
+    /// A flight as filters see it, from its record alone.
+    pub fn of_record(record: &crate::flight::FlightRecord) -> Subject {
+        let mut s = Subject {
+            flight_uid: record.flight_uid,
+            callsign: record
+                .identity
+                .as_ref()
+                .map(|i| i.callsign.to_ascii_uppercase())
+                .unwrap_or_default(),
+            ..Default::default()
+        };
+        if let Some(fp) = &record.flight_plan {
+            s.dep = fp.dept_icao.to_ascii_uppercase();
+            s.arr = fp.dest_icao.to_ascii_uppercase();
+        }
+        if let Some(p) = record.position.as_ref() {
+            s.lat = Some(p.lat);
+            s.lon = Some(p.lon);
+            s.altitude_ft = p.altitude_ft;
+        }
+        if let Some(progress) = &record.progress {
+            s.phase = Some(progress.phase);
+            if let Some(c) = &progress.current_artcc {
+                s.artcc = c.as_str().to_string();
+            }
+        }
+        s
+    }
+
     /// The subject as the WIT columns carry it.
     pub fn as_column(&self) -> crate::plugin::columns::Subject<'_> {
         crate::plugin::columns::Subject {

@@ -9,6 +9,57 @@ use crate::flight::FlightRecord;
 use crate::store::authority::Writer;
 use crate::store::{Change, FlightStore};
 
+/// The longest text each field may hold, bytes: generous for real
+/// traffic (VATSIM callsigns are at most 10 characters, routes run to a
+/// few thousand), small enough that a partner cannot grow a record, every
+/// REST answer and every event with megabytes of text.
+fn max_len(field: &str) -> usize {
+    match field {
+        "identity.callsign" | "flight.callsign" => 16,
+        "flight_plan.dept_icao" | "flight_plan.dest_icao" | "flight_plan.alt_icao" => 8,
+        "flight_plan.rules" | "flight_plan.deptime" => 8,
+        "flight_plan.aircraft_type" => 64,
+        "flight.gufi" | "flight.flight_key" => 256,
+        "flight_plan.remarks" => 4_096,
+        _ => 8_192,
+    }
+}
+
+/// The first text of an item over its field's length, named.
+fn oversized(patch: &crate::wit::Patch) -> Option<(&'static str, String)> {
+    use crate::wit::{FieldValue as F, FlightRef};
+    let reference = match &patch.flight {
+        FlightRef::Uid(_) => None,
+        FlightRef::Callsign(c) => Some(("flight.callsign", c)),
+        FlightRef::Gufi(g) => Some(("flight.gufi", g)),
+        FlightRef::FlightKey(k) => Some(("flight.flight_key", k)),
+    };
+    let texts = patch.fields.iter().filter_map(|value| match value {
+        F::IdentityCallsign(s)
+        | F::FlightPlanDeptIcao(s)
+        | F::FlightPlanDestIcao(s)
+        | F::FlightPlanAltIcao(s)
+        | F::FlightPlanAircraftType(s)
+        | F::FlightPlanRoute(s)
+        | F::FlightPlanRemarks(s)
+        | F::FlightPlanRules(s)
+        | F::FlightPlanDeptime(s) => Some((crate::store::authority::field_path(value), s)),
+        _ => None,
+    });
+    reference
+        .into_iter()
+        .chain(texts)
+        .find(|(field, text)| text.len() > max_len(field))
+        .map(|(field, text)| {
+            let why = format!(
+                "{} bytes; at most {} are accepted",
+                text.len(),
+                max_len(field)
+            );
+            (field, why)
+        })
+}
+
 /// Applies `batch` at `now`; returns the flights that changed and the report.
 pub fn apply(
     store: &mut FlightStore,
@@ -35,6 +86,10 @@ pub fn apply(
     // Each touched flight as it was before the batch, in order of first touch.
     let mut before: BTreeMap<u64, Option<Arc<FlightRecord>>> = BTreeMap::new();
     for item in &batch.items {
+        if let Some((field, why)) = oversized(&item.patch) {
+            report.problem(item.index, field, why);
+            continue;
+        }
         let (uid, created) = match lookup.resolve(store, &item.patch.flight) {
             Some(uid) => (uid, false),
             None if batch.creates_flights => {
@@ -86,4 +141,74 @@ pub fn apply(
         })
         .collect();
     (changes, report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wit::{FieldValue, FlightRef, IngestItem, Patch};
+
+    fn item(index: u32, flight: FlightRef, fields: Vec<FieldValue>) -> IngestItem {
+        IngestItem {
+            index,
+            patch: Patch { flight, fields },
+        }
+    }
+
+    #[test]
+    fn a_text_over_its_fields_length_refuses_the_item_naming_the_field() {
+        let mut store = FlightStore::new(1);
+        let batch = IngestBatch {
+            adapter: "adl".into(),
+            owns: vec!["identity".into(), "flight_plan".into()],
+            creates_flights: true,
+            items: vec![
+                item(
+                    0,
+                    FlightRef::Callsign("X".repeat(60_000)),
+                    vec![FieldValue::IdentityCallsign("X".repeat(60_000))],
+                ),
+                item(
+                    1,
+                    FlightRef::Callsign("AAL1".into()),
+                    vec![
+                        FieldValue::IdentityCallsign("AAL1".into()),
+                        FieldValue::FlightPlanRemarks("r".repeat(5_000)),
+                    ],
+                ),
+                item(
+                    2,
+                    FlightRef::Callsign("AAL2".into()),
+                    vec![
+                        FieldValue::IdentityCallsign("AAL2".into()),
+                        FieldValue::FlightPlanRoute("DCT ".repeat(500)),
+                    ],
+                ),
+            ],
+            errors: Vec::new(),
+        };
+        let (_, report) = apply(&mut store, &batch, 1_000);
+        let refused: Vec<(u32, &str, &str)> = report
+            .error_details
+            .iter()
+            .map(|p| (p.index, p.field.as_str(), p.error.as_str()))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                (0, "flight.callsign", "60000 bytes; at most 16 are accepted"),
+                (
+                    1,
+                    "flight_plan.remarks",
+                    "5000 bytes; at most 4096 are accepted"
+                ),
+            ]
+        );
+        assert_eq!(report.created, 1, "the ordinary item applies: {report:?}");
+        assert!(
+            store
+                .flights()
+                .all(|r| r.identity.as_ref().is_some_and(|i| i.callsign.len() <= 16))
+        );
+    }
 }

@@ -48,6 +48,22 @@ pub struct IngestReport {
     pub warnings: usize,
     /// Every warning, as `error_details`.
     pub warning_details: Vec<ItemProblem>,
+    /// Problems past the first [`MAX_DETAILS`] not listed (a reply stays
+    /// small whatever the body: every item of a 4 MB body could be wrong).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub error_details_omitted: usize,
+    /// Warnings past the first [`MAX_DETAILS`] not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub warning_details_omitted: usize,
+}
+
+/// Problems (and warnings) a reply lists at most.
+pub const MAX_DETAILS: usize = 100;
+/// The longest message of one problem, bytes (adapters may quote input).
+const MAX_MESSAGE: usize = 256;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One problem with one item.
@@ -63,28 +79,51 @@ pub struct ItemProblem {
 
 impl IngestReport {
     fn problem(&mut self, index: u32, field: impl Into<String>, error: impl Into<String>) {
-        self.error_details.push(ItemProblem {
-            index,
-            field: field.into(),
-            error: error.into(),
-        });
+        self.error_details
+            .push(ItemProblem::new(index, field.into(), error.into()));
     }
 
     fn warning(&mut self, index: u32, field: impl Into<String>, warning: impl Into<String>) {
-        self.warning_details.push(ItemProblem {
-            index,
-            field: field.into(),
-            error: warning.into(),
-        });
+        self.warning_details
+            .push(ItemProblem::new(index, field.into(), warning.into()));
     }
 
-    /// Counts the items with problems (and warnings) once each, and lists
-    /// them in body order.
+    /// Counts the items with problems (and warnings) once each, lists
+    /// them in body order, the first [`MAX_DETAILS`] of each.
     fn finish(&mut self) {
         self.errors = items_in(&mut self.error_details);
         self.warnings = items_in(&mut self.warning_details);
+        self.error_details_omitted = self.error_details.len().saturating_sub(MAX_DETAILS);
+        self.warning_details_omitted = self.warning_details.len().saturating_sub(MAX_DETAILS);
+        self.error_details.truncate(MAX_DETAILS);
+        self.warning_details.truncate(MAX_DETAILS);
         self.processed = self.created + self.updated + self.not_found;
     }
+}
+
+impl ItemProblem {
+    fn new(index: u32, mut field: String, mut error: String) -> ItemProblem {
+        cut(&mut field, 64);
+        cut(&mut error, MAX_MESSAGE);
+        ItemProblem {
+            index,
+            field,
+            error,
+        }
+    }
+}
+
+/// Cuts `text` to at most `max` bytes, on a character boundary, marking the cut.
+fn cut(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str("...");
 }
 
 /// Sorts `details` by item and counts the items they name.
@@ -93,4 +132,31 @@ fn items_in(details: &mut [ItemProblem]) -> usize {
     let mut indexes: Vec<u32> = details.iter().map(|p| p.index).collect();
     indexes.dedup();
     indexes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_lists_the_first_problems_short_and_counts_the_rest() {
+        let mut report = IngestReport::default();
+        for i in 0..1_000 {
+            report.problem(i, "callsign", format!("bad value {}", "X".repeat(10_000)));
+        }
+        report.finish();
+        assert_eq!(report.errors, 1_000);
+        assert_eq!(report.error_details.len(), MAX_DETAILS);
+        assert_eq!(report.error_details_omitted, 900);
+        assert!(
+            report
+                .error_details
+                .iter()
+                .all(|p| p.error.len() <= MAX_MESSAGE + 3)
+        );
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(json.len() < 40_000, "{} bytes", json.len());
+        assert!(json.contains("\"error_details_omitted\":900"));
+        assert!(!json.contains("warning_details_omitted"));
+    }
 }

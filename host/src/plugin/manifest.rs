@@ -18,6 +18,40 @@ pub struct Limits {
     pub fault_threshold: u32,
 }
 
+/// The most a manifest may give its plugin: a plugin cannot raise its
+/// own limits past what the gateway allows.
+pub const CEILING: Limits = Limits {
+    call_timeout_ms: 5_000,
+    memory_mb: 512,
+    fault_threshold: 1_000,
+};
+
+impl Limits {
+    /// Whether every limit is within [`CEILING`]; the error names the one
+    /// over it.
+    fn within_ceiling(&self) -> Result<(), String> {
+        let over = [
+            (
+                "call_timeout_ms",
+                self.call_timeout_ms,
+                CEILING.call_timeout_ms,
+            ),
+            ("memory_mb", self.memory_mb, CEILING.memory_mb),
+            (
+                "fault_threshold",
+                u64::from(self.fault_threshold),
+                u64::from(CEILING.fault_threshold),
+            ),
+        ];
+        match over.into_iter().find(|(_, value, max)| value > max) {
+            Some((name, value, max)) => Err(format!(
+                "{name} = {value} is over the gateway's ceiling of {max}"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -154,6 +188,9 @@ impl Manifest {
                 "call_timeout_ms, memory_mb and fault_threshold must be above 0".into(),
             );
         }
+        if let Err(message) = self.limits.within_ceiling() {
+            return field("limits", message);
+        }
         if self.kind != Kind::Detector && self.reads.is_some() {
             return field(
                 "reads",
@@ -245,6 +282,23 @@ mod tests {
         assert_eq!(m.name, "squawk");
         assert_eq!(m.limits, Limits::default());
         assert!(m.enabled && m.reads("position"));
+    }
+
+    #[test]
+    fn a_plugin_cannot_raise_its_limits_past_the_ceiling() {
+        let manifest = |limits: &str| {
+            Manifest::parse(&format!("kind = \"detector\"\n[limits]\n{limits}"), "x")
+        };
+        let err = manifest("memory_mb = 4096").unwrap_err().to_string();
+        assert!(
+            err.contains("memory_mb = 4096 is over the gateway's ceiling of 512"),
+            "{err}"
+        );
+        let err = manifest("call_timeout_ms = 600000")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("call_timeout_ms"), "{err}");
+        assert!(manifest("memory_mb = 512\ncall_timeout_ms = 5000").is_ok());
     }
 
     #[test]

@@ -256,25 +256,30 @@ impl Registry {
 
     /// Installs the embedded built-in called `name`, if there is one.
     fn fall_back_to_builtin(&self, name: &str, slot: &Slot) -> bool {
-        // Without a directory, resolving finds only the built-in.
-        let Ok(Some(source)) = source::resolve(None, name) else {
+        let Some(version) = self.builtin_loader(name)(slot.filter_params()) else {
             return false;
         };
-        match self
-            .loader
-            .load(&source, slot.filter_params(), Tier::Optimized)
-        {
-            Ok(version) => {
-                let version = Arc::new(version);
-                slot.install(version.clone());
-                (self.events)(PluginEvent::about(PluginAction::Loaded, &version, None));
-                true
+        slot.install(version.clone());
+        (self.events)(PluginEvent::about(PluginAction::Loaded, &version, None));
+        true
+    }
+
+    /// Loads the embedded built-in called `name` for a slot to fall back
+    /// on (none when the binary has no such plugin).
+    fn builtin_loader(&self, name: &str) -> crate::plugin::slot::Fallback {
+        let (this, name) = (self.this.clone(), name.to_string());
+        Box::new(move |filters| {
+            let registry = this.upgrade()?;
+            // Without a directory, resolving finds only the built-in.
+            let source = source::resolve(None, &name).ok()??;
+            match registry.loader.load(&source, filters, Tier::Optimized) {
+                Ok(version) => Some(Arc::new(version)),
+                Err(e) => {
+                    tracing::error!(plugin = %name, "the built-in fallback failed: {e}");
+                    None
+                }
             }
-            Err(e) => {
-                tracing::error!(plugin = name, "the built-in fallback failed too: {e}");
-                false
-            }
-        }
+        })
     }
 
     fn unload(&self, name: &str, slot: &Slot) {
@@ -291,7 +296,11 @@ impl Registry {
         let mut slots = self.slots.write();
         slots
             .entry(name.to_string())
-            .or_insert_with(|| Arc::new(Slot::new(name, self.events.clone())))
+            .or_insert_with(|| {
+                Arc::new(
+                    Slot::new(name, self.events.clone()).with_fallback(self.builtin_loader(name)),
+                )
+            })
             .clone()
     }
 

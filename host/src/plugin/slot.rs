@@ -68,9 +68,74 @@ pub enum FilterError {
     /// The plugin refused the params; the message is for the subscriber.
     #[error("{0}")]
     Rejected(String),
+    /// The filter, tried alone, faulted or ran past the per-subscriber
+    /// budget; the message is for the subscriber.
+    #[error("{0}")]
+    TooCostly(String),
     /// The call itself failed.
     #[error(transparent)]
     Call(#[from] CallError),
+}
+
+/// The default time one subscriber's filter may take on a batch as large
+/// as the gateway's flights (`[websocket] filter_budget_ms`).
+pub const DEFAULT_FILTER_BUDGET_MS: u64 = 10;
+
+/// How a subscriber's filter is tried before it joins the shared instance.
+#[derive(Debug)]
+pub struct FilterTrial {
+    /// The flights it is tried on.
+    pub probe: Subjects,
+    /// How long it may take on them, ms.
+    pub budget_ms: u64,
+}
+
+impl Default for FilterTrial {
+    /// No flights, the default budget: the params are compiled alone.
+    fn default() -> Self {
+        FilterTrial {
+            probe: crate::plugin::columns::subjects([]),
+            budget_ms: DEFAULT_FILTER_BUDGET_MS,
+        }
+    }
+}
+
+/// A batch matched: every remaining filter's matches, and the filters
+/// dropped on the way because they failed alone (id, why).
+#[derive(Debug, Default)]
+pub struct BatchMatches {
+    /// For each compiled filter, the subjects it matches.
+    pub matches: Vec<Matches>,
+    /// Filters dropped as too costly, with the reason for their subscribers.
+    pub too_costly: Vec<(u32, String)>,
+}
+
+/// Tries one subscriber's params alone on a throwaway instance: compiled,
+/// then matched against `probe` within `budget_ms`.
+fn judge(
+    version: &Version,
+    params: &str,
+    probe: &Subjects,
+    budget_ms: u64,
+) -> Result<(), FilterError> {
+    let answer = version.trial(budget_ms, |store, instance| {
+        let WorldInstance::SubscriptionFilter(p) = instance else {
+            unreachable!("a filter's version");
+        };
+        let compiled = p.call_compile(&mut *store, 0, params)?;
+        if compiled.is_ok() {
+            p.call_match_batch(&mut *store, probe)?;
+        }
+        Ok(compiled)
+    });
+    match answer {
+        Ok(compiled) => compiled.map_err(FilterError::Rejected),
+        Err(fault) => Err(FilterError::TooCostly(format!(
+            "this filter, tried alone on {} flights, failed: {fault} (a subscriber's filter \
+             may take {budget_ms} ms on as many flights as the gateway has)",
+            probe.flight_uid.len()
+        ))),
+    }
 }
 
 #[derive(Default)]
@@ -89,6 +154,11 @@ struct CallStats {
     nanos: AtomicU64,
 }
 
+/// Loads the built-in version of a plugin (sharing the slot's compiled
+/// filters), if the binary has one: what takes over from a quarantined
+/// file.
+pub type Fallback = Box<dyn Fn(FilterParams) -> Option<Arc<Version>> + Send + Sync>;
+
 /// A plugin by name.
 pub struct Slot {
     name: String,
@@ -98,6 +168,7 @@ pub struct Slot {
     filters: FilterParams,
     next_filter_id: AtomicU32,
     events: EventSink,
+    fallback: Option<Fallback>,
 }
 
 /// A snapshot of a slot for `GET /plugins` and `swim plugins list`.
@@ -164,7 +235,15 @@ impl Slot {
             filters: FilterParams::default(),
             next_filter_id: AtomicU32::new(1),
             events,
+            fallback: None,
         }
+    }
+
+    /// The slot, with the built-in version to fall back on when a file's
+    /// version is quarantined.
+    pub fn with_fallback(mut self, fallback: Fallback) -> Self {
+        self.fallback = Some(fallback);
+        self
     }
 
     /// The plugin's name.
@@ -241,8 +320,15 @@ impl Slot {
         })
     }
 
-    /// Compiles a subscriber's params; returns the filter's id.
-    pub fn compile_filter(&self, params: &str) -> Result<u32, FilterError> {
+    /// Compiles a subscriber's params; returns the filter's id. The filter
+    /// is first tried alone on a throwaway instance against the trial's
+    /// probe (a batch as large as the flights the gateway has): params the
+    /// plugin refuses, or that make it fault or run past the budget, are refused
+    /// here, before the shared instance (every other subscriber's filter)
+    /// ever runs them.
+    pub fn compile_filter(&self, params: &str, trial: &FilterTrial) -> Result<u32, FilterError> {
+        let version = self.callable(Kind::SubscriptionFilter)?;
+        judge(&version, params, &trial.probe, trial.budget_ms)?;
         let id = self.next_filter_id.fetch_add(1, Ordering::Relaxed);
         let answer = self.run(Kind::SubscriptionFilter, |store, instance| match instance {
             WorldInstance::SubscriptionFilter(p) => p.call_compile(store, id, params),
@@ -255,19 +341,84 @@ impl Slot {
 
     /// Forgets a compiled filter.
     pub fn release_filter(&self, id: u32) -> Result<(), CallError> {
-        self.filters.lock().remove(&id);
+        if self.filters.lock().remove(&id).is_none() {
+            // Already dropped (judged too costly): the instance that knew
+            // it was thrown away.
+            return Ok(());
+        }
         self.run(Kind::SubscriptionFilter, |store, instance| match instance {
             WorldInstance::SubscriptionFilter(p) => p.call_release(store, id),
             _ => unreachable!("kind checked by run"),
         })
     }
 
-    /// Matches a batch against every compiled filter.
-    pub fn match_batch(&self, subjects: &Subjects) -> Result<Vec<Matches>, CallError> {
-        self.run(Kind::SubscriptionFilter, |store, instance| match instance {
+    /// Matches a batch against every compiled filter. When the call
+    /// faults, each filter is tried alone on the batch within
+    /// `budget_ms`: those that fail on their own are dropped and named in
+    /// `too_costly` (their subscribers are the cause, not the plugin), and
+    /// the batch is matched again without them. Only a fault no single
+    /// filter explains counts against the plugin (and towards quarantine).
+    pub fn match_batch(
+        &self,
+        subjects: &Subjects,
+        budget_ms: u64,
+    ) -> Result<BatchMatches, CallError> {
+        let version = self.callable(Kind::SubscriptionFilter)?;
+        let fault = match self.timed(&version, |store, instance| match instance {
+            WorldInstance::SubscriptionFilter(p) => p.call_match_batch(store, subjects),
+            _ => unreachable!("kind checked by callable"),
+        }) {
+            Ok(matches) => {
+                self.health.lock().consecutive_faults = 0;
+                return Ok(BatchMatches {
+                    matches,
+                    too_costly: Vec::new(),
+                });
+            }
+            Err(fault) => fault,
+        };
+        let too_costly = self.drop_costly_filters(&version, subjects, budget_ms);
+        if too_costly.is_empty() {
+            self.record_fault(&version, &fault);
+            return Err(self.fault(fault));
+        }
+        tracing::warn!(
+            plugin = %self.name,
+            filters = too_costly.len(),
+            "filter call failed ({fault}); the subscribers' filters that fail alone were dropped"
+        );
+        let matches = self.run(Kind::SubscriptionFilter, |store, instance| match instance {
             WorldInstance::SubscriptionFilter(p) => p.call_match_batch(store, subjects),
             _ => unreachable!("kind checked by run"),
+        })?;
+        Ok(BatchMatches {
+            matches,
+            too_costly,
         })
+    }
+
+    /// Tries every compiled filter alone on `subjects`; drops those that
+    /// fail and says why.
+    fn drop_costly_filters(
+        &self,
+        version: &Version,
+        subjects: &Subjects,
+        budget_ms: u64,
+    ) -> Vec<(u32, String)> {
+        let filters: Vec<(u32, String)> = self
+            .filters
+            .lock()
+            .iter()
+            .map(|(id, params)| (*id, params.clone()))
+            .collect();
+        let mut dropped = Vec::new();
+        for (id, params) in filters {
+            if let Err(e) = judge(version, &params, subjects, budget_ms) {
+                self.filters.lock().remove(&id);
+                dropped.push((id, e.to_string()));
+            }
+        }
+        dropped
     }
 
     /// Calls into the current version, counting the call and any fault.
@@ -276,6 +427,21 @@ impl Slot {
         wanted: Kind,
         f: impl FnOnce(&mut Store<Sandbox>, &WorldInstance) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
+        let version = self.callable(wanted)?;
+        match self.timed(&version, f) {
+            Ok(value) => {
+                self.health.lock().consecutive_faults = 0;
+                Ok(value)
+            }
+            Err(fault) => {
+                self.record_fault(&version, &fault);
+                Err(self.fault(fault))
+            }
+        }
+    }
+
+    /// The current version, if it is of the kind wanted and not quarantined.
+    fn callable(&self, wanted: Kind) -> Result<Arc<Version>, CallError> {
         let version = self
             .current()
             .ok_or_else(|| CallError::NotLoaded(self.name.clone()))?;
@@ -289,22 +455,25 @@ impl Slot {
         if let Some(fault) = self.health.lock().quarantined.clone() {
             return Err(self.fault(fault));
         }
+        Ok(version)
+    }
+
+    /// Calls `version`, counting the call and its time (not its outcome).
+    fn timed<R>(
+        &self,
+        version: &Version,
+        f: impl FnOnce(&mut Store<Sandbox>, &WorldInstance) -> wasmtime::Result<R>,
+    ) -> Result<R, Fault> {
         let started = Instant::now();
         let result = version.call(f);
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         self.stats
             .nanos
             .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        match result {
-            Ok(value) => {
-                self.health.lock().consecutive_faults = 0;
-                Ok(value)
-            }
-            Err(fault) => {
-                self.record_fault(&version, &fault);
-                Err(self.fault(fault))
-            }
+        if result.is_err() {
+            self.stats.faults.fetch_add(1, Ordering::Relaxed);
         }
+        result
     }
 
     fn fault(&self, fault: Fault) -> CallError {
@@ -315,7 +484,6 @@ impl Slot {
     }
 
     fn record_fault(&self, version: &Version, fault: &Fault) {
-        self.stats.faults.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(plugin = %self.name, "plugin call failed: {fault}");
         let mut health = self.health.lock();
         health.consecutive_faults += 1;
@@ -336,6 +504,35 @@ impl Slot {
             version,
             Some(quarantine.to_string()),
         ));
+        self.fall_back(version, &quarantine);
+    }
+
+    /// A quarantined file's version gives way to the built-in of the same
+    /// name, if there is one (as a file that fails to load does), so a bad
+    /// override never leaves detection off. The file's version comes back
+    /// when the file changes; until then `rejected` says why it is not
+    /// what runs.
+    fn fall_back(&self, quarantined: &Version, why: &Fault) {
+        if quarantined.origin == Origin::Builtin {
+            return;
+        }
+        let Some(builtin) = self.fallback.as_ref().and_then(|f| f(self.filters.clone())) else {
+            return;
+        };
+        // Only if the quarantined version is still the current one (a
+        // reload may have replaced it meanwhile).
+        let current = self.current();
+        if !current.is_some_and(|c| std::ptr::eq(c.as_ref(), quarantined)) {
+            return;
+        }
+        self.current.store(Some(builtin.clone()));
+        *self.health.lock() = Health {
+            rejected: Some(format!("{why}; the built-in runs until the file changes")),
+            last_error: Some(why.to_string()),
+            ..Health::default()
+        };
+        tracing::warn!(plugin = %self.name, "the quarantined file's version gave way to the built-in");
+        (self.events)(PluginEvent::about(PluginAction::Loaded, &builtin, None));
     }
 
     /// A snapshot for operators.

@@ -54,6 +54,27 @@ pub enum SourceError {
     /// A manifest with no component and no built-in of that name.
     #[error("{0}.toml has no {0}.wasm beside it and there is no built-in plugin of that name")]
     ManifestOnly(String),
+    /// The path is not a regular file (a pipe, a device, a directory):
+    /// never opened, as reading a pipe would block reloading.
+    #[error("{path} is not a regular file ({what}); only files are loaded")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        what: &'static str,
+    },
+    /// The file is over its size limit: never read whole.
+    #[error("{path} is {bytes} bytes; a plugin's {kind} may be at most {limit} bytes")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+        /// "component" or "manifest".
+        kind: &'static str,
+        /// The limit.
+        limit: u64,
+    },
     /// The file could not be read.
     #[error("cannot read {path}: {error}")]
     Read {
@@ -76,10 +97,7 @@ pub fn resolve(dir: Option<&Path>, name: &str) -> Result<Option<Source>, SourceE
         None => builtin.as_ref().map(|b| b.manifest.to_string()),
     };
     if let Some(path) = wasm_path.filter(|p| p.exists()) {
-        let bytes = std::fs::read(&path).map_err(|error| SourceError::Read {
-            path: path.clone(),
-            error,
-        })?;
+        let bytes = read_bounded(&path, "component", MAX_COMPONENT_BYTES)?;
         return Ok(Some(Source {
             name: name.into(),
             origin: Origin::File(path),
@@ -99,11 +117,68 @@ pub fn resolve(dir: Option<&Path>, name: &str) -> Result<Option<Source>, SourceE
     }
 }
 
+/// The largest component file loaded, bytes (a Python or JavaScript
+/// component is 12-18 MB).
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+/// The largest manifest file loaded, bytes.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
+
 fn read_text(path: &Path) -> Result<String, SourceError> {
-    std::fs::read_to_string(path).map_err(|error| SourceError::Read {
+    let bytes = read_bounded(path, "manifest", MAX_MANIFEST_BYTES)?;
+    String::from_utf8(bytes).map_err(|e| SourceError::Read {
+        path: path.to_path_buf(),
+        error: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    })
+}
+
+/// Reads a file of the plugins directory: checked to be a regular file
+/// under `limit` bytes before it is opened, and read no further than the
+/// limit (it may grow meanwhile).
+fn read_bounded(path: &Path, kind: &'static str, limit: u64) -> Result<Vec<u8>, SourceError> {
+    use std::io::Read as _;
+    let read_error = |error| SourceError::Read {
         path: path.to_path_buf(),
         error,
-    })
+    };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(SourceError::NotAFile {
+            path: path.to_path_buf(),
+            what: file_kind(&meta.file_type()),
+        });
+    }
+    let too_large = |bytes| SourceError::TooLarge {
+        path: path.to_path_buf(),
+        bytes,
+        kind,
+        limit,
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(read_error)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "not a file"
+    }
 }
 
 /// The plugin name a file in the plugins directory stands for, if any:
@@ -123,4 +198,61 @@ pub fn all_names(dir: Option<&Path>) -> BTreeSet<String> {
         names.extend(plugin_name(&entry.path()));
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Resolves on another thread: a read that blocks fails the test
+    /// instead of hanging it.
+    fn resolve_within_5_s(dir: &Path, name: &str) -> Result<Option<Source>, SourceError> {
+        let (dir, name) = (dir.to_path_buf(), name.to_string());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(resolve(Some(&dir), &name)));
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("resolving did not finish within 5 s (blocked on the file?)")
+    }
+
+    #[test]
+    fn a_named_pipe_is_refused_without_being_opened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("departure.wasm");
+        let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: a valid, NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let err = resolve_within_5_s(tmp.path(), "departure")
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string()
+                .contains("is not a regular file (a named pipe)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_refused_before_it_is_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Sparse: 3 GB on paper, nothing on disk.
+        let file = std::fs::File::create(tmp.path().join("big.wasm")).unwrap();
+        file.set_len(3 << 30).unwrap();
+        let err = resolve_within_5_s(tmp.path(), "big")
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string()
+                .contains("is 3221225472 bytes; a plugin's component may be at most 67108864"),
+            "{err}"
+        );
+        std::fs::write(tmp.path().join("big.toml"), vec![b'#'; 100_000]).unwrap();
+        let err = resolve_within_5_s(tmp.path(), "big")
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string()
+                .contains("a plugin's manifest may be at most"),
+            "{err}"
+        );
+    }
 }

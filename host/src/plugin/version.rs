@@ -130,10 +130,10 @@ impl Version {
     ) -> Result<R, Fault> {
         let mut live = self.live.lock();
         if live.is_none() {
-            *live = Some(self.instantiate()?);
+            *live = Some(self.instantiate(true)?);
         }
         let Live { store, instance } = live.as_mut().expect("instantiated above");
-        store.set_epoch_deadline(self.deadline_ticks());
+        store.set_epoch_deadline(deadline_ticks(self.manifest.limits.call_timeout_ms));
         let result = f(store, instance);
         self.memory_bytes
             .store(store.data().memory_bytes(), Ordering::Relaxed);
@@ -153,6 +153,26 @@ impl Version {
         }
     }
 
+    /// Runs `f` on a throwaway instance that knows none of the compiled
+    /// filters, with `deadline` instead of the manifest's (its memory limit
+    /// stays). Used to judge one subscriber's filter on its own: what
+    /// happens here touches neither the live instance nor the plugin's
+    /// health.
+    pub fn trial<R>(
+        &self,
+        deadline_ms: u64,
+        f: impl FnOnce(&mut Store<Sandbox>, &WorldInstance) -> wasmtime::Result<R>,
+    ) -> Result<R, Fault> {
+        let Live {
+            mut store,
+            instance,
+        } = self.instantiate(false)?;
+        store.set_epoch_deadline(deadline_ticks(deadline_ms));
+        let result = f(&mut store, &instance);
+        let limits = &self.manifest.limits;
+        result.map_err(|e| Fault::classify(&e, store.data_mut(), deadline_ms, limits.memory_mb))
+    }
+
     /// Calls `describe`.
     pub fn describe(&self) -> Result<Description, Fault> {
         self.call(|store, instance| match instance {
@@ -163,19 +183,22 @@ impl Version {
     }
 
     /// A fresh store and instance, initialized with the manifest's config
-    /// (and, for a filter, every filter compiled so far).
-    fn instantiate(&self) -> Result<Live, Fault> {
+    /// (and, for a filter with `with_filters`, every filter compiled so far).
+    fn instantiate(&self, with_filters: bool) -> Result<Live, Fault> {
         let engine = self.pre_engine();
         let mut store = Store::new(
             engine,
             Sandbox::new(self.log.clone(), self.manifest.limits.memory_mb),
         );
         store.limiter(|s| s.limiter());
-        store.set_epoch_deadline(self.deadline_ticks());
+        store.set_epoch_deadline(deadline_ticks(self.manifest.limits.call_timeout_ms));
         let instance = self
             .instantiate_in(&mut store)
             .map_err(|e| self.classify(&e, store.data_mut()))?;
         self.init(&mut store, &instance)?;
+        if with_filters {
+            self.recompile_filters(&mut store, &instance)?;
+        }
         Ok(Live { store, instance })
     }
 
@@ -197,7 +220,7 @@ impl Version {
             WorldInstance::SubscriptionFilter(p) => p.call_init(&mut *store, &config),
         };
         match answer {
-            Ok(Ok(())) => self.recompile_filters(store, instance),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(Fault::Init(message)),
             Err(err) => Err(self.classify(&err, store.data_mut())),
         }
@@ -225,11 +248,6 @@ impl Version {
         Fault::classify(err, sandbox, limits.call_timeout_ms, limits.memory_mb)
     }
 
-    fn deadline_ticks(&self) -> u64 {
-        let tick_ms = super::engine::EPOCH_TICK.as_millis().max(1) as u64;
-        self.manifest.limits.call_timeout_ms.div_ceil(tick_ms) + 1
-    }
-
     fn pre_engine(&self) -> &wasmtime::Engine {
         match &self.pre {
             WorldPre::Detector(pre) => pre.engine(),
@@ -237,4 +255,11 @@ impl Version {
             WorldPre::SubscriptionFilter(pre) => pre.engine(),
         }
     }
+}
+
+/// Epoch ticks for a deadline of `ms` (one more, so a deadline is never
+/// cut short by a tick that was about to fire).
+fn deadline_ticks(ms: u64) -> u64 {
+    let tick_ms = super::engine::EPOCH_TICK.as_millis().max(1) as u64;
+    ms.div_ceil(tick_ms) + 1
 }

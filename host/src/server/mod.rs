@@ -37,6 +37,7 @@ use crate::fanout::{Hub, WsConfig, connection};
 use crate::feed::{self, ChangeFeed, HighWater};
 use crate::health::Health;
 use crate::metrics::Metrics;
+use crate::net::{AddressTable, ConnectionLimits, GuardedListener};
 use crate::pipeline::{Retention, Shared, Work};
 use crate::plugin::{EventSink, PluginEvent, Registry, watcher};
 use crate::shutdown::Shutdown;
@@ -104,6 +105,9 @@ pub struct ServerConfig {
     pub database: Option<PgUrl>,
     /// Run as a member of this cluster (needs `database`).
     pub cluster: Option<ClusterConfig>,
+    /// Per-address cap, first-request deadline and idle timeout of
+    /// accepted connections.
+    pub http: crate::net::ConnectionLimits,
 }
 
 /// Access control settings.
@@ -189,6 +193,10 @@ pub async fn run_observed(
     let (work_tx, work_rx) = mpsc::channel::<Work>(WORK_QUEUE);
     let (plugin_tx, plugin_rx) = std::sync::mpsc::channel::<PluginEvent>();
     let (registry, _watch) = open_registry(&config, plugin_sink(plugin_tx, &work_tx)).await?;
+    match crate::net::raise_open_file_limit() {
+        Ok(limit) => tracing::info!(limit, "open-file limit"),
+        Err(e) => tracing::warn!("cannot read or raise the open-file limit: {e}"),
+    }
     let start = Start::open(&config, &backend, &listener).await?;
     let shared = Arc::new(Shared {
         view: ArcSwap::from_pointee(FlightsView::default()),
@@ -224,7 +232,12 @@ pub async fn run_observed(
     let housekeeping = gate
         .clone()
         .map(|g| tokio::spawn(keep_house(g, signal.clone())));
-    let hub = Hub::new(shared.clone(), registry.clone(), signal.clone());
+    let hub = Hub::new(
+        shared.clone(),
+        registry.clone(),
+        signal.clone(),
+        config.ws.filter_budget_ms,
+    );
     let fanout_thread = hub.spawn()?;
     tokio::spawn(connection::heartbeats(hub.clone(), config.ws.heartbeat));
     let state = AppState {
@@ -238,7 +251,14 @@ pub async fn run_observed(
         ws: config.ws,
         cluster_plugins: start.share_plugins(&config, &registry, &signal),
         cache: Default::default(),
+        connections: Default::default(),
     };
+    // An idle WebSocket is pinged: it must not time out between pings.
+    let limits = crate::net::ConnectionLimits {
+        idle: config.http.idle.max(config.ws.ping * 2),
+        ..config.http
+    };
+    let guard = (limits, state.connections.clone());
     let ready = leader::Ready {
         config: config.clone(),
         shared,
@@ -251,7 +271,7 @@ pub async fn run_observed(
     };
     let outcome = Arc::new(Mutex::new(member::Outcome::default()));
     let begun = start.begin(ready, outcome.clone()).await?;
-    serve_http(listener, api::router(state), tls, &signal).await?;
+    serve_http(listener, api::router(state), tls, guard, &signal).await?;
     close_websockets(&hub).await;
     if let Some(task) = housekeeping {
         let _ = task.await;
@@ -487,6 +507,7 @@ async fn serve_http(
     listener: TcpListener,
     app: axum::Router,
     tls: Option<(tls::Certificate, TlsConfig)>,
+    (limits, connections): (ConnectionLimits, Arc<AddressTable>),
     signal: &Shutdown,
 ) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
@@ -495,6 +516,8 @@ async fn serve_http(
     let stop = signal.clone();
     let graceful = async move { stop.wait().await };
     let Some((certificate, files)) = tls else {
+        // `tap_io` gives the listener axum's connect info (the peer address).
+        let listener = GuardedListener::new(listener, limits, connections).tap_io(|_| {});
         return axum::serve(listener, app)
             .with_graceful_shutdown(graceful)
             .await
@@ -504,8 +527,8 @@ async fn serve_http(
     let renewals = tls::watch(files, served.clone(), tls::RELOAD_CHECK, signal.clone());
     tokio::spawn(renewals);
     let listener = TlsListener::new(listener, TlsConfig::server_config(&served), signal.clone())?;
-    // `tap_io` gives the listener axum's connect info (the peer address).
-    axum::serve(listener.tap_io(|_| {}), app)
+    let listener = GuardedListener::new(listener, limits, connections).tap_io(|_| {});
+    axum::serve(listener, app)
         .with_graceful_shutdown(graceful)
         .await
         .context("serving HTTPS")
