@@ -19,6 +19,22 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+/// The block of addresses one client is counted as: an IPv4 address as
+/// it is, an IPv6 address by its /64 (a host or a home gets a whole /64:
+/// counted per address, one client could be a million of them).
+pub fn client_block(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(bits))
+            }
+        },
+    }
+}
+
 /// Limits on accepted connections (`[http]` in the config file).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ConnectionLimits {
@@ -119,7 +135,10 @@ where
     async fn accept(&mut self) -> (Self::Io, SocketAddr) {
         loop {
             let (io, peer) = self.inner.accept().await;
-            match self.table.admit(peer.ip(), self.limits.per_address) {
+            match self
+                .table
+                .admit(client_block(peer.ip()), self.limits.per_address)
+            {
                 Some(ticket) => return (Guarded::new(io, ticket, self.limits), peer),
                 // Closed at once: an answer would cost what the cap saves.
                 None => tracing::debug!(%peer, "connection refused: its address has too many open"),
@@ -297,6 +316,21 @@ mod tests {
             first_request: Duration::from_millis(200),
             idle: Duration::from_millis(400),
         }
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_block(a), client_block(b));
+        assert_ne!(client_block(a), client_block(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client_block(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_block("192.0.2.7".parse().unwrap()),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

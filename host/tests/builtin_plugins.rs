@@ -6,7 +6,7 @@ mod common;
 use common::{Recorder, squawk_changes};
 use swim::flight::Phase;
 use swim::plugin::columns::{self, Subject};
-use swim::plugin::slot::{DEFAULT_FILTER_BUDGET_MS, FilterTrial};
+use swim::plugin::slot::{DEFAULT_FILTER_BUDGET_PERCENT, FilterTrial};
 use swim::plugin::{FilterError, Kind, PluginAction, Registry, Status};
 use swim::wit::{Context, FieldValue, FlightRef};
 
@@ -183,7 +183,7 @@ fn fleet_matches_each_compiled_filter_in_one_batch() {
         subject(4, "dal9"),
     ]);
     let mut matches = fleet
-        .match_batch(&batch, DEFAULT_FILTER_BUDGET_MS)
+        .match_batch(&batch, DEFAULT_FILTER_BUDGET_PERCENT)
         .unwrap()
         .matches;
     matches.sort_by_key(|m| m.filter);
@@ -195,7 +195,7 @@ fn fleet_matches_each_compiled_filter_in_one_batch() {
 
     fleet.release_filter(dal).unwrap();
     let after: Vec<u32> = fleet
-        .match_batch(&batch, DEFAULT_FILTER_BUDGET_MS)
+        .match_batch(&batch, DEFAULT_FILTER_BUDGET_PERCENT)
         .unwrap()
         .matches
         .iter()
@@ -219,7 +219,7 @@ fn a_filter_too_costly_alone_is_refused_before_it_joins_the_shared_instance() {
     let probe = columns::subjects(names.iter().enumerate().map(|(i, n)| subject(i as u64, n)));
     let trial = FilterTrial {
         probe,
-        budget_ms: 20,
+        budget_percent: 40,
     };
     let err = fleet
         .compile_filter(&costly_fleet(6_000), &trial)
@@ -249,7 +249,7 @@ fn a_filter_that_faults_the_shared_call_is_dropped_alone_and_the_plugin_is_not_q
         .unwrap();
     let names: Vec<String> = (0..20_000).map(|i| format!("DAL{i}")).collect();
     let batch = columns::subjects(names.iter().enumerate().map(|(i, n)| subject(i as u64, n)));
-    let first = fleet.match_batch(&batch, 20).unwrap();
+    let first = fleet.match_batch(&batch, 40).unwrap();
     assert_eq!(first.too_costly.len(), 1, "{:?}", first.too_costly);
     assert_eq!(first.too_costly[0].0, costly);
     assert!(
@@ -265,7 +265,7 @@ fn a_filter_that_faults_the_shared_call_is_dropped_alone_and_the_plugin_is_not_q
     // DAL7, DAL70-79, DAL700-799, DAL7000-7999.
     assert_eq!(honest_matches(&first.matches), Some(1_111));
     for _ in 0..10 {
-        let next = fleet.match_batch(&batch, 20).unwrap();
+        let next = fleet.match_batch(&batch, 40).unwrap();
         assert!(next.too_costly.is_empty());
         assert_eq!(honest_matches(&next.matches), Some(1_111));
     }
@@ -293,7 +293,7 @@ fn nearby_matches_flights_within_its_radius_as_wasm() {
         at(3, f64::NAN, f64::NAN),
     ]);
     let matches = nearby
-        .match_batch(&batch, DEFAULT_FILTER_BUDGET_MS)
+        .match_batch(&batch, DEFAULT_FILTER_BUDGET_PERCENT)
         .unwrap()
         .matches;
     assert_eq!(matches.len(), 1);

@@ -453,6 +453,19 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap()
 }
 
+/// What a client marked slow reads to its close: the seqs it got (after
+/// `last_read`), the error, the close code.
+fn read_to_the_close(slow: &mut Ws, last_read: u64) -> (Vec<u64>, Value, u16) {
+    let mut delivered = vec![last_read];
+    loop {
+        match slow.next_within(Duration::from_secs(60)) {
+            Ok(m) if m["type"] == "error" => return (delivered, m, slow.close_code()),
+            Ok(m) => delivered.extend(m["seq"].as_u64()),
+            Err(e) => panic!("no SLOW_CONSUMER: {e:?}"),
+        }
+    }
+}
+
 #[test]
 fn a_client_that_stops_reading_is_closed_alone_and_resumes_without_loss() {
     let tmp = tempfile::tempdir().unwrap();
@@ -467,6 +480,7 @@ fn a_client_that_stops_reading_is_closed_alone_and_resumes_without_loss() {
         last_read = slow.next()["seq"].as_u64().unwrap_or(0);
     }
     let rss_before = rss_kb(gw.pid());
+    let mut slow_ending = None;
     // A hundred others keep reading a filtered stream meanwhile.
     let stop = std::sync::atomic::AtomicBool::new(false);
     let readers: Vec<Vec<u64>> = std::thread::scope(|s| {
@@ -498,10 +512,14 @@ fn a_client_that_stops_reading_is_closed_alone_and_resumes_without_loss() {
                 .map_or(0, |v| v.parse::<u64>().unwrap())
         };
         wait_for(
-            "the slow client to be closed",
+            "the slow client to be marked",
             Duration::from_secs(120),
             || (closes() >= 1).then_some(()),
         );
+        // Marked, it has 2 s to take what is being written to it and its
+        // SLOW_CONSUMER (after that the connection is dropped, and it
+        // resumes from the last seq it has).
+        slow_ending = Some(read_to_the_close(&mut slow, last_read));
         std::thread::sleep(Duration::from_secs(2));
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -527,16 +545,9 @@ fn a_client_that_stops_reading_is_closed_alone_and_resumes_without_loss() {
         "the server grew {grown_mb} MB while a client stalled"
     );
 
-    // The slow client reads what was sent, then SLOW_CONSUMER with its
+    // The slow client read what was sent, then SLOW_CONSUMER with its
     // last delivered seq, then close 4008.
-    let mut delivered = vec![last_read];
-    let (error, code) = loop {
-        match slow.next_within(Duration::from_secs(60)) {
-            Ok(m) if m["type"] == "error" => break (m, slow.close_code()),
-            Ok(m) => delivered.extend(m["seq"].as_u64()),
-            Err(e) => panic!("no SLOW_CONSUMER: {e:?}"),
-        }
-    };
+    let (delivered, error, code) = slow_ending.expect("read");
     assert_eq!(
         (error["code"].as_str(), code),
         (Some("SLOW_CONSUMER"), 4008),

@@ -217,7 +217,9 @@ impl Gatekeeper {
     /// address's bucket and audits it, a row for the first failure of its
     /// kind from the address in a minute and one summary for the rest.
     /// `Limited`: the address is over its limit, and the request gets 429.
+    /// An IPv6 address is counted by its /64 (`net::client_block`).
     pub fn unauthenticated(&self, address: Option<IpAddr>, mut row: AuditRow) -> Decision {
+        let address = address.map(crate::net::client_block);
         let decision = match address {
             Some(address) => self.anonymous.check(address),
             None => Decision::Allowed {

@@ -11,7 +11,7 @@ use super::inputs;
 use super::plugins::{builtin_slot, installed, time_median};
 use crate::plugin::columns::ReadSet;
 use crate::plugin::engine::Tier;
-use crate::plugin::slot::{DEFAULT_FILTER_BUDGET_MS, FilterTrial};
+use crate::plugin::slot::{DEFAULT_FILTER_BUDGET_PERCENT, FilterTrial};
 use crate::plugin::source::{self, Source};
 use crate::plugin::version::{FilterParams, Origin};
 use crate::plugin::{Loader, Slot};
@@ -165,7 +165,7 @@ fn filters(
     let subjects = inputs::subjects(items as u64);
     let time = |slot: &Slot| {
         time_median(rounds, || {
-            slot.match_batch(&subjects, DEFAULT_FILTER_BUDGET_MS)
+            slot.match_batch(&subjects, DEFAULT_FILTER_BUDGET_PERCENT)
                 .expect("match")
                 .matches;
         })

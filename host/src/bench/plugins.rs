@@ -8,7 +8,7 @@ use super::inputs;
 use super::median_p99;
 use crate::plugin::columns::ReadSet;
 use crate::plugin::engine::Tier;
-use crate::plugin::slot::{DEFAULT_FILTER_BUDGET_MS, FilterTrial};
+use crate::plugin::slot::{DEFAULT_FILTER_BUDGET_PERCENT, FilterTrial};
 use crate::plugin::source::{self, Source};
 use crate::plugin::version::{FilterParams, Origin};
 use crate::plugin::{Loader, Slot, events};
@@ -287,12 +287,12 @@ fn fleet(loader: &Loader, items: usize, rounds: usize) -> anyhow::Result<Figures
     let count = |matches: &[wit::Matches]| matches.iter().map(|m| m.subjects.len()).sum::<usize>();
     let expected = count(
         &slot
-            .match_batch(&host_subjects, DEFAULT_FILTER_BUDGET_MS)?
+            .match_batch(&host_subjects, DEFAULT_FILTER_BUDGET_PERCENT)?
             .matches,
     );
     let wasm = || {
         let matches = slot
-            .match_batch(&host_subjects, DEFAULT_FILTER_BUDGET_MS)
+            .match_batch(&host_subjects, DEFAULT_FILTER_BUDGET_PERCENT)
             .expect("fleet match")
             .matches;
         assert_eq!(count(&matches), expected);

@@ -247,8 +247,9 @@ struct FileWebSocket {
     /// Close a client silent (no pong, no message) this long.
     ping_timeout_s: Option<u64>,
     key_recheck_s: Option<u64>,
-    /// How long one subscriber's wasm filter may take alone on every flight.
-    filter_budget_ms: Option<u64>,
+    /// The share of a filter plugin's deadline one subscriber's filter may
+    /// take alone on every flight, percent.
+    filter_budget_percent: Option<u64>,
 }
 
 /// `[http]`: what every accepted connection is held to.
@@ -347,8 +348,8 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     config.ws.ping = seconds(w.ping_s, config.ws.ping);
     config.ws.ping_timeout = seconds(w.ping_timeout_s, config.ws.ping_timeout);
     config.ws.key_recheck = seconds(w.key_recheck_s, config.ws.key_recheck);
-    if let Some(ms) = w.filter_budget_ms {
-        config.ws.filter_budget_ms = ms.max(1);
+    if let Some(percent) = w.filter_budget_percent {
+        config.ws.filter_budget_percent = percent.clamp(1, 100);
     }
     let h = &file.http;
     let http = &mut config.http;

@@ -39,10 +39,10 @@ pub struct WsConfig {
     /// A client that sends nothing (not even a pong) for this long is
     /// closed with 4009.
     pub ping_timeout: Duration,
-    /// How long one subscriber's wasm filter may take, alone, on a batch
-    /// of every flight; past it the subscriber is refused or closed with
-    /// `FILTER_TOO_COSTLY`.
-    pub filter_budget_ms: u64,
+    /// The share of a filter plugin's deadline one subscriber's wasm
+    /// filter may take, alone, on a batch of every flight (percent); past
+    /// it the subscriber is refused or closed with `FILTER_TOO_COSTLY`.
+    pub filter_budget_percent: u64,
 }
 
 impl Default for WsConfig {
@@ -53,7 +53,7 @@ impl Default for WsConfig {
             key_recheck: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
             ping_timeout: Duration::from_secs(60),
-            filter_budget_ms: crate::plugin::slot::DEFAULT_FILTER_BUDGET_MS,
+            filter_budget_percent: crate::plugin::slot::DEFAULT_FILTER_BUDGET_PERCENT,
         }
     }
 }

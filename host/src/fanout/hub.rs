@@ -98,9 +98,9 @@ pub struct Hub {
     /// The server's shutdown: the router stops, sessions close with 1001.
     pub shutdown: Shutdown,
     runtime: tokio::runtime::Handle,
-    /// How long one subscriber's wasm filter may take on a batch of every
-    /// flight, ms.
-    filter_budget_ms: u64,
+    /// The share of a filter plugin's deadline one subscriber's wasm filter
+    /// may take on a batch of every flight, percent.
+    filter_budget_percent: u64,
     /// What a new wasm filter is tried on: the current view's flights
     /// (built once per view version).
     trial: Mutex<Option<(u64, Arc<FilterTrial>)>>,
@@ -122,7 +122,7 @@ impl Hub {
         shared: Arc<Shared>,
         registry: Arc<Registry>,
         shutdown: Shutdown,
-        filter_budget_ms: u64,
+        filter_budget_percent: u64,
     ) -> Arc<Hub> {
         Arc::new(Hub {
             clients: RwLock::new(HashMap::new()),
@@ -137,7 +137,7 @@ impl Hub {
             metrics: Arc::new(FanoutMetrics::default()),
             shutdown,
             runtime: tokio::runtime::Handle::current(),
-            filter_budget_ms,
+            filter_budget_percent,
             trial: Mutex::new(None),
         })
     }
@@ -322,7 +322,7 @@ impl Hub {
             .collect::<Vec<_>>();
         let t = Arc::new(FilterTrial {
             probe: crate::plugin::columns::subjects(subjects.iter().map(|s| s.as_column())),
-            budget_ms: self.filter_budget_ms,
+            budget_percent: self.filter_budget_percent,
         });
         *trial = Some((view.version, t.clone()));
         t
@@ -337,7 +337,7 @@ impl Hub {
         slot: &Arc<Slot>,
         subjects: &crate::wit::Subjects,
     ) -> Option<Vec<Matches>> {
-        match slot.match_batch(subjects, self.filter_budget_ms) {
+        match slot.match_batch(subjects, self.filter_budget_percent) {
             Ok(batch) => {
                 for (id, why) in &batch.too_costly {
                     self.close_filter_users(slot, *id, why);

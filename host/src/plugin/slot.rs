@@ -77,17 +77,25 @@ pub enum FilterError {
     Call(#[from] CallError),
 }
 
-/// The default time one subscriber's filter may take on a batch as large
-/// as the gateway's flights (`[websocket] filter_budget_ms`).
-pub const DEFAULT_FILTER_BUDGET_MS: u64 = 10;
+/// The default share of a filter plugin's deadline (`call_timeout_ms`)
+/// one subscriber's filter may take, alone, on a batch as large as the
+/// gateway's flights (`[websocket] filter_budget_percent`): 10 ms of a
+/// Rust filter's 50, 100 ms of a Python one's 500.
+pub const DEFAULT_FILTER_BUDGET_PERCENT: u64 = 20;
+
+/// A subscriber's budget in a version's calls: `percent` of its deadline,
+/// at least 1 ms.
+fn budget_ms(version: &Version, percent: u64) -> u64 {
+    (version.manifest.limits.call_timeout_ms * percent / 100).max(1)
+}
 
 /// How a subscriber's filter is tried before it joins the shared instance.
 #[derive(Debug)]
 pub struct FilterTrial {
     /// The flights it is tried on.
     pub probe: Subjects,
-    /// How long it may take on them, ms.
-    pub budget_ms: u64,
+    /// The share of the plugin's deadline it may take on them, percent.
+    pub budget_percent: u64,
 }
 
 impl Default for FilterTrial {
@@ -95,7 +103,7 @@ impl Default for FilterTrial {
     fn default() -> Self {
         FilterTrial {
             probe: crate::plugin::columns::subjects([]),
-            budget_ms: DEFAULT_FILTER_BUDGET_MS,
+            budget_percent: DEFAULT_FILTER_BUDGET_PERCENT,
         }
     }
 }
@@ -110,30 +118,42 @@ pub struct BatchMatches {
     pub too_costly: Vec<(u32, String)>,
 }
 
-/// Tries one subscriber's params alone on a throwaway instance: compiled,
-/// then matched against `probe` within `budget_ms`.
+/// Tries one subscriber's params alone on a throwaway instance: compiled
+/// (within the plugin's own deadline: compiling is once per subscriber),
+/// then matched against `probe` within `budget_percent` of that deadline
+/// (matching is every batch, beside every other subscriber).
 fn judge(
     version: &Version,
     params: &str,
     probe: &Subjects,
-    budget_ms: u64,
+    budget_percent: u64,
 ) -> Result<(), FilterError> {
-    let answer = version.trial(budget_ms, |store, instance| {
-        let WorldInstance::SubscriptionFilter(p) = instance else {
-            unreachable!("a filter's version");
-        };
-        let compiled = p.call_compile(&mut *store, 0, params)?;
-        if compiled.is_ok() {
-            p.call_match_batch(&mut *store, probe)?;
-        }
-        Ok(compiled)
-    });
+    let budget_ms = budget_ms(version, budget_percent);
+    let mut matching = false;
+    let answer = version.trial(
+        version.manifest.limits.call_timeout_ms,
+        |store, instance| {
+            let WorldInstance::SubscriptionFilter(p) = instance else {
+                unreachable!("a filter's version");
+            };
+            let compiled = p.call_compile(&mut *store, 0, params)?;
+            if compiled.is_ok() {
+                matching = true;
+                store.set_epoch_deadline(super::version::deadline_ticks(budget_ms));
+                p.call_match_batch(&mut *store, probe)?;
+            }
+            Ok(compiled)
+        },
+    );
+    let flights = probe.flight_uid.len();
     match answer {
         Ok(compiled) => compiled.map_err(FilterError::Rejected),
+        Err(Fault::Timeout { .. }) if matching => Err(FilterError::TooCostly(format!(
+            "this filter, tried alone on {flights} flights, took more than {budget_ms} ms \
+             ({budget_percent}% of the plugin's deadline, what one subscriber's filter may take)"
+        ))),
         Err(fault) => Err(FilterError::TooCostly(format!(
-            "this filter, tried alone on {} flights, failed: {fault} (a subscriber's filter \
-             may take {budget_ms} ms on as many flights as the gateway has)",
-            probe.flight_uid.len()
+            "this filter, tried alone on {flights} flights, failed: {fault}"
         ))),
     }
 }
@@ -328,7 +348,7 @@ impl Slot {
     /// ever runs them.
     pub fn compile_filter(&self, params: &str, trial: &FilterTrial) -> Result<u32, FilterError> {
         let version = self.callable(Kind::SubscriptionFilter)?;
-        judge(&version, params, &trial.probe, trial.budget_ms)?;
+        judge(&version, params, &trial.probe, trial.budget_percent)?;
         let id = self.next_filter_id.fetch_add(1, Ordering::Relaxed);
         let answer = self.run(Kind::SubscriptionFilter, |store, instance| match instance {
             WorldInstance::SubscriptionFilter(p) => p.call_compile(store, id, params),
@@ -354,14 +374,14 @@ impl Slot {
 
     /// Matches a batch against every compiled filter. When the call
     /// faults, each filter is tried alone on the batch within
-    /// `budget_ms`: those that fail on their own are dropped and named in
+    /// `budget_percent` of the plugin's deadline: those that fail on their own are dropped and named in
     /// `too_costly` (their subscribers are the cause, not the plugin), and
     /// the batch is matched again without them. Only a fault no single
     /// filter explains counts against the plugin (and towards quarantine).
     pub fn match_batch(
         &self,
         subjects: &Subjects,
-        budget_ms: u64,
+        budget_percent: u64,
     ) -> Result<BatchMatches, CallError> {
         let version = self.callable(Kind::SubscriptionFilter)?;
         let fault = match self.timed(&version, |store, instance| match instance {
@@ -377,7 +397,7 @@ impl Slot {
             }
             Err(fault) => fault,
         };
-        let too_costly = self.drop_costly_filters(&version, subjects, budget_ms);
+        let too_costly = self.drop_costly_filters(&version, subjects, budget_percent);
         if too_costly.is_empty() {
             self.record_fault(&version, &fault);
             return Err(self.fault(fault));
@@ -403,7 +423,7 @@ impl Slot {
         &self,
         version: &Version,
         subjects: &Subjects,
-        budget_ms: u64,
+        budget_percent: u64,
     ) -> Vec<(u32, String)> {
         let filters: Vec<(u32, String)> = self
             .filters
@@ -413,7 +433,7 @@ impl Slot {
             .collect();
         let mut dropped = Vec::new();
         for (id, params) in filters {
-            if let Err(e) = judge(version, &params, subjects, budget_ms) {
+            if let Err(e) = judge(version, &params, subjects, budget_percent) {
                 self.filters.lock().remove(&id);
                 dropped.push((id, e.to_string()));
             }

@@ -259,7 +259,7 @@ impl Version {
 
 /// Epoch ticks for a deadline of `ms` (one more, so a deadline is never
 /// cut short by a tick that was about to fire).
-fn deadline_ticks(ms: u64) -> u64 {
+pub fn deadline_ticks(ms: u64) -> u64 {
     let tick_ms = super::engine::EPOCH_TICK.as_millis().max(1) as u64;
     ms.div_ceil(tick_ms) + 1
 }

@@ -236,7 +236,7 @@ pub async fn run_observed(
         shared.clone(),
         registry.clone(),
         signal.clone(),
-        config.ws.filter_budget_ms,
+        config.ws.filter_budget_percent,
     );
     let fanout_thread = hub.spawn()?;
     tokio::spawn(connection::heartbeats(hub.clone(), config.ws.heartbeat));
