@@ -236,6 +236,47 @@ fn a_filter_too_costly_alone_is_refused_before_it_joins_the_shared_instance() {
 }
 
 #[test]
+fn filters_each_within_budget_cannot_add_up_past_the_deadline() {
+    let (registry, _, _tmp) = registry();
+    let fleet = registry.slot("fleet").unwrap();
+    let names: Vec<String> = (0..5_000).map(|i| format!("DAL{i}")).collect();
+    let subjects =
+        || columns::subjects(names.iter().enumerate().map(|(i, n)| subject(i as u64, n)));
+    let trial = FilterTrial {
+        probe: subjects(),
+        budget_percent: 40,
+    };
+    // Ten subscribers, each with 2,000 prefixes of its own: each takes
+    // milliseconds alone (10 million comparisons), all of them together
+    // more than the 50 ms deadline.
+    let outcomes: Vec<Result<u32, FilterError>> = (0..10)
+        .map(|k| {
+            let prefixes: Vec<String> = (0..2_000).map(|i| format!("Q{k}x{i}*")).collect();
+            let params = serde_json::json!({ "callsigns": prefixes }).to_string();
+            fleet.compile_filter(&params, &trial)
+        })
+        .collect();
+    let refused: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(!refused.is_empty(), "ten costly filters were all taken");
+    assert!(
+        refused
+            .iter()
+            .all(|e| e.contains("already take") || e.contains("took more than")),
+        "{refused:?}"
+    );
+    // Those taken fit: the shared call does not fault.
+    for _ in 0..3 {
+        let batch = fleet.match_batch(&subjects(), 40).unwrap();
+        assert!(batch.too_costly.is_empty(), "{:?}", batch.too_costly);
+    }
+    let status = fleet.snapshot();
+    assert_eq!((status.status, status.faults), (Status::Active, 0));
+}
+
+#[test]
 fn a_filter_that_faults_the_shared_call_is_dropped_alone_and_the_plugin_is_not_quarantined() {
     let (registry, _, _tmp) = registry();
     let fleet = registry.slot("fleet").unwrap();

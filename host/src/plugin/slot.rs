@@ -5,9 +5,10 @@
 //! counts calls and faults and quarantines a plugin after `fault_threshold`
 //! consecutive faults, until its file changes.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use parking_lot::Mutex;
@@ -83,6 +84,16 @@ pub enum FilterError {
 /// Rust filter's 50, 100 ms of a Python one's 500.
 pub const DEFAULT_FILTER_BUDGET_PERCENT: u64 = 20;
 
+/// The share of a filter plugin's deadline its subscribers' filters may
+/// take together, by what each took alone (the rest is headroom: a batch
+/// costs more than the sum of its filters' trials, and machines stall).
+pub const CAPACITY_PERCENT: u64 = 60;
+
+/// What a version's subscribers' filters may take together.
+fn capacity(version: &Version) -> Duration {
+    Duration::from_millis(version.manifest.limits.call_timeout_ms * CAPACITY_PERCENT / 100)
+}
+
 /// A subscriber's budget in a version's calls: `percent` of its deadline,
 /// at least 1 ms.
 fn budget_ms(version: &Version, percent: u64) -> u64 {
@@ -127,7 +138,7 @@ fn judge(
     params: &str,
     probe: &Subjects,
     budget_percent: u64,
-) -> Result<(), FilterError> {
+) -> Result<Duration, FilterError> {
     let budget_ms = budget_ms(version, budget_percent);
     let mut matching = false;
     let answer = version.trial(
@@ -137,17 +148,19 @@ fn judge(
                 unreachable!("a filter's version");
             };
             let compiled = p.call_compile(&mut *store, 0, params)?;
-            if compiled.is_ok() {
-                matching = true;
-                store.set_epoch_deadline(super::version::deadline_ticks(budget_ms));
-                p.call_match_batch(&mut *store, probe)?;
+            if compiled.is_err() {
+                return Ok(compiled.map(|()| Duration::ZERO));
             }
-            Ok(compiled)
+            matching = true;
+            store.set_epoch_deadline(super::version::deadline_ticks(budget_ms));
+            let started = Instant::now();
+            p.call_match_batch(&mut *store, probe)?;
+            Ok(Ok(started.elapsed()))
         },
     );
     let flights = probe.flight_uid.len();
     match answer {
-        Ok(compiled) => compiled.map_err(FilterError::Rejected),
+        Ok(cost) => cost.map_err(FilterError::Rejected),
         Err(Fault::Timeout { .. }) if matching => Err(FilterError::TooCostly(format!(
             "this filter, tried alone on {flights} flights, took more than {budget_ms} ms \
              ({budget_percent}% of the plugin's deadline, what one subscriber's filter may take)"
@@ -186,6 +199,8 @@ pub struct Slot {
     health: Mutex<Health>,
     stats: CallStats,
     filters: FilterParams,
+    /// What each compiled filter took alone when it was last tried.
+    filter_costs: Mutex<BTreeMap<u32, Duration>>,
     next_filter_id: AtomicU32,
     events: EventSink,
     fallback: Option<Fallback>,
@@ -253,6 +268,7 @@ impl Slot {
             health: Mutex::new(Health::default()),
             stats: CallStats::default(),
             filters: FilterParams::default(),
+            filter_costs: Mutex::new(BTreeMap::new()),
             next_filter_id: AtomicU32::new(1),
             events,
             fallback: None,
@@ -348,7 +364,8 @@ impl Slot {
     /// ever runs them.
     pub fn compile_filter(&self, params: &str, trial: &FilterTrial) -> Result<u32, FilterError> {
         let version = self.callable(Kind::SubscriptionFilter)?;
-        judge(&version, params, &trial.probe, trial.budget_percent)?;
+        let cost = judge(&version, params, &trial.probe, trial.budget_percent)?;
+        self.has_room_for(&version, cost)?;
         let id = self.next_filter_id.fetch_add(1, Ordering::Relaxed);
         let answer = self.run(Kind::SubscriptionFilter, |store, instance| match instance {
             WorldInstance::SubscriptionFilter(p) => p.call_compile(store, id, params),
@@ -356,11 +373,32 @@ impl Slot {
         })?;
         answer.map_err(FilterError::Rejected)?;
         self.filters.lock().insert(id, params.to_string());
+        self.filter_costs.lock().insert(id, cost);
         Ok(id)
+    }
+
+    /// Whether a filter that took `cost` alone fits beside the others in
+    /// the shared call: their costs together within [`CAPACITY_PERCENT`]
+    /// of the deadline. Many filters each within its budget must not add
+    /// up past the deadline either.
+    fn has_room_for(&self, version: &Version, cost: Duration) -> Result<(), FilterError> {
+        let taken: Duration = self.filter_costs.lock().values().sum();
+        let capacity = capacity(version);
+        if taken + cost <= capacity {
+            return Ok(());
+        }
+        Err(FilterError::TooCostly(format!(
+            "this filter takes {} ms alone, and the plugin's subscribers' filters already take {} ms \
+             of the {} ms the plugin may spend on a batch",
+            cost.as_millis(),
+            taken.as_millis(),
+            capacity.as_millis()
+        )))
     }
 
     /// Forgets a compiled filter.
     pub fn release_filter(&self, id: u32) -> Result<(), CallError> {
+        self.filter_costs.lock().remove(&id);
         if self.filters.lock().remove(&id).is_none() {
             // Already dropped (judged too costly): the instance that knew
             // it was thrown away.
@@ -418,7 +456,8 @@ impl Slot {
     }
 
     /// Tries every compiled filter alone on `subjects`; drops those that
-    /// fail and says why.
+    /// fail alone, then, while the rest together would not fit in the
+    /// plugin's capacity, the costliest; says why for each dropped.
     fn drop_costly_filters(
         &self,
         version: &Version,
@@ -432,11 +471,37 @@ impl Slot {
             .map(|(id, params)| (*id, params.clone()))
             .collect();
         let mut dropped = Vec::new();
+        let mut kept: Vec<(u32, Duration)> = Vec::new();
         for (id, params) in filters {
-            if let Err(e) = judge(version, &params, subjects, budget_percent) {
-                self.filters.lock().remove(&id);
-                dropped.push((id, e.to_string()));
+            match judge(version, &params, subjects, budget_percent) {
+                Ok(cost) => kept.push((id, cost)),
+                Err(e) => dropped.push((id, e.to_string())),
             }
+        }
+        // Cheapest first: the filters that fit are the most subscribers'.
+        kept.sort_by_key(|(_, cost)| *cost);
+        let capacity = capacity(version);
+        let mut total = Duration::ZERO;
+        for (id, cost) in kept {
+            total += cost;
+            if total <= capacity {
+                self.filter_costs.lock().insert(id, cost);
+                continue;
+            }
+            dropped.push((
+                id,
+                format!(
+                    "this filter took {} ms alone on {} flights, the costliest of the plugin's \
+                     subscribers' filters, which together ran past the {} ms it may spend on a batch",
+                    cost.as_millis(),
+                    subjects.flight_uid.len(),
+                    capacity.as_millis()
+                ),
+            ));
+        }
+        for (id, _) in &dropped {
+            self.filters.lock().remove(id);
+            self.filter_costs.lock().remove(id);
         }
         dropped
     }
