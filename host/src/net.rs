@@ -286,7 +286,7 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
             }
         }
     }
-    Ok(limit.rlim_cur as u64)
+    Ok(limit.rlim_cur)
 }
 
 /// File descriptors this process has open, and its limit (Linux: read
@@ -301,7 +301,7 @@ pub fn open_files() -> Option<(u64, u64)> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return None;
     }
-    Some((open, limit.rlim_cur as u64))
+    Some((open, limit.rlim_cur))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::gateway::{Gateway, create_key, wait_for};
+use crate::gateway::{Gateway, create_key, rss_mb, wait_for};
 use crate::ws_client::Ws;
 
 /// `swim serve` on a small simulated world, with a system key as the
@@ -32,17 +32,6 @@ fn start(dir: &Path) -> Gateway {
 
 fn key(dir: &Path, tier: &str) -> String {
     create_key(dir, &["--tier", tier, "--owner", tier])
-}
-
-/// The server's resident memory, MB.
-pub fn rss_mb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap();
-    kb / 1024
 }
 
 /// The next error or `subscribed` answer (skipping events).
@@ -203,16 +192,8 @@ fn a_connections_channels_are_bounded_by_its_tier() {
 
 /// A raw WebSocket on `url`: the upgrade sent, its 101 read.
 fn raw_websocket(url: &str) -> std::net::TcpStream {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("ws://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut tcp = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        tcp,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .unwrap();
+    use std::io::Read;
+    let mut tcp = crate::ws_client::raw_upgrade(url);
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {

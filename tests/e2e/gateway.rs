@@ -470,3 +470,18 @@ pub fn feed_server(body: Arc<Mutex<Vec<u8>>>) -> String {
     });
     url
 }
+
+/// A process's resident memory, KB.
+pub fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+/// A process's resident memory, MB.
+pub fn rss_mb(pid: u32) -> u64 {
+    rss_kb(pid) / 1024
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::gateway::{Gateway, create_key, wait_for};
+use crate::gateway::{Gateway, create_key, rss_mb, wait_for};
 use crate::ws_client::{Ended, Ws};
 
 /// `swim serve` on a small simulated world.
@@ -21,16 +21,6 @@ fn start(dir: &Path) -> Gateway {
     let key = create_key(dir, &["--tier", "system", "--owner", "tests"]);
     let config = config.to_str().unwrap().to_string();
     Gateway::start_keyed(&["serve", "--config", &config], dir, Some(key))
-}
-
-fn rss_mb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap();
-    kb / 1024
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::gateway::{Gateway, create_key, wait_for};
+use crate::gateway::{Gateway, create_key, rss_kb, wait_for};
 use crate::ws_client::{Ended, Ws};
 
 /// `swim serve` on the simulator, with fast heartbeats and key re-checks.
@@ -444,15 +444,6 @@ impl Drop for StopOnDrop<'_> {
     }
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap()
-}
-
 /// What a client marked slow reads to its close: the seqs it got (after
 /// `last_read`), the error, the close code.
 fn read_to_the_close(slow: &mut Ws, last_read: u64) -> (Vec<u64>, Value, u16) {
@@ -805,16 +796,8 @@ fn closes_are_answered_oversized_frames_get_1009_and_silent_peers_are_closed() {
 /// Opens a WebSocket by hand, reads nothing for `quiet`, then everything
 /// the server sent until it closed the connection.
 fn silent_peer(url: &str, quiet: Duration) -> Vec<u8> {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("ws://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut tcp = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        tcp,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .unwrap();
+    use std::io::Read;
+    let mut tcp = crate::ws_client::raw_upgrade(url);
     std::thread::sleep(quiet);
     tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut all = Vec::new();

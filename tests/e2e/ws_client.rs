@@ -191,3 +191,20 @@ impl Ws {
         let _ = self.socket.flush();
     }
 }
+
+/// A WebSocket opened by hand on `url`: the upgrade request sent, nothing
+/// read (for tests that must control every byte, which a library would
+/// not let them).
+pub fn raw_upgrade(url: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let rest = url.strip_prefix("ws://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut tcp = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        tcp,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    tcp
+}

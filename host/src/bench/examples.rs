@@ -166,8 +166,7 @@ fn filters(
     let time = |slot: &Slot| {
         time_median(rounds, || {
             slot.match_batch(&subjects, DEFAULT_FILTER_BUDGET_PERCENT)
-                .expect("match")
-                .matches;
+                .expect("match");
         })
     };
     Ok((time(ours), time(rust)))
