@@ -179,6 +179,34 @@ fn a_quarantined_override_gives_way_to_the_builtin_until_its_file_changes() {
 }
 
 #[test]
+fn a_manifest_over_the_operators_ceiling_is_refused_naming_it() {
+    let (_tmp, dir) = common::plugins_dir();
+    put(
+        &dir,
+        "bad.toml",
+        detector_manifest("bad", "", THRESHOLD).as_bytes(),
+    );
+    put(&dir, "bad.wasm", &guest("misbehave"));
+    // The manifest asks for 16 MiB; this operator allows 8.
+    let policy = swim::plugin::Policy {
+        ceiling: swim::plugin::manifest::Limits {
+            memory_mb: 8,
+            ..swim::plugin::manifest::CEILING
+        },
+        ..Default::default()
+    };
+    let (registry, _watch) =
+        watcher::open_watched_with(dir.clone(), None, Recorder::default().sink(), policy).unwrap();
+    let status = registry.slot("bad").unwrap().snapshot();
+    assert_eq!(status.status, Status::Failed);
+    let why = status.rejected.unwrap();
+    assert!(
+        why.contains("memory_mb = 16 is over the gateway's ceiling of 8"),
+        "{why}"
+    );
+}
+
+#[test]
 fn a_fixed_file_restores_a_faulting_plugin() {
     let (_tmp, dir, registry, _, _watch) = open("panic");
     for _ in 0..THRESHOLD - 1 {

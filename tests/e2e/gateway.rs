@@ -377,6 +377,7 @@ pub fn config(dir: &Path, source: swim::server::SourceConfig) -> swim::server::S
         database: None,
         cluster: None,
         http: Default::default(),
+        plugins: Default::default(),
     }
 }
 

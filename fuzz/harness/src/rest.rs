@@ -59,6 +59,7 @@ impl Gateway {
             database: None,
             cluster: None,
             http: Default::default(),
+            plugins: Default::default(),
         };
         let shutdown = Shutdown::new();
         let signal = shutdown.clone();

@@ -238,6 +238,7 @@ pub(super) fn sim_config(dir: &std::path::Path, flights: usize, speed: f64) -> S
             per_address: 0,
             ..Default::default()
         },
+        plugins: Default::default(),
     }
 }
 

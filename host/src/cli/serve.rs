@@ -200,6 +200,8 @@ struct FileConfig {
     websocket: FileWebSocket,
     #[serde(default)]
     http: FileHttp,
+    #[serde(default)]
+    plugins: FilePlugins,
     tls: Option<FileTls>,
     cluster: Option<FileCluster>,
     database: Option<FileDatabase>,
@@ -250,6 +252,18 @@ struct FileWebSocket {
     /// The share of a filter plugin's deadline one subscriber's filter may
     /// take alone on every flight, percent.
     filter_budget_percent: Option<u64>,
+}
+
+/// `[plugins]`: what the plugins directory may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePlugins {
+    /// The largest component file, MiB.
+    max_component_mb: Option<u64>,
+    /// The most a manifest's `[limits]` may ask for.
+    max_call_timeout_ms: Option<u64>,
+    max_memory_mb: Option<u64>,
+    max_fault_threshold: Option<u32>,
 }
 
 /// `[http]`: what every accepted connection is held to.
@@ -356,6 +370,15 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     http.per_address = h.max_connections_per_address.unwrap_or(http.per_address);
     http.first_request = seconds(h.first_request_timeout_s, http.first_request);
     http.idle = seconds(h.idle_timeout_s, http.idle);
+    let p = &file.plugins;
+    let plugins = &mut config.plugins;
+    if let Some(mb) = p.max_component_mb {
+        plugins.max_component_bytes = mb.max(1) << 20;
+    }
+    let ceiling = &mut plugins.ceiling;
+    ceiling.call_timeout_ms = p.max_call_timeout_ms.unwrap_or(ceiling.call_timeout_ms);
+    ceiling.memory_mb = p.max_memory_mb.unwrap_or(ceiling.memory_mb);
+    ceiling.fault_threshold = p.max_fault_threshold.unwrap_or(ceiling.fault_threshold);
     run_server(listen, config, Vec::new())
 }
 
@@ -484,6 +507,7 @@ fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
         database: cli.database.clone(),
         cluster: None,
         http: Default::default(),
+        plugins: Default::default(),
     }
 }
 

@@ -18,8 +18,9 @@ pub struct Limits {
     pub fault_threshold: u32,
 }
 
-/// The most a manifest may give its plugin: a plugin cannot raise its
-/// own limits past what the gateway allows.
+/// The most a manifest may give its plugin by default (`[plugins]` in the
+/// config file sets the operator's own): a plugin cannot raise its own
+/// limits past what the gateway allows.
 pub const CEILING: Limits = Limits {
     call_timeout_ms: 5_000,
     memory_mb: 512,
@@ -27,26 +28,27 @@ pub const CEILING: Limits = Limits {
 };
 
 impl Limits {
-    /// Whether every limit is within [`CEILING`]; the error names the one
+    /// Whether every limit is within `ceiling`; the error names the one
     /// over it.
-    fn within_ceiling(&self) -> Result<(), String> {
+    pub fn within(&self, ceiling: &Limits) -> Result<(), ManifestError> {
         let over = [
             (
                 "call_timeout_ms",
                 self.call_timeout_ms,
-                CEILING.call_timeout_ms,
+                ceiling.call_timeout_ms,
             ),
-            ("memory_mb", self.memory_mb, CEILING.memory_mb),
+            ("memory_mb", self.memory_mb, ceiling.memory_mb),
             (
                 "fault_threshold",
                 u64::from(self.fault_threshold),
-                u64::from(CEILING.fault_threshold),
+                u64::from(ceiling.fault_threshold),
             ),
         ];
         match over.into_iter().find(|(_, value, max)| value > max) {
-            Some((name, value, max)) => Err(format!(
-                "{name} = {value} is over the gateway's ceiling of {max}"
-            )),
+            Some((name, value, max)) => Err(ManifestError::Field {
+                field: "limits",
+                message: format!("{name} = {value} is over the gateway's ceiling of {max}"),
+            }),
             None => Ok(()),
         }
     }
@@ -188,9 +190,6 @@ impl Manifest {
                 "call_timeout_ms, memory_mb and fault_threshold must be above 0".into(),
             );
         }
-        if let Err(message) = self.limits.within_ceiling() {
-            return field("limits", message);
-        }
         if self.kind != Kind::Detector && self.reads.is_some() {
             return field(
                 "reads",
@@ -286,19 +285,26 @@ mod tests {
 
     #[test]
     fn a_plugin_cannot_raise_its_limits_past_the_ceiling() {
-        let manifest = |limits: &str| {
-            Manifest::parse(&format!("kind = \"detector\"\n[limits]\n{limits}"), "x")
+        let within = |limits: &str, ceiling: &Limits| {
+            let text = format!("kind = \"detector\"\n[limits]\n{limits}");
+            let manifest = Manifest::parse(&text, "x").unwrap();
+            manifest.limits.within(ceiling).map_err(|e| e.to_string())
         };
-        let err = manifest("memory_mb = 4096").unwrap_err().to_string();
+        let err = within("memory_mb = 4096", &CEILING).unwrap_err();
         assert!(
             err.contains("memory_mb = 4096 is over the gateway's ceiling of 512"),
             "{err}"
         );
-        let err = manifest("call_timeout_ms = 600000")
-            .unwrap_err()
-            .to_string();
+        let err = within("call_timeout_ms = 600000", &CEILING).unwrap_err();
         assert!(err.contains("call_timeout_ms"), "{err}");
-        assert!(manifest("memory_mb = 512\ncall_timeout_ms = 5000").is_ok());
+        assert!(within("memory_mb = 512\ncall_timeout_ms = 5000", &CEILING).is_ok());
+        // The operator's own ceiling.
+        let tight = Limits {
+            memory_mb: 32,
+            ..CEILING
+        };
+        let err = within("memory_mb = 64", &tight).unwrap_err();
+        assert!(err.contains("ceiling of 32"), "{err}");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub struct Loader {
     engine: PluginEngine,
     optimized: Linker<Sandbox>,
     baseline: Linker<Sandbox>,
+    policy: super::Policy,
 }
 
 impl Loader {
@@ -36,7 +37,19 @@ impl Loader {
             engine,
             optimized,
             baseline,
+            policy: super::Policy::default(),
         })
+    }
+
+    /// The loader, holding files and manifests to `policy`.
+    pub fn with_policy(mut self, policy: super::Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// What files and manifests it accepts.
+    pub fn policy(&self) -> &super::Policy {
+        &self.policy
     }
 
     /// Whether an optimized build of these bytes is cached (loading it takes
@@ -63,6 +76,7 @@ impl Loader {
             Some(text) => Manifest::parse(text, &source.name)?,
             None => Manifest::implied(&source.name, world),
         };
+        manifest.limits.within(&self.policy.ceiling)?;
         if manifest.kind != world {
             return Err(Invalid::WrongWorld {
                 found: world,
@@ -119,7 +133,17 @@ impl Registry {
         cache_dir: Option<PathBuf>,
         events: EventSink,
     ) -> anyhow::Result<Arc<Self>> {
-        let loader = Loader::new(cache_dir)?;
+        Self::open_with(dir, cache_dir, events, super::Policy::default())
+    }
+
+    /// Like `open`, holding the directory's files to `policy`.
+    pub fn open_with(
+        dir: Option<PathBuf>,
+        cache_dir: Option<PathBuf>,
+        events: EventSink,
+        policy: super::Policy,
+    ) -> anyhow::Result<Arc<Self>> {
+        let loader = Loader::new(cache_dir)?.with_policy(policy);
         let registry = Arc::new_cyclic(|this| Registry {
             loader,
             this: this.clone(),
@@ -161,7 +185,7 @@ impl Registry {
     fn load(&self, name: &str, tier: Tier) {
         let _one_at_a_time = self.reloading.lock();
         let slot = self.slot_or_new(name);
-        match source::resolve(self.dir(), name) {
+        match source::resolve(self.dir(), name, self.loader.policy()) {
             Ok(Some(source)) => self.install(&slot, source, tier),
             Ok(None) => self.unload(name, &slot),
             Err(e) => self.fail(name, &slot, e.to_string()),
@@ -271,7 +295,7 @@ impl Registry {
         Box::new(move |filters| {
             let registry = this.upgrade()?;
             // Without a directory, resolving finds only the built-in.
-            let source = source::resolve(None, &name).ok()??;
+            let source = source::resolve(None, &name, registry.loader.policy()).ok()??;
             match registry.loader.load(&source, filters, Tier::Optimized) {
                 Ok(version) => Some(Arc::new(version)),
                 Err(e) => {

@@ -299,8 +299,11 @@ impl Slot {
 
     /// Makes `version` current, lifting any quarantine.
     pub fn install(&self, version: Arc<Version>) {
+        // Under the health lock, as a fallback's swap is: neither lands
+        // half inside the other.
+        let mut health = self.health.lock();
         self.current.store(Some(version));
-        *self.health.lock() = Health::default();
+        *health = Health::default();
     }
 
     /// Replaces the current version with another build of the same file
@@ -605,17 +608,20 @@ impl Slot {
             return;
         };
         // Only if the quarantined version is still the current one (a
-        // reload may have replaced it meanwhile).
+        // reload may have replaced it meanwhile); the swap and the health
+        // that explains it under one lock, as `install` does.
+        let mut health = self.health.lock();
         let current = self.current();
         if !current.is_some_and(|c| std::ptr::eq(c.as_ref(), quarantined)) {
             return;
         }
         self.current.store(Some(builtin.clone()));
-        *self.health.lock() = Health {
+        *health = Health {
             rejected: Some(format!("{why}; the built-in runs until the file changes")),
             last_error: Some(why.to_string()),
             ..Health::default()
         };
+        drop(health);
         tracing::warn!(plugin = %self.name, "the quarantined file's version gave way to the built-in");
         (self.events)(PluginEvent::about(PluginAction::Loaded, &builtin, None));
     }

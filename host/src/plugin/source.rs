@@ -88,16 +88,22 @@ pub enum SourceError {
 /// Resolves `name`: `NAME.wasm` in `dir` overrides the built-in; `NAME.toml`
 /// in `dir` overrides the built-in's manifest. `Ok(None)`: nothing by that
 /// name exists any more.
-pub fn resolve(dir: Option<&Path>, name: &str) -> Result<Option<Source>, SourceError> {
+///
+/// Files are checked against `policy` before they are read.
+pub fn resolve(
+    dir: Option<&Path>,
+    name: &str,
+    policy: &super::Policy,
+) -> Result<Option<Source>, SourceError> {
     let builtin = builtin(name);
     let wasm_path = dir.map(|d| d.join(format!("{name}.wasm")));
     let toml_path = dir.map(|d| d.join(format!("{name}.toml")));
     let manifest = match toml_path.filter(|p| p.exists()) {
-        Some(path) => Some(read_text(&path)?),
+        Some(path) => Some(read_text(&path, policy.max_manifest_bytes)?),
         None => builtin.as_ref().map(|b| b.manifest.to_string()),
     };
     if let Some(path) = wasm_path.filter(|p| p.exists()) {
-        let bytes = read_bounded(&path, "component", MAX_COMPONENT_BYTES)?;
+        let bytes = read_bounded(&path, "component", policy.max_component_bytes)?;
         return Ok(Some(Source {
             name: name.into(),
             origin: Origin::File(path),
@@ -117,14 +123,14 @@ pub fn resolve(dir: Option<&Path>, name: &str) -> Result<Option<Source>, SourceE
     }
 }
 
-/// The largest component file loaded, bytes (a Python or JavaScript
-/// component is 12-18 MB).
+/// The largest component file loaded by default, bytes (a Python or
+/// JavaScript component is 12-18 MB).
 pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
-/// The largest manifest file loaded, bytes.
+/// The largest manifest file loaded by default, bytes.
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
 
-fn read_text(path: &Path) -> Result<String, SourceError> {
-    let bytes = read_bounded(path, "manifest", MAX_MANIFEST_BYTES)?;
+fn read_text(path: &Path, limit: u64) -> Result<String, SourceError> {
+    let bytes = read_bounded(path, "manifest", limit)?;
     String::from_utf8(bytes).map_err(|e| SourceError::Read {
         path: path.to_path_buf(),
         error: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
@@ -209,7 +215,7 @@ mod tests {
     fn resolve_within_5_s(dir: &Path, name: &str) -> Result<Option<Source>, SourceError> {
         let (dir, name) = (dir.to_path_buf(), name.to_string());
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || tx.send(resolve(Some(&dir), &name)));
+        std::thread::spawn(move || tx.send(resolve(Some(&dir), &name, &Default::default())));
         rx.recv_timeout(std::time::Duration::from_secs(5))
             .expect("resolving did not finish within 5 s (blocked on the file?)")
     }

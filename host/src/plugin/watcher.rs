@@ -37,6 +37,16 @@ pub fn open_watched(
     cache_dir: Option<PathBuf>,
     events: EventSink,
 ) -> anyhow::Result<(Arc<Registry>, DirWatcher)> {
+    open_watched_with(dir, cache_dir, events, super::Policy::default())
+}
+
+/// Like `open_watched`, holding the directory's files to `policy`.
+pub fn open_watched_with(
+    dir: PathBuf,
+    cache_dir: Option<PathBuf>,
+    events: EventSink,
+    policy: super::Policy,
+) -> anyhow::Result<(Arc<Registry>, DirWatcher)> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating the plugins dir {}", dir.display()))?;
     let (tx, rx) = mpsc::channel::<String>();
@@ -55,7 +65,7 @@ pub fn open_watched(
     watcher
         .watch(&dir, RecursiveMode::NonRecursive)
         .with_context(|| format!("watching {}", dir.display()))?;
-    let registry = Registry::open(Some(dir.clone()), cache_dir, events)?;
+    let registry = Registry::open_with(Some(dir.clone()), cache_dir, events, policy)?;
     let reloads = registry.clone();
     std::thread::Builder::new()
         .name("plugin-reload".into())

@@ -108,6 +108,9 @@ pub struct ServerConfig {
     /// Per-address cap, first-request deadline and idle timeout of
     /// accepted connections.
     pub http: crate::net::ConnectionLimits,
+    /// What the plugins directory may hold: file sizes, the ceiling on
+    /// manifests' limits.
+    pub plugins: crate::plugin::Policy,
 }
 
 /// Access control settings.
@@ -622,7 +625,9 @@ async fn open_registry(
 ) -> anyhow::Result<(Arc<Registry>, watcher::DirWatcher)> {
     let dir = config.plugins_dir.clone();
     let cache = config.data_dir.join("cache");
-    tokio::task::spawn_blocking(move || watcher::open_watched(dir, Some(cache), sink)).await?
+    let policy = config.plugins.clone();
+    tokio::task::spawn_blocking(move || watcher::open_watched_with(dir, Some(cache), sink, policy))
+        .await?
 }
 
 /// Plugin events go to the pipeline, which stamps them into the change
