@@ -745,10 +745,19 @@ fn use_plugin_filter(
     spec: &super::filter::PluginSpec,
     rate: &mut MessageRate,
 ) -> Result<(), super::hub::FilterRefusal> {
-    if !hub.has_compiled(spec) {
-        rate.admit_trial().map_err(|m| ("RATE_LIMITED", m))?;
+    if hub.has_compiled(spec) {
+        return hub.use_plugin_filter(client, spec);
     }
-    hub.use_plugin_filter(client, spec)
+    rate.admit_trial().map_err(|m| ("RATE_LIMITED", m))?;
+    // A trial runs the plugin on every flight (milliseconds): the runtime
+    // is told this worker blocks, so other connections' tasks move on.
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(|| hub.use_plugin_filter(client, spec))
+    } else {
+        hub.use_plugin_filter(client, spec)
+    }
 }
 
 /// `RESUME_GAP` for a position the feed cannot serve: why, and where the
