@@ -507,7 +507,7 @@ fn a_client_that_stops_reading_is_closed_alone_and_resumes_without_loss() {
             Duration::from_secs(120),
             || (closes() >= 1).then_some(()),
         );
-        // Marked, it has 2 s to take what is being written to it and its
+        // Marked, it has 5 s to take what is being written to it and its
         // SLOW_CONSUMER (after that the connection is dropped, and it
         // resumes from the last seq it has).
         slow_ending = Some(read_to_the_close(&mut slow, last_read));

@@ -385,7 +385,7 @@ fn count_written(metrics: &super::metrics::FanoutMetrics, frames: &[Frame]) {
 
 /// How long a client being closed gets to take what is already being
 /// written to it (and its closing error).
-const CLOSING_GRACE: Duration = Duration::from_secs(2);
+const CLOSING_GRACE: Duration = Duration::from_secs(5);
 
 /// Frames written per flush at most.
 const WRITE_BATCH: usize = 64;
