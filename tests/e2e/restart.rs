@@ -70,3 +70,36 @@ fn a_killed_gateway_resumes_its_flights_and_seq_without_loss() {
 fn strip(e: &Value) -> (Value, Value, Value) {
     (e["seq"].clone(), e["type"].clone(), e["data"].clone())
 }
+
+#[test]
+fn a_second_gateway_on_the_same_data_dir_is_refused_and_the_first_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(DEMO, tmp.path());
+    let before = last_seq(&gw);
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_swim"))
+        .args(DEMO)
+        .args(["--port", "0", "--data-dir"])
+        .arg(tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_for(
+        "the second gateway to exit",
+        Duration::from_secs(60),
+        || second.try_wait().unwrap(),
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another gateway (process"),
+        "{stderr}"
+    );
+    // The first is untouched: it goes on committing.
+    wait_for(
+        "new cycles on the first gateway",
+        Duration::from_secs(60),
+        || (last_seq(&gw) > before + 50).then_some(()),
+    );
+}

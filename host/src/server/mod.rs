@@ -5,11 +5,13 @@
 //! Shutdown (the future resolving): stop taking requests and snapshots,
 //! let the cycle in flight commit, stop.
 //!
+//! - `lock`: one gateway per data directory.
 //! - `leader`: the pipeline and the source, over a restored store.
 //! - `member`: a cluster member following, then leading (docs/CLUSTER.md).
 
 mod adl;
 mod leader;
+mod lock;
 mod member;
 
 use std::future::Future;
@@ -177,6 +179,8 @@ pub async fn run_observed(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    // Before anything in it is opened: one gateway per data directory.
+    let _data_dir = lock::DataDirLock::acquire(&config.data_dir)?;
     // A bad certificate refuses the start before anything else is opened.
     let tls = match &config.tls {
         Some(files) => Some((files.load()?, files.clone())),
