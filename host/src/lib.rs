@@ -31,6 +31,7 @@ pub mod shutdown;
 pub mod source;
 pub mod store;
 pub mod telemetry;
+pub mod text;
 pub mod time;
 pub mod tls;
 pub mod tmi;

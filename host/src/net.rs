@@ -6,6 +6,7 @@
 //! process runs out and every request times out.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -57,53 +58,102 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// Open connections counted by key (per client address here, per API key
+/// in `auth`), each held by a [`Claim`] that gives its place back when it
+/// is dropped, however the connection ends.
+#[derive(Debug)]
+pub struct Tally<K> {
+    open: Mutex<HashMap<K, u32>>,
+}
+
+impl<K> Default for Tally<K> {
+    fn default() -> Self {
+        Tally {
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Tally<K> {
+    /// A claim on one more for `key`, if `admits` (given how many `key`
+    /// holds now) says so.
+    pub fn claim(self: &Arc<Self>, key: K, admits: impl FnOnce(u32) -> bool) -> Option<Claim<K>> {
+        let mut open = self.open.lock();
+        let n = open.entry(key.clone()).or_default();
+        if !admits(*n) {
+            if *n == 0 {
+                open.remove(&key);
+            }
+            return None;
+        }
+        *n += 1;
+        Some(Claim {
+            tally: self.clone(),
+            key,
+        })
+    }
+
+    /// How many `key` holds.
+    pub fn count(&self, key: &K) -> u32 {
+        self.open.lock().get(key).copied().unwrap_or(0)
+    }
+
+    /// How many each key holds.
+    pub fn by_key(&self) -> Vec<(K, u32)> {
+        self.open
+            .lock()
+            .iter()
+            .map(|(k, n)| (k.clone(), *n))
+            .collect()
+    }
+
+    /// How many in all.
+    pub fn total(&self) -> u32 {
+        self.open.lock().values().sum()
+    }
+}
+
+/// One open connection's place in a [`Tally`], given back on drop.
+#[derive(Debug)]
+pub struct Claim<K: Hash + Eq> {
+    tally: Arc<Tally<K>>,
+    key: K,
+}
+
+impl<K: Hash + Eq> Drop for Claim<K> {
+    fn drop(&mut self) {
+        let mut open = self.tally.open.lock();
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// Connections open per address.
 #[derive(Debug, Default)]
 pub struct AddressTable {
-    open: Mutex<HashMap<IpAddr, usize>>,
+    open: Arc<Tally<IpAddr>>,
     /// Connections refused for their address's cap.
     pub refused: AtomicU64,
 }
 
 impl AddressTable {
-    /// A ticket for one more connection from `ip`, unless it has `cap`
+    /// A claim for one more connection from `ip`, unless it has `cap`
     /// open (0: no cap).
-    fn admit(self: &Arc<Self>, ip: IpAddr, cap: usize) -> Option<Ticket> {
-        let mut open = self.open.lock();
-        let n = open.entry(ip).or_default();
-        if cap > 0 && *n >= cap {
+    fn admit(&self, ip: IpAddr, cap: usize) -> Option<Claim<IpAddr>> {
+        let claim = self.open.claim(ip, |n| cap == 0 || (n as usize) < cap);
+        if claim.is_none() {
             self.refused.fetch_add(1, Ordering::Relaxed);
-            return None;
         }
-        *n += 1;
-        Some(Ticket {
-            table: self.clone(),
-            ip,
-        })
+        claim
     }
 
     /// Connections open now, from every address.
-    pub fn open(&self) -> usize {
-        self.open.lock().values().sum()
-    }
-}
-
-/// One open connection's place in the table, given back when it closes.
-#[derive(Debug)]
-struct Ticket {
-    table: Arc<AddressTable>,
-    ip: IpAddr,
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut open = self.table.open.lock();
-        if let Some(n) = open.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.ip);
-            }
-        }
+    pub fn open(&self) -> u32 {
+        self.open.total()
     }
 }
 
@@ -139,7 +189,7 @@ where
                 .table
                 .admit(client_block(peer.ip()), self.limits.per_address)
             {
-                Some(ticket) => return (Guarded::new(io, ticket, self.limits), peer),
+                Some(claim) => return (Guarded::new(io, claim, self.limits), peer),
                 // Closed at once: an answer would cost what the cap saves.
                 None => tracing::debug!(%peer, "connection refused: its address has too many open"),
             }
@@ -156,7 +206,7 @@ where
 /// first-request time), and the server then drops it.
 pub struct Guarded<IO> {
     io: IO,
-    _ticket: Ticket,
+    _claim: Claim<IpAddr>,
     limits: ConnectionLimits,
     /// When anything was last read or written; `None` until the server
     /// first writes (the first request is still awaited).
@@ -168,11 +218,11 @@ pub struct Guarded<IO> {
 }
 
 impl<IO> Guarded<IO> {
-    fn new(io: IO, ticket: Ticket, limits: ConnectionLimits) -> Self {
+    fn new(io: IO, claim: Claim<IpAddr>, limits: ConnectionLimits) -> Self {
         let accepted = Instant::now();
         Guarded {
             io,
-            _ticket: ticket,
+            _claim: claim,
             limits,
             last_activity: None,
             accepted,
@@ -267,23 +317,15 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Guarded<IO> {
 /// (a gateway holds a descriptor per connection; the usual soft limit of
 /// 1,024 is a few hundred idle clients). Returns the limit now in force.
 pub fn raise_open_file_limit() -> io::Result<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit write/read the struct passed by pointer.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                limit = raised;
-            }
+    let limit = open_file_limit()?;
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct passed by pointer.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return Ok(raised.rlim_cur);
         }
     }
     Ok(limit.rlim_cur)
@@ -293,15 +335,20 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
 /// from `/proc`; `None` elsewhere).
 pub fn open_files() -> Option<(u64, u64)> {
     let open = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
+    Some((open, open_file_limit().ok()?.rlim_cur))
+}
+
+/// The open-file limit, soft and hard.
+fn open_file_limit() -> io::Result<libc::rlimit> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes the struct passed by pointer.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return None;
+        return Err(io::Error::last_os_error());
     }
-    Some((open, limit.rlim_cur))
+    Ok(limit)
 }
 
 #[cfg(test)]
@@ -335,9 +382,9 @@ mod tests {
 
     #[test]
     fn an_address_has_at_most_its_cap_open_and_closing_frees_a_place() {
-        let table = Arc::new(AddressTable::default());
+        let table = AddressTable::default();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let held: Vec<Ticket> = (0..3).map(|_| table.admit(ip, 3).unwrap()).collect();
+        let held: Vec<_> = (0..3).map(|_| table.admit(ip, 3).unwrap()).collect();
         assert!(table.admit(ip, 3).is_none());
         assert!(table.admit("192.0.2.2".parse().unwrap(), 3).is_some());
         drop(held);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use rusqlite::params;
 
 use crate::db::{Backend, Database, DbError, PgUrl};
+use crate::text::cut;
 
 /// One audited request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,19 +53,6 @@ impl AuditRow {
         self.client_addr = self.client_addr.map(|a| cut(a, 64));
         self
     }
-}
-
-/// `text` cut to at most `max` bytes (on a character boundary) plus a note
-/// of how many bytes were cut.
-fn cut(text: String, max: usize) -> String {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...(+{} bytes)", &text[..end], text.len() - end)
 }
 
 /// How long and how many audit rows are kept.

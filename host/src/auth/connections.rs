@@ -2,18 +2,16 @@
 //! connection holds a slot for its lifetime and gives it back when the
 //! slot is dropped, however the connection ends.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-
-use parking_lot::Mutex;
 
 use super::keystore::ApiKey;
 use super::shared::SharedLimits;
+use crate::net::{Claim, Tally};
 
 /// Open connections per key id.
 #[derive(Default)]
 pub struct Connections {
-    open: Mutex<HashMap<i64, u32>>,
+    open: Arc<Tally<i64>>,
     /// A cluster's other instances' connections count too.
     shared: Option<Arc<SharedLimits>>,
 }
@@ -43,66 +41,43 @@ impl std::fmt::Display for ConnectionLimit {
     }
 }
 
-/// One open connection's claim; released on drop.
-#[derive(Debug)]
-pub struct ConnectionSlot {
-    connections: Arc<Connections>,
-    key_id: i64,
-}
+/// One open connection's claim on its key's connections; released on drop.
+pub type ConnectionSlot = Claim<i64>;
 
 impl Connections {
     /// Connections limited across a cluster: the others' reported ones count.
     pub fn shared(shared: Arc<SharedLimits>) -> Self {
         Connections {
-            open: Mutex::default(),
+            open: Arc::default(),
             shared: Some(shared),
         }
     }
 
     /// Claims a slot for `key`, or says its limit is reached.
-    pub fn open(self: &Arc<Self>, key: &ApiKey) -> Result<ConnectionSlot, ConnectionLimit> {
+    pub fn open(&self, key: &ApiKey) -> Result<ConnectionSlot, ConnectionLimit> {
         let limit = key.tier.websocket_connections();
         let elsewhere = self
             .shared
             .as_ref()
             .map_or(0, |s| s.peer_connections(key.id));
-        let mut open = self.open.lock();
-        let count = open.entry(key.id).or_default();
-        if *count + elsewhere >= limit {
-            return Err(ConnectionLimit { limit });
-        }
-        *count += 1;
-        Ok(ConnectionSlot {
-            connections: self.clone(),
-            key_id: key.id,
-        })
+        self.open
+            .claim(key.id, |here| here + elsewhere < limit)
+            .ok_or(ConnectionLimit { limit })
     }
 
     /// Connections open for a key.
     pub fn count(&self, key_id: i64) -> u32 {
-        self.open.lock().get(&key_id).copied().unwrap_or(0)
+        self.open.count(&key_id)
     }
 
     /// Connections open, by key id.
     pub fn by_key(&self) -> Vec<(i64, u32)> {
-        self.open.lock().iter().map(|(k, n)| (*k, *n)).collect()
+        self.open.by_key()
     }
 
     /// Connections open in all.
     pub fn total(&self) -> u32 {
-        self.open.lock().values().sum()
-    }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        let mut open = self.connections.open.lock();
-        if let Some(count) = open.get_mut(&self.key_id) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.key_id);
-            }
-        }
+        self.open.total()
     }
 }
 

@@ -308,24 +308,20 @@ async fn write(
     let send = send_all(socket, frames);
     tokio::pin!(send);
     let mut closing = client.closing_watch();
-    let sent = tokio::select! {
-        sent = tokio::time::timeout(config.write_timeout, &mut send) => match sent {
-            Ok(sent) => sent,
-            Err(_) => {
-                // A client this far behind is closed; the frames in flight
-                // still get their chance, so the last seq the client is
-                // told is the last one it has.
-                client.close(Close::slow("a write did not complete in time".into()));
-                match tokio::time::timeout(CLOSING_GRACE, &mut send).await {
-                    Ok(sent) => sent,
-                    Err(_) => return false,
-                }
-            }
-        },
+    let finished = tokio::select! {
+        sent = tokio::time::timeout(config.write_timeout, &mut send) => sent.ok(),
         // Marked slow (or closed) while this write waits on a client that
-        // does not read: a short grace, not the whole write timeout, so
-        // what it holds is let go now.
-        _ = closing.wait_for(Option::is_some).map(drop) => {
+        // does not read.
+        _ = closing.wait_for(Option::is_some).map(drop) => None,
+    };
+    let sent = match finished {
+        Some(sent) => sent,
+        None => {
+            // Too slow (a no-op if it was marked already): the frames in
+            // flight get a short grace, not the whole write timeout, so
+            // the last seq the client is told is the last one it has and
+            // what the write holds is let go soon.
+            client.close(Close::slow("a write did not complete in time".into()));
             match tokio::time::timeout(CLOSING_GRACE, &mut send).await {
                 Ok(sent) => sent,
                 Err(_) => return false,
@@ -580,9 +576,9 @@ impl MessageRate {
 
     fn admit(&mut self, len: usize) -> Verdict {
         if self.window.elapsed() >= Duration::from_secs(1) {
-            let last_trial = self.last_trial;
-            *self = MessageRate::default();
-            self.last_trial = last_trial;
+            self.window = Instant::now();
+            self.count = 0;
+            self.told = false;
         }
         self.count += 1;
         let limit = protocol::CLIENT_MESSAGES_PER_SECOND;

@@ -23,7 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::client::{Client, Subscription};
 use super::filter::{Filter, PluginSpec};
 use super::metrics::FanoutMetrics;
-use super::subject::Subjects;
+use super::subject::{Subject, Subjects};
 use crate::feed::{ChangeFeed, Event, EventBatch};
 use crate::pipeline::Shared;
 use crate::plugin::slot::FilterTrial;
@@ -308,18 +308,16 @@ impl Hub {
         {
             return t.clone();
         }
-        let made_up: Vec<String> = (view.flights.len()..TRIAL_MIN_FLIGHTS)
-            .map(|i| format!("TRL{i}"))
-            .collect();
-        let subjects = view
+        let made_up = (view.flights.len()..TRIAL_MIN_FLIGHTS).map(|i| Subject {
+            callsign: format!("TRL{i}"),
+            ..Default::default()
+        });
+        let subjects: Vec<Subject> = view
             .flights
             .iter()
-            .map(|r| super::subject::Subject::of_record(r))
-            .chain(made_up.iter().map(|c| super::subject::Subject {
-                callsign: c.clone(),
-                ..Default::default()
-            }))
-            .collect::<Vec<_>>();
+            .map(|r| Subject::of_record(r))
+            .chain(made_up)
+            .collect();
         let t = Arc::new(FilterTrial {
             probe: crate::plugin::columns::subjects(subjects.iter().map(|s| s.as_column())),
             budget_percent: self.filter_budget_percent,
@@ -357,16 +355,14 @@ impl Hub {
         self.compiled
             .lock()
             .retain(|_, w| w.upgrade().is_some_and(|c| c.as_ref_key() != dropped));
-        let users: Vec<String> = self
-            .plugin_filters
-            .read()
-            .iter()
-            .filter(|(_, c)| c.as_ref_key() == dropped)
-            .map(|(client, _)| client.clone())
-            .collect();
-        self.plugin_filters
-            .write()
-            .retain(|_, c| c.as_ref_key() != dropped);
+        let mut users = Vec::new();
+        self.plugin_filters.write().retain(|client, c| {
+            let keep = c.as_ref_key() != dropped;
+            if !keep {
+                users.push(client.clone());
+            }
+            keep
+        });
         let clients = self.clients.read();
         for client in users.iter().filter_map(|id| clients.get(id)) {
             tracing::warn!(client = %client.id, plugin = slot.name(), "closing a subscriber whose filter is too costly");
@@ -691,7 +687,7 @@ pub fn select(
 /// the event's serialized payload.
 fn cut_positions(
     event: &Event,
-    entries: &[(super::subject::Subject, std::ops::Range<usize>)],
+    entries: &[(Subject, std::ops::Range<usize>)],
     chosen: &[usize],
 ) -> Utf8Bytes {
     let data = event.data.get();

@@ -173,9 +173,13 @@ impl From<Fields<'_>> for Subject {
 impl Subject {
     /// Fills position, ARTCC and phase from the flight's current record.
     fn complete_from(&mut self, view: &FlightsView) {
-        let Some(record) = view.by_uid(self.flight_uid) else {
-            return;
-        };
+        if let Some(record) = view.by_uid(self.flight_uid) {
+            self.complete_from_record(record);
+        }
+    }
+
+    /// Fills what is missing of position, ARTCC and phase from `record`.
+    fn complete_from_record(&mut self, record: &crate::flight::FlightRecord) {
         if let (None, Some(p)) = (self.lat, record.position.as_ref()) {
             self.lat = Some(p.lat);
             self.lon = Some(p.lon);
@@ -193,31 +197,25 @@ impl Subject {
 
     /// A flight as filters see it, from its record alone.
     pub fn of_record(record: &crate::flight::FlightRecord) -> Subject {
-        let mut s = Subject {
+        let upper = |s: &str| s.to_ascii_uppercase();
+        let mut subject = Subject {
             flight_uid: record.flight_uid,
             callsign: record
                 .identity
                 .as_ref()
-                .map(|i| i.callsign.to_ascii_uppercase())
-                .unwrap_or_default(),
+                .map_or_else(String::new, |i| upper(&i.callsign)),
+            dep: record
+                .flight_plan
+                .as_ref()
+                .map_or_else(String::new, |f| upper(&f.dept_icao)),
+            arr: record
+                .flight_plan
+                .as_ref()
+                .map_or_else(String::new, |f| upper(&f.dest_icao)),
             ..Default::default()
         };
-        if let Some(fp) = &record.flight_plan {
-            s.dep = fp.dept_icao.to_ascii_uppercase();
-            s.arr = fp.dest_icao.to_ascii_uppercase();
-        }
-        if let Some(p) = record.position.as_ref() {
-            s.lat = Some(p.lat);
-            s.lon = Some(p.lon);
-            s.altitude_ft = p.altitude_ft;
-        }
-        if let Some(progress) = &record.progress {
-            s.phase = Some(progress.phase);
-            if let Some(c) = &progress.current_artcc {
-                s.artcc = c.as_str().to_string();
-            }
-        }
-        s
+        subject.complete_from_record(record);
+        subject
     }
 
     /// The subject as the WIT columns carry it.

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 pub use apply::apply;
 
+use crate::text::cut;
 use crate::wit::{IngestItem, ItemError};
 
 /// A parsed body on its way to the pipeline.
@@ -102,28 +103,13 @@ impl IngestReport {
 }
 
 impl ItemProblem {
-    fn new(index: u32, mut field: String, mut error: String) -> ItemProblem {
-        cut(&mut field, 64);
-        cut(&mut error, MAX_MESSAGE);
+    fn new(index: u32, field: String, error: String) -> ItemProblem {
         ItemProblem {
             index,
-            field,
-            error,
+            field: cut(field, 64),
+            error: cut(error, MAX_MESSAGE),
         }
     }
-}
-
-/// Cuts `text` to at most `max` bytes, on a character boundary, marking the cut.
-fn cut(text: &mut String, max: usize) {
-    if text.len() <= max {
-        return;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
-    text.push_str("...");
 }
 
 /// Sorts `details` by item and counts the items they name.
@@ -152,7 +138,7 @@ mod tests {
             report
                 .error_details
                 .iter()
-                .all(|p| p.error.len() <= MAX_MESSAGE + 3)
+                .all(|p| p.error.len() <= MAX_MESSAGE + crate::text::CUT_NOTE)
         );
         let json = serde_json::to_string(&report).unwrap();
         assert!(json.len() < 40_000, "{} bytes", json.len());

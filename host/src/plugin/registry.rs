@@ -280,7 +280,7 @@ impl Registry {
 
     /// Installs the embedded built-in called `name`, if there is one.
     fn fall_back_to_builtin(&self, name: &str, slot: &Slot) -> bool {
-        let Some(version) = self.builtin_loader(name)(slot.filter_params()) else {
+        let Some(version) = self.load_builtin(name, slot.filter_params()) else {
             return false;
         };
         slot.install(version.clone());
@@ -288,22 +288,24 @@ impl Registry {
         true
     }
 
-    /// Loads the embedded built-in called `name` for a slot to fall back
-    /// on (none when the binary has no such plugin).
+    /// The embedded built-in called `name`, compiled (none when the binary
+    /// has no such plugin, or it does not load).
+    fn load_builtin(&self, name: &str, filters: FilterParams) -> Option<Arc<Version>> {
+        // Without a directory, resolving finds only the built-in.
+        let source = source::resolve(None, name, self.loader.policy()).ok()??;
+        match self.loader.load(&source, filters, Tier::Optimized) {
+            Ok(version) => Some(Arc::new(version)),
+            Err(e) => {
+                tracing::error!(plugin = name, "the built-in fallback failed: {e}");
+                None
+            }
+        }
+    }
+
+    /// What a slot falls back on when its file's version is quarantined.
     fn builtin_loader(&self, name: &str) -> crate::plugin::slot::Fallback {
         let (this, name) = (self.this.clone(), name.to_string());
-        Box::new(move |filters| {
-            let registry = this.upgrade()?;
-            // Without a directory, resolving finds only the built-in.
-            let source = source::resolve(None, &name, registry.loader.policy()).ok()??;
-            match registry.loader.load(&source, filters, Tier::Optimized) {
-                Ok(version) => Some(Arc::new(version)),
-                Err(e) => {
-                    tracing::error!(plugin = %name, "the built-in fallback failed: {e}");
-                    None
-                }
-            }
-        })
+        Box::new(move |filters| this.upgrade()?.load_builtin(&name, filters))
     }
 
     fn unload(&self, name: &str, slot: &Slot) {

@@ -424,11 +424,12 @@ impl Slot {
         subjects: &Subjects,
         budget_percent: u64,
     ) -> Result<BatchMatches, CallError> {
-        let version = self.callable(Kind::SubscriptionFilter)?;
-        let fault = match self.timed(&version, |store, instance| match instance {
+        let call = |store: &mut Store<Sandbox>, instance: &WorldInstance| match instance {
             WorldInstance::SubscriptionFilter(p) => p.call_match_batch(store, subjects),
             _ => unreachable!("kind checked by callable"),
-        }) {
+        };
+        let version = self.callable(Kind::SubscriptionFilter)?;
+        let fault = match self.timed(&version, call) {
             Ok(matches) => {
                 self.health.lock().consecutive_faults = 0;
                 return Ok(BatchMatches {
@@ -448,10 +449,7 @@ impl Slot {
             filters = too_costly.len(),
             "filter call failed ({fault}); the subscribers' filters that fail alone were dropped"
         );
-        let matches = self.run(Kind::SubscriptionFilter, |store, instance| match instance {
-            WorldInstance::SubscriptionFilter(p) => p.call_match_batch(store, subjects),
-            _ => unreachable!("kind checked by run"),
-        })?;
+        let matches = self.run(Kind::SubscriptionFilter, call)?;
         Ok(BatchMatches {
             matches,
             too_costly,
