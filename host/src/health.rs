@@ -102,6 +102,19 @@ impl Health {
         self.sources.read().clone()
     }
 
+    /// The sources that have neither delivered nor failed yet: until each
+    /// has, `/health` says `starting` (a gateway that has read nothing
+    /// has nothing true to serve, and a feed that never answers must not
+    /// look healthy for its first 15-30 s).
+    pub fn waiting_for(&self) -> Vec<String> {
+        self.sources
+            .read()
+            .iter()
+            .filter(|(_, s)| s.last_success_ms.is_none() && s.last_error.is_none())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// Whether every source's last attempt succeeded.
     pub fn all_ok(&self) -> bool {
         self.sources.read().values().all(|s| s.last_error.is_none())
@@ -204,5 +217,17 @@ mod tests {
         assert_eq!(adl.refusals, ["row 0", "row 1", "row 2", "row 3", "row 0"]);
         assert_eq!(adl.last_poll_rows, Some(3));
         assert_eq!(adl.applied, 2);
+    }
+
+    #[test]
+    fn a_source_is_waited_for_until_it_first_delivers_or_fails() {
+        let health = Health::default();
+        health.add_source("vatsim", "vatsim", None);
+        health.add_source("adl", "adl", None);
+        assert_eq!(health.waiting_for(), ["adl", "vatsim"]);
+        health.fetch_failed("vatsim", "404 Not Found");
+        assert_eq!(health.waiting_for(), ["adl"], "failing once is an answer");
+        health.polled("adl", 0, &[], 1);
+        assert!(health.waiting_for().is_empty());
     }
 }

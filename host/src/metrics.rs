@@ -41,6 +41,23 @@ pub fn encode_counter(
         .encode_counter::<NoLabelSet, _, u64>(&value, None)
 }
 
+/// Writes a family of counters, one per `label` value.
+pub fn encode_counters(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: &[(&str, u64)],
+) -> fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (value_of_label, value) in values {
+        family
+            .encode_family(&[(label, *value_of_label)])?
+            .encode_counter::<NoLabelSet, _, u64>(value, None)?;
+    }
+    Ok(())
+}
+
 /// Writes one gauge.
 pub fn encode_gauge(
     encoder: &mut DescriptorEncoder,
@@ -220,6 +237,11 @@ pub struct Metrics {
     pub ingest_item_errors: Counter,
     /// Partner items for flights the gateway does not know.
     pub ingest_not_found: Counter,
+    /// Vertical rates (derived or reported) outside the physical limit,
+    /// not published.
+    pub implausible_vertical_rates: Counter,
+    /// Ground speeds outside the physical limit, not published.
+    pub implausible_groundspeeds: Counter,
 }
 
 impl Collector for Metrics {
@@ -283,6 +305,16 @@ impl Collector for Metrics {
         for (name, help, g) in gauges {
             encode_gauge(&mut encoder, name, help, g.get() as i64)?;
         }
+        encode_counters(
+            &mut encoder,
+            "swim_implausible_values",
+            "Motion values outside physical limits, not published.",
+            "field",
+            &[
+                ("vertical_rate_fpm", self.implausible_vertical_rates.get()),
+                ("groundspeed_kts", self.implausible_groundspeeds.get()),
+            ],
+        )?;
         encode_histograms(
             &mut encoder,
             "swim_cycle_stage_seconds",

@@ -99,7 +99,13 @@ fn track_turns_a_perti_body_into_position_patches() {
         {"callsign":"AAL9","latitude":10,"longitude":20,"squawk":"7780"}
     ]}"#;
     let parsed = track.parse("application/json", body).unwrap().unwrap();
-    assert_eq!(parsed.items.len(), 1);
+    // AAL9's bad squawk leaves out the squawk, not its position.
+    let applied: Vec<u32> = parsed.items.iter().map(|i| i.index).collect();
+    assert_eq!(applied, [0, 3]);
+    let FieldValue::Position(aal9) = &parsed.items[1].patch.fields[0] else {
+        panic!("expected a position patch")
+    };
+    assert_eq!((aal9.lat, aal9.lon, aal9.squawk), (10.0, 20.0, None));
     let item = &parsed.items[0];
     assert_eq!(item.index, 0);
     assert!(matches!(&item.patch.flight, FlightRef::Callsign(c) if c == "UAL123"));

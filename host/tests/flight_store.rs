@@ -159,3 +159,89 @@ fn a_partner_created_flight_outlives_snapshots_without_it_and_is_adopted_by_its_
     let lookup = store.lookup([&dal44].into_iter());
     assert_eq!(lookup.resolve(&store, &dal44), Some(uid));
 }
+
+/// DAL44 in the feed at 35,012 ft, at `at`.
+fn dal44_at(base: &Snapshot, altitude: i32, at: i64) -> Snapshot {
+    let mut s = base.clone();
+    let p = s.pilots[0].position.as_mut().unwrap();
+    p.altitude_ft = altitude;
+    p.updated_at = at;
+    s
+}
+
+/// A partner's track at 8,000 ft, then the feed at 37,000 ft: two
+/// reporters' pictures, never a climb (it was 223,794 fpm); the feed's own
+/// next sample gives a rate; a rate past the limit is withheld and counted.
+#[test]
+fn a_jump_between_a_partners_track_and_the_feed_is_never_a_vertical_rate() {
+    use swim::store::authority::Writer;
+    use swim::wit::{FieldValue, Kind, PositionUpdate};
+    let mut store = FlightStore::new(1);
+    let base = snapshot();
+    store.merge_snapshot(&dal44_at(&base, 37_000, T0), T0);
+    let owns = vec!["position".to_string(), "track".to_string()];
+    let partner = Writer::Plugin {
+        name: "track",
+        kind: Kind::IngestAdapter,
+        owns: &owns,
+    };
+    let track = |altitude: i32, at: i64| {
+        FieldValue::Position(PositionUpdate {
+            lat: 50.0,
+            lon: -30.0,
+            altitude_ft: Some(altitude),
+            heading_deg: None,
+            groundspeed_kts: Some(450),
+            vertical_rate_fpm: None,
+            squawk: None,
+            updated_at: at,
+        })
+    };
+    let (after, refused) = store
+        .patch(1, partner, &[track(8_000, T0 + 5_000)])
+        .unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    let rate = |store: &FlightStore| store.get(1).unwrap().position.unwrap().vertical_rate_fpm;
+    assert_eq!(after.position.unwrap().altitude_ft, 8_000);
+    assert_eq!(rate(&store), 0, "feed then partner: no rate either");
+    // The partner's own next sample, 6 s later and 600 ft lower.
+    store
+        .patch(1, partner, &[track(7_400, T0 + 11_000)])
+        .unwrap();
+    assert_eq!(rate(&store), -6_000);
+
+    store.merge_snapshot(&dal44_at(&base, 37_000, T0 + 15_000), T0 + 15_000);
+    assert_eq!(rate(&store), -6_000, "the jump to the feed is no rate");
+    store.merge_snapshot(&dal44_at(&base, 37_500, T0 + 30_000), T0 + 30_000);
+    assert_eq!(rate(&store), 2_000, "the feed's own two samples");
+    assert_eq!(store.implausible().vertical_rate, 0);
+
+    // 20,000 ft in 15 s: 80,000 fpm, withheld and counted.
+    store.merge_snapshot(&dal44_at(&base, 17_500, T0 + 45_000), T0 + 45_000);
+    assert_eq!(rate(&store), 2_000, "the last plausible rate stays");
+    assert_eq!(store.implausible().vertical_rate, 1);
+    // A partner's ground speed past the limit is refused by name; the
+    // rest of its position applies.
+    let fast = FieldValue::Position(PositionUpdate {
+        groundspeed_kts: Some(1_500),
+        ..match track(17_000, T0 + 50_000) {
+            FieldValue::Position(p) => p,
+            _ => unreachable!(),
+        }
+    });
+    let (after, refused) = store.patch(1, partner, &[fast]).unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].field, "position.groundspeed_kts");
+    assert!(
+        refused[0].message.contains("1500 kt"),
+        "{}",
+        refused[0].message
+    );
+    let position = after.position.unwrap();
+    assert_eq!(
+        (position.altitude_ft, position.groundspeed_kts),
+        (17_000, 471),
+        "the feed's 471 kt stays"
+    );
+    assert_eq!(store.implausible().groundspeed, 1);
+}

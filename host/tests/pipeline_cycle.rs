@@ -143,3 +143,116 @@ fn a_faulting_detector_loses_only_its_own_output() {
         out.issues[0].message
     );
 }
+
+/// The `tmi` detector writes a flight's EDCT and the `edct` detector reads
+/// it: the second runs after the first and sees its patch in the same
+/// cycle, so a GDP issued here gives `cdm.edct` (before, the patch was
+/// applied after every detector had run and the event never came).
+#[test]
+fn a_detector_sees_what_an_earlier_one_wrote_in_the_same_cycle() {
+    use swim::flight::ControlType;
+    use swim::tmi::{ProgramSpec, Scope, TmiCommand};
+    let (_tmp, dir) = common::plugins_dir();
+    let mut p = pipeline(dir);
+    p.run_snapshot(&snapshot(), T0);
+    let gdp = ProgramSpec {
+        kind: ControlType::Gdp,
+        airport: "KJFK".into(),
+        start_utc: None,
+        end_utc: T0 + 10 * 3_600_000,
+        scope: Scope::default(),
+        rate: Some(1),
+        reason: "VOLUME".into(),
+    };
+    let (issued, program) = p.run_tmi(TmiCommand::Issue(gdp), T0 + 1_000).unwrap();
+    assert!(issued.issues.is_empty(), "{:?}", issued.issues);
+    let given: Vec<_> = issued
+        .events
+        .iter()
+        .filter(|e| e.kind == "cdm.edct")
+        .map(|e| e.data_value())
+        .collect();
+    assert_eq!(given.len(), 1, "BAW117, on the ground at EGLL: {given:?}");
+    let record = p
+        .store()
+        .get(
+            issued
+                .events
+                .iter()
+                .find(|e| e.kind == "cdm.edct")
+                .unwrap()
+                .flight_uid
+                .unwrap(),
+        )
+        .unwrap();
+    let edct = record
+        .tmi
+        .as_ref()
+        .and_then(|t| t.edct_utc)
+        .expect("an EDCT");
+    assert_eq!(given[0]["callsign"], "BAW117");
+    assert_eq!(given[0]["ctl_type"], "GDP");
+    assert_eq!(given[0]["program_id"], program.id);
+    assert_eq!(
+        given[0]["edct_utc"],
+        vatswim_plugin_api::time::format_utc(edct)
+    );
+
+    let (released, _) = p
+        .run_tmi(TmiCommand::Release(program.id), T0 + 2_000)
+        .unwrap();
+    let lifted: Vec<_> = released
+        .events
+        .iter()
+        .filter(|e| e.kind == "cdm.edct")
+        .map(|e| e.data_value())
+        .collect();
+    assert_eq!(lifted.len(), 1, "{lifted:?}");
+    assert_eq!(lifted[0]["edct_utc"], serde_json::Value::Null);
+    assert_eq!(lifted[0]["previous_edct_utc"], given[0]["edct_utc"]);
+}
+
+/// Two detectors each reading what the other writes could never be
+/// ordered: the second to load is refused, naming both, and the first runs.
+#[test]
+fn detectors_that_would_depend_on_each_other_in_a_circle_are_refused_naming_them() {
+    let (_tmp, dir) = common::plugins_dir();
+    let manifest = |name: &str, reads: &str, key: &str, writes: &str| {
+        format!(
+            "name = \"{name}\"\nkind = \"detector\"\nreads = [\"{reads}\"]\n{key} = [\"{writes}\"]\n"
+        )
+    };
+    let ping = manifest(
+        "ping",
+        "progress.dist_to_dest_nm",
+        "owns",
+        "progress.pct_complete",
+    );
+    let pong = manifest(
+        "pong",
+        "progress.pct_complete",
+        "writes",
+        "progress.dist_to_dest_nm",
+    );
+    put(&dir, "ping.toml", ping.as_bytes());
+    put(&dir, "ping.wasm", common::builtin("squawk"));
+    put(&dir, "pong.toml", pong.as_bytes());
+    put(&dir, "pong.wasm", common::builtin("squawk"));
+    let recorder = Recorder::default();
+    let registry = Registry::open(Some(dir), None, recorder.sink()).unwrap();
+    assert_eq!(
+        recorder.actions("ping"),
+        [swim::plugin::PluginAction::Loaded]
+    );
+    let refused = recorder.last("pong").expect("pong was tried");
+    assert_eq!(refused.action, swim::plugin::PluginAction::Failed);
+    let message = refused.message.unwrap_or_default();
+    assert!(message.contains("pong -> ping -> pong"), "{message}");
+    assert!(registry.slot("pong").unwrap().current().is_none());
+    assert!(
+        registry
+            .detectors_in_order()
+            .iter()
+            .any(|(v, _)| v.manifest.name == "ping")
+    );
+}

@@ -41,6 +41,12 @@ impl Faults {
         if self.0.is_empty() { Ok(()) } else { Err(self) }
     }
 
+    /// These faults, then `other`'s.
+    pub fn and(mut self, other: Faults) -> Faults {
+        self.0.extend(other.0);
+        self
+    }
+
     /// The faults noted, in the order found.
     pub fn into_vec(self) -> Vec<ItemFault> {
         self.0
@@ -71,18 +77,37 @@ pub fn items(body: &mut Map<String, Value>, key: &str, max: usize) -> Result<Vec
 }
 
 /// Each item through `patch`: the usable ones with their index, and every
-/// fault of each unusable one (index, field, message). A usable item's fields that
-/// are not among `known` are reported as warnings: an entry in `errors`
-/// for an item that is also in `items` is a warning, and the host reports
-/// it as one (the item applies; the field is ignored).
+/// fault of each unusable one (index, field, message). A usable item's
+/// fields that are not among `known` are reported as warnings
+/// ([`ItemError::warning`]: the item applies; the field is ignored).
 pub fn parse_each(
     items: &[Value],
     known: &[&str],
     patch: impl Fn(&Item) -> Result<Patch, Faults>,
 ) -> Parsed {
+    parse_each_field(items, known, |item| {
+        patch(item).map(|patch| (patch, Faults::default()))
+    })
+}
+
+/// Like [`parse_each`], for an adapter that applies an item's good fields
+/// and reports each bad one: `patch` returns the patch with the faults of
+/// the fields it left out (reported for the item, which applies), or
+/// every fault of an item it cannot use at all (a bad callsign).
+pub fn parse_each_field(
+    items: &[Value],
+    known: &[&str],
+    patch: impl Fn(&Item) -> Result<(Patch, Faults), Faults>,
+) -> Parsed {
     let mut parsed = Parsed {
         items: Vec::new(),
         errors: Vec::new(),
+    };
+    let entries = |index: u32, faults: Faults| {
+        faults
+            .into_vec()
+            .into_iter()
+            .map(move |(field, message)| ItemError::new(index, field, message))
     };
     for (index, item) in items.iter().enumerate() {
         let index = index as u32;
@@ -94,20 +119,16 @@ pub fn parse_each(
             }
         };
         match patch(object) {
-            Ok(patch) => {
+            Ok((patch, left_out)) => {
                 parsed.items.push(IngestItem { index, patch });
+                parsed.errors.extend(entries(index, left_out));
                 for name in object.keys().filter(|k| !known.contains(&k.as_str())) {
                     parsed
                         .errors
-                        .push(ItemError::new(index, name, "unknown field; ignored"));
+                        .push(ItemError::warning(index, name, "unknown field; ignored"));
                 }
             }
-            Err(faults) => parsed.errors.extend(
-                faults
-                    .into_vec()
-                    .into_iter()
-                    .map(|(field, message)| ItemError::new(index, field, message)),
-            ),
+            Err(faults) => parsed.errors.extend(entries(index, faults)),
         }
     }
     parsed

@@ -214,6 +214,13 @@ impl Event {
     }
 }
 
+/// How an entry for an item that applies marks itself a warning (a field
+/// ignored, nothing wrong with the data): its message starts with this,
+/// and the host reports the rest of it under `warning_details`. Any other
+/// entry for an item that applies is an error for that field, which was
+/// left out (`error_details`).
+pub const WARNING: &str = "warning: ";
+
 impl ItemError {
     /// A problem with the item at `index`, naming the `field` at fault.
     pub fn new(index: u32, field: &str, message: impl Into<String>) -> Self {
@@ -222,6 +229,11 @@ impl ItemError {
             field: field.into(),
             message: message.into(),
         }
+    }
+
+    /// A warning about `field` of an item that applies (see [`WARNING`]).
+    pub fn warning(index: u32, field: &str, message: impl std::fmt::Display) -> Self {
+        ItemError::new(index, field, format!("{WARNING}{message}"))
     }
 }
 

@@ -195,6 +195,8 @@ fn silent_feed() -> String {
     url
 }
 
+/// A feed that never answers: `/health` is `starting` (503) until the
+/// first fetch times out, then `degraded`, naming the timeout.
 #[test]
 fn a_fetch_that_times_out_says_so_and_after_how_long() {
     let url = silent_feed();
@@ -202,21 +204,34 @@ fn a_fetch_that_times_out_says_so_and_after_how_long() {
     let config = tmp.path().join("swim.toml");
     std::fs::write(
         &config,
-        format!("[source]\nkind = \"vatsim\"\nurl = \"{url}\"\ninterval_s = 1\ntimeout_s = 1\n"),
+        format!("[source]\nkind = \"vatsim\"\nurl = \"{url}\"\ninterval_s = 1\ntimeout_s = 3\n"),
     )
     .unwrap();
-    let gw = Gateway::start_keyed(
-        &["serve", "--config", config.to_str().unwrap()],
-        tmp.path(),
-        None,
+    let gw = Gateway::start_unready(&["serve", "--config", config.to_str().unwrap()], tmp.path());
+    // Before its first fetch has answered or failed, the gateway has
+    // nothing true to serve: `starting`, never `ok` (it said ok before).
+    let (status, body) = gw.get("/health");
+    assert_eq!(
+        (
+            status,
+            &body["data"]["status"],
+            &body["data"]["waiting_for"]
+        ),
+        (
+            503,
+            &Value::from("starting"),
+            &serde_json::json!(["vatsim"])
+        ),
+        "{body}"
     );
     let source = wait_for("a timed-out fetch", Duration::from_secs(30), || {
         let (status, source) = health(&gw);
         (status == 503 && source["fetch_errors"].as_u64() >= Some(1)).then_some(source)
     });
+    assert_eq!(gw.get("/health").1["data"]["status"], "degraded");
     let error = source["last_error"].as_str().unwrap();
     assert!(
-        error.contains("timed out after 1.0 s"),
+        error.contains("timed out after 3.0 s"),
         "/health says {error:?}"
     );
 }

@@ -70,13 +70,41 @@ impl Gateway {
         stderr: Stdio,
         level: &str,
     ) -> Gateway {
-        Self::spawn(args, data_dir, key, stderr, level, &[], Some(turn()))
+        Self::spawn(args, data_dir, key, stderr, level, &[], Some(turn())).started()
+    }
+
+    /// Like `start_keyed`, returning as soon as it listens: `/health` may
+    /// still say `starting`.
+    pub fn start_unready(args: &[&str], data_dir: &Path) -> Gateway {
+        Self::spawn(
+            args,
+            data_dir,
+            None,
+            Stdio::inherit(),
+            "warn",
+            &[],
+            Some(turn()),
+        )
+    }
+
+    /// Waits until `/health` no longer says `starting` (every source has
+    /// delivered or failed once), as a load balancer would.
+    pub fn started(self) -> Gateway {
+        wait_for(
+            "the sources' first answers",
+            Duration::from_secs(120),
+            || {
+                let (_, body) = self.get("/health");
+                (body["data"]["status"] != "starting").then_some(())
+            },
+        );
+        self
     }
 
     /// One of several gateways running together (a cluster): the caller
     /// holds the [`turn`] for the group; `envs` are set for the process.
     pub fn member(args: &[&str], data_dir: &Path, envs: &[(&str, &str)]) -> Gateway {
-        Self::spawn(args, data_dir, None, Stdio::inherit(), "warn", envs, None)
+        Self::spawn(args, data_dir, None, Stdio::inherit(), "warn", envs, None).started()
     }
 
     fn spawn(
@@ -277,7 +305,7 @@ impl Gateway {
             })
         });
         let address = address_rx.recv().expect("the server bound its listener");
-        Gateway {
+        let gateway = Gateway {
             runner: Runner::InProcess {
                 shutdown,
                 thread: Some(thread),
@@ -290,7 +318,8 @@ impl Gateway {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
-        }
+        };
+        gateway.started()
     }
 }
 

@@ -258,8 +258,9 @@ fn bad_bodies_are_refused_whole_and_bad_items_one_by_one() {
     // None of those touched the flight.
     assert_eq!(flight(&gw, &callsign)["track"], Value::Null);
 
-    // Good and bad items in one body: the good one applies, each bad one
-    // is reported with its index and field.
+    // Good and bad items in one body: the good ones apply, each bad one
+    // is reported with its index and field; a bad squawk leaves out the
+    // squawk, not the position (item 3 applies).
     let body = json!({"tracks": [
         {"callsign": callsign, "latitude": 95.0, "longitude": 1.0},
         track(4.0),
@@ -267,7 +268,7 @@ fn bad_bodies_are_refused_whole_and_bad_items_one_by_one() {
         {"callsign": callsign, "latitude": 1.0, "longitude": 1.0, "squawk": "9999"}
     ]});
     let (status, reply) = post_json(&gw, "/ingest/track", &body);
-    assert_eq!((status, report(&reply)), (200, (1, 0, 1, 0, 3)), "{reply}");
+    assert_eq!((status, report(&reply)), (200, (2, 0, 2, 0, 3)), "{reply}");
     assert_eq!(
         reply["data"]["error_details"],
         json!([
@@ -341,12 +342,19 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
         // Every fault of an item is reported.
         {"callsign": "ADL43", "dept_icao": "K$", "dest_icao": "KJFK",
          "flight_rules": "X", "cruise_altitude": -5},
-        // A time no flight alive now could have, and a bad TMI member.
+        // A time no flight alive now could have, and a bad TMI member:
+        // those fields are left out, the rest applies (it used to refuse
+        // the item whole).
         {"callsign": "ADL44", "dept_icao": "KBOS", "dest_icao": "KJFK", "off_utc": "1999-01-01T00:00:00Z",
-         "tmi": {"ctl_type": "AFP", "delay_minutes": "ten"}}
+         "aircraft_type": "B738", "tmi": {"ctl_type": "AFP", "delay_minutes": "ten"}},
+        // PERTI's SDK phase (FlightPhase.PREFLIGHT) is understood (and,
+        // as ADL does not own it, refused by name), a latitude without a
+        // longitude leaves out the position, not the item.
+        {"callsign": "ADL45", "dept_icao": "KBOS", "dest_icao": "KJFK", "phase": "PREFLIGHT",
+         "latitude": 42.36, "route": "SSOXS5 SSOXS"}
     ]});
     let (status, reply) = post_json(&gw, "/ingest/adl", &body);
-    assert_eq!((status, report(&reply)), (200, (2, 1, 1, 0, 3)), "{reply}");
+    assert_eq!((status, report(&reply)), (200, (4, 3, 1, 0, 4)), "{reply}");
     let details = reply["data"]["error_details"].as_array().unwrap();
     let fields: Vec<(u64, &str)> = details
         .iter()
@@ -362,7 +370,9 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
             (2, "cruise_altitude"),
             (3, "off_utc"),
             (3, "tmi.ctl_type"),
-            (3, "tmi.delay_minutes")
+            (3, "tmi.delay_minutes"),
+            (4, "longitude"),
+            (4, "progress.phase"),
         ],
         "{reply}"
     );
@@ -384,12 +394,25 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
         .unwrap()
         .timestamp_millis();
     assert_eq!(stored_ms, out_ms, "{stored}");
-    assert_eq!(
-        gw.get("/flight?callsign=ADL44").0,
-        404,
-        "a refused item creates nothing"
-    );
     assert_ne!(after["position"]["latitude"], 10.0);
+    // Items 3 and 4: every good field applied, the bad ones named above.
+    let partly = flight(&gw, "ADL44");
+    assert_eq!(partly["identity"]["aircraft_type"], "B738", "{partly}");
+    assert!(
+        partly["times"]["actual"]["time_of_departure"].is_null(),
+        "{partly}"
+    );
+    assert!(partly["tmi"]["control_type"].is_null(), "{partly}");
+    let planned = flight(&gw, "ADL45");
+    assert_eq!(
+        planned["flight_plan"]["route_text"], "SSOXS5 SSOXS",
+        "{planned}"
+    );
+    assert_eq!(
+        gw.get("/flight?callsign=ADL43").0,
+        404,
+        "a flight that cannot be told creates nothing"
+    );
     // The new flight exists, filed as ADL said, and was announced.
     let created = flight(&gw, "ADL42");
     assert_eq!(created["flight_plan"]["route_text"], "MERIT J60 HFD");

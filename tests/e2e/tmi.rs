@@ -370,6 +370,7 @@ fn a_gdp_gives_slots_by_ration_by_schedule_and_a_new_rate_gives_them_again() {
             (n >= 6).then_some(())
         },
     );
+    let before_issue = gw.ok("/health")["data"]["last_seq"].as_u64().unwrap();
     let (status, issued) = send(
         &gw,
         reqwest::Method::POST,
@@ -384,6 +385,7 @@ fn a_gdp_gives_slots_by_ration_by_schedule_and_a_new_rate_gives_them_again() {
     let before = slots(&bound_for_hub(&gw), id);
     assert!(before.len() >= 4, "{before:?}");
     assert_rbs(&before, 4);
+    assert_edct_events(&gw, before_issue, &before, Some(id));
     let delayed: i64 = before.iter().map(|s| s.3).sum();
     assert!(
         delayed > 0,
@@ -401,6 +403,16 @@ fn a_gdp_gives_slots_by_ration_by_schedule_and_a_new_rate_gives_them_again() {
     assert_eq!(modified["data"]["rates"]["program_rate"], 30);
     let after = slots(&bound_for_hub(&gw), id);
     assert_rbs(&after, 30);
+    let moved: Vec<_> = after
+        .iter()
+        .filter(|a| before.iter().any(|b| b.0 == a.0 && b.4 != a.4))
+        .copied()
+        .collect();
+    assert!(
+        !moved.is_empty(),
+        "a new rate moves EDCTs: {before:?} then {after:?}"
+    );
+    assert_edct_events(&gw, since, &moved, Some(id));
     let kept: Vec<_> = after
         .iter()
         .filter(|a| before.iter().any(|b| b.0 == a.0))
@@ -527,6 +539,50 @@ fn a_gdp_gives_slots_by_ration_by_schedule_and_a_new_rate_gives_them_again() {
         gw.ok(&format!("/tmi/gs/{stop_id}"))["data"]["status"],
         "ACTIVE"
     );
+
+    // Released: every EDCT it gave is lifted, as `cdm.edct` with none.
+    let held = slots(&bound_for_hub(&gw), id);
+    let since = gw.ok("/health")["data"]["last_seq"].as_u64().unwrap();
+    let (status, released) = send(
+        &gw,
+        reqwest::Method::DELETE,
+        &format!("/tmi/programs/{id}"),
+        None,
+    );
+    assert_eq!(status, 200, "{released}");
+    assert_edct_events(&gw, since, &held, None);
+}
+
+/// Every flight of `slots` got a `cdm.edct` event after `since` carrying
+/// its EDCT as the view shows it (`program` Some), or lifting it (None).
+fn assert_edct_events(
+    gw: &Gateway,
+    since: u64,
+    slots: &[(u64, i64, i64, i64, i64)],
+    program: Option<u64>,
+) {
+    assert!(!slots.is_empty());
+    let events = gw.events_since(since, "cdm.edct");
+    for &(uid, _, _, delay, edct) in slots {
+        let theirs: Vec<&Value> = events
+            .iter()
+            .map(|e| &e["data"])
+            .filter(|d| d["flight_uid"] == uid)
+            .collect();
+        let carried = theirs.iter().any(|d| match program {
+            Some(id) => {
+                d["program_id"] == id
+                    && d["ctl_type"] == "GDP"
+                    && d["delay_minutes"] == delay
+                    && d["edct_utc"].as_str().and_then(parse_rfc3339) == Some(edct)
+            }
+            None => d["edct_utc"].is_null() && !d["previous_edct_utc"].is_null(),
+        });
+        assert!(
+            carried,
+            "flight {uid} (EDCT {edct}, program {program:?}): its cdm.edct events {theirs:?}"
+        );
+    }
 }
 
 /// A flight's callsign, departure and uid as `/flights` (FIXM) shows them.

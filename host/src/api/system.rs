@@ -37,13 +37,15 @@ pub async fn index(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /health`: no auth; 200 when every source's last attempt
-/// succeeded and every plugin runs what its file says, 503 (same body,
-/// `status: degraded`) when a source is failing or a plugin has a problem
-/// (a rejected file, a quarantine), each named with its reason.
+/// succeeded and every plugin runs what its file says; 503 (same body)
+/// with `status: starting` until every source has delivered or failed
+/// once (`waiting_for` names the rest), `status: degraded` when a source
+/// is failing or a plugin has a problem (a rejected file, a quarantine),
+/// each named with its reason.
 #[utoipa::path(get, path = "/health", tag = "system", security(()),
     responses(
         (status = 200, description = "Healthy: status, uptime, flights, last seq, sources, plugins", body = Object),
-        (status = 503, description = "A source is failing or a plugin has a problem (same body, `status: degraded`), each named with its reason", body = Object),
+        (status = 503, description = "Starting (`status: starting`: a source has neither delivered nor failed yet, named in `waiting_for`), or a source is failing or a plugin has a problem (`status: degraded`), each named with its reason; same body", body = Object),
     ))]
 pub async fn health(State(state): State<AppState>) -> Response {
     let shared = &state.shared;
@@ -69,9 +71,16 @@ pub async fn health(State(state): State<AppState>) -> Response {
                 .map(|why| json!({"plugin": p.name, "problem": why}))
         })
         .collect();
-    let ok = shared.health.all_ok() && plugin_problems.is_empty();
+    let waiting_for = shared.health.waiting_for();
+    let ok = waiting_for.is_empty() && shared.health.all_ok() && plugin_problems.is_empty();
+    let status_word = match () {
+        _ if !waiting_for.is_empty() => "starting",
+        _ if ok => "ok",
+        _ => "degraded",
+    };
     let data = json!({
-        "status": if ok { "ok" } else { "degraded" },
+        "status": status_word,
+        "waiting_for": waiting_for,
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.started.elapsed().as_secs(),
         "flights": view.flights.len(),

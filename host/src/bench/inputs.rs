@@ -2,7 +2,7 @@
 //! receives, and the same columns moved into the guest crate's types so the
 //! native run gets identical input.
 
-use crate::flight::{FlightRecord, Phase, Position};
+use crate::flight::{FlightRecord, Phase, Position, Reporter};
 use crate::plugin::columns::{self, ReadSet, Subject};
 use crate::wit;
 use vatswim_plugin_api as guest;
@@ -35,6 +35,7 @@ fn flight(uid: u64, squawk: Option<u16>, lat: f64) -> FlightRecord {
             vertical_rate_fpm: 0,
             squawk,
             updated_at: 1_700_000_000_000,
+            reported_by: Reporter::Feed,
         }),
         ..FlightRecord::default()
     }
@@ -380,6 +381,7 @@ mod tests {
                 vertical_rate_fpm: 0,
                 squawk: None,
                 updated_at: 1_700_000_000_000,
+                reported_by: Reporter::Feed,
             }),
             progress: Some(Progress {
                 phase: Phase::Descending,

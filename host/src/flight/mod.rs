@@ -7,6 +7,6 @@ pub mod record;
 pub use code::Code;
 
 pub use record::{
-    ControlType, FlightPlan, FlightRecord, Identity, Metering, Phase, Position, Progress, Times,
-    Tmi, Track,
+    ControlType, FlightPlan, FlightRecord, Identity, Metering, Phase, Position, Progress, Reporter,
+    Times, Tmi, Track,
 };

@@ -157,6 +157,27 @@ pub struct Position {
     pub squawk: Option<u16>,
     /// When it was reported.
     pub updated_at: Millis,
+    /// Who reported it: a vertical rate is derived only from two samples
+    /// of one reporter (`store::motion`).
+    #[serde(default, skip_serializing_if = "Reporter::is_feed")]
+    pub reported_by: Reporter,
+}
+
+/// Who reported a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reporter {
+    /// The VATSIM feed (or the simulator, which writes it).
+    #[default]
+    Feed,
+    /// A partner's track (`POST /ingest/...`).
+    Partner,
+}
+
+impl Reporter {
+    fn is_feed(&self) -> bool {
+        *self == Reporter::Feed
+    }
 }
 
 /// Derived by the host and detectors.

@@ -67,14 +67,13 @@ pub fn apply(
     now: i64,
 ) -> (Vec<Change>, IngestReport) {
     let mut report = IngestReport::default();
-    // An adapter's entry for an item it also passed on is a warning: the
-    // item applies (see plugin-api `body::parse_each`).
-    let passed_on: std::collections::HashSet<u32> = batch.items.iter().map(|i| i.index).collect();
+    // An adapter's entry for an item it also passed on names a field it
+    // left out (an error) or, marked so, one it ignored (a warning); the
+    // item applies either way (plugin-api `ItemError::warning`).
     for e in &batch.errors {
-        if passed_on.contains(&e.index) {
-            report.warning(e.index, e.field.as_str(), e.message.as_str());
-        } else {
-            report.problem(e.index, e.field.as_str(), e.message.as_str());
+        match e.message.strip_prefix(vatswim_plugin_api::WARNING) {
+            Some(warning) => report.warning(e.index, e.field.as_str(), warning),
+            None => report.problem(e.index, e.field.as_str(), e.message.as_str()),
         }
     }
     let writer = Writer::Plugin {
@@ -117,7 +116,9 @@ pub fn apply(
             report.not_found += 1;
             continue;
         };
-        let applied = refused.len() < item.patch.fields.len();
+        // A field refused only in part (a position with an implausible
+        // ground speed) still applied.
+        let applied = refused.iter().filter(|r| !r.partial).count() < item.patch.fields.len();
         for r in refused {
             report.problem(item.index, r.field, r.message);
         }

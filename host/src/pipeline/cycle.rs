@@ -1,7 +1,8 @@
 //! One cycle: merge, detect, apply owned patches, stamp events.
 //!
-//! Patches are applied after every detector has seen the same changes, and
-//! do not trigger detection again in the same cycle (docs/PLUGINS.md). A
+//! Detectors run in dependency order (a detector reading a column another
+//! writes runs after it and sees its patches); patches change the records
+//! of the cycle's flights but add no flights to it (docs/PLUGINS.md). A
 //! detector that faults loses only its own output for the cycle.
 
 use std::collections::{BTreeMap, HashSet};
@@ -13,10 +14,11 @@ use super::programs;
 use crate::feed::event::{Event, Payload};
 use crate::flight::FlightRecord;
 use crate::ingest::{self, IngestBatch, IngestReport};
-use crate::plugin::columns;
-use crate::plugin::{Kind, Registry};
+use crate::plugin::Registry;
+use crate::plugin::{columns, order};
 use crate::source::vatsim::Snapshot;
 use crate::store::authority::Writer;
+use crate::store::motion::Implausible;
 use crate::store::{Change, FlightStore};
 use crate::tmi::{Program, ProgramChange, Programs, TmiCommand, TmiError};
 use crate::wit::{Context, Detection, FlightRef};
@@ -44,6 +46,8 @@ pub struct CycleOutput {
     pub programs: Vec<Program>,
     /// How long each stage took.
     pub timings: StageTimings,
+    /// Motion values not published, outside `store::motion`'s limits.
+    pub implausible: Implausible,
 }
 
 /// Time spent in each stage of a cycle.
@@ -132,16 +136,21 @@ impl Pipeline {
     /// Runs one cycle on a feed snapshot taken at `now`.
     pub fn run_snapshot(&mut self, snapshot: &Snapshot, now: i64) -> CycleOutput {
         let started = Instant::now();
+        let counted = self.store.implausible();
         let changes = self.store.merge_snapshot(snapshot, now);
         let mut out = self.run_changes(changes, now, Vec::new());
         out.timings.merge = started.elapsed() - out.timings.total();
+        out.implausible = self.store.implausible().since(counted);
         out
     }
 
     /// Runs one cycle on a partner's parsed body, received at `now`.
     pub fn run_ingest(&mut self, batch: &IngestBatch, now: i64) -> (CycleOutput, IngestReport) {
+        let counted = self.store.implausible();
         let (changes, report) = ingest::apply(&mut self.store, batch, now);
-        (self.run_changes(changes, now, Vec::new()), report)
+        let mut out = self.run_changes(changes, now, Vec::new());
+        out.implausible = self.store.implausible().since(counted);
+        (out, report)
     }
 
     /// Carries out a TMI command as one cycle: the program's flights get
@@ -174,14 +183,13 @@ impl Pipeline {
             changes,
             ..CycleOutput::default()
         };
-        let detected = self.detect(&out.changes, now, &program_changes, &mut out.issues);
-        out.timings.detect = lap();
-        self.apply_patches(&detected, &mut out);
+        let detected = self.detect_and_patch(now, &program_changes, &mut out);
+        out.timings.detect = lap().saturating_sub(out.timings.patch);
         // Flights handed over only for the programs that no detector changed
         // are not changes.
         out.changes
             .retain(|c| !handed_over.contains(&c.flight_uid) || !same_record(&c.before, &c.after));
-        out.timings.patch = lap();
+        out.timings.patch += lap();
         let tmi = programs::events(&program_changes, &out.changes, &self.store);
         let drafts = events_of(&out.changes, tmi, &detected, &mut out.issues);
         out.events = self.stamp(drafts, now);
@@ -190,24 +198,23 @@ impl Pipeline {
         out
     }
 
-    /// Every active detector on the same changes, each with the columns it
-    /// reads and the context (airports only if it reads them).
-    fn detect(
-        &self,
-        changes: &[Change],
+    /// Every active detector on the cycle's changes, in dependency order
+    /// (`plugin::order`): each gets the columns it reads and the context
+    /// (airports only if it reads them), and its patches are applied before
+    /// the next one runs, so a detector reading a column another writes
+    /// sees this cycle's value (the `edct` detector sees the EDCT the `tmi`
+    /// detector just gave). Patches change the records of the cycle's
+    /// flights; they add no flights to it.
+    fn detect_and_patch(
+        &mut self,
         now: i64,
         program_changes: &[ProgramChange],
-        issues: &mut Vec<CycleIssue>,
+        out: &mut CycleOutput,
     ) -> Vec<Detected> {
-        if changes.is_empty() {
+        if out.changes.is_empty() {
             return Vec::new();
         }
-        let detectors: Vec<_> = self
-            .registry
-            .active(Kind::Detector)
-            .into_iter()
-            .filter_map(|slot| Some((slot.current()?, slot)))
-            .collect();
+        let detectors = self.registry.detectors_in_order();
         let Some(all_read) = detectors
             .iter()
             .map(|(version, _)| version.read_set())
@@ -218,21 +225,34 @@ impl Pipeline {
         let mut context = Context::empty(now);
         context.programs = programs::in_force(&self.programs, now);
         context.program_changes = programs::changed(program_changes);
-        let mut inputs = DetectorInputs::gather(self, changes, all_read, context);
+        let mut inputs = DetectorInputs::gather(&out.changes, all_read, context);
         let mut detected = Vec::new();
-        for (version, slot) in detectors {
-            let (ctx, columns) = inputs.for_reads(version.read_set());
-            match slot.detect(ctx, columns) {
-                Ok(detection) => detected.push(Detected {
-                    plugin: slot.name().to_string(),
-                    owns: version.manifest.owns.clone(),
-                    detection,
-                }),
-                Err(e) => issues.push(CycleIssue {
-                    plugin: slot.name().to_string(),
-                    message: e.to_string(),
-                }),
+        for (i, (version, slot)) in detectors.iter().enumerate() {
+            let (ctx, columns) = inputs.for_reads(version.read_set(), self, &out.changes);
+            let detection = match slot.detect(ctx, columns) {
+                Ok(detection) => detection,
+                Err(e) => {
+                    out.issues.push(issue(slot.name(), e.to_string()));
+                    continue;
+                }
+            };
+            let d = Detected {
+                plugin: slot.name().to_string(),
+                owns: version.manifest.owns.clone(),
+                detection,
+            };
+            if !d.detection.patches.is_empty() {
+                let started = Instant::now();
+                let read_later = detectors[i + 1..]
+                    .iter()
+                    .any(|(later, _)| order::reads_what_writes(&later.manifest, &version.manifest));
+                if self.apply_patches(&d, out) && read_later {
+                    // Later detectors read the patched records.
+                    inputs = DetectorInputs::gather(&out.changes, all_read, inputs.context);
+                }
+                out.timings.patch += started.elapsed();
             }
+            detected.push(d);
         }
         detected
     }
@@ -261,45 +281,48 @@ impl Pipeline {
             .collect()
     }
 
-    /// Applies each detector's patches to flights of this cycle, within
-    /// what it owns, and updates the cycle's changes to the patched records.
-    fn apply_patches(&mut self, detected: &[Detected], out: &mut CycleOutput) {
+    /// Applies one detector's patches to flights of this cycle, within
+    /// what it owns, and updates the cycle's changes to the patched records;
+    /// whether any record changed.
+    fn apply_patches(&mut self, d: &Detected, out: &mut CycleOutput) -> bool {
         let index: BTreeMap<u64, usize> = out
             .changes
             .iter()
             .enumerate()
             .map(|(i, c)| (c.flight_uid, i))
             .collect();
-        for d in detected {
-            let writer = Writer::Plugin {
-                name: &d.plugin,
-                kind: crate::wit::Kind::Detector,
-                owns: &d.owns,
+        let writer = Writer::Plugin {
+            name: &d.plugin,
+            kind: crate::wit::Kind::Detector,
+            owns: &d.owns,
+        };
+        let mut changed = false;
+        for patch in &d.detection.patches {
+            let target = match patch.flight {
+                FlightRef::Uid(uid) => index.get(&uid).copied(),
+                _ => None,
             };
-            for patch in &d.detection.patches {
-                let target = match patch.flight {
-                    FlightRef::Uid(uid) => index.get(&uid).copied(),
-                    _ => None,
-                };
-                let Some(i) = target.filter(|&i| out.changes[i].after.is_some()) else {
-                    out.issues.push(issue(
-                        &d.plugin,
-                        "patched a flight that is not among this cycle's changes".into(),
-                    ));
-                    continue;
-                };
-                let uid = out.changes[i].flight_uid;
-                if let Some((after, refused)) = self.store.patch(uid, writer, &patch.fields) {
-                    out.changes[i].after = Some(after);
-                    out.issues.extend(
-                        refused
-                            .into_iter()
-                            .filter(|r| !r.quiet)
-                            .map(|r| issue(&d.plugin, format!("flight {uid}: {}", r.message))),
-                    );
-                }
+            let Some(i) = target.filter(|&i| out.changes[i].after.is_some()) else {
+                out.issues.push(issue(
+                    &d.plugin,
+                    "patched a flight that is not among this cycle's changes".into(),
+                ));
+                continue;
+            };
+            let uid = out.changes[i].flight_uid;
+            if let Some((after, refused)) = self.store.patch(uid, writer, &patch.fields) {
+                let after = Some(after);
+                changed |= !same_record(&out.changes[i].after, &after);
+                out.changes[i].after = after;
+                out.issues.extend(
+                    refused
+                        .into_iter()
+                        .filter(|r| !r.quiet)
+                        .map(|r| issue(&d.plugin, format!("flight {uid}: {}", r.message))),
+                );
             }
         }
+        changed
     }
 
     /// Gives each event the next seq.
@@ -396,9 +419,8 @@ fn events_of(
 /// per detector cost more than the detectors' calls); each distinct
 /// `reads`' columns copied out of those; and the context, with the
 /// airports the plans name only for detectors that read "airports".
-struct DetectorInputs<'a> {
-    pipeline: &'a Pipeline,
-    changes: &'a [Change],
+/// Gathered again after a detector's patches change records.
+struct DetectorInputs {
     all_read: columns::ReadSet,
     gathered: crate::wit::Changes,
     projected: BTreeMap<columns::ReadSet, crate::wit::Changes>,
@@ -406,13 +428,8 @@ struct DetectorInputs<'a> {
     with_airports: Option<Context>,
 }
 
-impl<'a> DetectorInputs<'a> {
-    fn gather(
-        pipeline: &'a Pipeline,
-        changes: &'a [Change],
-        all_read: columns::ReadSet,
-        context: Context,
-    ) -> Self {
+impl DetectorInputs {
+    fn gather(changes: &[Change], all_read: columns::ReadSet, context: Context) -> Self {
         let gathered = columns::changes(
             all_read,
             changes
@@ -420,8 +437,6 @@ impl<'a> DetectorInputs<'a> {
                 .map(|c| (c.flight_uid, c.before.as_deref(), c.after.as_deref())),
         );
         DetectorInputs {
-            pipeline,
-            changes,
             all_read,
             gathered,
             projected: BTreeMap::new(),
@@ -431,7 +446,12 @@ impl<'a> DetectorInputs<'a> {
     }
 
     /// The context and columns of a detector that reads `reads`.
-    fn for_reads(&mut self, reads: columns::ReadSet) -> (&Context, &crate::wit::Changes) {
+    fn for_reads(
+        &mut self,
+        reads: columns::ReadSet,
+        pipeline: &Pipeline,
+        changes: &[Change],
+    ) -> (&Context, &crate::wit::Changes) {
         let columns = if reads == self.all_read {
             &self.gathered
         } else {
@@ -442,7 +462,7 @@ impl<'a> DetectorInputs<'a> {
                 .or_insert_with(|| columns::project(gathered, reads))
         };
         let context = if reads.airports() {
-            let (pipeline, changes, context) = (self.pipeline, self.changes, &self.context);
+            let context = &self.context;
             &*self.with_airports.get_or_insert_with(|| Context {
                 airports: pipeline.airports_named(changes),
                 ..context.clone()

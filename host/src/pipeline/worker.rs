@@ -388,6 +388,9 @@ impl Worker {
         m.cycles.add(1);
         m.cycle_issues.add(out.issues.len() as u64);
         m.events.add(out.events.len() as u64);
+        m.implausible_vertical_rates
+            .add(out.implausible.vertical_rate);
+        m.implausible_groundspeeds.add(out.implausible.groundspeed);
         if !out.changes.is_empty() {
             self.publish_view();
         }

@@ -94,8 +94,10 @@ pub struct Manifest {
     #[serde(default)]
     pub reads: Option<BTreeSet<String>>,
     /// Fields it may patch, e.g. "times.off_utc", "tmi.*" or "track"
-    /// (detectors and ingest adapters; see `store::authority`).
-    #[serde(default)]
+    /// (detectors and ingest adapters; see `store::authority`); `writes`
+    /// is the same list. A detector reading one of them runs after this one
+    /// in a cycle and sees its patches (`plugin::order`).
+    #[serde(default, alias = "writes")]
     pub owns: Vec<String>,
     /// Ingest adapters: the route (`POST /ingest/{route}`); default the name.
     /// Up to three segments (`vnas/track`, as PERTI's nested routes are),

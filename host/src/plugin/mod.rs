@@ -5,6 +5,7 @@
 //! - `columns`: flights as typed columns, the cheap shape for the boundary.
 //! - `engine`: the one wasmtime engine, epoch deadlines, compile cache.
 //! - `manifest`: `NAME.toml`.
+//! - `order`: which detector runs before which (writers before readers).
 //! - `source`: built-ins and the plugins directory.
 //! - `validate`: what makes a file acceptable, with exact errors.
 //! - `version`: one loaded version and its live instance.
@@ -19,6 +20,7 @@ pub mod engine;
 pub mod events;
 pub mod fault;
 pub mod manifest;
+pub mod order;
 pub mod policy;
 pub mod registry;
 pub mod sandbox;

@@ -212,6 +212,13 @@ impl Registry {
             Ok(version) => Arc::new(version),
             Err(invalid) => return self.fail(&source.name, slot, invalid.to_string()),
         };
+        if let Some(cycle) = self.cycle_through(&version.manifest) {
+            let message = format!(
+                "detectors would depend on each other in a circle: {cycle} (each reads a column \
+                 the next one writes); change `reads` or `owns` in one of their manifests"
+            );
+            return self.fail(&source.name, slot, message);
+        }
         let action = if slot.current().is_some() {
             PluginAction::Reloaded
         } else {
@@ -333,6 +340,40 @@ impl Registry {
     /// The plugin called `name`.
     pub fn slot(&self, name: &str) -> Option<Arc<Slot>> {
         self.slots.read().get(name).cloned()
+    }
+
+    /// The detectors a new `manifest` would close a dependency cycle with,
+    /// if it would (`plugin::order`).
+    fn cycle_through(&self, manifest: &Manifest) -> Option<String> {
+        if manifest.kind != Kind::Detector || !manifest.enabled {
+            return None;
+        }
+        let others: Vec<Arc<Version>> = self
+            .slots
+            .read()
+            .values()
+            .filter_map(|s| s.current())
+            .filter(|v| v.kind() == Kind::Detector && v.manifest.enabled)
+            .collect();
+        let others: Vec<&Manifest> = others.iter().map(|v| &v.manifest).collect();
+        super::order::cycle_through(manifest, &others)
+    }
+
+    /// The active detectors with their current versions, in the order a
+    /// cycle runs them: each after the detectors whose writes it reads.
+    pub fn detectors_in_order(&self) -> Vec<(Arc<Version>, Arc<Slot>)> {
+        let detectors: Vec<_> = self
+            .active(Kind::Detector)
+            .into_iter()
+            .filter_map(|slot| Some((slot.current()?, slot)))
+            .collect();
+        let manifests: Vec<&Manifest> = detectors.iter().map(|(v, _)| &v.manifest).collect();
+        let order = super::order::run_order(&manifests);
+        let mut by_index: Vec<Option<_>> = detectors.into_iter().map(Some).collect();
+        order
+            .into_iter()
+            .filter_map(|i| by_index[i].take())
+            .collect()
     }
 
     /// Active plugins of a kind, by name.

@@ -26,8 +26,9 @@
 
 use std::sync::Arc;
 
+use super::motion::{self, Implausible, Withheld};
 use crate::flight::{
-    ControlType, FlightRecord, Metering, Phase, Position, Progress, Times, Tmi, Track,
+    ControlType, FlightRecord, Metering, Phase, Position, Progress, Reporter, Times, Tmi, Track,
 };
 use crate::wit::{self, FieldValue, Kind};
 
@@ -125,11 +126,24 @@ pub struct Refusal {
     /// Expected, not a fault of the writer: a detector's TMI for a flight
     /// a partner controls (not reported as a cycle issue).
     pub quiet: bool,
+    /// Only part of the field was refused (a position's implausible ground
+    /// speed): the rest of it applied.
+    pub partial: bool,
 }
 
 /// Applies the fields `writer` may write; returns the refused ones.
 pub fn apply(record: &mut FlightRecord, writer: Writer<'_>, fields: &[FieldValue]) -> Vec<Refusal> {
+    apply_counting(record, writer, fields).0
+}
+
+/// Like `apply`, also counting the motion values not published.
+pub fn apply_counting(
+    record: &mut FlightRecord,
+    writer: Writer<'_>,
+    fields: &[FieldValue],
+) -> (Vec<Refusal>, Implausible) {
     let mut refused = Vec::new();
+    let mut implausible = Implausible::default();
     for value in fields {
         let path = field_path(value);
         if !writer.may_write(path) {
@@ -137,7 +151,24 @@ pub fn apply(record: &mut FlightRecord, writer: Writer<'_>, fields: &[FieldValue
                 field: path,
                 message: refusal_message(writer, path),
                 quiet: false,
+                partial: false,
             });
+            continue;
+        }
+        if let FieldValue::Position(update) = value {
+            let withheld = set_position(record, update);
+            implausible.add(motion::count(&withheld));
+            refused.extend(
+                withheld
+                    .into_iter()
+                    .filter(|w| w.reported)
+                    .map(|w| Refusal {
+                        field: w.field,
+                        message: w.message,
+                        quiet: false,
+                        partial: true,
+                    }),
+            );
             continue;
         }
         if let FieldValue::Tmi(tmi) = value
@@ -148,7 +179,19 @@ pub fn apply(record: &mut FlightRecord, writer: Writer<'_>, fields: &[FieldValue
         }
         set(record, value);
     }
-    refused
+    (refused, implausible)
+}
+
+/// A partner's position sample: the fields it gives over the ones held,
+/// its vertical rate given or derived from its own previous sample
+/// (`store::motion`); what was outside the limits is listed.
+fn set_position(record: &mut FlightRecord, update: &wit::PositionUpdate) -> Vec<Withheld> {
+    let held = record.position;
+    let mut sample = held.unwrap_or_default();
+    merge_position(&mut sample, update);
+    let (position, withheld) = motion::next(held.as_ref(), sample, update.vertical_rate_fpm);
+    record.position = Some(position);
+    withheld
 }
 
 /// The per-flight rule of the `tmi` section (module docs): whether this
@@ -168,6 +211,7 @@ fn take_control(
         field: "tmi",
         message,
         quiet,
+        partial: false,
     };
     match (kind, record.tmi_controller.as_deref()) {
         (Kind::IngestAdapter, None) if controlled_now => {
@@ -277,8 +321,9 @@ fn set(r: &mut FlightRecord, value: &FieldValue) {
         F::FlightPlanRemarks(v) => plan_mut(r).remarks = v.clone(),
         F::FlightPlanRules(v) => plan_mut(r).rules = v.clone(),
         F::FlightPlanDeptime(v) => plan_mut(r).deptime = v.clone(),
+        // Applied by `set_position`, with its limits.
         F::Position(update) => {
-            merge_position(r.position.get_or_insert_with(Position::default), update)
+            set_position(r, update);
         }
         F::ProgressPhase(v) => r.progress.get_or_insert_with(Progress::default).phase = phase(*v),
         F::ProgressIsActive(v) => r.progress.get_or_insert_with(Progress::default).is_active = *v,
@@ -309,16 +354,17 @@ fn set(r: &mut FlightRecord, value: &FieldValue) {
     }
 }
 
-/// A position update keeps the current value of every field it leaves out.
+/// A position update keeps the current value of every field it leaves out
+/// (the vertical rate is `store::motion`'s); the sample is the partner's.
 fn merge_position(p: &mut Position, u: &wit::PositionUpdate) {
     p.lat = u.lat;
     p.lon = u.lon;
     p.altitude_ft = u.altitude_ft.unwrap_or(p.altitude_ft);
     p.heading_deg = u.heading_deg.unwrap_or(p.heading_deg);
     p.groundspeed_kts = u.groundspeed_kts.unwrap_or(p.groundspeed_kts);
-    p.vertical_rate_fpm = u.vertical_rate_fpm.unwrap_or(p.vertical_rate_fpm);
     p.squawk = u.squawk.or(p.squawk);
     p.updated_at = u.updated_at;
+    p.reported_by = Reporter::Partner;
 }
 
 fn phase(p: wit::Phase) -> Phase {
@@ -461,6 +507,7 @@ mod tests {
                 field: "times.out_utc",
                 message: "the VATSIM sync does not own times.out_utc".into(),
                 quiet: false,
+                partial: false,
             }]
         );
     }
@@ -477,6 +524,7 @@ mod tests {
                 vertical_rate_fpm: 0,
                 squawk: Some(2000),
                 updated_at: 1,
+                reported_by: Reporter::Feed,
             }),
             ..FlightRecord::default()
         };
@@ -513,7 +561,8 @@ mod tests {
                 groundspeed_kts: 450,
                 vertical_rate_fpm: -1_000,
                 squawk: Some(2000),
-                updated_at: 2
+                updated_at: 2,
+                reported_by: Reporter::Partner,
             }
         );
     }

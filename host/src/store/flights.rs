@@ -10,8 +10,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::authority::{self, Refusal, Writer};
+use super::motion::{self, Implausible};
 use super::progress;
-use crate::flight::{FlightPlan, FlightRecord, Identity, Phase, Position, Progress};
+use crate::flight::{FlightPlan, FlightRecord, Identity, Phase, Progress};
 use crate::reference::AirportTable;
 use crate::source::vatsim::{FeedFlight, Snapshot};
 use crate::wit::FieldValue;
@@ -44,6 +45,8 @@ pub struct FlightStore {
     pub(super) partner_only: HashMap<String, (u64, i64)>,
     pub(super) next_uid: u64,
     pub(super) airports: Arc<AirportTable>,
+    /// Motion values not published since the store opened.
+    pub(super) implausible: Implausible,
 }
 
 impl FlightStore {
@@ -126,6 +129,12 @@ impl FlightStore {
         self.flights.values()
     }
 
+    /// Motion values not published (outside `store::motion`'s limits)
+    /// since the store opened.
+    pub fn implausible(&self) -> Implausible {
+        self.implausible
+    }
+
     /// Applies the fields of a patch that `writer` may write to flight
     /// `uid`; returns the flight as it now is and the refused fields, or
     /// none if there is no such flight.
@@ -137,7 +146,8 @@ impl FlightStore {
     ) -> Option<(Arc<FlightRecord>, Vec<Refusal>)> {
         let current = self.flights.get(&uid)?;
         let mut record = (**current).clone();
-        let refused = authority::apply(&mut record, writer, fields);
+        let (refused, implausible) = authority::apply_counting(&mut record, writer, fields);
+        self.implausible.add(implausible);
         if record != **current {
             self.flights.insert(uid, Arc::new(record));
         }
@@ -184,7 +194,7 @@ impl FlightStore {
             None => self.adopt_partner_flight(&key.1),
         };
         let after = match &before {
-            Some(old) => merged(old, feed, connected, &self.airports),
+            Some(old) => merged(old, feed, connected, &self.airports, &mut self.implausible),
             None => self.created(feed, connected, now),
         };
         match connected_before {
@@ -213,7 +223,13 @@ impl FlightStore {
             identity: Some(Arc::new(identity)),
             ..FlightRecord::default()
         };
-        merged(&record, feed, connected, &self.airports)
+        merged(
+            &record,
+            feed,
+            connected,
+            &self.airports,
+            &mut self.implausible,
+        )
     }
 
     /// Live connections the snapshot no longer shows become inactive.
@@ -309,12 +325,14 @@ pub(super) fn identity_of(callsign: &str, cid: u32, plan: &FlightPlan, now: i64)
     }
 }
 
-/// `old` with the sections the feed owns taken from `feed`.
+/// `old` with the sections the feed owns taken from `feed`; motion values
+/// outside the limits are counted in `implausible`.
 fn merged(
     old: &FlightRecord,
     feed: &FeedFlight,
     connected: bool,
     airports: &AirportTable,
+    implausible: &mut Implausible,
 ) -> FlightRecord {
     // Shared sections are replaced only when the feed says something new,
     // so a moving flight's copy costs reference counts, not strings.
@@ -336,9 +354,11 @@ fn merged(
         r.flight_plan = feed.flight_plan.clone().map(Arc::new);
     }
     if connected {
-        r.position = feed
-            .position
-            .map(|p| with_vertical_rate(p, old.position.as_ref()));
+        r.position = feed.position.map(|p| {
+            let (p, withheld) = motion::next(old.position.as_ref(), p, None);
+            implausible.add(motion::count(&withheld));
+            p
+        });
     }
     r.progress = Some(if connected {
         progress::derive(&r, airports, old.progress)
@@ -350,17 +370,4 @@ fn merged(
         }
     });
     r
-}
-
-/// The feed has no vertical rate: derive it from the previous position.
-fn with_vertical_rate(mut p: Position, previous: Option<&Position>) -> Position {
-    p.vertical_rate_fpm = match previous {
-        Some(prev) if p.updated_at > prev.updated_at => {
-            let minutes = (p.updated_at - prev.updated_at) as f64 / 60_000.0;
-            (f64::from(p.altitude_ft - prev.altitude_ft) / minutes).round() as i32
-        }
-        Some(prev) => prev.vertical_rate_fpm,
-        None => 0,
-    };
-    p
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use swim::flight::{FlightRecord, Position};
+use swim::flight::{FlightRecord, Position, Reporter};
 use swim::plugin::columns;
 use swim::plugin::{EventSink, PluginAction, PluginEvent};
 use swim::wit::Changes;
@@ -82,6 +82,7 @@ pub fn flight(uid: u64, squawk: Option<u16>) -> FlightRecord {
             vertical_rate_fpm: 1500,
             squawk,
             updated_at: 1_700_000_000_000,
+            reported_by: Reporter::Feed,
         }),
         ..FlightRecord::default()
     }

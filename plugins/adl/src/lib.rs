@@ -49,7 +49,7 @@ impl IngestAdapter for AdlAdapter {
     fn parse(&self, _content_type: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let flights = body::items(&mut body::object(bytes)?, "flights", self.max_items)?;
         let now = vatswim_plugin_api::log::now();
-        let mut parsed = body::parse_each(&flights, FIELDS, |item| flight_patch(item, now));
+        let mut parsed = body::parse_each_field(&flights, FIELDS, |item| flight_patch(item, now));
         note_is_active(&flights, &mut parsed);
         Ok(parsed)
     }
@@ -113,7 +113,7 @@ fn note_is_active(flights: &[Value], parsed: &mut Parsed) {
     let applied: Vec<u32> = parsed.items.iter().map(|i| i.index).collect();
     for index in applied {
         if flights[index as usize].get("is_active").is_some() {
-            parsed.errors.push(ItemError::new(
+            parsed.errors.push(ItemError::warning(
                 index,
                 "is_active",
                 "not applied: whether a flight is active comes from the VATSIM feed",
@@ -122,27 +122,32 @@ fn note_is_active(flights: &[Value], parsed: &mut Parsed) {
     }
 }
 
-/// The patch for one flight item, or every fault in it.
-fn flight_patch(item: &Item, now: i64) -> Result<Patch, Faults> {
-    let mut faults = Faults::default();
-    let callsign = faults.check(body::required_code(item, "callsign"));
-    let dept = faults.check(airport(item, "dept_icao"));
-    let dest = faults.check(airport(item, "dest_icao"));
-    let uid = faults.optional(body::optional_int(
+/// The patch for one flight item with the faults of the fields it leaves
+/// out (each reported, the rest applies), or every fault of an item whose
+/// flight cannot be told (callsign, airports, `flight_uid`, `gufi`).
+fn flight_patch(item: &Item, now: i64) -> Result<(Patch, Faults), Faults> {
+    let mut which = Faults::default();
+    let callsign = which.check(body::required_code(item, "callsign"));
+    let dept = which.check(airport(item, "dept_icao"));
+    let dest = which.check(airport(item, "dest_icao"));
+    let uid = which.optional(body::optional_int(
         item,
         &["flight_uid"],
         1,
         i64::from(i32::MAX),
     ));
-    let gufi = faults.optional(body::optional_text(item, &["gufi"]));
+    let gufi = which.optional(body::optional_text(item, &["gufi"]));
+    let mut left_out = Faults::default();
     let mut fields = Vec::new();
-    identity_and_plan(item, &mut faults, &mut fields);
-    times(item, now, &mut faults, &mut fields);
-    outside_adl(item, now, &mut faults, &mut fields);
+    identity_and_plan(item, &mut left_out, &mut fields);
+    times(item, now, &mut left_out, &mut fields);
+    outside_adl(item, now, &mut left_out, &mut fields);
     let (Some(callsign), Some(dept), Some(dest)) = (callsign, dept, dest) else {
-        return Err(faults);
+        return Err(which.and(left_out));
     };
-    faults.finish()?;
+    if let Err(which) = which.finish() {
+        return Err(which.and(left_out));
+    }
     let flight = match (uid, gufi) {
         (Some(uid), _) => FlightRef::Uid(uid as u64),
         (None, Some(gufi)) => FlightRef::Gufi(gufi),
@@ -156,7 +161,7 @@ fn flight_patch(item: &Item, now: i64) -> Result<Patch, Faults> {
             FieldValue::FlightPlanDestIcao(dest),
         ],
     );
-    Ok(Patch { flight, fields })
+    Ok((Patch { flight, fields }, left_out))
 }
 
 fn airport(item: &Item, field: &'static str) -> Result<String, ItemFault> {
@@ -280,7 +285,10 @@ fn outside_adl(item: &Item, now: i64, faults: &mut Faults, fields: &mut Vec<Fiel
     if let Some(name) = faults.optional(body::optional_text(item, &["phase"])) {
         match parse_phase(&name) {
             Some(phase) => fields.push(FieldValue::ProgressPhase(phase)),
-            None => faults.note("phase", format!("{name:?} is not a phase")),
+            None => faults.note(
+                "phase",
+                format!("{name:?} is not a phase (PERTI's FlightPhase or the gateway's)"),
+            ),
         }
     }
     // Checked so a malformed value is reported; applied by no one.
@@ -296,7 +304,8 @@ fn outside_adl(item: &Item, now: i64, faults: &mut Faults, fields: &mut Vec<Fiel
 }
 
 /// A position an ADL item sends (refused later by the authority matrix,
-/// but read so that its faults are reported like any other's).
+/// but read so that its faults are reported like any other's). A position
+/// needs both coordinates: one alone leaves the position out, not the item.
 fn position_of(item: &Item, now: i64, faults: &mut Faults) -> Option<PositionUpdate> {
     let lat = faults.check(body::coordinate(item, &["latitude", "lat"], 90.0));
     let lon = faults.check(body::coordinate(item, &["longitude", "lon"], 180.0));
@@ -313,14 +322,18 @@ fn position_of(item: &Item, now: i64, faults: &mut Faults) -> Option<PositionUpd
     })
 }
 
+/// A phase by the gateway's name, PERTI's SDKs' `FlightPhase` (Python,
+/// TypeScript, C#: PREFLIGHT, DEPARTING, CLIMBING, ENROUTE, DESCENDING,
+/// APPROACH, LANDED, ARRIVED) or its C++ SDK's `SwimFlightPhase`, any
+/// case (docs/INGEST_AND_TMI.md has the table).
 fn parse_phase(name: &str) -> Option<Phase> {
     Some(match name.to_ascii_lowercase().as_str() {
-        "prefile" | "prefiled" => Phase::Prefile,
-        "taxiing" | "taxi" | "departing" => Phase::Taxiing,
-        "departed" | "climbing" => Phase::Departed,
+        "prefile" | "prefiled" | "preflight" => Phase::Prefile,
+        "taxiing" | "taxi" | "departing" | "pushback" | "taxi_out" => Phase::Taxiing,
+        "departed" | "climbing" | "takeoff" | "departure" => Phase::Departed,
         "enroute" | "en_route" | "cruise" => Phase::Enroute,
-        "descending" | "approach" => Phase::Descending,
-        "arrived" | "landed" => Phase::Arrived,
+        "descending" | "descent" | "approach" | "landing" => Phase::Descending,
+        "arrived" | "landed" | "taxi_in" => Phase::Arrived,
         "disconnected" => Phase::Disconnected,
         _ => return None,
     })

@@ -42,34 +42,36 @@ impl IngestAdapter for TrackAdapter {
     fn parse(&self, _content_type: &str, bytes: &[u8]) -> Result<Parsed, String> {
         let tracks = body::items(&mut body::object(bytes)?, "tracks", self.max_items)?;
         let now = vatswim_plugin_api::log::now();
-        Ok(body::parse_each(&tracks, FIELDS, |item| {
+        Ok(body::parse_each_field(&tracks, FIELDS, |item| {
             track_patch(item, now)
         }))
     }
 }
 
-/// The patch for one track item, or every fault in it.
-fn track_patch(item: &Item, now: Timestamp) -> Result<Patch, Faults> {
-    let mut faults = Faults::default();
-    let callsign = faults.check(body::required_code(item, "callsign"));
-    let lat = faults.check(body::coordinate(item, &["latitude", "lat"], 90.0));
-    let lon = faults.check(body::coordinate(item, &["longitude", "lon"], 180.0));
-    let squawk = faults.optional(body::optional_squawk(item, "squawk"));
-    let updated_at = faults
+/// The patch for one track item with the faults of the fields it leaves
+/// out (each reported, the rest applies), or every fault of an item with
+/// no flight or no position (callsign, latitude, longitude).
+fn track_patch(item: &Item, now: Timestamp) -> Result<(Patch, Faults), Faults> {
+    let mut needed = Faults::default();
+    let callsign = needed.check(body::required_code(item, "callsign"));
+    let lat = needed.check(body::coordinate(item, &["latitude", "lat"], 90.0));
+    let lon = needed.check(body::coordinate(item, &["longitude", "lon"], 180.0));
+    let mut left_out = Faults::default();
+    let squawk = left_out.optional(body::optional_squawk(item, "squawk"));
+    let updated_at = left_out
         .optional(body::optional_time(item, &["timestamp"]))
         .unwrap_or(now);
-    let mut int = |names, min, max| faults.optional(body::optional_int(item, names, min, max));
+    let mut int = |names, min, max| left_out.optional(body::optional_int(item, names, min, max));
     let altitude_ft = int(&["altitude_ft", "altitude"], -2_000, 100_000);
     let heading_deg = int(&["heading_deg", "heading"], 0, 360);
     let groundspeed_kts = int(&["ground_speed_kts", "groundspeed_kts"], 0, 2_000);
     let vertical_rate_fpm = int(&["vertical_rate_fpm"], -30_000, 30_000);
-    let source = faults
+    let source = left_out
         .optional(body::optional_text(item, &["track_source"]))
         .unwrap_or_else(|| "partner".into());
     let (Some(callsign), Some(lat), Some(lon)) = (callsign, lat, lon) else {
-        return Err(faults);
+        return Err(needed.and(left_out));
     };
-    faults.finish()?;
     let position = PositionUpdate {
         lat,
         lon,
@@ -80,7 +82,7 @@ fn track_patch(item: &Item, now: Timestamp) -> Result<Patch, Faults> {
         squawk,
         updated_at,
     };
-    Ok(Patch {
+    let patch = Patch {
         flight: FlightRef::Callsign(callsign),
         fields: vec![
             FieldValue::Position(position),
@@ -90,7 +92,8 @@ fn track_patch(item: &Item, now: Timestamp) -> Result<Patch, Faults> {
                 updated_at,
             }),
         ],
-    })
+    };
+    Ok((patch, left_out))
 }
 
 /// Every field a track item may have (others are reported as warnings).

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::feed::{self, Feed, Pilot, Prefile};
 use super::fields;
-use crate::flight::{FlightPlan, Identity, Position};
+use crate::flight::{FlightPlan, Identity, Position, Reporter};
 
 /// One flight as the feed shows it: a connected pilot (with a position) or
 /// a prefile (without).
@@ -147,6 +147,7 @@ fn pilot_flight(p: &Pilot<'_>, snapshot_at: i64) -> FeedFlight {
             vertical_rate_fpm: 0,
             squawk: fields::squawk(&p.transponder),
             updated_at: fields::epoch_millis(&p.last_updated).unwrap_or(snapshot_at),
+            reported_by: Reporter::Feed,
         }),
     }
 }
