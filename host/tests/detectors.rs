@@ -54,8 +54,19 @@ fn flight(
     }
 }
 
+/// Runs a detector on one flight seen 15 s apart: `before` at NOW - 15 s,
+/// `after` at NOW.
 fn detect(slot: &Slot, before: Option<&FlightRecord>, after: &FlightRecord) -> Detection {
-    let changes = columns::changes(columns::ReadSet::ALL, [(7, before, Some(after))]);
+    let sampled = |r: &FlightRecord, at: i64| {
+        let mut r = r.clone();
+        if let Some(p) = r.position.as_mut() {
+            p.updated_at = at;
+        }
+        r
+    };
+    let before = before.map(|b| sampled(b, NOW - 15_000));
+    let after = sampled(after, NOW);
+    let changes = columns::changes(columns::ReadSet::ALL, [(7, before.as_ref(), Some(&after))]);
     slot.detect(&context(), &changes).unwrap()
 }
 
@@ -104,9 +115,11 @@ fn pushback_sets_out_once() {
     let (s, _tmp) = slots();
     let parked = flight("KJFK", JFK, 13, 0, Times::default());
     let taxi = flight("KJFK", JFK, 13, 12, Times::default());
+    // It moved no distance between the samples: it started as long
+    // before the second as reaching 12 kt takes (2.4 s at 2.5 kt/s).
     assert_eq!(
         summary(&detect(&s.departure, Some(&parked), &taxi)),
-        (vec![format!("out=Some({NOW})")], vec![])
+        (vec![format!("out=Some({})", NOW - 2_400)], vec![])
     );
     let taxi_with_out = flight(
         "KJFK",
@@ -146,14 +159,16 @@ fn liftoff_sets_off_and_emits_departed_once() {
             .is_empty(),
         "the takeoff roll is on the ground"
     );
-    let climbing = flight("KJFK", JFK, 700, 165, out);
+    // 250 ft above the field: it lifted off 6 s ago (at 2,500 fpm), not
+    // at the sample that shows it airborne.
+    let climbing = flight("KJFK", JFK, 263, 165, out);
     let (fields, events) = summary(&detect(&s.departure, Some(&roll), &climbing));
-    assert_eq!(fields, [format!("off=Some({NOW})")]);
+    assert_eq!(fields, [format!("off=Some({})", NOW - 6_000)]);
     assert_eq!(
         events,
         [(
             "flight.departed".to_string(),
-            serde_json::json!({"off_utc": "2026-01-16T12:00:00Z"})
+            serde_json::json!({"off_utc": "2026-01-16T11:59:54Z"})
         )]
     );
 
@@ -212,9 +227,11 @@ fn touchdown_sets_on_and_emits_arrived_then_parking_sets_in() {
             .is_empty()
     );
     let at_gate = flight("KJFK", LHR, 83, 0, landed);
+    // It moved no distance between the samples: it stopped as soon after
+    // the first as slowing from 15 kt allows (3 s' worth at 2.5 kt/s).
     assert_eq!(
         summary(&detect(&s.arrival, Some(&taxi_in), &at_gate)),
-        (vec![format!("in=Some({NOW})")], vec![])
+        (vec![format!("in=Some({})", NOW - 12_000)], vec![])
     );
 }
 
@@ -225,7 +242,11 @@ fn without_a_known_field_groundspeed_decides() {
     let rolling = flight("ZZZZ", nowhere, 1200, 60, Times::default());
     let flying = flight("ZZZZ", nowhere, 1250, 120, Times::default());
     let (fields, events) = summary(&detect(&s.departure, Some(&rolling), &flying));
-    assert_eq!(fields, [format!("off=Some({NOW})")]);
+    assert_eq!(
+        fields,
+        [format!("off=Some({})", NOW - 7_500)],
+        "no field to measure height from: the middle of the interval"
+    );
     assert_eq!(events.len(), 1);
 }
 

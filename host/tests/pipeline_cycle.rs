@@ -86,7 +86,8 @@ fn a_flights_life_becomes_seq_stamped_events() {
         "OUT patched into the store"
     );
 
-    let liftoff = p.run_snapshot(&with_vfr1(&base, 110, 600, T0 + 30_000), T0 + 30_000);
+    // 250 ft above KMCO (96 ft): off 6 s before the sample that shows it.
+    let liftoff = p.run_snapshot(&with_vfr1(&base, 110, 346, T0 + 30_000), T0 + 30_000);
     assert_eq!(
         kinds(&liftoff.events),
         ["flight.departed", "flight.positions"]
@@ -96,15 +97,15 @@ fn a_flights_life_becomes_seq_stamped_events() {
     assert_eq!(departed["callsign"], "VFR1");
     assert_eq!(departed["flight_uid"], 4);
     assert_eq!(departed["dep"], "KMCO");
-    assert_eq!(departed["off_utc"], "2026-01-16T12:00:30Z");
+    assert_eq!(departed["off_utc"], "2026-01-16T12:00:24Z");
     let change = liftoff.changes.iter().find(|c| c.flight_uid == 4).unwrap();
     assert_eq!(
         change.after.as_ref().unwrap().times.unwrap().off_utc,
-        Some(T0 + 30_000),
+        Some(T0 + 24_000),
         "the change carries the patched record"
     );
 
-    let mut gone = with_vfr1(&base, 110, 600, T0 + 30_000);
+    let mut gone = with_vfr1(&base, 110, 346, T0 + 30_000);
     gone.pilots.remove(3);
     let left = p.run_snapshot(&gone, T0 + 45_000);
     assert_eq!(kinds(&left.events), ["flight.deleted"]);

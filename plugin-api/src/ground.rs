@@ -33,6 +33,9 @@ pub struct Transition {
     pub now: PositionView,
     /// Its OOOI times so far.
     pub times: TimesView,
+    /// The elevation of the field the rule judged it against, when it is
+    /// near that field and the context knows it.
+    pub field_elevation_ft: Option<i32>,
 }
 
 /// The thresholds of the ground/air rule.
@@ -115,6 +118,7 @@ impl GroundRule {
             was,
             now,
             times: after.times().unwrap_or_default(),
+            field_elevation_ft: elevation,
         })
     }
 

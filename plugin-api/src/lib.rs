@@ -126,6 +126,7 @@ pub mod columns;
 pub mod geo;
 pub mod ground;
 mod guest;
+pub mod instant;
 pub mod log;
 pub mod time;
 

@@ -1,6 +1,7 @@
 //! `swim bench`: benchmarks that print figures (docs/BENCHMARKS.md). They are
 //! not tests: nothing here passes or fails on speed.
 
+pub mod accuracy;
 mod broadcast;
 mod cluster;
 mod cycle;
@@ -107,6 +108,11 @@ pub enum BenchCommand {
         #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
         postgres: String,
     },
+    /// What the gateway publishes against the simulator's truth, per source
+    /// mix (the feed; the feed and a partner's tracks; the feed and ADL
+    /// EDCTs): recall, precision and time error of OUT, OFF, ON, IN and
+    /// `cdm.edct`, and derived values outside physical limits.
+    Accuracy(accuracy::AccuracyArgs),
     /// `swim demo` for minutes under churning WebSocket clients (random
     /// filters, disconnects, resumes): every stream checked against the
     /// change feed, the server's files and memory sampled.
@@ -178,6 +184,7 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
             nats,
             postgres,
         } => cluster::run(*clients, *flights, *speed, *seconds, nats, postgres)?,
+        BenchCommand::Accuracy(args) => accuracy::run(args)?,
         BenchCommand::Soak(args) => {
             if !soak::run(args)? {
                 return Ok(ExitCode::FAILURE);

@@ -64,6 +64,10 @@ const API_SOURCES: &[(&str, &str)] = &[
         "ground.rs",
         include_str!("../../../plugin-api/src/ground.rs"),
     ),
+    (
+        "instant.rs",
+        include_str!("../../../plugin-api/src/instant.rs"),
+    ),
     ("guest.rs", include_str!("../../../plugin-api/src/guest.rs")),
     ("log.rs", include_str!("../../../plugin-api/src/log.rs")),
     ("time.rs", include_str!("../../../plugin-api/src/time.rs")),

@@ -1,9 +1,13 @@
 //! Arrival detector: ON (wheels on) and IN (gate in).
 //!
-//! - ON: the cycle a flight goes from the air to the ground
-//!   (`times.on_utc`), with a `flight.arrived` event carrying `on_utc` and
-//!   `in_utc: null` (PERTI's clients read both).
-//! - IN: the first cycle after ON that the flight is parked, under 5 kt
+//! Each time is the estimated instant between the two samples either side
+//! of the change (`vatswim_plugin_api::instant`), set in the cycle that
+//! sees it.
+//!
+//! - ON: a flight goes from the air to the ground (`times.on_utc`), with a
+//!   `flight.arrived` event carrying `on_utc` and `in_utc: null` (PERTI's
+//!   clients read both).
+//! - IN: the first sample after ON that the flight is parked, under 5 kt
 //!   (`times.in_utc`). A flight first seen after it landed (on the ground
 //!   at its destination, away from its origin) gets IN the cycle it comes
 //!   to a stop; one first seen already parked there gets none (unknown).
@@ -14,10 +18,11 @@
 
 use vatswim_plugin_api::geo::AirportIndex;
 use vatswim_plugin_api::ground::{GroundRule, PARKED_BELOW_KTS};
+use vatswim_plugin_api::instant;
 use vatswim_plugin_api::time::format_utc;
 use vatswim_plugin_api::{
     ChangeView, Changes, Context, Description, Detection, Detector, Event, FieldValue, FlightRef,
-    Patch, Timestamp,
+    Patch,
 };
 
 /// The detector.
@@ -44,7 +49,7 @@ impl Detector for Arrival {
         let airports = AirportIndex::new(ctx);
         let mut out = Detection::default();
         for change in changes.iter() {
-            self.detect_one(change, &airports, ctx.now, &mut out);
+            self.detect_one(change, &airports, &mut out);
         }
         out
     }
@@ -66,21 +71,16 @@ impl Arrival {
         !t.is_airborne && near(plan.dest_icao) && !near(plan.dept_icao)
     }
 
-    fn detect_one(
-        &self,
-        change: ChangeView<'_>,
-        airports: &AirportIndex<'_>,
-        now: Timestamp,
-        out: &mut Detection,
-    ) {
+    fn detect_one(&self, change: ChangeView<'_>, airports: &AirportIndex<'_>, out: &mut Detection) {
         let Some(t) = self.rule.transition(change, airports, |fp| fp.dest_icao) else {
             return;
         };
         let mut fields = Vec::new();
         let landed_now = t.times.on_utc.is_none() && t.was_airborne && !t.is_airborne;
         if landed_now {
-            fields.push(FieldValue::TimesOnUtc(Some(now)));
-            let payload = format!(r#"{{"on_utc":"{}","in_utc":null}}"#, format_utc(now));
+            let on = instant::touched_down(&t.was, &t.now, t.field_elevation_ft);
+            fields.push(FieldValue::TimesOnUtc(Some(on)));
+            let payload = format!(r#"{{"on_utc":"{}","in_utc":null}}"#, format_utc(on));
             out.events
                 .push(Event::for_flight("flight.arrived", t.flight_uid, payload));
         }
@@ -89,7 +89,9 @@ impl Arrival {
         let stopped = parked && t.was.groundspeed_kts >= PARKED_BELOW_KTS;
         let seen_after_landing = stopped && self.on_ground_at_destination(change, airports, &t);
         if (landed || seen_after_landing) && t.times.in_utc.is_none() && parked {
-            fields.push(FieldValue::TimesInUtc(Some(now)));
+            fields.push(FieldValue::TimesInUtc(Some(instant::stopped(
+                &t.was, &t.now,
+            ))));
         }
         if !fields.is_empty() {
             out.patches.push(Patch {

@@ -11,14 +11,18 @@ use crate::reference::Airport;
 const LIFTOFF_KTS: f64 = 150.0;
 /// Groundspeed at touchdown, knots.
 const TOUCHDOWN_KTS: f64 = 140.0;
-/// Taxi speed, knots.
-const TAXI_KTS: f64 = 15.0;
-/// Climb and descent rates, feet per minute.
-const CLIMB_FPM: f64 = 2500.0;
+/// Taxi speeds, knots: each flight taxis at its own, between these.
+const TAXI_KTS: (f64, f64) = (10.0, 20.0);
+/// Climb rates, feet per minute: each flight climbs at its own, between
+/// these (the detectors assume a typical 2,500, so OFF has a real error).
+const CLIMB_FPM: (f64, f64) = (1_800.0, 3_200.0);
+/// Descent rate, feet per minute.
 const DESCENT_FPM: f64 = 2000.0;
 /// Takeoff roll and landing rollout, seconds.
 const ROLL_S: f64 = 35.0;
 const ROLLOUT_S: f64 = 30.0;
+/// Seconds to reach taxi speed from a standstill, and to stop from it.
+const RAMP_S: f64 = 6.0;
 
 /// Types the simulator flies, with their cruise speed (knots) and ceiling (feet).
 const TYPES: &[(&str, f64, i32)] = &[
@@ -97,6 +101,10 @@ pub struct SimFlight {
     pub cruise_kts: f64,
     /// When each part of its life happens.
     pub schedule: Schedule,
+    /// Its climb rate, feet per minute.
+    pub climb_fpm: f64,
+    /// Its taxi speed, knots.
+    pub taxi_kts: f64,
     route: Route,
     climb_nm: f64,
     descent_nm: f64,
@@ -115,6 +123,8 @@ impl SimFlight {
             cruise_alt_ft: cruise_altitude(route.length_nm, ceiling),
             cruise_kts,
             schedule: Schedule::at(connect),
+            climb_fpm: within(CLIMB_FPM, spread(serial, 1), 50.0),
+            taxi_kts: within(TAXI_KTS, spread(serial, 2), 1.0),
             route,
             climb_nm: 0.0,
             descent_nm: 0.0,
@@ -131,7 +141,8 @@ impl SimFlight {
         let v = self.cruise_kts;
         let floor = self.dep.elevation_ft.max(self.dest.elevation_ft) + 3_000;
         loop {
-            let climb_s = f64::from(self.cruise_alt_ft - self.dep.elevation_ft) / CLIMB_FPM * 60.0;
+            let climb_s =
+                f64::from(self.cruise_alt_ft - self.dep.elevation_ft) / self.climb_fpm * 60.0;
             let descent_s =
                 f64::from(self.cruise_alt_ft - self.dest.elevation_ft) / DESCENT_FPM * 60.0;
             self.climb_nm = (LIFTOFF_KTS + v) / 2.0 * climb_s / 3600.0;
@@ -206,20 +217,36 @@ impl SimFlight {
             f64::from(self.dep.elevation_ft),
             f64::from(self.dest.elevation_ft),
         );
+        // Distance along the route's great circle: negative on the ground
+        // before the departure field (the gate, the taxiway, the runway,
+        // lifting off at the field's point), past the route's length on
+        // the ground after landing. A flight taxiing moves (speeding up
+        // from the gate, slowing to a stop at the other), so the samples
+        // either side of OUT and IN say when it started or stopped.
+        let length = self.route.length_nm;
+        let taxi = self.taxi_kts;
+        let taxi_out_nm = ramped(taxi, span(s.out, s.roll), span(s.out, s.roll), true).0;
+        let (roll_nm, rollout_nm) = (
+            (taxi + LIFTOFF_KTS) / 2.0 * ROLL_S / 3600.0,
+            (TOUCHDOWN_KTS + taxi) / 2.0 * ROLLOUT_S / 3600.0,
+        );
         let (flown, alt, gs) = if t < s.out {
-            (0.0, dep_elev, 0.0)
+            (-(taxi_out_nm + roll_nm), dep_elev, 0.0)
         } else if t < s.roll {
-            (0.0, dep_elev, TAXI_KTS)
+            let (taxied, gs) = ramped(taxi, secs(s.out), span(s.out, s.roll), true);
+            (taxied - taxi_out_nm - roll_nm, dep_elev, gs)
         } else if t < s.off {
             // A rolling takeoff: from taxi speed to liftoff speed.
-            let gs = TAXI_KTS + (LIFTOFF_KTS - TAXI_KTS) * secs(s.roll) / ROLL_S;
-            (0.0, dep_elev, gs)
+            let tau = secs(s.roll);
+            let rolled = (taxi * tau + (LIFTOFF_KTS - taxi) * tau * tau / (2.0 * ROLL_S)) / 3600.0;
+            let gs = taxi + (LIFTOFF_KTS - taxi) * tau / ROLL_S;
+            (rolled - roll_nm, dep_elev, gs)
         } else if t < s.top_of_climb {
             let (tau, total) = (secs(s.off), span(s.off, s.top_of_climb));
             let flown =
                 (LIFTOFF_KTS * tau + (v - LIFTOFF_KTS) * tau * tau / (2.0 * total)) / 3600.0;
             let gs = LIFTOFF_KTS + (v - LIFTOFF_KTS) * tau / total;
-            (flown, dep_elev + CLIMB_FPM * tau / 60.0, gs)
+            (flown, dep_elev + self.climb_fpm * tau / 60.0, gs)
         } else if t < s.top_of_descent {
             (
                 self.climb_nm + v * secs(s.top_of_climb) / 3600.0,
@@ -228,24 +255,40 @@ impl SimFlight {
             )
         } else if t < s.on {
             let (tau, total) = (secs(s.top_of_descent), span(s.top_of_descent, s.on));
-            let start = self.route.length_nm - self.descent_nm;
+            let start = length - self.descent_nm;
             let flown =
                 start + (v * tau - (v - TOUCHDOWN_KTS) * tau * tau / (2.0 * total)) / 3600.0;
             let gs = v - (v - TOUCHDOWN_KTS) * tau / total;
             (
-                flown,
+                flown.min(length),
                 (cruise_alt - DESCENT_FPM * tau / 60.0).max(dest_elev),
                 gs,
             )
         } else if t < s.vacated {
-            let gs = TOUCHDOWN_KTS - (TOUCHDOWN_KTS - TAXI_KTS) * secs(s.on) / ROLLOUT_S;
-            (self.route.length_nm, dest_elev, gs)
+            let tau = secs(s.on);
+            let rolled = (TOUCHDOWN_KTS * tau
+                - (TOUCHDOWN_KTS - taxi) * tau * tau / (2.0 * ROLLOUT_S))
+                / 3600.0;
+            let gs = TOUCHDOWN_KTS - (TOUCHDOWN_KTS - taxi) * tau / ROLLOUT_S;
+            (length + rolled, dest_elev, gs)
         } else if t < s.arrived_in {
-            (self.route.length_nm, dest_elev, TAXI_KTS)
+            let (taxied, gs) = ramped(taxi, secs(s.vacated), span(s.vacated, s.arrived_in), false);
+            (length + rollout_nm + taxied, dest_elev, gs)
         } else {
-            (self.route.length_nm, dest_elev, 0.0)
+            let taxi_in_nm = ramped(
+                taxi,
+                span(s.vacated, s.arrived_in),
+                span(s.vacated, s.arrived_in),
+                false,
+            )
+            .0;
+            (length + rollout_nm + taxi_in_nm, dest_elev, 0.0)
         };
-        let (lat, lon) = self.route.point(flown);
+        let (lat, lon) = if (0.0..=length).contains(&flown) {
+            self.route.point(flown)
+        } else {
+            self.route.extended(flown)
+        };
         Some(State {
             lat,
             lon,
@@ -276,6 +319,45 @@ impl Schedule {
             disconnect: t,
         }
     }
+}
+
+/// Taxiing at `kts` for `tau` of a `total`-second taxi: the distance (nm)
+/// and the speed, speeding up from a standstill over [`RAMP_S`] at the
+/// start (`from_rest`, taxiing out) or slowing to a stop over it at the end
+/// (taxiing in).
+fn ramped(kts: f64, tau: f64, total: f64, from_rest: bool) -> (f64, f64) {
+    let ramp = RAMP_S.min(total);
+    // Distance at `x` seconds into a ramp from 0 to `kts`.
+    let up = |x: f64| kts * x * x / (2.0 * ramp) / 3600.0;
+    if from_rest {
+        if tau < ramp {
+            (up(tau), kts * tau / ramp)
+        } else {
+            (up(ramp) + kts * (tau - ramp) / 3600.0, kts)
+        }
+    } else {
+        let cruising = total - ramp;
+        if tau < cruising {
+            (kts * tau / 3600.0, kts)
+        } else {
+            let left = total - tau;
+            let slowing = up(ramp) - up(left);
+            (kts * cruising / 3600.0 + slowing, kts * left / ramp)
+        }
+    }
+}
+
+/// A value within `range` at `fraction` of the way, to a whole `step`.
+fn within(range: (f64, f64), fraction: f64, step: f64) -> f64 {
+    ((range.0 + (range.1 - range.0) * fraction) / step).round() * step
+}
+
+/// A fraction in [0, 1) that a flight's serial and `salt` always give:
+/// per-flight variety that draws nothing from the simulator's random
+/// sequence (so a seed's world is unchanged elsewhere).
+fn spread(serial: u32, salt: u64) -> f64 {
+    let mixed = (u64::from(serial) ^ salt.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A plausible cruise altitude for a route length, within the type's ceiling.
@@ -315,7 +397,17 @@ mod tests {
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{s:?}");
         let at_gate = f.state_at(s.connect).unwrap();
         assert_eq!((at_gate.groundspeed_kts, at_gate.altitude_ft), (0, 5434));
-        assert_eq!(f.state_at(s.out).unwrap().groundspeed_kts, 15);
+        assert_eq!(
+            f.state_at(s.out).unwrap().groundspeed_kts,
+            0,
+            "starting to move"
+        );
+        let taxiing = f.state_at(s.out + 6_000).unwrap().groundspeed_kts;
+        assert_eq!(
+            f64::from(taxiing),
+            f.taxi_kts,
+            "at taxi speed after {RAMP_S} s"
+        );
         let cruise = f.state_at((s.top_of_climb + s.top_of_descent) / 2).unwrap();
         assert_eq!(cruise.altitude_ft, f.cruise_alt_ft);
         let landed = f.state_at(s.on).unwrap();
@@ -323,6 +415,41 @@ mod tests {
         assert!((landed.lat - 40.64).abs() < 0.01, "{landed:?}");
         assert_eq!(f.state_at(s.arrived_in).unwrap().groundspeed_kts, 0);
         assert!(f.state_at(s.disconnect).is_none());
+    }
+
+    /// On the ground a flight moves as fast as its groundspeed says, so the
+    /// samples either side of OUT and IN tell when it started or stopped;
+    /// it lifts off at the departure field's point and lands at the
+    /// destination's.
+    #[test]
+    fn a_flight_on_the_ground_moves_at_its_groundspeed() {
+        use vatswim_plugin_api::geo::distance_nm;
+        let f = flight("KDEN", "KJFK");
+        let s = f.schedule;
+        let moved = |a: i64, b: i64| {
+            let (p, q) = (f.state_at(a).unwrap(), f.state_at(b).unwrap());
+            distance_nm(p.lat, p.lon, q.lat, q.lon)
+        };
+        assert!(moved(s.connect, s.out) < 1e-9, "parked at the gate");
+        // 10 s: 6 s speeding up (3 s' worth at taxi speed), 4 at it.
+        let expected = f.taxi_kts * 7.0 / 3600.0;
+        let taxied = moved(s.out, s.out + 10_000);
+        assert!(
+            (taxied - expected).abs() < 1e-4,
+            "{taxied} nm, not {expected}"
+        );
+        let lifting = f.state_at(s.off).unwrap();
+        assert!(distance_nm(lifting.lat, lifting.lon, f.dep.lat, f.dep.lon) < 0.01);
+        let taxi_in = moved(s.arrived_in - 10_000, s.arrived_in);
+        assert!(
+            (taxi_in - expected).abs() < 1e-4,
+            "{taxi_in} nm, not {expected}"
+        );
+        assert!((10.0..=20.0).contains(&f.taxi_kts) && (1_800.0..=3_200.0).contains(&f.climb_fpm));
+        assert!(
+            moved(s.arrived_in, s.disconnect - 1) < 1e-9,
+            "parked at the gate"
+        );
     }
 
     #[test]

@@ -137,9 +137,15 @@ impl Simulator {
 
     /// Flights connected now, with where they are.
     pub fn live(&self) -> impl Iterator<Item = (&SimFlight, State)> {
+        self.states_at(self.now)
+    }
+
+    /// This snapshot's flights connected at `t`, with where they are then:
+    /// what a partner tracking them between snapshots would report.
+    pub fn states_at(&self, t: i64) -> impl Iterator<Item = (&SimFlight, State)> {
         self.flights
             .iter()
-            .filter_map(|f| f.state_at(self.now).map(|s| (f, s)))
+            .filter_map(move |f| f.state_at(t).map(|s| (f, s)))
     }
 
     /// What really happened, up to the last snapshot.

@@ -31,6 +31,16 @@ impl Route {
         slerp(self.from, self.to, f)
     }
 
+    /// The point `along_nm` along the route's great circle, before its
+    /// origin (negative) or past its destination (beyond its length): where
+    /// a flight taxis and rolls on the ground at either end.
+    pub fn extended(&self, along_nm: f64) -> (f64, f64) {
+        if self.length_nm <= 0.0 {
+            return self.from;
+        }
+        slerp(self.from, self.to, along_nm / self.length_nm)
+    }
+
     /// The initial bearing from the point `flown_nm` along to the destination.
     pub fn heading(&self, flown_nm: f64) -> f64 {
         let here = self.point(flown_nm.min(self.length_nm - 1.0).max(0.0));
@@ -78,5 +88,11 @@ mod tests {
         assert_eq!(jfk_lhr.point(9999.0), (51.47, -0.46));
         // JFK to London starts out to the north-east.
         assert!((40.0..60.0).contains(&jfk_lhr.heading(0.0)));
+        // The ground at either end lies on the same circle, outside it.
+        let (lat, lon) = jfk_lhr.extended(-2.0);
+        assert!((distance_nm(40.64, -73.78, lat, lon) - 2.0).abs() < 0.01);
+        assert!(distance_nm(lat, lon, 51.47, -0.46) > jfk_lhr.length_nm);
+        let (lat, lon) = jfk_lhr.extended(jfk_lhr.length_nm + 1.5);
+        assert!((distance_nm(51.47, -0.46, lat, lon) - 1.5).abs() < 0.01);
     }
 }
