@@ -68,6 +68,10 @@ pub struct ClusterHealth {
 pub struct Health {
     sources: RwLock<BTreeMap<String, SourceHealth>>,
     cluster: RwLock<Option<ClusterHealth>>,
+    /// This cluster member has followed another leader: its picture is
+    /// the cluster's, so sources it starts on taking the lease over are
+    /// not waited for.
+    followed: std::sync::atomic::AtomicBool,
 }
 
 impl Health {
@@ -78,11 +82,17 @@ impl Health {
 
     /// Updates the instance's cluster status.
     pub fn set_cluster(&self, update: impl FnOnce(&mut ClusterHealth)) {
-        update(
-            self.cluster
-                .write()
-                .get_or_insert_with(ClusterHealth::default),
-        );
+        let mut cluster = self.cluster.write();
+        let cluster = cluster.get_or_insert_with(ClusterHealth::default);
+        update(cluster);
+        let another_leads = cluster
+            .leader_id
+            .as_ref()
+            .is_some_and(|leader| *leader != cluster.instance_id);
+        if cluster.role == "follower" && another_leads {
+            self.followed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Registers a source.
@@ -107,6 +117,9 @@ impl Health {
     /// has nothing true to serve, and a feed that never answers must not
     /// look healthy for its first 15-30 s).
     pub fn waiting_for(&self) -> Vec<String> {
+        if self.followed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Vec::new();
+        }
         self.sources
             .read()
             .iter()
@@ -229,5 +242,30 @@ mod tests {
         assert_eq!(health.waiting_for(), ["adl"], "failing once is an answer");
         health.polled("adl", 0, &[], 1);
         assert!(health.waiting_for().is_empty());
+    }
+
+    #[test]
+    fn a_member_that_followed_another_leader_waits_for_no_source_it_takes_over() {
+        let first = Health::default();
+        first.set_cluster(|c| {
+            (c.role, c.instance_id) = ("follower".into(), "gw-1".into());
+        });
+        first.add_source("sim", "sim", None);
+        assert_eq!(
+            first.waiting_for(),
+            ["sim"],
+            "no leader yet: the first one waits"
+        );
+        let next = Health::default();
+        next.set_cluster(|c| {
+            (c.role, c.instance_id) = ("follower".into(), "gw-2".into());
+            c.leader_id = Some("gw-1".into());
+        });
+        next.set_cluster(|c| c.role = "leader".into());
+        next.add_source("sim", "sim", None);
+        assert!(
+            next.waiting_for().is_empty(),
+            "it serves the cluster's picture"
+        );
     }
 }

@@ -80,8 +80,8 @@ fn a_partners_track_makes_its_flights_times_closer_and_no_impossible_rate() {
 }
 
 #[test]
-fn every_edct_the_adl_gives_moves_or_lifts_is_one_cdm_edct() {
-    let outcome = measure(Mix::Adl, &args()).unwrap();
+fn every_edct_the_adl_gives_moves_or_lifts_is_one_cdm_edct_and_metering_reads_back() {
+    let outcome = measure(Mix::Partners, &args()).unwrap();
     let edct = outcome.edct.unwrap();
     println!(
         "cdm.edct: expected {}, recall {:.3}, precision {:.3}",
@@ -91,4 +91,7 @@ fn every_edct_the_adl_gives_moves_or_lifts_is_one_cdm_edct() {
     );
     assert!(edct.expected >= 20, "{edct:?}");
     assert_eq!((edct.recall(), edct.precision()), (1.0, 1.0), "{edct:?}");
+    let metering = outcome.metering.unwrap();
+    assert!(metering.expected >= 50, "{metering:?}");
+    assert_eq!(metering.recall(), 1.0, "{metering:?}");
 }

@@ -48,9 +48,8 @@ pub const APPROACH_DESCENT_FPM: f64 = 800.0;
 /// the noise of two altitudes rounded to the foot).
 const DESCENDING_FPM: i32 = -100;
 
-/// Milliseconds in a minute and an hour.
+/// Milliseconds in a minute.
 const MINUTE_MS: f64 = 60_000.0;
-const HOUR_MS: f64 = 3_600_000.0;
 
 /// OUT: parked at `was`, moving at `now`. "Parked" is under 5 kt, so a
 /// flight creeping at 3 kt at `was` had started before it.

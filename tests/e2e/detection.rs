@@ -35,12 +35,14 @@ struct Score {
     errors_s: Vec<i64>,
 }
 
-/// Scores detected events against the truth. An event in the first cycle
-/// is not scored either way: the detector never saw the flight on the far
-/// side of it (a flight 100 ft above the runway at the first snapshot is
-/// on the ground by the rule, so its landing is invisible).
+/// Scores detected events against the truth. An event in the first or
+/// the last cycle is not scored either way: the detector never saw the
+/// flight on the far side of it (a flight 100 ft above the runway at the
+/// first snapshot is on the ground by the rule, so its landing is
+/// invisible; one 100 ft up at the last has not taken off by the rule).
 fn score(truth: &Value, truth_key: &str, events: &[Value], event_key: &str) -> Score {
     let grace_until = truth["from_ms"].as_i64().unwrap() + CYCLE_S * 1000;
+    let scored_until = truth["to_ms"].as_i64().unwrap() - CYCLE_S * 1000;
     let mut detected: HashMap<String, Vec<i64>> = HashMap::new();
     for e in events {
         let d = &e["data"];
@@ -62,7 +64,7 @@ fn score(truth: &Value, truth_key: &str, events: &[Value], event_key: &str) -> S
         let Some(true_ms) = f[truth_key].as_i64() else {
             continue;
         };
-        if true_ms <= grace_until {
+        if true_ms <= grace_until || true_ms > scored_until {
             detected.remove(f["callsign"].as_str().unwrap());
             continue;
         }

@@ -74,7 +74,8 @@ impl Gateway {
     }
 
     /// Like `start_keyed`, returning as soon as it listens: `/health` may
-    /// still say `starting`.
+    /// still say `starting` (then `started` waits; a TLS gateway's test
+    /// trusts its certificate first).
     pub fn start_unready(args: &[&str], data_dir: &Path) -> Gateway {
         Self::spawn(
             args,
@@ -189,7 +190,7 @@ impl Gateway {
         let response = self
             .request(path)
             .send()
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+            .unwrap_or_else(|e| panic!("GET {path}: {e} ({e:?})"));
         let status = response.status().as_u16();
         (status, response.text().unwrap())
     }

@@ -120,7 +120,7 @@ fn https_and_wss_work_and_a_renewed_certificate_is_served_without_a_restart() {
     install(tmp.path(), &first);
     let cert = tmp.path().join("cert.pem");
     let key = tmp.path().join("key.pem");
-    let gw = Gateway::start(
+    let gw = Gateway::start_unready(
         &[
             "demo",
             "--flights",
@@ -132,7 +132,8 @@ fn https_and_wss_work_and_a_renewed_certificate_is_served_without_a_restart() {
         ],
         &tmp.path().join("data"),
     )
-    .trusting(&first.0);
+    .trusting(&first.0)
+    .started();
     assert!(gw.base.starts_with("https://127.0.0.1:"), "{}", gw.base);
     let health = gw.ok("/health");
     assert_eq!(health["success"], true);

@@ -1,8 +1,9 @@
 //! `swim bench accuracy`: what the gateway publishes against the
 //! simulator's truth, per source mix. The simulator flies the world and
 //! also acts as the partners: a track source pushing some flights' true
-//! positions every 1-5 s through the `track` ingest adapter, and an ADL
-//! giving, moving and lifting EDCTs through the `adl` adapter. The data
+//! positions every 1-5 s through the `track` ingest adapter, an ADL
+//! giving, moving and lifting EDCTs through the `adl` adapter, and arrival
+//! metering through the `metering` adapter. The data
 //! takes the gateway's own path (the built-in wasm adapters and detectors,
 //! the store, the pipeline) in process, without HTTP, so a run is
 //! deterministic for its seed and takes seconds.
@@ -10,6 +11,7 @@
 //! Per mix it prints, for OUT, OFF, ON and IN: recall and precision, and
 //! the error of each detected time against the true one (p50, p95, max);
 //! for the ADL, `cdm.edct` against every EDCT given, moved or lifted; for
+//! metering, whether each record reads back on its flight as sent; for
 //! every mix, motion values withheld as outside physical limits and how
 //! far published positions are from the true ones at their own time.
 //! OFF and ON are scored from the events clients get (`flight.departed`,
@@ -61,8 +63,9 @@ pub enum Mix {
     Feed,
     /// The feed, and a partner's track for a share of flights.
     Tracks,
-    /// The feed, and ADL rows with EDCTs for some flights.
-    Adl,
+    /// The feed, ADL rows with EDCTs for some flights, and arrival
+    /// metering for others.
+    Partners,
 }
 
 impl Mix {
@@ -73,7 +76,7 @@ impl Mix {
                 "the feed + a partner's track for {:.0}% of flights every 1-5 s (POST /ingest/track's adapter)",
                 args.track_share * 100.0
             ),
-            Mix::Adl => "the feed + ADL rows: EDCTs given, moved and lifted for 1 flight in 8 (the adl adapter)".into(),
+            Mix::Partners => "the feed + ADL rows (EDCTs given, moved and lifted for 1 flight in 8; the adl adapter) + arrival metering (1 descending flight in 4, every minute; the metering adapter)".into(),
         }
     }
 }
@@ -130,8 +133,11 @@ pub struct Outcome {
     /// OOOI scores by group of flights (in the tracks mix: by how often
     /// the partner reports them).
     pub groups: Vec<(String, Oooi)>,
-    /// `cdm.edct` against the ADL's EDCTs (the ADL mix).
+    /// `cdm.edct` against the ADL's EDCTs (the partners mix).
     pub edct: Option<Score>,
+    /// Records whose metering is what the partner last sent, checked
+    /// after each of its posts (the partners mix).
+    pub metering: Option<Score>,
     /// Motion values withheld as outside physical limits.
     pub implausible: Implausible,
     /// Published positions' distance from the truth at their own time, m.
@@ -149,7 +155,7 @@ pub fn run(args: &AccuracyArgs) -> anyhow::Result<()> {
         args.seed,
         super::machine()
     );
-    for mix in [Mix::Feed, Mix::Tracks, Mix::Adl] {
+    for mix in [Mix::Feed, Mix::Tracks, Mix::Partners] {
         let outcome = measure(mix, args)?;
         print(&outcome, args);
     }
@@ -182,6 +188,13 @@ fn print(o: &Outcome, args: &AccuracyArgs) {
             s.expected,
             s.recall(),
             s.precision()
+        );
+    }
+    if let Some(s) = &o.metering {
+        println!(
+            "  metering: {} records posted, {:.4} of them as sent on the flight right after",
+            s.expected,
+            s.recall()
         );
     }
     let mut m = o.position_error_m.clone();
@@ -218,6 +231,7 @@ pub fn measure(mix: Mix, args: &AccuracyArgs) -> anyhow::Result<Outcome> {
     let mut pipeline = Pipeline::new(registry.clone(), 1, 1);
     let mut tally = Tally::default();
     let mut adl = AdlPartner::default();
+    let mut metering = MeteringPartner::default();
     let tracks = TrackPartner {
         share: if mix == Mix::Tracks {
             args.track_share
@@ -232,16 +246,36 @@ pub fn measure(mix: Mix, args: &AccuracyArgs) -> anyhow::Result<Outcome> {
         if n > 0 {
             for t in (now - FEED_MS + 1_000..now).step_by(1_000) {
                 let items = tracks.items(&sim, t);
-                let out = ingest(&registry, &mut pipeline, "track", "tracks", items, t)?;
+                let out = ingest(
+                    &registry,
+                    &mut pipeline,
+                    "track",
+                    &|c| json!({"tracks": c}),
+                    items,
+                    t,
+                )?;
                 tally.add(out, &pipeline, &sim);
             }
         }
         let out = pipeline.run_snapshot(&vatsim::parse(&bytes)?, now);
         tally.add(Some(out), &pipeline, &sim);
-        if mix == Mix::Adl {
+        if mix == Mix::Partners {
             let rows = adl.rows(&sim, now);
-            let out = ingest(&registry, &mut pipeline, "adl", "flights", rows, now)?;
+            let out = ingest(
+                &registry,
+                &mut pipeline,
+                "adl",
+                &|c| json!({"flights": c}),
+                rows,
+                now,
+            )?;
             tally.add(out, &pipeline, &sim);
+            for (airport, records) in metering.records(&sim, now) {
+                let body = |c: &[Value]| json!({"airport": airport, "metering": c});
+                let out = ingest(&registry, &mut pipeline, "metering", &body, records, now)?;
+                tally.add(out, &pipeline, &sim);
+            }
+            metering.check(&pipeline);
         }
     }
     let truth = sim.truth();
@@ -265,7 +299,8 @@ pub fn measure(mix: Mix, args: &AccuracyArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome {
         mix,
         groups,
-        edct: (mix == Mix::Adl).then(|| adl.score(&tally.events)),
+        edct: (mix == Mix::Partners).then(|| adl.score(&tally.events)),
+        metering: (mix == Mix::Partners).then_some(metering.score),
         implausible: tally.implausible,
         position_error_m: tally.position_error_m,
         events: tally.published,
@@ -314,12 +349,13 @@ impl Tally {
 }
 
 /// Items through the adapter serving `route` (in bodies of its item
-/// limit), applied as one cycle at `at`; none when there are no items.
+/// limit, each made by `body`), applied as one cycle at `at`; none when
+/// there are no items.
 fn ingest(
     registry: &Registry,
     pipeline: &mut Pipeline,
     route: &str,
-    key: &str,
+    body: &dyn Fn(&[Value]) -> Value,
     items: Vec<Value>,
     at: i64,
 ) -> anyhow::Result<Option<CycleOutput>> {
@@ -341,7 +377,7 @@ fn ingest(
     };
     let limit = version.manifest.max_items.map_or(500, |n| n as usize);
     for chunk in items.chunks(limit) {
-        let body = serde_json::to_vec(&json!({ key: chunk }))?;
+        let body = serde_json::to_vec(&body(chunk))?;
         let parsed = adapter
             .parse("application/json", &body)?
             .map_err(|refusal| {
@@ -459,21 +495,29 @@ impl AdlPartner {
         rows
     }
 
-    /// `cdm.edct` events against the EDCTs given, moved and lifted.
+    /// `cdm.edct` events against the EDCTs given, moved and lifted: the
+    /// flight, the EDCT and the control type (GDP while given, none once
+    /// lifted) must all be the truth's.
     fn score(&self, events: &[Event]) -> Score {
-        let mut detected: HashMap<(String, Option<String>), usize> = HashMap::new();
+        type Told = (String, Option<String>, Option<String>);
+        let mut detected: HashMap<Told, usize> = HashMap::new();
         for e in events.iter().filter(|e| e.kind == "cdm.edct") {
             let d = e.data_value();
-            let callsign = d["callsign"].as_str().unwrap_or_default().to_string();
-            let edct = d["edct_utc"].as_str().map(str::to_string);
-            *detected.entry((callsign, edct)).or_default() += 1;
+            let text = |k: &str| d[k].as_str().map(str::to_string);
+            let told = (
+                text("callsign").unwrap_or_default(),
+                text("edct_utc"),
+                text("ctl_type"),
+            );
+            *detected.entry(told).or_default() += 1;
         }
         let mut score = Score {
             expected: self.truth.len(),
             ..Score::default()
         };
         for (callsign, edct) in &self.truth {
-            let key = (callsign.clone(), edct.map(format_utc));
+            let control = edct.map(|_| "GDP".to_string());
+            let key = (callsign.clone(), edct.map(format_utc), control);
             match detected.get_mut(&key) {
                 Some(n) if *n > 0 => {
                     *n -= 1;
@@ -484,6 +528,69 @@ impl AdlPartner {
         }
         score.spurious = detected.values().sum();
         score
+    }
+}
+
+/// Arrival metering for 1 descending flight in 4, posted every simulated
+/// minute (a scheduled time of arrival at its true touchdown), and whether
+/// each record reads back as sent.
+#[derive(Default)]
+struct MeteringPartner {
+    /// Posted since the last check: callsign, STA, stream.
+    posted: Vec<(String, i64, String)>,
+    score: Score,
+}
+
+impl MeteringPartner {
+    /// Its records at `now`, by destination airport.
+    fn records(&mut self, sim: &Simulator, now: i64) -> BTreeMap<String, Vec<Value>> {
+        let mut by_airport: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        if now % 60_000 != 0 {
+            return by_airport;
+        }
+        let descending = |f: &SimFlight| (f.schedule.top_of_descent..f.schedule.on).contains(&now);
+        for (f, _) in sim
+            .states_at(now)
+            .filter(|(f, _)| f.cid % 4 == 1 && descending(f))
+        {
+            let sta = f.schedule.on / 1_000 * 1_000;
+            let stream = ["NORTH", "SOUTH", "EAST", "WEST"][(f.cid / 4 % 4) as usize];
+            self.posted
+                .push((f.callsign.clone(), sta, stream.to_string()));
+            by_airport
+                .entry(f.dest.icao.clone())
+                .or_default()
+                .push(json!({
+                "callsign": f.callsign, "scheduled_time_of_arrival": format_utc(sta),
+                "metering_time": format_utc(sta - 600_000), "metering_delay": 0,
+                "arrival_stream": stream, "metering_status": "METERED"}));
+        }
+        by_airport
+    }
+
+    /// Whether each record posted since the last check is on its flight.
+    fn check(&mut self, pipeline: &Pipeline) {
+        if self.posted.is_empty() {
+            return;
+        }
+        let on_record: HashMap<&str, Option<(Option<i64>, Option<&str>)>> = pipeline
+            .store()
+            .flights()
+            .filter_map(|r| {
+                let callsign = r.identity.as_ref()?.callsign.as_str();
+                let m = r
+                    .metering
+                    .as_ref()
+                    .map(|m| (m.sta_utc, m.stream.as_deref()));
+                Some((callsign, m))
+            })
+            .collect();
+        for (callsign, sta, stream) in self.posted.drain(..) {
+            self.score.expected += 1;
+            if on_record.get(callsign.as_str()) == Some(&Some((Some(sta), Some(stream.as_str())))) {
+                self.score.found_once += 1;
+            }
+        }
     }
 }
 
