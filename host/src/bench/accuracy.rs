@@ -421,7 +421,7 @@ impl TrackPartner {
         sim.states_at(t)
             .filter(|(f, _)| {
                 let every = self.interval_s(f.cid);
-                every > 0 && second % every == 0
+                every > 0 && second.is_multiple_of(every)
             })
             .map(|(f, s)| track_item(f, &s, t))
             .collect()
@@ -573,7 +573,9 @@ impl MeteringPartner {
         if self.posted.is_empty() {
             return;
         }
-        let on_record: HashMap<&str, Option<(Option<i64>, Option<&str>)>> = pipeline
+        // By callsign: the metering's STA and stream, if it has any.
+        type Metered<'a> = Option<(Option<i64>, Option<&'a str>)>;
+        let on_record: HashMap<&str, Metered<'_>> = pipeline
             .store()
             .flights()
             .filter_map(|r| {
