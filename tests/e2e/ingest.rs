@@ -378,6 +378,8 @@ fn adl_creates_flights_and_sections_it_does_not_own_are_refused_per_item() {
     );
     let far = details[5]["error"].as_str().unwrap();
     assert!(far.contains("days from now"), "{far}");
+    let alone = details[8]["error"].as_str().unwrap();
+    assert!(alone.contains("needs both coordinates"), "{alone}");
     assert!(
         details[0]["error"]
             .as_str()

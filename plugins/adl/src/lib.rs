@@ -308,6 +308,13 @@ fn outside_adl(item: &Item, now: i64, faults: &mut Faults, fields: &mut Vec<Fiel
 /// needs both coordinates: one alone leaves the position out, not the item.
 fn position_of(item: &Item, now: i64, faults: &mut Faults) -> Option<PositionUpdate> {
     let lat = faults.check(body::coordinate(item, &["latitude", "lat"], 90.0));
+    if !item.contains_key("longitude") && !item.contains_key("lon") {
+        faults.note(
+            "longitude",
+            "a position needs both coordinates: latitude came without longitude, so the position is left out",
+        );
+        return None;
+    }
     let lon = faults.check(body::coordinate(item, &["longitude", "lon"], 180.0));
     let mut int = |names, min, max| faults.optional(body::optional_int(item, names, min, max));
     Some(PositionUpdate {
