@@ -136,15 +136,14 @@ fn adl_check_fails_naming_why() {
 }
 
 /// Runs `swim adl check` against the server `ADL_TEST_CONNECTION_STRING`
-/// names (PERTI's schema expected); says why it skipped without one.
+/// names (PERTI's schema expected). No SQL Server runs here, so the test is
+/// ignored (reported as such, never as passed) unless asked for with
+/// `--ignored` and the variable set.
 #[test]
+#[ignore = "needs a SQL Server with PERTI's ADL: set ADL_TEST_CONNECTION_STRING, run with --ignored (docs/ADL.md)"]
 fn against_a_real_server_if_one_is_given() {
-    let Ok(connection_string) = std::env::var("ADL_TEST_CONNECTION_STRING") else {
-        eprintln!(
-            "skipped: ADL_TEST_CONNECTION_STRING is not set (no SQL Server runs here; docs/ADL.md)"
-        );
-        return;
-    };
+    let connection_string = std::env::var("ADL_TEST_CONNECTION_STRING")
+        .expect("ADL_TEST_CONNECTION_STRING must name the ADL server");
     let out = Command::new(env!("CARGO_BIN_EXE_swim"))
         .args(["adl", "check", "--connection-string", &connection_string])
         .output()

@@ -199,7 +199,9 @@ fn a_ground_stop_holds_exactly_its_scope_and_releasing_it_lets_every_flight_go()
     let (status, body) = gw.get("/tmi/controlled?type=balloon");
     assert_eq!(status, 400, "{body}");
     let listed = gw.ok("/tmi/controlled?per_page=5");
-    for f in listed["data"].as_array().unwrap() {
+    let listed = listed["data"].as_array().unwrap();
+    assert!(!listed.is_empty(), "the stop holds flights");
+    for f in listed {
         assert_eq!(
             f["tmi"]["program"],
             name.as_str(),
@@ -459,7 +461,9 @@ fn a_gdp_gives_slots_by_ration_by_schedule_and_a_new_rate_gives_them_again() {
     );
     assert!(slot_list.iter().all(|s| s["slot_status"] == "ASSIGNED"));
     let gdp_flights = gw.ok(&format!("/tmi/gdp/{gdp_name}/flights"))["data"].clone();
-    for f in gdp_flights["flights"].as_array().unwrap() {
+    let gdp_flights = gdp_flights["flights"].as_array().unwrap();
+    assert!(!gdp_flights.is_empty(), "the GDP controls flights");
+    for f in gdp_flights {
         let delay = (ms(&f["cta_utc"]) - ms(&f["gdp_original_eta_utc"])) / 60_000;
         assert_eq!(f["program_delay_min"].as_i64(), Some(delay), "{f}");
     }
