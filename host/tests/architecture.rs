@@ -105,3 +105,83 @@ fn the_checker_sees_a_cycle_when_there_is_one() {
         "fanout already uses feed"
     );
 }
+
+/// The modules of docs/ARCHITECTURE.md's "Where things are" table, row by
+/// row (a row may name two, as "`cli/`, `bench/`").
+fn documented_order() -> Vec<Vec<String>> {
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ARCHITECTURE.md");
+    let text = std::fs::read_to_string(doc).unwrap();
+    let table = text
+        .split("## Where things are")
+        .nth(1)
+        .expect("the table's heading")
+        .split("\n\n")
+        .find(|block| block.starts_with("| module |"))
+        .expect("the table");
+    table
+        .lines()
+        .skip(2)
+        .map(|row| {
+            let first = row.split('|').nth(1).unwrap_or_default();
+            first
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(|name| {
+                    name.trim_end_matches('/')
+                        .trim_end_matches(".rs")
+                        .to_string()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Whether each module uses only modules on its own row or above it.
+fn out_of_order(rows: &[Vec<String>], deps: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let row_of: BTreeMap<&str, usize> = rows
+        .iter()
+        .enumerate()
+        .flat_map(|(i, row)| row.iter().map(move |m| (m.as_str(), i)))
+        .collect();
+    let mut wrong: Vec<String> = deps
+        .keys()
+        .filter(|m| !row_of.contains_key(m.as_str()))
+        .map(|m| format!("{m} is not in the table"))
+        .collect();
+    for (module, uses) in deps {
+        let Some(&at) = row_of.get(module.as_str()) else {
+            continue;
+        };
+        for used in uses {
+            if row_of.get(used.as_str()).is_some_and(|&row| row > at) {
+                wrong.push(format!("{module} uses {used}, listed after it"));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn the_architecture_table_lists_every_module_after_those_it_uses() {
+    let rows = documented_order();
+    assert!(rows.len() > 10, "read the table: {rows:?}");
+    let wrong = out_of_order(&rows, &dependencies());
+    assert!(wrong.is_empty(), "docs/ARCHITECTURE.md's table: {wrong:#?}");
+}
+
+#[test]
+fn the_order_check_sees_a_module_listed_before_one_it_uses() {
+    let mut rows = documented_order();
+    let at =
+        |name: &str, rows: &[Vec<String>]| rows.iter().position(|r| r.iter().any(|m| m == name));
+    let (feed, pipeline) = (at("feed", &rows).unwrap(), at("pipeline", &rows).unwrap());
+    rows.swap(feed, pipeline);
+    let wrong = out_of_order(&rows, &dependencies());
+    assert!(
+        wrong
+            .iter()
+            .any(|w| w == "pipeline uses feed, listed after it"),
+        "{wrong:?}"
+    );
+}

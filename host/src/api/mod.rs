@@ -1,7 +1,8 @@
 //! The REST API (README.md, REST API) under `/api/swim/v1`.
 //!
 //! Handlers read the view of the last committed cycle and the change feed;
-//! they never touch the pipeline. Routes are split into `open` (health,
+//! writes (ingest, TMI commands) go to the pipeline as work on its queue
+//! (`state`) and never touch its store. Routes are split into `open` (health,
 //! metrics: no key ever) and `reads` (everything a key will guard), so the
 //! access-control layer wraps exactly the second group.
 //!
