@@ -147,6 +147,15 @@ fn a_faulting_detector_loses_only_its_own_output() {
     );
 }
 
+/// A cycle's `cdm.edct` payloads.
+fn edct_events(out: &swim::pipeline::CycleOutput) -> Vec<serde_json::Value> {
+    out.events
+        .iter()
+        .filter(|e| e.kind == "cdm.edct")
+        .map(|e| e.data_value())
+        .collect()
+}
+
 /// The `tmi` detector writes a flight's EDCT and the `edct` detector reads
 /// it: the second runs after the first and sees its patch in the same
 /// cycle, so a GDP issued here gives `cdm.edct` (before, the patch was
@@ -169,25 +178,10 @@ fn a_detector_sees_what_an_earlier_one_wrote_in_the_same_cycle() {
     };
     let (issued, program) = p.run_tmi(TmiCommand::Issue(gdp), T0 + 1_000).unwrap();
     assert!(issued.issues.is_empty(), "{:?}", issued.issues);
-    let given: Vec<_> = issued
-        .events
-        .iter()
-        .filter(|e| e.kind == "cdm.edct")
-        .map(|e| e.data_value())
-        .collect();
+    let given = edct_events(&issued);
     assert_eq!(given.len(), 1, "BAW117, on the ground at EGLL: {given:?}");
-    let record = p
-        .store()
-        .get(
-            issued
-                .events
-                .iter()
-                .find(|e| e.kind == "cdm.edct")
-                .unwrap()
-                .flight_uid
-                .unwrap(),
-        )
-        .unwrap();
+    let uid = given[0]["flight_uid"].as_u64().expect("the event's flight");
+    let record = p.store().get(uid).expect("the flight");
     let edct = record
         .tmi
         .as_ref()
@@ -204,12 +198,7 @@ fn a_detector_sees_what_an_earlier_one_wrote_in_the_same_cycle() {
     let (released, _) = p
         .run_tmi(TmiCommand::Release(program.id), T0 + 2_000)
         .unwrap();
-    let lifted: Vec<_> = released
-        .events
-        .iter()
-        .filter(|e| e.kind == "cdm.edct")
-        .map(|e| e.data_value())
-        .collect();
+    let lifted = edct_events(&released);
     assert_eq!(lifted.len(), 1, "{lifted:?}");
     assert_eq!(lifted[0]["edct_utc"], serde_json::Value::Null);
     assert_eq!(lifted[0]["previous_edct_utc"], given[0]["edct_utc"]);

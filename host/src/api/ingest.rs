@@ -79,11 +79,9 @@ pub async fn ingest(
             message: format!("nothing was applied: {refusal}"),
         })?;
     let batch = IngestBatch {
-        adapter: adapter.name().to_string(),
-        owns: version.manifest.owns.clone(),
-        creates_flights: version.manifest.creates_flights,
         items: parsed.items,
         errors: parsed.errors,
+        ..version.ingest_batch()
     };
     let report = state
         .to_pipeline(|reply| Work::Ingest { batch, reply })

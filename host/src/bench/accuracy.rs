@@ -22,7 +22,6 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Value, json};
 
 use crate::feed::Event;
-use crate::ingest::IngestBatch;
 use crate::pipeline::{CycleOutput, Pipeline};
 use crate::plugin::{Registry, events};
 use crate::reference::AirportTable;
@@ -321,8 +320,7 @@ impl Tally {
         let Some(out) = out else { return };
         self.published += out.events.len();
         self.implausible.add(out.implausible);
-        let flights: HashMap<u32, &SimFlight> =
-            sim.states_at(sim.now()).map(|(f, _)| (f.cid, f)).collect();
+        let flights: HashMap<u32, &SimFlight> = sim.flights().iter().map(|f| (f.cid, f)).collect();
         for change in &out.changes {
             let Some(record) = pipeline.store().get(change.flight_uid) else {
                 continue;
@@ -368,15 +366,8 @@ fn ingest(
     let version = adapter
         .current()
         .ok_or_else(|| anyhow::anyhow!("the `{route}` adapter is not loaded"))?;
-    let mut batch = IngestBatch {
-        adapter: adapter.name().to_string(),
-        owns: version.manifest.owns.clone(),
-        creates_flights: version.manifest.creates_flights,
-        items: Vec::new(),
-        errors: Vec::new(),
-    };
-    let limit = version.manifest.max_items.map_or(500, |n| n as usize);
-    for chunk in items.chunks(limit) {
+    let mut batch = version.ingest_batch();
+    for chunk in items.chunks(version.max_items()) {
         let body = serde_json::to_vec(&body(chunk))?;
         let parsed = adapter
             .parse("application/json", &body)?

@@ -226,6 +226,9 @@ impl Pipeline {
         context.programs = programs::in_force(&self.programs, now);
         context.program_changes = programs::changed(program_changes);
         let mut inputs = DetectorInputs::gather(&out.changes, all_read, context);
+        // Patches replace records, never add or move changes: one index
+        // by flight, made at the first patch, serves every detector's.
+        let mut index = None;
         let mut detected = Vec::new();
         for (i, (version, slot)) in detectors.iter().enumerate() {
             let (ctx, columns) = inputs.for_reads(version.read_set(), self, &out.changes);
@@ -246,7 +249,8 @@ impl Pipeline {
                 let read_later = detectors[i + 1..]
                     .iter()
                     .any(|(later, _)| order::reads_what_writes(&later.manifest, &version.manifest));
-                if self.apply_patches(&d, out) && read_later {
+                let index = index.get_or_insert_with(|| by_flight(&out.changes));
+                if self.apply_patches(&d, index, out) && read_later {
                     // Later detectors read the patched records.
                     inputs = DetectorInputs::gather(&out.changes, all_read, inputs.context);
                 }
@@ -284,13 +288,12 @@ impl Pipeline {
     /// Applies one detector's patches to flights of this cycle, within
     /// what it owns, and updates the cycle's changes to the patched records;
     /// whether any record changed.
-    fn apply_patches(&mut self, d: &Detected, out: &mut CycleOutput) -> bool {
-        let index: BTreeMap<u64, usize> = out
-            .changes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.flight_uid, i))
-            .collect();
+    fn apply_patches(
+        &mut self,
+        d: &Detected,
+        index: &BTreeMap<u64, usize>,
+        out: &mut CycleOutput,
+    ) -> bool {
         let writer = Writer::Plugin {
             name: &d.plugin,
             kind: crate::wit::Kind::Detector,
@@ -342,6 +345,15 @@ impl Pipeline {
             })
             .collect()
     }
+}
+
+/// Where each flight's change sits in `changes`.
+fn by_flight(changes: &[Change]) -> BTreeMap<u64, usize> {
+    changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.flight_uid, i))
+        .collect()
 }
 
 fn issue(plugin: &str, message: String) -> CycleIssue {

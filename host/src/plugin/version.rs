@@ -121,6 +121,24 @@ impl Version {
         self.manifest.kind
     }
 
+    /// An ingest adapter's empty batch: its name, what it may write and
+    /// whether its items create flights, ready for its parsed items.
+    pub fn ingest_batch(&self) -> crate::ingest::IngestBatch {
+        crate::ingest::IngestBatch {
+            adapter: self.manifest.name.clone(),
+            owns: self.manifest.owns.clone(),
+            creates_flights: self.manifest.creates_flights,
+            items: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The most items one body to this ingest adapter may carry (its
+    /// manifest's `max_items`, else the adapters' default of 500).
+    pub fn max_items(&self) -> usize {
+        self.manifest.max_items.map_or(500, |n| n as usize).max(1)
+    }
+
     /// Runs `f` on the live instance (made fresh if there is none), under
     /// the plugin's deadline and memory limit. Any fault discards the
     /// instance so the next call starts clean.

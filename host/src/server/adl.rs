@@ -49,18 +49,8 @@ async fn parse(items: Vec<Map<String, Value>>, registry: &Registry) -> Result<In
         .adapter_for_route(ROUTE)
         .ok_or("no ingest adapter serves the `adl` route (the built-in one is disabled?)")?;
     let version = adapter.current().ok_or("the `adl` adapter is not loaded")?;
-    let limit = version
-        .manifest
-        .max_items
-        .map_or(500, |n| n as usize)
-        .max(1);
-    let mut batch = IngestBatch {
-        adapter: adapter.name().to_string(),
-        owns: version.manifest.owns.clone(),
-        creates_flights: version.manifest.creates_flights,
-        items: Vec::new(),
-        errors: Vec::new(),
-    };
+    let limit = version.max_items();
+    let mut batch = version.ingest_batch();
     for (chunk, start) in items.chunks(limit).zip((0..).step_by(limit)) {
         let body = serde_json::to_vec(&json!({ "flights": chunk })).map_err(|e| e.to_string())?;
         let parsing = adapter.clone();

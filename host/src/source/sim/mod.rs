@@ -140,6 +140,11 @@ impl Simulator {
         self.states_at(self.now)
     }
 
+    /// This snapshot's flights, connected or not yet.
+    pub fn flights(&self) -> &[SimFlight] {
+        &self.flights
+    }
+
     /// This snapshot's flights connected at `t`, with where they are then:
     /// what a partner tracking them between snapshots would report.
     pub fn states_at(&self, t: i64) -> impl Iterator<Item = (&SimFlight, State)> {
