@@ -17,6 +17,7 @@ mod new_plugin;
 mod openapi;
 mod plugin_examples;
 mod plugins_cli;
+mod readme;
 mod restart;
 mod resume;
 mod tls;

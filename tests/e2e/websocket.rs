@@ -804,3 +804,49 @@ fn silent_peer(url: &str, quiet: Duration) -> Vec<u8> {
     let _ = tcp.read_to_end(&mut all);
     all
 }
+
+/// PERTI's `dep_window_start`/`dep_window_end` are filters here too, and a
+/// filter name the gateway does not know is ignored (as PERTI does) and
+/// named back instead of refusing the subscription.
+#[test]
+fn perti_departure_window_filters_apply_and_unknown_filters_are_named_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = start(tmp.path(), 200, 20);
+    let dev = key(tmp.path(), "developer");
+    let (mut ws, _) = Ws::open(&gw, &dev);
+    let subscribed = ws.subscribe(
+        &["flight.positions"],
+        json!({"dep_window_start": "2000-01-01T00:00:00Z", "dep_window_end": "2000-01-01T01:00:00Z",
+               "min_altitude": 10000}),
+    );
+    assert_eq!(
+        subscribed["ignored_filters"],
+        json!(["min_altitude"]),
+        "{subscribed}"
+    );
+    assert_eq!(
+        subscribed["filters"]["dep_window_end"], "2000-01-01T01:00:00Z",
+        "{subscribed}"
+    );
+    // Every simulated flight has a filed departure time today: none of
+    // them departs in that window, so no positions batch comes.
+    let batch = ws
+        .drain(Duration::from_secs(5))
+        .into_iter()
+        .find(|m| m["type"] == "flight.positions");
+    assert!(batch.is_none(), "a batch outside the window: {batch:?}");
+    // A bad time is still refused, naming the filter.
+    ws.send(
+        json!({"action": "subscribe", "channels": ["flight.positions"],
+                   "filters": {"dep_window_start": "soon"}}),
+    );
+    let error = ws.next_of("error");
+    assert_eq!(error["code"], "INVALID_FILTER", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("`dep_window_start`"),
+        "{error}"
+    );
+}

@@ -102,6 +102,7 @@ fn subjects() -> [Subject; 2] {
         lat: Some(40.6),
         lon: Some(-73.8),
         altitude_ft: 35_000,
+        off_blocks_utc: Some(1_796_135_400_000),
     };
     [full, Subject::default()]
 }

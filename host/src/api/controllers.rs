@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
-use super::params::{ApiQuery, codes, one_of, optional};
+use super::params::{ApiQuery, codes, flag_or_false, one_of, optional, whole};
 use super::query::wildcard;
 use super::render;
 use super::response::{ApiError, Envelope, Pagination};
@@ -69,6 +69,7 @@ pub struct ControllersParams {
     /// comma-separated.
     artcc: Option<String>,
     /// Ratings (numbers), comma-separated.
+    #[param(schema_with = super::params::number_list)]
     rating: Option<String>,
     /// No vNAS data is ingested: `true` matches nothing.
     #[param(value_type = Option<bool>)]
@@ -92,8 +93,8 @@ pub struct ControllersParams {
 
 impl ControllerQuery {
     fn parse(p: &ControllersParams) -> Result<ControllerQuery, ApiError> {
-        let flag = |v: &Option<String>| matches!(v.as_deref(), Some("true" | "1"));
-        let ratings = optional(&p.rating, |value| {
+        // Empty, as a list parameter: no filter.
+        let ratings = optional(&p.rating.clone().filter(|r| !r.is_empty()), |value| {
             value
                 .split(',')
                 .map(|r| r.trim().parse::<i32>())
@@ -105,17 +106,18 @@ impl ControllerQuery {
                     )
                 })
         })?;
-        let page = |name, v: &Option<String>, max, default| {
-            v.as_deref().map_or(Ok(default), |v| bounded(name, v, max))
+        let page = |name, v: &Option<String>, max: usize, default| {
+            optional(v, |v| whole(name, v, 1, max as u64))
+                .map(|n| n.map_or(default, |n| n as usize))
         };
         Ok(ControllerQuery {
-            summary: flag(&p.summary),
+            summary: flag_or_false("summary", &p.summary)?,
             callsign: codes(&p.callsign),
             facility_types: codes(&p.facility_type),
             facility_ids: codes(&p.facility_id),
             artccs: codes(&p.artcc),
             ratings: ratings.unwrap_or_default(),
-            vnas_only: flag(&p.has_vnas),
+            vnas_only: flag_or_false("has_vnas", &p.has_vnas)?,
             page: page("page", &p.page, MAX_PAGE, 1)?,
             per_page: page("per_page", &p.per_page, MAX_PER_PAGE, DEFAULT_PER_PAGE)?,
             format: p.format.as_deref().map_or(Ok(Format::Json), format)?,
@@ -151,22 +153,9 @@ fn artcc(c: &Controller, airports: &AirportTable) -> Option<String> {
         .map(|a| a.artcc.clone())
 }
 
-fn bounded(name: &str, value: &str, max: usize) -> Result<usize, ApiError> {
-    value
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (1..=max).contains(n))
-        .ok_or_else(|| {
-            ApiError::bad_param(
-                name,
-                format!("{value:?} must be a whole number from 1 to {max}"),
-            )
-        })
-}
-
 fn format(value: &str) -> Result<Format, ApiError> {
     match value.to_ascii_lowercase().as_str() {
-        "" | "fixm" | "json" | "legacy" => Ok(Format::Json),
+        "fixm" | "json" | "legacy" => Ok(Format::Json),
         "xml" => Ok(Format::Xml),
         "ndjson" => Ok(Format::Ndjson),
         other => Err(ApiError::bad_param(

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::params::ApiQuery;
+use super::params::{ApiQuery, WHOLE_MAX, optional, whole};
 use super::response::{ApiError, Envelope};
 use super::state::AppState;
 use crate::auth::layer::ErrorBody;
@@ -65,12 +65,8 @@ pub async fn list(
     ApiQuery(params): ApiQuery<EventsParams>,
 ) -> Result<Response, ApiError> {
     let feed = state.shared.feed.clone();
-    let since = match params.since.as_deref() {
-        None | Some("") => feed.last_seq(),
-        Some(s) => s.parse::<u64>().map_err(|_| {
-            ApiError::bad_param("since", format!("{s:?} is not a seq (a whole number)"))
-        })?,
-    };
+    let since = optional(&params.since, |v| whole("since", v, 0, WHOLE_MAX))?
+        .unwrap_or_else(|| feed.last_seq());
     let epoch = params.epoch.as_deref().filter(|e| !e.is_empty());
     if let Err(gap) = feed.check_resume(since, epoch) {
         let reader = feed.clone();
@@ -81,18 +77,8 @@ pub async fn list(
             .unwrap_or(0);
         return Err(ApiError::resume_gap(&gap, oldest));
     }
-    let limit = match params.limit.as_deref() {
-        None | Some("") => DEFAULT_LIMIT,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if n >= 1 => n.min(MAX_LIMIT),
-            _ => {
-                return Err(ApiError::bad_param(
-                    "limit",
-                    format!("{s:?} is not a whole number of at least 1"),
-                ));
-            }
-        },
-    };
+    let limit = optional(&params.limit, |v| whole("limit", v, 1, WHOLE_MAX))?
+        .map_or(DEFAULT_LIMIT, |n| n.min(MAX_LIMIT as u64) as usize);
     let channels: Option<Vec<String>> = params
         .channels
         .as_deref()

@@ -189,9 +189,9 @@ pub struct FlightParams {
     /// PERTI; `legacy`: the earlier snake_case record.
     #[param(schema_with = one_flight_format)]
     format: Option<String>,
-    /// Accepted: a flight no longer connected is found either way.
+    /// Accepted (PERTI's clients send it), checked, not used: a flight no
+    /// longer connected is found either way.
     #[param(value_type = Option<bool>)]
-    #[allow(dead_code)] // PERTI's clients send it; it changes nothing here.
     include_history: Option<String>,
 }
 
@@ -206,12 +206,13 @@ pub async fn one(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<FlightParams>,
 ) -> Result<Response, ApiError> {
+    super::params::flag_or_false("include_history", &params.include_history)?;
     let view = state.shared.view.load_full();
     // PERTI answers FIXM whatever `format` says; a format this route does
     // not serve is refused here rather than answered with another, and
     // `legacy` is this gateway's way to the earlier names (docs/PERTI.md).
     let legacy = match params.format.map(|f| f.to_ascii_lowercase()).as_deref() {
-        None | Some("" | "fixm" | "json") => false,
+        None | Some("fixm" | "json") => false,
         Some("legacy") => true,
         Some(other) => {
             return Err(ApiError::bad_param(
@@ -225,9 +226,7 @@ pub async fn one(
     let found = if let Some(gufi) = params.gufi.as_deref() {
         view.by_any_gufi(gufi).cloned()
     } else if let Some(uid) = params.flight_uid.as_deref() {
-        let uid: u64 = uid.parse().map_err(|_| {
-            ApiError::bad_param("flight_uid", format!("{uid:?} is not a whole number"))
-        })?;
+        let uid = super::params::whole("flight_uid", uid, 0, super::params::WHOLE_MAX)?;
         view.by_uid(uid).cloned()
     } else if let Some(key) = params.flight_key.as_deref() {
         view.by_flight_key(key).cloned()
@@ -338,7 +337,7 @@ pub async fn positions(
         ));
     }
     let include_route = optional(&params.include_route, |v| {
-        query::boolean("include_route", v)
+        super::params::flag("include_route", v)
     })?
     .unwrap_or(false);
     let key = cache::key("/positions", raw.as_deref());

@@ -96,8 +96,7 @@ pub struct MeteringParams {
     stream: Option<String>,
     /// Arrival runway (none is ingested: matches nothing).
     runway: Option<String>,
-    /// Only flights with a metering status (the default; anything but
-    /// `false` keeps it, as PERTI).
+    /// Only flights with a metering status (default true).
     #[param(value_type = Option<bool>)]
     metered_only: Option<String>,
     /// fixm: camelCase names; json: PERTI's column names; xml, ndjson, csv.
@@ -116,8 +115,10 @@ impl MeteringQuery {
             status: upper(&p.status),
             runway: upper(&p.runway),
             stream: upper(&p.stream),
-            // PERTI: anything but `false` keeps the default.
-            metered_only: p.metered_only.as_deref() != Some("false"),
+            metered_only: super::params::optional(&p.metered_only, |v| {
+                super::params::flag("metered_only", v)
+            })?
+            .unwrap_or(true),
             format: p.format.as_deref().map_or(Ok(Format::Fixm), format)?,
         })
     }
@@ -136,7 +137,7 @@ impl MeteringQuery {
 
 fn format(value: &str) -> Result<Format, ApiError> {
     match value.to_ascii_lowercase().as_str() {
-        "fixm" | "" => Ok(Format::Fixm),
+        "fixm" => Ok(Format::Fixm),
         "json" => Ok(Format::Json),
         "xml" => Ok(Format::Xml),
         "ndjson" => Ok(Format::Ndjson),
@@ -149,7 +150,7 @@ fn format(value: &str) -> Result<Format, ApiError> {
 }
 
 /// An airport's metered arrivals (PERTI's `metering.php`).
-#[utoipa::path(get, path = "/metering/{airport}", tag = "metering", params(("airport" = String, Path, description = "The arrival airport (3 or 4 letters or digits)", min_length = 3, max_length = 4), MeteringParams),
+#[utoipa::path(get, path = "/metering/{airport}", tag = "metering", params(("airport" = String, Path, description = "The arrival airport (3 or 4 letters or digits)", pattern = "^[A-Za-z0-9]{3,4}$"), MeteringParams),
     responses(
         (status = 200, description = "`{success, data: {airport, type: metering_data, flights, count, summary}}`", content(
             (Object = "application/json"), (String = "application/xml"),
@@ -166,7 +167,7 @@ pub async fn airport(
 }
 
 /// An airport's arrival sequence.
-#[utoipa::path(get, path = "/metering/{airport}/sequence", tag = "metering", params(("airport" = String, Path, description = "The arrival airport (3 or 4 letters or digits)", min_length = 3, max_length = 4), MeteringParams),
+#[utoipa::path(get, path = "/metering/{airport}/sequence", tag = "metering", params(("airport" = String, Path, description = "The arrival airport (3 or 4 letters or digits)", pattern = "^[A-Za-z0-9]{3,4}$"), MeteringParams),
     responses(
         (status = 200, description = "`{success, data: {airport, type: sequence_list, flights, count, summary}}`", content(
             (Object = "application/json"), (String = "application/xml"),

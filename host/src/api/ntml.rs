@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
-use super::params::{ApiQuery, one_of, optional};
+use super::params::{ApiQuery, WHOLE_MAX, flag_or_false, one_of, optional, whole};
 use super::response::ApiError;
 use super::state::AppState;
 use super::tmi::iso;
@@ -344,19 +344,10 @@ fn list(
     let upper = |v: Option<String>| v.map(|v| v.to_ascii_uppercase()).filter(|v| !v.is_empty());
     let airport = upper(params.airport);
     let status = upper(params.status);
-    let active_only = optional(&params.active_only, |v| flag("active_only", v))?.unwrap_or(false);
-    let include_history =
-        optional(&params.include_history, |v| flag("include_history", v))?.unwrap_or(false);
-    let limit = optional(&params.limit, |value| {
-        value
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n >= 1)
-            .ok_or_else(|| {
-                ApiError::bad_param("limit", format!("{value:?} is not a whole number from 1"))
-            })
-    })?
-    .map_or(DEFAULT_LIMIT, |n| n.min(MAX_LIMIT));
+    let active_only = flag_or_false("active_only", &params.active_only)?;
+    let include_history = flag_or_false("include_history", &params.include_history)?;
+    let limit = optional(&params.limit, |v| whole("limit", v, 1, WHOLE_MAX))?
+        .map_or(DEFAULT_LIMIT, |n| n.min(MAX_LIMIT as u64) as usize);
     let view = Snapshot::of(&state);
     let programs: Vec<Value> = view
         .programs
@@ -563,17 +554,6 @@ fn average(values: &[i64]) -> f64 {
         return 0.0;
     }
     (values.iter().sum::<i64>() as f64 / values.len() as f64 * 10.0).round() / 10.0
-}
-
-fn flag(name: &str, value: &str) -> Result<bool, ApiError> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" | "" => Ok(false),
-        _ => Err(ApiError::bad_param(
-            name,
-            format!("{value:?} is not true or false"),
-        )),
-    }
 }
 
 /// The documented envelope, with this gateway's `success` and `timestamp`.

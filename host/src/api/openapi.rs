@@ -59,7 +59,27 @@ pub fn build() -> OpenApi {
         .collect(),
     );
     add_security(&mut doc);
+    comma_separated_lists(&mut doc);
     doc
+}
+
+/// Every list parameter is one comma-separated value (`phase=a,b`), as
+/// PERTI's PHP reads them: `style: form, explode: false` (the derive
+/// cannot say `explode: false`, so it is set here).
+fn comma_separated_lists(doc: &mut OpenApi) {
+    use utoipa::openapi::path::{ParameterIn, ParameterStyle};
+    use utoipa::openapi::{RefOr, Schema};
+    for item in doc.paths.paths.values_mut() {
+        for op in operations(item) {
+            for param in op.parameters.iter_mut().flatten() {
+                let is_list = matches!(param.schema, Some(RefOr::T(Schema::Array(_))));
+                if is_list && param.parameter_in == ParameterIn::Query {
+                    param.style = Some(ParameterStyle::Form);
+                    param.explode = Some(false);
+                }
+            }
+        }
+    }
 }
 
 /// The three ways to present a key, and 401/429 on every route that needs

@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 
 use crate::flight::{FlightRecord, Phase};
 
-use super::params::{codes, optional};
+use super::params::{WHOLE_MAX, codes, flag, optional, whole};
 use super::response::ApiError;
 
 /// Largest page.
@@ -138,12 +138,15 @@ pub struct FlightFilterParams {
     /// Phases: prefile, taxiing, departed, enroute, descending, arrived,
     /// disconnected; PERTI's PROPOSED, DEPARTING, ENROUTE, DESCENT, ARRIVED,
     /// COMPLETED as aliases; any case, comma-separated.
+    #[param(schema_with = super::params::phase_list)]
     phase: Option<String>,
     /// Only flights under a TMI (`true`) or not under one (`false`).
     #[param(value_type = Option<bool>)]
     tmi_controlled: Option<String>,
     /// A box, `minLon,minLat,maxLon,maxLat` (across the antimeridian when
-    /// minLon > maxLon): only flights with a position inside it.
+    /// minLon > maxLon; the latitudes in either order): only flights with a
+    /// position inside it.
+    #[param(schema_with = super::params::bounds_schema)]
     bounds: Option<String>,
     /// Off blocks (OUT, else the estimated off-block time) at or after this
     /// ISO 8601 time.
@@ -188,10 +191,11 @@ impl FlightQuery {
     /// Validates `/flights`' parameters: a bad value is a 400 naming it.
     pub fn of_list(p: &FlightFilterParams, page: &FlightsPage) -> Result<FlightQuery, ApiError> {
         Ok(FlightQuery {
-            page: optional(&page.page, |v| number("page", v, 1, usize::MAX))?.unwrap_or(1),
+            page: optional(&page.page, |v| whole("page", v, 1, WHOLE_MAX))?
+                .map_or(1, |n| usize::try_from(n).unwrap_or(usize::MAX)),
             // PERTI clamps an oversized page to the maximum.
-            per_page: optional(&page.per_page, |v| number("per_page", v, 1, usize::MAX))?
-                .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE)),
+            per_page: optional(&page.per_page, |v| whole("per_page", v, 1, WHOLE_MAX))?
+                .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE as u64) as usize),
             format: optional(&page.format, format)?.unwrap_or_default(),
             ..FlightQuery::of_filter(p)?
         })
@@ -222,8 +226,9 @@ impl FlightQuery {
                 .map(phases)
                 .transpose()?
                 .unwrap_or_default(),
-            tmi_controlled: optional(&p.tmi_controlled, |v| boolean("tmi_controlled", v))?,
-            bounds: optional(&p.bounds, bounds)?,
+            tmi_controlled: optional(&p.tmi_controlled, |v| flag("tmi_controlled", v))?,
+            // Empty, as a list parameter: no box (PERTI's `if ($bounds)`).
+            bounds: optional(&p.bounds.clone().filter(|b| !b.is_empty()), bounds)?,
             dep_window_start: optional(&p.dep_window_start, |v| instant("dep_window_start", v))?,
             dep_window_end: optional(&p.dep_window_end, |v| instant("dep_window_end", v))?,
             flow_event_code: p.flow_event_code.as_ref().map(|v| v.to_ascii_uppercase()),
@@ -260,7 +265,7 @@ pub fn list(value: &str) -> Vec<String> {
 
 fn status(value: &str) -> Result<Status, ApiError> {
     match value.to_ascii_lowercase().as_str() {
-        "active" | "" => Ok(Status::Active),
+        "active" => Ok(Status::Active),
         "completed" | "inactive" => Ok(Status::Completed),
         "all" => Ok(Status::All),
         other => Err(ApiError::bad_param(
@@ -280,7 +285,7 @@ pub fn phases(value: &str) -> Result<Vec<Phase>, ApiError> {
             Phase::parse(s).ok_or_else(|| {
                 ApiError::bad_param(
                     "phase",
-                    format!("{s:?} is not one of prefile, taxiing, departed, enroute, descending, arrived, disconnected"),
+                    format!("{s:?} is not one of {}", Phase::names_help()),
                 )
             })
         })
@@ -299,31 +304,9 @@ fn instant(name: &str, value: &str) -> Result<i64, ApiError> {
         })
 }
 
-pub(super) fn boolean(name: &str, value: &str) -> Result<bool, ApiError> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(ApiError::bad_param(
-            name,
-            format!("{value:?} is not true or false"),
-        )),
-    }
-}
-
-fn number(name: &str, value: &str, min: usize, max: usize) -> Result<usize, ApiError> {
-    match value.parse::<usize>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        Ok(n) => Err(ApiError::bad_param(name, format!("{n} is below {min}"))),
-        Err(_) => Err(ApiError::bad_param(
-            name,
-            format!("{value:?} is not a whole number"),
-        )),
-    }
-}
-
 pub(super) fn format(value: &str) -> Result<Format, ApiError> {
     match value.to_ascii_lowercase().as_str() {
-        "fixm" | "json" | "" => Ok(Format::Fixm),
+        "fixm" | "json" => Ok(Format::Fixm),
         "legacy" => Ok(Format::Legacy),
         "geojson" => Ok(Format::GeoJson),
         "ndjson" => Ok(Format::Ndjson),
@@ -357,10 +340,8 @@ fn bounds(value: &str) -> Result<[f64; 4], ApiError> {
     if !(lon_ok(min_lon) && lon_ok(max_lon) && lat_ok(min_lat) && lat_ok(max_lat)) {
         return Err(bad("out of range"));
     }
-    if min_lat > max_lat {
-        return Err(bad("minLat is above maxLat"));
-    }
-    Ok([min_lon, min_lat, max_lon, max_lat])
+    // Two corners: the latitudes in either order are the same box.
+    Ok([min_lon, min_lat.min(max_lat), max_lon, min_lat.max(max_lat)])
 }
 
 impl FlightFilter {
@@ -394,7 +375,7 @@ impl FlightFilter {
         if self.dep_window_start.is_none() && self.dep_window_end.is_none() {
             return true;
         }
-        let Some(off_blocks) = r.times.and_then(|t| t.out_utc).or_else(|| r.eobt_utc()) else {
+        let Some(off_blocks) = r.off_blocks_utc() else {
             return false;
         };
         self.dep_window_start.is_none_or(|s| off_blocks >= s)
@@ -496,7 +477,18 @@ mod tests {
         let e = parse("per_page=ten").unwrap_err();
         assert_eq!(
             e.message,
-            "parameter `per_page`: \"ten\" is not a whole number"
+            "parameter `per_page`: \"ten\" is not a whole number from 1"
+        );
+        // Past the document's int64, refused (not taken and clamped).
+        let huge = parse("per_page=9223372036854775808").unwrap_err();
+        assert!(
+            huge.message.starts_with("parameter `per_page`"),
+            "{}",
+            huge.message
+        );
+        assert_eq!(
+            parse("per_page=9223372036854775807").unwrap().per_page,
+            MAX_PER_PAGE
         );
         assert!(
             parse("bounds=1,2,3")

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
-use super::params::{ApiQuery, codes, one_of, optional};
+use super::params::{ApiQuery, WHOLE_MAX, codes, flag_or_false, one_of, optional, whole};
 use super::response::{ApiError, Envelope, Pagination};
 use super::state::AppState;
 use crate::auth::layer::ErrorBody;
@@ -422,10 +422,9 @@ fn kind_schema() -> utoipa::openapi::schema::Object {
 }
 
 /// The parameters of `/tmi/programs`, as PERTI's `tmi/programs.php` reads
-/// them. Any other parameter is refused, naming it.
+/// them (any other is ignored, as on every route).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct ProgramsParams {
     /// One program by its number, ended or not.
     #[param(value_type = Option<u64>)]
@@ -447,21 +446,19 @@ pub struct ProgramsParams {
     /// Ended programs too.
     #[param(value_type = Option<bool>)]
     include_history: Option<String>,
-    /// Accepted, ignored: the flights are `/tmi/controlled`'s.
+    /// Accepted (PERTI's clients send it), checked, not used: the flights
+    /// are `/tmi/controlled`'s.
     #[param(value_type = Option<bool>)]
-    #[allow(dead_code)] // PERTI's clients send it.
     flights: Option<String>,
-    /// Accepted, ignored: the flights are `/tmi/controlled`'s.
+    /// As `flights`.
     #[param(value_type = Option<bool>)]
-    #[allow(dead_code)] // PERTI's clients send it.
     include_flights: Option<String>,
 }
 
 /// The parameters of `/tmi/controlled`, as PERTI's `tmi/controlled.php`
-/// reads them. Any other parameter is refused, naming it.
+/// reads them (any other is ignored, as on every route).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct ControlledParams {
     /// `all` (default), `gs` (`ground_stop`), `gdp`; `afp` and `reroute`
     /// match nothing (not issued here).
@@ -482,10 +479,11 @@ pub struct ControlledParams {
     /// Phases: prefile, taxiing, departed, enroute, descending, arrived,
     /// disconnected; PERTI's PROPOSED, DEPARTING, ENROUTE, DESCENT,
     /// ARRIVED, COMPLETED as aliases; comma-separated.
+    #[param(schema_with = super::params::phase_list)]
     phase: Option<String>,
-    /// Accepted: no flight is exempt from a program here.
+    /// Accepted (PERTI's clients send it), checked, not used: no flight is
+    /// exempt from a program here.
     #[param(value_type = Option<bool>)]
-    #[allow(dead_code)] // PERTI's clients send it.
     include_exempt: Option<String>,
     /// Page.
     #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
@@ -497,21 +495,20 @@ pub struct ControlledParams {
 
 impl TmiQuery {
     fn of_programs(p: &ProgramsParams) -> Result<TmiQuery, ApiError> {
+        flag_or_false("flights", &p.flights)?;
+        flag_or_false("include_flights", &p.include_flights)?;
         Ok(TmiQuery {
             kind: kind(&p.r#type, &p.program_type, &p.control_type)?,
             airports: codes(&p.airport),
             artccs: codes(&p.artcc),
-            include_history: matches!(p.include_history.as_deref(), Some("true" | "1")),
-            id: optional(&p.id, |v| {
-                v.parse().map_err(|_| {
-                    ApiError::bad_param("id", format!("{v:?} is not a program's id (a number)"))
-                })
-            })?,
+            include_history: flag_or_false("include_history", &p.include_history)?,
+            id: optional(&p.id, |v| whole("id", v, 0, WHOLE_MAX))?,
             ..TmiQuery::default()
         })
     }
 
     fn of_controlled(p: &ControlledParams) -> Result<TmiQuery, ApiError> {
+        flag_or_false("include_exempt", &p.include_exempt)?;
         Ok(TmiQuery {
             kind: kind(&p.r#type, &p.program_type, &p.control_type)?,
             airports: codes(&p.airport),
@@ -564,15 +561,20 @@ fn kind(
         ("program_type", program_type),
         ("control_type", control_type),
     ];
-    let Some((name, value)) = named
-        .into_iter()
-        .rev()
-        .find_map(|(n, v)| Some((n, v.as_deref()?)))
-    else {
-        return Ok(Kind::All);
-    };
+    // Every name given must hold a kind (a bad one is not hidden by a
+    // good one beside it); the last given wins.
+    let mut kind = Kind::All;
+    for (name, value) in named {
+        if let Some(value) = value.as_deref() {
+            kind = kind_named(name, value)?;
+        }
+    }
+    Ok(kind)
+}
+
+fn kind_named(name: &str, value: &str) -> Result<Kind, ApiError> {
     Ok(match value.to_ascii_lowercase().as_str() {
-        "all" | "" => Kind::All,
+        "all" => Kind::All,
         "gs" | "ground_stop" => Kind::Only(ControlType::Gs),
         "gdp" => Kind::Only(ControlType::Gdp),
         "afp" | "reroute" => Kind::NotIssuedHere,
@@ -587,11 +589,5 @@ fn kind(
 
 /// `page` or `per_page`: 1 to 1000.
 fn page(name: &str, value: &Option<String>, default: usize) -> Result<usize, ApiError> {
-    let page = optional(value, |v| {
-        v.parse()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| ApiError::bad_param(name, "must be 1 to 1000"))
-    })?;
-    Ok(page.unwrap_or(default))
+    Ok(optional(value, |v| whole(name, v, 1, 1000))?.map_or(default, |n| n as usize))
 }

@@ -57,7 +57,8 @@ fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
 /// What the clients subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mix {
-    /// What a population of real clients asks for (see [`subscription`]).
+    /// What a population of real clients asks for (`subscription` in
+    /// bench/fanout.rs).
     Mixed,
     /// The same, every positions subscriber asking for at most one batch
     /// a minute of the feed's clock (`positions_interval: 60`).

@@ -36,8 +36,9 @@ pub enum BenchCommand {
         #[arg(long)]
         examples: Option<std::path::PathBuf>,
     },
-    /// A synthetic feed through the real cycle, per stage, against a bare
-    /// serde_json parse of the same bytes.
+    /// Feed snapshots (the simulator's, or `--feed synthetic`) through the
+    /// real cycle, per stage, against a bare serde_json parse of the same
+    /// bytes.
     Cycle {
         /// Pilots in the feed.
         #[arg(long, default_value_t = 10_000)]
@@ -62,8 +63,8 @@ pub enum BenchCommand {
     /// `--mode broadcast`: every client on every event, the gateway beside
     /// a minimal broadcaster, delivered events/s and CPU per frame of both.
     Fanout {
-        /// WebSocket clients.
-        #[arg(long, default_value_t = 10_000)]
+        /// WebSocket clients (the published figures use 10000).
+        #[arg(long, default_value_t = 1_000)]
         clients: usize,
         /// `mixed`: the gateway on the simulator, clients with a mix of
         /// filters; `thinned`: the same with `positions_interval: 60` on
@@ -76,13 +77,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100.0)]
         rate: f64,
         /// Simulated flights.
-        #[arg(long, default_value_t = 5_000)]
+        #[arg(long, default_value_t = 2_000)]
         flights: usize,
         /// Simulator speed (a snapshot every 15 s / speed).
         #[arg(long, default_value_t = 5.0)]
         speed: f64,
         /// Seconds of traffic measured.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 15)]
         seconds: u64,
     },
     /// The fan-out with one gateway, then with two (clients split between

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Subcommand;
 
-use super::Cli;
+use super::DataDir;
 use crate::auth::{ApiKey, NewKey, Tier, keystore};
 use crate::health::wall_ms;
 use vatswim_plugin_api::time::format_utc;
@@ -50,10 +50,13 @@ pub enum KeysCommand {
 }
 
 /// Runs a keys subcommand.
-pub fn run(cli: &Cli, cmd: &KeysCommand) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&cli.data_dir)
-        .with_context(|| format!("creating the data dir {}", cli.data_dir.display()))?;
-    let keys = keystore::open(&cli.backend())?;
+pub fn run(
+    backend: &crate::db::Backend,
+    data: &DataDir,
+    cmd: &KeysCommand,
+) -> anyhow::Result<ExitCode> {
+    data.ensure()?;
+    let keys = keystore::open(backend)?;
     match cmd {
         KeysCommand::Create {
             tier,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Subcommand;
 
-use super::Cli;
+use super::{DataDir, PluginsDir};
 use crate::plugin::engine::Tier;
 use crate::plugin::source::Source;
 use crate::plugin::version::{FilterParams, Origin, Version};
@@ -85,7 +85,7 @@ pub struct ClusterTarget {
 }
 
 /// Runs a plugins subcommand.
-pub fn run(cli: &Cli, cmd: &PluginsCommand) -> anyhow::Result<ExitCode> {
+pub fn run(data: &DataDir, plugins: &PluginsDir, cmd: &PluginsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PluginsCommand::New {
             name,
@@ -107,11 +107,11 @@ pub fn run(cli: &Cli, cmd: &PluginsCommand) -> anyhow::Result<ExitCode> {
         } => check(
             file,
             manifest.as_deref(),
-            precompile.then(|| cli.cache_dir()),
+            precompile.then(|| data.cache_dir()),
         ),
         PluginsCommand::List { json, cluster } => match &cluster.cluster {
             Some(nats) => list_cluster(nats, &cluster.stream, *json),
-            None => list(cli, *json),
+            None => list(&plugins.resolve(data), &data.cache_dir(), *json),
         },
         PluginsCommand::Push {
             file,
@@ -124,7 +124,7 @@ pub fn run(cli: &Cli, cmd: &PluginsCommand) -> anyhow::Result<ExitCode> {
             )?;
             push(file, manifest.as_deref(), nats, &cluster.stream)
         }
-        PluginsCommand::Watch => watch(cli),
+        PluginsCommand::Watch => watch(plugins.resolve(data), data.cache_dir()),
     }
 }
 
@@ -276,9 +276,12 @@ fn print_check_ok(version: &Version, manifest: Option<&Path>) {
     println!("  sha256:   {}", version.digest);
 }
 
-fn list(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
-    let dir = cli.plugins_dir();
-    let registry = Registry::open(Some(dir.clone()), Some(cli.cache_dir()), events::log_only())?;
+fn list(dir: &Path, cache: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let registry = Registry::open(
+        Some(dir.to_path_buf()),
+        Some(cache.to_path_buf()),
+        events::log_only(),
+    )?;
     let statuses = registry.statuses();
     if json {
         println!("{}", serde_json::to_string_pretty(&statuses)?);
@@ -317,14 +320,14 @@ fn print_table(statuses: &[PluginStatus]) {
     }
 }
 
-fn watch(cli: &Cli) -> anyhow::Result<ExitCode> {
+fn watch(dir: PathBuf, cache: PathBuf) -> anyhow::Result<ExitCode> {
     let sink: EventSink = Arc::new(|event| {
         println!(
             "system.plugin {}",
             serde_json::to_string(&event).unwrap_or_default()
         );
     });
-    let _watch = watcher::open_watched(cli.plugins_dir(), Some(cli.cache_dir()), sink)?;
+    let _watch = watcher::open_watched(dir, Some(cache), sink)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

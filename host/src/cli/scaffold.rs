@@ -218,7 +218,7 @@ fn js_project(name: &str, world: World) -> Vec<File> {
 
 fn js_readme(name: &str, world: World) -> String {
     format!(
-        "# {name}\n\nA VATSWIM {world} in JavaScript, made by `swim plugins new`.\n`app.js` holds a working example to change; `vatswim.js` the helpers it\nuses (rows over the cycle's columns, events, patches, filters, item\nerrors); `{name}.toml` is its manifest; `wit/` the gateway's WIT contract.\n\n```sh\nnpm install        # componentize-js {COMPONENTIZE_JS}, once\nnpm run build      # {name}.wasm (HTTP is left out: plugins have no network)\nswim plugins check {name}.wasm --manifest {name}.toml\ncp {name}.toml {name}.wasm swim-data/plugins/   # live within a few seconds\n```\n\nWIT names are camelCase in JavaScript (`altitude-ft` is `altitudeFt`),\nvariants are `{{ tag, val }}`, an absent option is `undefined`, timestamps\nand uids are BigInt (the helpers read timestamps as Numbers of ms);\nthrowing a string from `init`, `parse` or `compile` is the error the host\nreports. The component holds the JavaScript engine (~12 MB); the first\nload compiles it, later loads read the compile cache.\n\n{try_it}\n",
+        "# {name}\n\nA VATSWIM {world} in JavaScript, made by `swim plugins new`.\n`app.js` holds a working example to change; `vatswim.js` the helpers it\nuses (rows over the cycle's columns, events, patches, filters, item\nerrors); `{name}.toml` is its manifest; `wit/` the gateway's WIT contract.\n\n```sh\nnpm install        # componentize-js {COMPONENTIZE_JS}, once\nnpm run build      # {name}.wasm (HTTP is left out: plugins have no network)\nswim plugins check {name}.wasm --manifest {name}.toml\ncp {name}.toml {name}.wasm ../swim-data/plugins/   # live within a few seconds\n```\n\n`../swim-data/plugins/` is the plugins directory of a `swim demo` run in the\nfolder this project was made in; elsewhere it is `DATA_DIR/plugins/`\n(`--data-dir`, or `--plugins-dir`).\n\nWIT names are camelCase in JavaScript (`altitude-ft` is `altitudeFt`),\nvariants are `{{ tag, val }}`, an absent option is `undefined`, timestamps\nand uids are BigInt (the helpers read timestamps as Numbers of ms);\nthrowing a string from `init`, `parse` or `compile` is the error the host\nreports. The component holds the JavaScript engine (~12 MB); the first\nload compiles it, later loads read the compile cache.\n\n{try_it}\n",
         world = world_name(world),
         try_it = try_it(name, world)
     )
@@ -254,7 +254,7 @@ fn interpreted_manifest(name: &str, world: World) -> String {
 fn python_readme(name: &str, world: World) -> String {
     let wit_world = world_name(world);
     format!(
-        "# {name}\n\nA VATSWIM {wit_world} in Python, made by `swim plugins new`. `app.py`\nholds a working example to change; `vatswim.py` the helpers it uses (rows\nover the cycle's columns, events, patches, filters, item errors);\n`{name}.toml` is its manifest; `wit/` the gateway's WIT contract.\n\n```sh\npip install componentize-py=={COMPONENTIZE_PY}     # once\ncomponentize-py -d wit -w {wit_world} bindings .   # optional: the typed bindings, for your editor\ncomponentize-py -d wit -w {wit_world} componentize app -o {name}.wasm\nswim plugins check {name}.wasm --manifest {name}.toml\ncp {name}.toml {name}.wasm swim-data/plugins/   # live within a few seconds\n```\n\nThe types are the WIT's (`wit_world.imports.types`): `Parsed`, `Patch`,\n`Event`, `FieldValue_TimesOnUtc`, `FlightRef_Callsign`... `host.now()` and\n`host.log(level, message)` are the host's; raising\n`componentize_py_types.Err(\"why\")` from `init`, `parse` or `compile` is the\nerror the host reports. The component is ~18 MB; the first load compiles\nit (seconds), later loads read the compile cache.\n\n{try_it}\n",
+        "# {name}\n\nA VATSWIM {wit_world} in Python, made by `swim plugins new`. `app.py`\nholds a working example to change; `vatswim.py` the helpers it uses (rows\nover the cycle's columns, events, patches, filters, item errors);\n`{name}.toml` is its manifest; `wit/` the gateway's WIT contract.\n\n```sh\npip install componentize-py=={COMPONENTIZE_PY}     # once (in a venv if pip says externally-managed-environment:\n                                                  # python3 -m venv .venv && . .venv/bin/activate)\ncomponentize-py -d wit -w {wit_world} bindings .   # optional: the typed bindings, for your editor\ncomponentize-py -d wit -w {wit_world} componentize app -o {name}.wasm\nswim plugins check {name}.wasm --manifest {name}.toml\ncp {name}.toml {name}.wasm ../swim-data/plugins/   # live within a few seconds\n```\n\n`../swim-data/plugins/` is the plugins directory of a `swim demo` run in the\nfolder this project was made in; elsewhere it is `DATA_DIR/plugins/`\n(`--data-dir`, or `--plugins-dir`).\n\nThe types are the WIT's (`wit_world.imports.types`): `Parsed`, `Patch`,\n`Event`, `FieldValue_TimesOnUtc`, `FlightRef_Callsign`... `host.now()` and\n`host.log(level, message)` are the host's; raising\n`componentize_py_types.Err(\"why\")` from `init`, `parse` or `compile` is the\nerror the host reports. The component is ~18 MB; the first load compiles\nit (seconds), later loads read the compile cache.\n\n{try_it}\n",
         try_it = try_it(name, world)
     )
 }
@@ -323,7 +323,7 @@ fn manifest_with(name: &str, world: World, limits: &str) -> String {
     let mut text = format!("name = \"{name}\"\nversion = \"0.1.0\"\n");
     match world {
         World::Detector => text.push_str(
-            "kind = \"detector\"\n# The sections it reads (identity, flight_plan, position, progress, times, tmi).\nreads = [\"position\"]\n\n[config]\nlimit_kts = 600\n",
+            "kind = \"detector\"\n# The sections it reads (identity, flight_plan, position, progress, times, tmi).\nreads = [\"position\"]\n\n[config]\n# A widebody cruises at about 490 kt in the demo: it fires within a minute.\nlimit_kts = 480\n",
         ),
         World::IngestAdapter => {
             let _ = write!(
@@ -342,7 +342,8 @@ fn try_it(name: &str, world: World) -> String {
     match world {
         World::Detector => "Watch for its events: subscribe to `flight.fast` on the WebSocket, or\n`GET /api/swim/v1/events?channels=flight.fast`.".to_string(),
         World::IngestAdapter => format!(
-            "Post to it (a key with `--can-write --sources {name}`, or the system key):\n\n```sh\ncurl -H \"X-API-Key: $KEY\" -H 'content-type: text/csv' \\\n  --data-binary 'AAL100,40.64,-73.78,3000' http://127.0.0.1:8080/api/swim/v1/ingest/{name}\n```"
+            "Post to it (a key with `--can-write --sources {name}`, or the system key):\n\n```sh\ncurl -H \"X-API-Key: $KEY\" -H 'content-type: text/csv' \\\n  --data-binary 'AAL100,40.64,-73.78,3000' http://127.0.0.1:{port}/api/swim/v1/ingest/{name}\n```",
+            port = super::DEFAULT_PORT
         ),
         World::SubscriptionFilter => format!(
             "Subscribe with it:\n\n```json\n{{\"action\":\"subscribe\",\"channels\":[\"flight.positions\"],\"filters\":{{\"plugin\":{{\"name\":\"{name}\",\"params\":{{\"min_ft\":18000}}}}}}}}\n```"
@@ -353,7 +354,7 @@ fn try_it(name: &str, world: World) -> String {
 fn readme(name: &str, world: World) -> String {
     let try_it = try_it(name, world);
     format!(
-        "# {name}\n\nA VATSWIM plugin, made by `swim plugins new`. `src/lib.rs` holds a working\nexample to change; `{name}.toml` is its manifest.\n\n```sh\nrustup target add wasm32-wasip2          # once\ncargo build --target wasm32-wasip2 --release\nswim plugins check target/wasm32-wasip2/release/{name}.wasm --manifest {name}.toml\ncp {name}.toml target/wasm32-wasip2/release/{name}.wasm swim-data/plugins/   # live within a second\n```\n\n{try_it}\n\n`vendor/` holds the plugin API crate and the WIT contract of the gateway that\nmade this project; `Cargo.lock` the versions it was tested with. A newer\ngateway's `swim plugins new` writes newer ones.\n"
+        "# {name}\n\nA VATSWIM plugin, made by `swim plugins new`. `src/lib.rs` holds a working\nexample to change; `{name}.toml` is its manifest.\n\n```sh\nrustup target add wasm32-wasip2          # once\ncargo build --target wasm32-wasip2 --release\nswim plugins check target/wasm32-wasip2/release/{name}.wasm --manifest {name}.toml\ncp {name}.toml target/wasm32-wasip2/release/{name}.wasm ../swim-data/plugins/   # live within a second\n```\n\n`../swim-data/plugins/` is the plugins directory of a `swim demo` run in the\nfolder this project was made in; elsewhere it is `DATA_DIR/plugins/`\n(`--data-dir`, or `--plugins-dir`).\n\n{try_it}\n\n`vendor/` holds the plugin API crate and the WIT contract of the gateway that\nmade this project; `Cargo.lock` the versions it was tested with. A newer\ngateway's `swim plugins new` writes newer ones.\n"
     )
 }
 
@@ -372,6 +373,36 @@ mod tests {
         assert!(app.contains("\"csvpy\""), "{app}");
         assert!(files.iter().any(|(p, _)| p == Path::new("wit/worlds.wit")));
         assert!(files.iter().any(|(p, _)| p == Path::new("vatswim.py")));
+    }
+
+    #[test]
+    fn generated_readmes_copy_to_the_demo_plugins_dir_and_post_to_the_default_port() {
+        let readmes = [
+            readme("fast", World::IngestAdapter),
+            python_readme("fast", World::IngestAdapter),
+            js_readme("fast", World::IngestAdapter),
+        ];
+        for text in readmes {
+            assert!(text.contains(" ../swim-data/plugins/   # live"), "{text}");
+            assert!(!text.contains(" swim-data/plugins/   #"), "{text}");
+            let port = format!(
+                "127.0.0.1:{}/api/swim/v1/ingest/fast",
+                super::super::DEFAULT_PORT
+            );
+            assert!(text.contains(&port), "{text}");
+        }
+        assert!(python_readme("x", World::Detector).contains("python3 -m venv"));
+    }
+
+    #[test]
+    fn the_detector_template_fires_on_the_demo_fastest_flights() {
+        let manifest: toml::Table = manifest("fast", World::Detector).parse().unwrap();
+        let limit = manifest["config"]["limit_kts"].as_integer().unwrap();
+        // The simulator's widebodies cruise at 490 kt.
+        assert!(
+            limit < 490,
+            "limit_kts {limit}: nothing in the demo crosses it"
+        );
     }
 
     #[test]

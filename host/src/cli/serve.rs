@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::Args;
 use serde::Deserialize;
 
-use super::Cli;
+use super::GatewayOptions;
 use crate::auth::{NewKey, Tier, keystore};
 use crate::cluster::ClusterConfig;
 use crate::fanout::WsConfig;
@@ -317,7 +317,7 @@ struct FileRetention {
 }
 
 /// Runs `swim serve`.
-pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+pub fn serve(cli: &GatewayOptions, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let file = match &args.config {
         Some(path) => read_config(path)?,
         None => FileConfig::default(),
@@ -379,7 +379,8 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     ceiling.call_timeout_ms = p.max_call_timeout_ms.unwrap_or(ceiling.call_timeout_ms);
     ceiling.memory_mb = p.max_memory_mb.unwrap_or(ceiling.memory_mb);
     ceiling.fault_threshold = p.max_fault_threshold.unwrap_or(ceiling.fault_threshold);
-    run_server(listen, config, Vec::new())
+    cli.data.ensure()?;
+    run_server(listen, config, || Ok(Vec::new()))
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -415,13 +416,32 @@ fn adl_from(file: Option<&FileAdl>, flag: Option<String>) -> anyhow::Result<Opti
     Ok(Some(config))
 }
 
+/// A feed URL the poller can fetch, or an error naming it (a typo would
+/// otherwise start a gateway that never gets a snapshot).
+fn checked_feed_url(url: String) -> anyhow::Result<String> {
+    match reqwest::Url::parse(&url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(url),
+        Ok(u) => anyhow::bail!(
+            "feed URL {url:?}: the scheme is {:?}; give an http(s) URL such as {}",
+            u.scheme(),
+            poller::DEFAULT_URL
+        ),
+        Err(e) => anyhow::bail!(
+            "feed URL {url:?} is not a URL ({e}); give one such as {}",
+            poller::DEFAULT_URL
+        ),
+    }
+}
+
 fn source_from(s: &FileSource, feed_url: Option<String>) -> anyhow::Result<SourceConfig> {
     let interval = Duration::from_secs(s.interval_s.unwrap_or(15).max(1));
     Ok(match s.kind.as_deref().unwrap_or("vatsim") {
         "vatsim" => SourceConfig::Vatsim {
-            url: feed_url
-                .or(s.url.clone())
-                .unwrap_or_else(|| poller::DEFAULT_URL.into()),
+            url: checked_feed_url(
+                feed_url
+                    .or(s.url.clone())
+                    .unwrap_or_else(|| poller::DEFAULT_URL.into()),
+            )?,
             interval,
             timeout: s
                 .timeout_s
@@ -450,7 +470,7 @@ fn source_from(s: &FileSource, feed_url: Option<String>) -> anyhow::Result<Sourc
 }
 
 /// Runs `swim demo`.
-pub fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
+pub fn demo(cli: &GatewayOptions, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.speed > 0.0, "--speed must be above 0");
     anyhow::ensure!(args.interval > 0, "--interval must be at least 1 second");
     let source = SourceConfig::Sim {
@@ -459,7 +479,7 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
             flights: args.flights,
             interval_ms: i64::from(args.interval) * 1000,
             start_ms: 0,
-            hub: args.hub.as_ref().map(|h| h.to_ascii_uppercase()),
+            hub: args.hub.as_deref().map(known_hub).transpose()?,
         },
         speed: args.speed,
         stop_after: args.stop_after,
@@ -472,15 +492,40 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         args.seed,
         f64::from(args.interval) / args.speed
     )];
-    banner.extend(demo_keys(cli)?);
+    cli.data.ensure()?;
     let mut config = server_config(cli, source);
     config.tls = args.tls.config(None);
     config.cluster = args.cluster.config(None);
-    run_server(listen, config, banner)
+    // The keys are made once the address is ours: a first run that cannot
+    // listen makes none (it could not show them).
+    run_server(listen, config, || {
+        banner.extend(demo_keys(cli)?);
+        Ok(banner)
+    })
+}
+
+/// `--hub` as an airport the simulator flies to, or an error saying what
+/// to give instead.
+fn known_hub(hub: &str) -> anyhow::Result<String> {
+    let icao = hub.trim().to_ascii_uppercase();
+    let airports = crate::reference::AirportTable::embedded();
+    if airports.get(&icao).is_some() {
+        return Ok(icao);
+    }
+    let guess = ["K", "C", "E", "L"]
+        .iter()
+        .map(|prefix| format!("{prefix}{icao}"))
+        .find(|g| icao.len() == 3 && airports.get(g).is_some());
+    match guess {
+        Some(g) => anyhow::bail!("--hub {hub:?} is not an ICAO code; did you mean {g}?"),
+        None => anyhow::bail!(
+            "--hub {hub:?} is not an airport the simulator knows (give an ICAO code such as KJFK or EGLL)"
+        ),
+    }
 }
 
 /// Runs `swim replay`.
-pub fn replay(cli: &Cli, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+pub fn replay(cli: &GatewayOptions, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.speed > 0.0, "--speed must be above 0");
     crate::source::recording::RecordingReader::open(&args.file)
         .with_context(|| format!("cannot replay {}", args.file.display()))?;
@@ -491,20 +536,21 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut config = server_config(cli, source);
     config.tls = args.tls.config(None);
     config.cluster = args.cluster.config(None);
-    run_server(cli.listen_addr(None), config, Vec::new())
+    cli.data.ensure()?;
+    run_server(cli.listen_addr(None), config, || Ok(Vec::new()))
 }
 
-fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
+fn server_config(cli: &GatewayOptions, source: SourceConfig) -> ServerConfig {
     ServerConfig {
-        data_dir: cli.data_dir.clone(),
-        plugins_dir: cli.plugins_dir(),
+        data_dir: cli.data.data_dir.clone(),
+        plugins_dir: cli.plugins.resolve(&cli.data),
         source,
         adl: None,
         retention: Retention::default(),
         auth: AuthConfig::default(),
         ws: WsConfig::default(),
         tls: None,
-        database: cli.database.clone(),
+        database: cli.database.database.clone(),
         cluster: None,
         http: Default::default(),
         plugins: Default::default(),
@@ -513,12 +559,12 @@ fn server_config(cli: &Cli, source: SourceConfig) -> ServerConfig {
 
 /// On the first run, a developer key and a system key; later runs say
 /// where the keys are.
-fn demo_keys(cli: &Cli) -> anyhow::Result<Vec<String>> {
-    std::fs::create_dir_all(&cli.data_dir)?;
+fn demo_keys(cli: &GatewayOptions) -> anyhow::Result<Vec<String>> {
     let keys = keystore::open(&cli.backend())?;
     if !keys.list()?.is_empty() {
         return Ok(vec![
-            "keys: created on the first run (see `swim keys list`; `swim keys create` makes more)"
+            "keys: made on the first run and shown once (only their hashes are kept): \
+             `swim keys list` lists them, `swim keys create --tier developer --owner me` makes a new one"
                 .into(),
         ]);
     }
@@ -542,10 +588,12 @@ fn demo_keys(cli: &Cli) -> anyhow::Result<Vec<String>> {
     Ok(lines)
 }
 
+/// Serves until the shutdown signal; `banner` (lines printed under the
+/// address) is asked for once the address is ours.
 fn run_server(
     listen: SocketAddr,
     config: ServerConfig,
-    banner: Vec<String>,
+    banner: impl FnOnce() -> anyhow::Result<Vec<String>>,
 ) -> anyhow::Result<ExitCode> {
     // A bad certificate stops the start here, with the reason.
     config.tls.as_ref().map(TlsConfig::load).transpose()?;
@@ -560,6 +608,7 @@ fn run_server(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
+        let banner = banner()?;
         // Tests and scripts read the address from this line.
         println!("listening on {scheme}://{address}");
         let key = banner
@@ -616,8 +665,30 @@ fn print_try_lines(address: SocketAddr, tls: bool, key: &str, system: Option<&st
     }
 }
 
+/// How long `swim record` waits for a new snapshot before saying why none
+/// came.
+const RECORD_QUIET: Duration = Duration::from_secs(30);
+
+/// What `swim record` says when no new snapshot came for a while.
+fn say_why_quiet(health: &crate::health::Health, url: &str) {
+    let source = health.sources().remove("record").unwrap_or_default();
+    let seconds = RECORD_QUIET.as_secs();
+    match (&source.last_error, &source.last_snapshot) {
+        (Some(error), _) => {
+            eprintln!("no new snapshot for {seconds} s from {url}: {error}")
+        }
+        (None, Some(stamp)) => eprintln!(
+            "no new snapshot for {seconds} s: the feed's update_timestamp is still {stamp} \
+             ({} polls skipped as unchanged)",
+            source.skipped
+        ),
+        (None, None) => eprintln!("no snapshot for {seconds} s: {url} has not answered yet"),
+    }
+}
+
 /// Runs `swim record`.
 pub fn record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
+    let url = checked_feed_url(args.feed_url.clone())?;
     let mut writer = RecordingWriter::create(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -626,14 +697,19 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         let health = std::sync::Arc::new(crate::health::Health::default());
         let config = poller::PollConfig {
             name: "record".into(),
-            url: args.feed_url.clone(),
+            url: url.clone(),
             interval: Duration::from_secs(args.interval.max(1)),
             timeout: poller::FETCH_TIMEOUT,
         };
         let poll = tokio::spawn(poller::run(config, tx, health.clone()));
         let mut n = 0usize;
+        // A feed that never changes (or never answers) is said, not
+        // waited on in silence.
+        let mut quiet = tokio::time::interval(RECORD_QUIET);
+        quiet.reset();
         loop {
             tokio::select! {
+                _ = quiet.tick() => say_why_quiet(&health, &url),
                 item = rx.recv() => match item {
                     Some(crate::source::Fetched { bytes, .. }) => {
                         writer.append(&bytes)?;
@@ -643,6 +719,7 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
                         health.applied("record", &stamp, bytes.len());
                         n += 1;
                         println!("recorded snapshot {n} ({} bytes)", bytes.len());
+                        quiet.reset();
                         if args.count.is_some_and(|c| n >= c) {
                             break;
                         }

@@ -28,6 +28,10 @@ use crate::feed::channel_matches;
 pub const QUEUE_BYTES: usize = 8 << 20;
 /// Frames a client may have queued before it counts as slow.
 pub const QUEUE_FRAMES: usize = 4_096;
+/// What a replay may fill of those (half): the other half is room for
+/// live frames when the client is handed back to live routing.
+const REPLAY_BYTES: usize = QUEUE_BYTES / 2;
+const REPLAY_FRAMES: usize = QUEUE_FRAMES / 2;
 
 /// What the writer sends.
 #[derive(Debug)]
@@ -295,7 +299,10 @@ impl Client {
     }
 
     /// Queues a replayed frame, waiting for room rather than counting the
-    /// client as slow.
+    /// client as slow. A replay fills only its share of the budget: the
+    /// rest is kept for the live frames that follow the handover, so a
+    /// client that reads steadily but more slowly than the replay is not
+    /// closed as slow by the first live batch after it caught up.
     pub async fn offer_replayed(&self, frame: Frame) -> bool {
         loop {
             if self.is_closing() {
@@ -303,8 +310,8 @@ impl Client {
             }
             let room = self.room.notified();
             let len = frame.text.len();
-            if self.queued_bytes.load(Ordering::Acquire) + len <= QUEUE_BYTES
-                && self.queued_frames.load(Ordering::Acquire) < QUEUE_FRAMES
+            if self.queued_bytes.load(Ordering::Acquire) + len <= REPLAY_BYTES
+                && self.queued_frames.load(Ordering::Acquire) < REPLAY_FRAMES
             {
                 return self.offer(frame);
             }
@@ -424,6 +431,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_client_that_does_not_drain_is_closed_as_slow_and_told_its_last_seq() {
@@ -450,6 +458,35 @@ mod tests {
         client.position.lock().replaying = true;
         assert!(client.offer_live(6, &frame, now));
         assert!(client.take(64).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_replay_leaves_room_for_the_live_frames_after_the_handover() {
+        let client = Client::new("c5".into(), Tier::Public, 0, 0, Default::default());
+        let frame: Utf8Bytes = "x".repeat(1 << 16).into();
+        // The replay queues as much as it may (the client reads slowly).
+        let mut seq = 0;
+        loop {
+            seq += 1;
+            let replayed = Frame {
+                text: frame.clone(),
+                seq: Some(seq),
+                published: None,
+            };
+            let offered = client.offer_replayed(replayed);
+            if tokio::time::timeout(Duration::from_millis(50), offered)
+                .await
+                .is_err()
+            {
+                break;
+            }
+            client.position.lock().cursor = seq;
+        }
+        // Caught up: live from here. A live cycle's batch of 1 MB fits.
+        client.position.lock().replaying = false;
+        let batch: Utf8Bytes = "y".repeat(1 << 20).into();
+        assert!(client.offer_live(seq + 1, &batch, Instant::now()));
+        assert!(client.closing().is_none(), "closed as slow at the handover");
     }
 
     #[test]

@@ -628,6 +628,7 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>, rate: &mut MessageRate)
         Action::Subscribe {
             channels,
             filters,
+            ignored_filters,
             since,
         } => {
             if let Err(e) = within_limits(client, &channels, &filters) {
@@ -656,23 +657,23 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>, rate: &mut MessageRate)
             let replay = since.is_some() && replay::hold(client, since);
             let merged = {
                 let mut subscription = client.subscription.lock();
-                subscription.add(channels.iter().cloned(), filters);
+                subscription.add(channels.iter().cloned(), *filters);
                 subscription.filter().to_json()
             };
             // Events after `since` follow (only messages that carry an
             // event have a `seq`).
             let from = since.unwrap_or_else(|| client.position.lock().cursor);
-            client.reply(protocol::reply(
-                "subscribed",
-                json!({
-                    "channels": channels,
-                    "filters": merged,
-                    "since": from,
-                    "last_seq": hub.feed.last_seq(),
-                    "epoch": hub.feed.epoch(),
-                }),
-                now,
-            ));
+            let mut subscribed = json!({
+                "channels": channels,
+                "filters": merged,
+                "since": from,
+                "last_seq": hub.feed.last_seq(),
+                "epoch": hub.feed.epoch(),
+            });
+            if !ignored_filters.is_empty() {
+                subscribed["ignored_filters"] = json!(ignored_filters);
+            }
+            client.reply(protocol::reply("subscribed", subscribed, now));
             if replay {
                 replay::spawn(hub, client);
             }

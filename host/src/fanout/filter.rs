@@ -1,10 +1,14 @@
 //! Subscription filters (PERTI's set): `airports` (departure or arrival),
 //! `artccs` (the ARTCC or FIR a flight is in; PERTI's `firs` is an alias),
 //! `callsign_prefix`, `phase`, `bbox{north,south,east,west}`, and
-//! `plugin{name, params}` for a wasm filter. Every given filter must match;
-//! an empty filter matches everything. `positions_interval` (seconds, not
-//! PERTI's) thins `flight.positions`: the subscriber gets a batch only when
-//! the feed's clock enters a new interval (docs/WEBSOCKET.md).
+//! `plugin{name, params}` for a wasm filter, `dep_window_start` and
+//! `dep_window_end` (ISO 8601 times bounding the flight's off-block time:
+//! OUT, else the filed departure time; a flight with neither passes, as in
+//! PERTI). Every given filter must match; an empty filter matches
+//! everything. A filter name it does not know is ignored and named back to
+//! the client (PERTI ignores them silently). `positions_interval` (seconds,
+//! not PERTI's) thins `flight.positions`: the subscriber gets a batch only
+//! when the feed's clock enters a new interval (docs/WEBSOCKET.md).
 
 use serde_json::{Map, Value};
 
@@ -23,6 +27,20 @@ pub struct Filter {
     pub plugin: Option<PluginSpec>,
     /// At most one `flight.positions` batch per this many seconds.
     positions_interval: Option<u32>,
+    /// Off-block time at or after this (epoch ms).
+    dep_window_start: Option<i64>,
+    /// Off-block time at or before this (epoch ms).
+    dep_window_end: Option<i64>,
+}
+
+/// The filters a subscribe named, and the names it gave that are not
+/// filters (ignored, as PERTI ignores them, and told back).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    /// The filter.
+    pub filter: Filter,
+    /// Names that are not filters.
+    pub ignored: Vec<String>,
 }
 
 /// The longest entry of a list filter (an airport, ARTCC or FIR code, a
@@ -52,14 +70,25 @@ pub struct PluginSpec {
 
 impl Filter {
     /// Validates a subscribe message's `filters` object; the error names
-    /// the filter at fault.
+    /// the filter at fault. Names that are not filters are refused.
     pub fn parse(value: &Value) -> Result<Filter, String> {
+        let parsed = Filter::parse_lenient(value)?;
+        match parsed.ignored.first() {
+            Some(name) => Err(format!("unknown filter `{name}` (filters: {FILTERS})")),
+            None => Ok(parsed.filter),
+        }
+    }
+
+    /// As `parse`, but names that are not filters are set aside rather
+    /// than refused (a subscribe, as PERTI's server takes it).
+    pub fn parse_lenient(value: &Value) -> Result<Parsed, String> {
         let object = match value {
-            Value::Null => return Ok(Filter::default()),
+            Value::Null => return Ok(Parsed::default()),
             Value::Object(m) => m,
             other => return Err(format!("`filters` must be an object, not {}", kind(other))),
         };
         let mut f = Filter::default();
+        let mut ignored = Vec::new();
         for (name, v) in object {
             match name.as_str() {
                 "airports" => f.airports = Some(codes(name, v)?),
@@ -73,14 +102,12 @@ impl Filter {
                 "bbox" => f.bbox = Some(bbox(v)?),
                 "plugin" => f.plugin = Some(plugin(v)?),
                 "positions_interval" => f.positions_interval = Some(interval(v)?),
-                other => {
-                    return Err(format!(
-                        "unknown filter `{other}` (filters: airports, artccs, callsign_prefix, phase, bbox, plugin, positions_interval)"
-                    ));
-                }
+                "dep_window_start" => f.dep_window_start = Some(instant(name, v)?),
+                "dep_window_end" => f.dep_window_end = Some(instant(name, v)?),
+                other => ignored.push(other.to_string()),
             }
         }
-        Ok(f)
+        Ok(Parsed { filter: f, ignored })
     }
 
     /// A repeated subscribe's filters: those it names replace the old ones
@@ -94,6 +121,8 @@ impl Filter {
             bbox,
             plugin,
             positions_interval,
+            dep_window_start,
+            dep_window_end,
         } = newer;
         self.airports = airports.or(self.airports.take());
         self.artccs = artccs.or(self.artccs.take());
@@ -102,6 +131,8 @@ impl Filter {
         self.bbox = bbox.or(self.bbox.take());
         self.plugin = plugin.or(self.plugin.take());
         self.positions_interval = positions_interval.or(self.positions_interval);
+        self.dep_window_start = dep_window_start.or(self.dep_window_start);
+        self.dep_window_end = dep_window_end.or(self.dep_window_end);
     }
 
     /// Whether a `flight.positions` batch of time `at` (epoch ms) goes to
@@ -150,6 +181,17 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|l| l.is_empty() || s.phase.is_some_and(|p| l.contains(&p)))
             && self.bbox.is_none_or(|b| b.contains(s.lat, s.lon))
+            && self.departs_within(s.off_blocks_utc)
+    }
+
+    /// PERTI's departure window: a flight with no off-block time passes
+    /// (it may be en route with nothing filed).
+    fn departs_within(&self, off_blocks: Option<i64>) -> bool {
+        let Some(at) = off_blocks else {
+            return true;
+        };
+        self.dep_window_start.is_none_or(|start| at >= start)
+            && self.dep_window_end.is_none_or(|end| at <= end)
     }
 
     /// Whether an event about an airport (a TMI program) passes: the
@@ -193,6 +235,18 @@ impl Filter {
         if let Some(seconds) = self.positions_interval {
             m.insert("positions_interval".into(), seconds.into());
         }
+        for (name, at) in [
+            ("dep_window_start", self.dep_window_start),
+            ("dep_window_end", self.dep_window_end),
+        ] {
+            if let Some(at) = at.and_then(chrono::DateTime::from_timestamp_millis) {
+                m.insert(
+                    name.into(),
+                    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                        .into(),
+                );
+            }
+        }
         Value::Object(m)
     }
 }
@@ -214,6 +268,20 @@ fn interval(v: &Value) -> Result<u32, String> {
             format!(
                 "`positions_interval` must be a whole number of seconds from 1 to {MAX_POSITIONS_INTERVAL}, not {v}"
             )
+        })
+}
+
+/// The filters a subscribe takes, for an error.
+const FILTERS: &str = "airports, artccs (firs, constrained_firs), callsign_prefix, phase, bbox, \
+    dep_window_start, dep_window_end, plugin, positions_interval";
+
+/// An ISO 8601 time (epoch ms).
+fn instant(name: &str, v: &Value) -> Result<i64, String> {
+    v.as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
+        .map(|t| t.timestamp_millis())
+        .ok_or_else(|| {
+            format!("filter `{name}` must be an ISO 8601 time, e.g. 2026-01-16T14:00:00Z, not {v}")
         })
 }
 
@@ -260,7 +328,8 @@ fn phases(v: &Value) -> Result<Vec<Phase>, String> {
         .map(|p| {
             Phase::parse(p).ok_or_else(|| {
                 format!(
-                    "filter `phase`: {p:?} is not one of prefile, taxiing, departed, enroute, descending, arrived, disconnected"
+                    "filter `phase`: {p:?} is not one of {}",
+                    Phase::names_help()
                 )
             })
         })
@@ -331,6 +400,8 @@ mod tests {
             lat: Some(40.6),
             lon: Some(-73.8),
             altitude_ft: 13,
+            // 2026-12-01T14:30:00Z
+            off_blocks_utc: Some(1_796_135_400_000),
         }
     }
 
@@ -362,10 +433,53 @@ mod tests {
     }
 
     #[test]
+    fn a_departure_window_bounds_the_off_block_time_and_lets_unknown_times_pass() {
+        let window =
+            |start: &str, end: &str| json!({"dep_window_start": start, "dep_window_end": end});
+        assert!(passes(window(
+            "2026-12-01T14:00:00Z",
+            "2026-12-01T15:00:00Z"
+        )));
+        assert!(!passes(window(
+            "2026-12-01T14:45:00Z",
+            "2026-12-01T15:00:00Z"
+        )));
+        assert!(!passes(json!({"dep_window_end": "2026-12-01T14:00:00Z"})));
+        let mut unknown = subject();
+        unknown.off_blocks_utc = None;
+        let f = Filter::parse(&window("2026-12-01T14:45:00Z", "2026-12-01T15:00:00Z")).unwrap();
+        assert!(f.matches(&unknown), "PERTI lets a flight with no time pass");
+        assert_eq!(f.to_json()["dep_window_start"], "2026-12-01T14:45:00Z");
+        let err = Filter::parse(&json!({"dep_window_end": "tomorrow"})).unwrap_err();
+        assert!(
+            err.contains("`dep_window_end` must be an ISO 8601 time"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_subscribe_sets_aside_names_that_are_not_filters() {
+        let parsed =
+            Filter::parse_lenient(&json!({"airports": ["KJFK"], "altitude": [1], "_v": 2}))
+                .unwrap();
+        assert_eq!(parsed.ignored, ["_v", "altitude"]);
+        assert_eq!(
+            parsed.filter,
+            Filter::parse(&json!({"airports": ["KJFK"]})).unwrap()
+        );
+        // A bad value of a known filter is still refused.
+        assert!(Filter::parse_lenient(&json!({"airports": 5, "x": 1})).is_err());
+    }
+
+    #[test]
     fn bad_filters_are_named() {
         let err = |v: Value| Filter::parse(&v).unwrap_err();
         assert!(err(json!({"airports": 5})).contains("`airports`"));
-        assert!(err(json!({"phase": ["flying"]})).contains("\"FLYING\""));
+        let phase = err(json!({"phase": ["flying"]}));
+        assert!(
+            phase.contains("\"FLYING\"") && phase.contains("EN_ROUTE"),
+            "{phase}"
+        );
         assert!(
             err(json!({"bbox": {"north": 1, "south": 2, "east": 3, "west": 0}})).contains("north")
         );

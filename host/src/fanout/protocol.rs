@@ -76,8 +76,11 @@ pub enum Action {
         /// Channel names or `prefix.*`.
         channels: Vec<String>,
         /// The filters given (raw, validated by the connection, which
-        /// also compiles plugin filters).
-        filters: Filter,
+        /// also compiles plugin filters); boxed: large beside the other
+        /// actions.
+        filters: Box<Filter>,
+        /// Filter names given that are not filters (ignored, told back).
+        ignored_filters: Vec<String>,
         /// Replay events after this position first (boxed: rare, and it
         /// would make every action larger).
         since: Option<Box<Since>>,
@@ -130,11 +133,12 @@ pub fn parse(text: &str) -> Result<Action, ProtocolError> {
                     "subscribe needs `channels`: a list of channel names",
                 ));
             }
-            let filters = Filter::parse(m.get("filters").unwrap_or(&Value::Null))
+            let filters = Filter::parse_lenient(m.get("filters").unwrap_or(&Value::Null))
                 .map_err(|e| ProtocolError::new("INVALID_FILTER", e))?;
             Ok(Action::Subscribe {
                 channels,
-                filters,
+                filters: Box::new(filters.filter),
+                ignored_filters: filters.ignored,
                 since: since(m.get("since"), m.get("epoch"))?,
             })
         }

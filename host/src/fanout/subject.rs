@@ -35,6 +35,8 @@ pub struct Subject {
     pub lon: Option<f64>,
     /// Altitude, feet.
     pub altitude_ft: i32,
+    /// Off-block time (OUT, else the filed departure time), epoch ms.
+    pub off_blocks_utc: Option<i64>,
 }
 
 /// An event's subjects.
@@ -84,7 +86,7 @@ impl Subjects {
     pub fn of(event: &Event, view: &FlightsView) -> Subjects {
         let data = event.data.get();
         if event.kind == "flight.positions" {
-            return Subjects::Batch(batch(data));
+            return Subjects::Batch(batch(data, view));
         }
         if event.kind.starts_with("tmi.") {
             return program_airport(data).map_or(Subjects::None, Subjects::Airport);
@@ -137,7 +139,9 @@ fn program_airport(data: &str) -> Option<String> {
         .map(|p| p.airport.to_ascii_uppercase())
 }
 
-fn batch(data: &str) -> Vec<(Subject, Range<usize>)> {
+/// A positions batch's entries; each entry's off-block time is the
+/// record's (an entry carries none).
+fn batch(data: &str, view: &FlightsView) -> Vec<(Subject, Range<usize>)> {
     let Ok(batch) = serde_json::from_str::<Batch>(data) else {
         return Vec::new();
     };
@@ -148,7 +152,11 @@ fn batch(data: &str) -> Vec<(Subject, Range<usize>)> {
         .map(|raw| {
             let start = raw.get().as_ptr() as usize - base;
             let fields = serde_json::from_str::<Fields>(raw.get()).unwrap_or_default();
-            (Subject::from(fields), start..start + raw.get().len())
+            let mut subject = Subject::from(fields);
+            subject.off_blocks_utc = view
+                .by_uid(subject.flight_uid)
+                .and_then(|r| r.off_blocks_utc());
+            (subject, start..start + raw.get().len())
         })
         .collect()
 }
@@ -166,6 +174,7 @@ impl From<Fields<'_>> for Subject {
             lat: f.latitude,
             lon: f.longitude,
             altitude_ft: f.altitude_ft.unwrap_or(0),
+            off_blocks_utc: None,
         }
     }
 }
@@ -178,8 +187,10 @@ impl Subject {
         }
     }
 
-    /// Fills what is missing of position, ARTCC and phase from `record`.
+    /// Fills what is missing of position, ARTCC, phase and off-block time
+    /// from `record`.
     fn complete_from_record(&mut self, record: &crate::flight::FlightRecord) {
+        self.off_blocks_utc = self.off_blocks_utc.or_else(|| record.off_blocks_utc());
         if let (None, Some(p)) = (self.lat, record.position.as_ref()) {
             self.lat = Some(p.lat);
             self.lon = Some(p.lon);

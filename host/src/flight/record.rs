@@ -60,23 +60,57 @@ impl Phase {
         }
     }
 
-    /// A phase by name, ignoring case; PERTI's names (`EN_ROUTE`,
-    /// `PREFILED`, `DEPARTING`, `CLIMBING`, `APPROACH`, `LANDED`) are
-    /// accepted for the nearest phase, so its clients' filters keep working.
+    /// PERTI's names (its documented phases PROPOSED, DEPARTING, ENROUTE,
+    /// DESCENT, ARRIVED, COMPLETED, and those its SDKs and ADL use), each
+    /// taken for the nearest phase, so its clients' filters keep working.
+    pub const PERTI_NAMES: [(&'static str, Phase); 17] = [
+        ("PROPOSED", Phase::Prefile),
+        ("PREFILED", Phase::Prefile),
+        ("PREFLIGHT", Phase::Prefile),
+        ("DEPARTING", Phase::Taxiing),
+        ("TAXI", Phase::Taxiing),
+        ("TAXI_OUT", Phase::Taxiing),
+        ("CLIMBING", Phase::Departed),
+        ("AIRBORNE", Phase::Departed),
+        ("ENROUTE", Phase::Enroute),
+        ("EN_ROUTE", Phase::Enroute),
+        ("CRUISE", Phase::Enroute),
+        ("DESCENT", Phase::Descending),
+        ("APPROACH", Phase::Descending),
+        ("ARRIVED", Phase::Arrived),
+        ("LANDED", Phase::Arrived),
+        ("TAXI_IN", Phase::Arrived),
+        // A flight at its gate.
+        ("COMPLETED", Phase::Arrived),
+    ];
+
+    /// Every name `parse` takes, ours then PERTI's (for documents).
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Phase::ALL
+            .into_iter()
+            .map(Phase::as_str)
+            .chain(Phase::PERTI_NAMES.iter().map(|(name, _)| *name))
+    }
+
+    /// What `parse` takes, for an error that refuses a name.
+    pub fn names_help() -> String {
+        let ours: Vec<&str> = Phase::ALL.into_iter().map(Phase::as_str).collect();
+        let perti: Vec<&str> = Phase::PERTI_NAMES.iter().map(|(name, _)| *name).collect();
+        format!("{} (or PERTI's {})", ours.join(", "), perti.join(", "))
+    }
+
+    /// A phase by name, ignoring case: ours or one of PERTI's.
     pub fn parse(name: &str) -> Option<Phase> {
-        let name = name.trim().to_ascii_lowercase();
-        let alias = match name.as_str() {
-            // PERTI's documented phases: PROPOSED, DEPARTING, ENROUTE,
-            // DESCENT, ARRIVED, COMPLETED (a flight at its gate).
-            "prefiled" | "preflight" | "proposed" => Phase::Prefile,
-            "departing" | "taxi" | "taxi_out" => Phase::Taxiing,
-            "climbing" | "airborne" => Phase::Departed,
-            "en_route" | "cruise" => Phase::Enroute,
-            "approach" | "descent" => Phase::Descending,
-            "landed" | "taxi_in" | "completed" => Phase::Arrived,
-            _ => return Phase::ALL.into_iter().find(|p| p.as_str() == name),
-        };
-        Some(alias)
+        let name = name.trim();
+        Phase::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(name))
+            .or_else(|| {
+                Phase::PERTI_NAMES
+                    .iter()
+                    .find(|(perti, _)| perti.eq_ignore_ascii_case(name))
+                    .map(|(_, phase)| *phase)
+            })
     }
 }
 
@@ -306,6 +340,14 @@ impl FlightRecord {
         self.tmi
             .filter(|_| self.tmi_controller.is_none())
             .and_then(|t| t.program_id)
+    }
+
+    /// When the flight left or is to leave its stand: OUT, else the
+    /// estimated off-block time (PERTI's departure window reads this).
+    pub fn off_blocks_utc(&self) -> Option<Millis> {
+        self.times
+            .and_then(|t| t.out_utc)
+            .or_else(|| self.eobt_utc())
     }
 
     /// The estimated off-block time: the filed `deptime` (HHMM, UTC) on the

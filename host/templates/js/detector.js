@@ -8,7 +8,7 @@
 
 import { changes, event } from './vatswim.js';
 
-let limitKts = 600;
+let limitKts = 480;
 
 export function describe() {
   return { name: '{{NAME}}', version: '0.1.0', summary: 'groundspeed above a limit' };
@@ -16,7 +16,7 @@ export function describe() {
 
 // `config` is the manifest's [config] table, as JSON; throwing refuses it.
 export function init(config) {
-  const limit = JSON.parse(config).limit_kts ?? 600;
+  const limit = JSON.parse(config).limit_kts ?? 480;
   if (!Number.isInteger(limit) || limit < 1 || limit > 2000) {
     throw 'config `limit_kts` must be a number of knots from 1 to 2000';
   }

@@ -15,7 +15,7 @@ from wit_world.imports import types
 import vatswim
 
 # One instance serves every call: settings live at module level.
-SETTINGS = {"limit_kts": 600}
+SETTINGS = {"limit_kts": 480}
 
 
 class WitWorld(wit_world.WitWorld):
@@ -24,7 +24,7 @@ class WitWorld(wit_world.WitWorld):
 
     def init(self, config: str) -> None:
         # `config` is the manifest's [config] table, as JSON.
-        limit = json.loads(config).get("limit_kts", 600)
+        limit = json.loads(config).get("limit_kts", 480)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 2000:
             raise Err("config `limit_kts` must be a number of knots from 1 to 2000")
         SETTINGS["limit_kts"] = limit

@@ -17,7 +17,7 @@ impl Detector for Plugin {
 
     fn init(config: serde_json::Value) -> Result<Self, String> {
         let limit_kts = match config.get("limit_kts") {
-            None => 600,
+            None => 480,
             Some(v) => v
                 .as_i64()
                 .filter(|kts| (1..=2_000).contains(kts))

@@ -31,13 +31,13 @@ pub struct SoakArgs {
     #[arg(long, default_value_t = 500)]
     pub clients: usize,
     /// Simulated flights.
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = 2_000)]
     pub flights: usize,
     /// Simulator speed (a snapshot every 15 s / speed).
     #[arg(long, default_value_t = 30.0)]
     pub speed: f64,
-    /// Minutes of churn.
-    #[arg(long, default_value_t = 10.0)]
+    /// Minutes of churn (the published figures use 10 and more).
+    #[arg(long, default_value_t = 1.0)]
     pub minutes: f64,
 }
 
@@ -382,9 +382,8 @@ impl Server {
     fn start(data_dir: &Path, address: &str, args: &SoakArgs) -> anyhow::Result<Server> {
         let log = std::fs::File::create(data_dir.join("demo.log"))?;
         let child = Command::new(std::env::current_exe()?)
-            .arg("--data-dir")
+            .args(["demo", "--listen", address, "--data-dir"])
             .arg(data_dir)
-            .args(["--listen", address, "demo"])
             .args(["--flights", &args.flights.to_string()])
             .args(["--speed", &args.speed.to_string()])
             .stdin(Stdio::null())
