@@ -8,6 +8,7 @@ mod browser;
 mod cluster;
 mod dashboard;
 mod detection;
+mod first_run;
 mod flights_api;
 mod gateway;
 mod guest_build;

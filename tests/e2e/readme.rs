@@ -1,7 +1,8 @@
-//! The README's "Try it" commands, pasted as a newcomer would: every shell
-//! block that calls the API is run against a demo, with the keys it
-//! printed, and every request must succeed (a hard-coded time that has
-//! passed, a route renamed, an id that is not there fail here).
+//! The README's "Try it" commands and CONFIG.md's example, pasted as a
+//! newcomer would: every shell block that calls the API is run against a
+//! demo, with the keys it printed, and every request must succeed (a
+//! hard-coded time that has passed, a route renamed, an id that is not
+//! there fail here).
 
 use std::process::Command;
 
@@ -103,4 +104,27 @@ fn the_blocks_are_found_and_placeholders_replaced() {
     let blocks = api_blocks(readme);
     assert_eq!(blocks.len(), 1);
     assert_eq!(script(&blocks[0]), "curl -s \"$B/health\"");
+}
+
+/// docs/CONFIG.md's example file, copied as it is, starts a gateway (its
+/// source is the live VATSIM feed, which this machine may not reach: the
+/// gateway listens and says it is starting, it does not refuse to start).
+#[test]
+fn the_config_example_starts_as_pasted() {
+    let config_md =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/CONFIG.md"))
+            .expect("docs/CONFIG.md");
+    let example: String = config_md
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block in docs/CONFIG.md")
+        .to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("swim.toml");
+    std::fs::write(&config, &example).unwrap();
+    let gw = Gateway::start_unready(&["serve", "--config", config.to_str().unwrap()], tmp.path());
+    let (status, body) = gw.get("/health");
+    assert!(status == 200 || status == 503, "{status}: {body}");
+    assert!(body["data"]["status"].is_string(), "{body}");
 }

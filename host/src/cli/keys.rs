@@ -85,6 +85,13 @@ pub fn run(
                 println!("{}", serde_json::to_string_pretty(&all)?);
             } else {
                 all.iter().for_each(print_key);
+                // A key is shown once, when made; a lost one is replaced.
+                println!(
+                    "{} keys (only their prefixes: a key is shown once, when made). \
+                     A new one: swim keys create --tier developer --owner NAME; \
+                     a lost one: swim keys revoke ID",
+                    all.len()
+                );
             }
         }
         KeysCommand::Revoke { id } => {
