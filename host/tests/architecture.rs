@@ -1,7 +1,9 @@
 //! The layout docs/ARCHITECTURE.md describes holds: the host's top-level
 //! modules depend on each other one way (no import cycles), so data flows
 //! source -> store -> pipeline -> feed -> fan-out and a newcomer can read
-//! any module knowing only those below it.
+//! any module knowing only those below it. Inside a module the files do
+//! too: no two files use each other, and a file does not reach back into
+//! the `mod.rs` that uses it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -184,4 +186,192 @@ fn the_order_check_sees_a_module_listed_before_one_it_uses() {
             .any(|w| w == "pipeline uses feed, listed after it"),
         "{wrong:?}"
     );
+}
+
+/// What a module's own code is: its text before its unit tests.
+fn code_of(file: &Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    text.split("#[cfg(test)]")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The identifier at the start of `text`.
+fn ident(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
+/// The first names of the paths in a `{a, b::c, d as e}` list (`text`
+/// starts after the brace).
+fn braced_names(text: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let (mut depth, mut start) = (0, true);
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => start = true,
+            c if start && (c.is_alphanumeric() || c == '_') => {
+                names.push(ident(&text[i..]));
+                start = false;
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// The names after each `prefix` in `code`: `prefix::name` or each of
+/// `prefix::{a, b}`.
+fn names_after<'a>(code: &'a str, prefix: &str) -> Vec<&'a str> {
+    let mut names = Vec::new();
+    for (at, _) in code.match_indices(prefix) {
+        let before = code[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+            continue;
+        }
+        let rest = &code[at + prefix.len()..];
+        match rest.strip_prefix('{') {
+            Some(list) => names.extend(braced_names(list)),
+            None => names.push(ident(rest)),
+        }
+    }
+    names
+}
+
+/// Whether a line of `mod.rs` declares or re-exports `child` rather than
+/// using it.
+fn declares(line: &str, child: &str) -> bool {
+    let line = line.trim_start();
+    let line = line
+        .strip_prefix("pub(crate) ")
+        .or_else(|| line.strip_prefix("pub(super) "))
+        .or_else(|| line.strip_prefix("pub "))
+        .unwrap_or(line);
+    line == format!("mod {child};")
+        || line.starts_with(&format!("use {child}::"))
+        || line.starts_with(&format!("use self::{child}::"))
+}
+
+/// The files of the module in `dir` (`mod` for its mod.rs, each other file
+/// or sub-module by name) and the ones each uses. A name `mod.rs`
+/// re-exports counts as the file it comes from.
+fn file_dependencies(src: &Path, dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() && path.join("mod.rs").exists() {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            files.insert(name, path.join("mod.rs"));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            files.insert(name, path);
+        }
+    }
+    let module = dir
+        .strip_prefix(src)
+        .unwrap()
+        .to_string_lossy()
+        .replace('/', "::");
+    let mod_code = code_of(&files["mod"]);
+    // `pub use child::{A, B}` in mod.rs: A and B are child's.
+    let mut reexported: BTreeMap<&str, &str> = BTreeMap::new();
+    for line in mod_code.lines().filter(|l| l.contains("use ")) {
+        for child in files.keys().filter(|c| declares(line, c)) {
+            let after = &line[line.find(&format!("{child}::")).unwrap() + child.len() + 2..];
+            let names = match after.strip_prefix('{') {
+                Some(list) => braced_names(list),
+                None => vec![ident(after)],
+            };
+            for name in names {
+                reexported.insert(name, child.as_str());
+            }
+        }
+    }
+    let owner = |name: &str| -> String {
+        if files.contains_key(name) {
+            name.to_string()
+        } else {
+            reexported.get(name).map_or("mod", |c| c).to_string()
+        }
+    };
+    let mut deps = BTreeMap::new();
+    for (name, path) in &files {
+        let code = code_of(path);
+        let mut uses = BTreeSet::new();
+        if name == "mod" {
+            for child in files.keys().filter(|c| *c != "mod") {
+                let used = code
+                    .lines()
+                    .filter(|l| !declares(l, child))
+                    .any(|l| !names_after(l, &format!("{child}::")).is_empty());
+                if used {
+                    uses.insert(child.clone());
+                }
+            }
+        } else {
+            for prefix in ["super::".to_string(), format!("crate::{module}::")] {
+                uses.extend(names_after(&code, &prefix).into_iter().map(owner));
+            }
+        }
+        uses.remove(name);
+        deps.insert(name.clone(), uses);
+    }
+    deps
+}
+
+/// Every directory under `dir` that is a module (has a mod.rs).
+fn module_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if path.join("mod.rs").exists() {
+                dirs.push(path.clone());
+            }
+            dirs.extend(module_dirs(&path));
+        }
+    }
+    dirs
+}
+
+#[test]
+fn the_files_inside_each_module_have_no_import_cycles() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let dirs = module_dirs(&src);
+    assert!(dirs.len() > 10, "found the modules: {dirs:?}");
+    let mut cycles = Vec::new();
+    for dir in dirs {
+        let deps = file_dependencies(&src, &dir);
+        let module = dir.strip_prefix(&src).unwrap().display().to_string();
+        for file in deps.keys() {
+            if let Some(path) = cycle_from(file, &deps) {
+                cycles.push(format!("{module}/: {} -> {}", path.join(" -> "), path[0]));
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "import cycles between files: {cycles:#?}"
+    );
+}
+
+#[test]
+fn the_file_checker_sees_re_exports_reach_backs_and_lists() {
+    assert_eq!(braced_names("a, b::{c, d}, e as f}, g"), ["a", "b", "e"]);
+    assert_eq!(names_after("use super::{x, y::z};", "super::"), ["x", "y"]);
+    assert!(names_after("foo_super::x", "super::").is_empty());
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let deps = file_dependencies(&src, &src.join("fanout"));
+    assert!(deps["hub"].contains("client"), "hub uses client: {deps:?}");
+    // A file that named its mod.rs's own item would close a circle.
+    let mut closed = deps.clone();
+    closed.get_mut("client").unwrap().insert("mod".into());
+    closed.get_mut("mod").unwrap().insert("client".into());
+    assert!(cycle_from("client", &closed).is_some());
 }

@@ -264,10 +264,7 @@ fn removing_an_override_falls_back_to_the_builtin() {
     let recorder = Recorder::default();
     let (registry, _watch) = open_watched(&dir, &recorder);
     let slot = registry.slot("squawk").unwrap();
-    assert_eq!(
-        swim::plugin::slot::origin_label(&slot.current().unwrap().origin),
-        "builtin"
-    );
+    assert_eq!(slot.current().unwrap().origin.label(), "builtin");
 
     put(
         &dir,
@@ -280,10 +277,7 @@ fn removing_an_override_falls_back_to_the_builtin() {
     std::fs::remove_file(dir.join("squawk.wasm")).unwrap();
     std::fs::remove_file(dir.join("squawk.toml")).unwrap();
     wait_until(LIVE_WITHIN, || kinds(&slot) == ["flight.emergency"]).expect("built-in back");
-    assert_eq!(
-        swim::plugin::slot::origin_label(&slot.current().unwrap().origin),
-        "builtin"
-    );
+    assert_eq!(slot.current().unwrap().origin.label(), "builtin");
 }
 
 #[test]
@@ -322,10 +316,7 @@ fn a_manifest_alone_configures_the_builtin_and_can_disable_it() {
             .any(|s| s.name() == "squawk")
     };
     assert!(!active(&registry));
-    assert_eq!(
-        swim::plugin::slot::origin_label(&slot.current().unwrap().origin),
-        "builtin"
-    );
+    assert_eq!(slot.current().unwrap().origin.label(), "builtin");
 
     put(
         &dir,

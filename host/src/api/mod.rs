@@ -8,7 +8,8 @@
 //!
 //! - `params`: each route's declared query parameters; `query`: the
 //!   flight filters; `render`: PERTI's shapes and formats;
-//! - `openapi`: `/openapi.json`, generated from the same route table;
+//! - `routes`: the route table; `openapi`: `/openapi.json`, generated
+//!   from it;
 //! - `response`: envelopes and errors; `etag`: ETag / 304; `cache`: the
 //!   current cycle's rendered `/flights` and `/positions` answers;
 //! - `flights`, `controllers`, `events`, `metering`, `tmi`, `ntml`,
@@ -29,19 +30,17 @@ mod params;
 pub mod query;
 mod render;
 pub mod response;
+mod routes;
 mod state;
 mod system;
 mod tmi;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
-use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
-use utoipa_axum::routes;
 
 pub use state::{AppState, Leading};
 
@@ -50,8 +49,9 @@ pub use crate::API_PREFIX as PREFIX;
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let (open, _) = open_routes().split_for_parts();
-    let (reads, _) = key_routes().split_for_parts();
+    system::serve_document(openapi::document());
+    let (open, _) = routes::open_routes().split_for_parts();
+    let (reads, _) = routes::key_routes().split_for_parts();
     // A follower passes pipeline writes to the cluster's leader.
     let reads = reads.layer(middleware::from_fn_with_state(
         state.clone(),
@@ -92,64 +92,6 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new().gzip(true))
         .layer(cors(&state.cors_origins))
         .with_state(state)
-}
-
-/// The routes no key guards: health and metrics.
-fn open_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(system::health))
-        .routes(routes!(system::metrics))
-}
-
-/// Every route a key guards. Each is registered from its handler's
-/// `#[utoipa::path]`, so `/openapi.json` lists exactly what is served.
-fn key_routes() -> OpenApiRouter<AppState> {
-    let program_body = || DefaultBodyLimit::max(tmi::BODY_LIMIT);
-    let router = OpenApiRouter::new()
-        .routes(routes!(system::index))
-        .routes(routes!(flights::list))
-        .routes(routes!(flights::one))
-        .routes(routes!(flights::by_path))
-        .routes(routes!(flights::positions))
-        .routes(routes!(controllers::list))
-        .routes(routes!(events::list))
-        .routes(routes!(system::plugins))
-        .routes(routes!(system::openapi))
-        .routes(routes!(system::sim_truth))
-        .routes(routes!(keys::list))
-        .routes(routes!(keys::revoke))
-        .routes(routes!(tmi::programs, tmi::issue).layer(program_body()))
-        .routes(routes!(tmi::modify, tmi::release).layer(program_body()))
-        .routes(routes!(tmi::controlled))
-        .routes(routes!(ntml::ground_stops, ntml::create_ground_stop).layer(program_body()))
-        .routes(routes!(ntml::ground_stop))
-        .routes(routes!(ntml::ground_stop_flights))
-        .routes(routes!(ntml::gdps, ntml::create_gdp).layer(program_body()))
-        .routes(routes!(ntml::gdp))
-        .routes(routes!(ntml::gdp_flights))
-        .routes(routes!(ntml::gdp_slots))
-        .routes(routes!(metering::airport))
-        .routes(routes!(metering::sequence));
-    // The ingest handler reads its body within its own limit. Routes may
-    // have several segments (`/ingest/vnas/track`, as PERTI's): axum's
-    // catch-all, documented as one `{route}` parameter.
-    catch_all(router, "/ingest/{*route}", routes!(ingest::ingest))
-}
-
-/// Serves `method_router` at an axum catch-all `path`, documented under
-/// the path its annotation names.
-fn catch_all(
-    mut router: OpenApiRouter<AppState>,
-    path: &str,
-    (schemas, paths, method_router): UtoipaMethodRouter<AppState>,
-) -> OpenApiRouter<AppState> {
-    let doc = router.get_openapi_mut();
-    doc.paths.paths.extend(paths.paths);
-    doc.components
-        .get_or_insert_with(Default::default)
-        .schemas
-        .extend(schemas);
-    router.route(path, method_router)
 }
 
 /// CORS for the configured origins (none: browsers on other origins are refused).

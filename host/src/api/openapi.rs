@@ -1,5 +1,5 @@
 //! `/openapi.json`, generated from the route table the server runs
-//! (`open_routes`, `key_routes` in `api/mod.rs`): every path, parameter,
+//! (`open_routes`, `key_routes` in `api/routes.rs`): every path, parameter,
 //! body and answer comes from a handler's `#[utoipa::path]` and the types
 //! it names. What holds for every guarded route (a key, 401, 429) is added
 //! here once, rather than written on each handler.
@@ -12,7 +12,8 @@ use utoipa::openapi::{
     ContentBuilder, InfoBuilder, OpenApi, Ref, ResponseBuilder, SecurityRequirement, Server, Tag,
 };
 
-use super::PREFIX;
+use super::routes::{key_routes, open_routes};
+use crate::API_PREFIX as PREFIX;
 use crate::auth::layer::KEY_QUERY_PARAMETER;
 
 /// The document, built once.
@@ -27,9 +28,7 @@ pub fn document() -> &'static str {
 
 /// The document as a value (tests, `swim` subcommands).
 pub fn build() -> OpenApi {
-    let mut doc = super::open_routes()
-        .merge(super::key_routes())
-        .into_openapi();
+    let mut doc = open_routes().merge(key_routes()).into_openapi();
     doc.info = InfoBuilder::new()
         .title("VATSWIM API")
         .version(env!("CARGO_PKG_VERSION"))

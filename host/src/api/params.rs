@@ -93,9 +93,18 @@ pub fn flag_or_false(name: &str, value: &Option<String>) -> Result<bool, ApiErro
     Ok(optional(value, |v| flag(name, v))?.unwrap_or(false))
 }
 
-/// A list parameter's codes (`super::query::list`), none if not given.
+/// A comma-separated list of codes, upper-cased, empty entries dropped.
+pub fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|s| s.trim().to_ascii_uppercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// A list parameter's codes (`list`), none if not given.
 pub fn codes(value: &Option<String>) -> Vec<String> {
-    value.as_deref().map(super::query::list).unwrap_or_default()
+    value.as_deref().map(list).unwrap_or_default()
 }
 
 /// A comma-separated list whose items are these names (any case); the

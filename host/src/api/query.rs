@@ -254,15 +254,6 @@ impl FlightQuery {
     }
 }
 
-/// A comma-separated list of codes, upper-cased, empty entries dropped.
-pub fn list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(|s| s.trim().to_ascii_uppercase())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
 fn status(value: &str) -> Result<Status, ApiError> {
     match value.to_ascii_lowercase().as_str() {
         "active" => Ok(Status::Active),

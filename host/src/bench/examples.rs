@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use super::inputs;
-use super::plugins::{builtin_slot, installed, time_median};
+use super::measure::time_median;
+use super::slots::{builtin_slot, installed};
 use crate::plugin::columns::ReadSet;
 use crate::plugin::engine::Tier;
 use crate::plugin::slot::{DEFAULT_FILTER_BUDGET_PERCENT, FilterTrial};

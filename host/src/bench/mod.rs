@@ -9,14 +9,17 @@ mod examples;
 mod fanout;
 mod feed;
 mod inputs;
+mod measure;
 mod plugins;
 mod reload;
+mod slots;
 mod soak;
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Subcommand;
+
+pub use measure::{machine, median_p99, rss_kb};
 
 /// Benchmark subcommands.
 #[derive(Debug, Subcommand)]
@@ -198,43 +201,4 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
         } => cycle::run(*flights, *cycles, *feed)?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Median and 99th percentile of samples.
-pub fn median_p99(samples: &mut [Duration]) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    (at(0.5), at(0.99))
-}
-
-/// A process's resident memory in KB (`process`: "self" or a pid), 0 when
-/// it cannot be read.
-pub fn rss_kb(process: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{process}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// What the benchmarks ran on, printed with every result.
-pub fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown cpu".into());
-    let profile = if cfg!(debug_assertions) {
-        "debug build"
-    } else {
-        "release build"
-    };
-    format!("{cores} cores, {cpu}, {profile}")
 }

@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::inputs;
-use super::median_p99;
+use super::measure::median_p99;
+use super::slots::builtin_slot;
 use crate::plugin::columns::ReadSet;
-use crate::plugin::engine::Tier;
 use crate::plugin::slot::{DEFAULT_FILTER_BUDGET_PERCENT, FilterTrial};
-use crate::plugin::source::{self, Source};
-use crate::plugin::version::{FilterParams, Origin};
-use crate::plugin::{Loader, Slot, events};
+use crate::plugin::source;
+use crate::plugin::{Loader, Slot};
 use crate::wit::{self, Context};
 use vatswim_plugin_api as guest;
 use vatswim_plugin_api::{Detector, IngestAdapter, SubscriptionFilter};
@@ -54,32 +53,6 @@ pub fn run(items: usize, rounds: usize, examples: Option<&std::path::Path>) -> a
     Ok(())
 }
 
-/// Loads a built-in into a fresh slot, with `manifest` replacing its own if given.
-pub(super) fn builtin_slot(
-    loader: &Loader,
-    name: &str,
-    manifest: Option<String>,
-) -> anyhow::Result<Arc<Slot>> {
-    let builtin = source::builtin(name).ok_or_else(|| anyhow::anyhow!("no built-in {name}"))?;
-    installed(
-        loader,
-        Source {
-            name: name.into(),
-            origin: Origin::Builtin,
-            bytes: builtin.wasm.to_vec(),
-            manifest: Some(manifest.unwrap_or_else(|| builtin.manifest.to_string())),
-        },
-    )
-}
-
-/// `source`'s optimized build in a fresh slot.
-pub(super) fn installed(loader: &Loader, source: Source) -> anyhow::Result<Arc<Slot>> {
-    let slot = Arc::new(Slot::new(&source.name, events::log_only()));
-    let version = loader.load(&source, FilterParams::default(), Tier::Optimized)?;
-    slot.install(Arc::new(version));
-    Ok(slot)
-}
-
 /// Times each of `runs` over `rounds` rounds (after one warm-up each),
 /// taking turns so that a slow moment of a shared machine falls on all of
 /// them alike; the medians, in order.
@@ -99,19 +72,6 @@ fn time_interleaved<const N: usize>(
         }
     }
     samples.map(|mut taken| median_p99(&mut taken).0)
-}
-
-/// Times `f` over `rounds` runs (after one warm-up) and returns the median.
-pub(super) fn time_median(rounds: usize, mut f: impl FnMut()) -> Duration {
-    f();
-    let mut samples: Vec<Duration> = (0..rounds.max(1))
-        .map(|_| {
-            let started = Instant::now();
-            f();
-            started.elapsed()
-        })
-        .collect();
-    median_p99(&mut samples).0
 }
 
 /// A built-in detector's benchmark: its name, its native twin, the context

@@ -18,7 +18,6 @@ use std::time::Instant;
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::client::{Client, Subscription};
 use super::filter::{Filter, PluginSpec};
@@ -144,42 +143,15 @@ impl Hub {
 
     /// Starts routing on its own thread; it ends when the feed does or at
     /// shutdown.
-    pub fn spawn(self: &Arc<Self>) -> std::io::Result<std::thread::JoinHandle<()>> {
-        let hub = self.clone();
-        let mut live = self.feed.subscribe();
-        std::thread::Builder::new()
-            .name("fanout".into())
-            .spawn(move || {
-                loop {
-                    let next = hub.runtime.block_on(async {
-                        tokio::select! {
-                            next = live.recv() => Some(next),
-                            () = hub.shutdown.wait() => None,
-                        }
-                    });
-                    let Some(next) = next else { return };
-                    match next {
-                        Ok(batch) => hub.route_waiting(batch, &mut live),
-                        Err(RecvError::Lagged(n)) => {
-                            // The router fell behind the feed: every live
-                            // client catches up from the feed instead.
-                            tracing::warn!(
-                                batches = n,
-                                "fan-out lagged; clients resume from the feed"
-                            );
-                            hub.replay_all();
-                        }
-                        Err(RecvError::Closed) => return,
-                    }
-                }
-            })
-    }
-
     /// Routes `first` and the batches that arrived meanwhile, then queues
     /// their frames on the clients. Routed together, the per-batch work
     /// (grouping every client) is done once, and each client's writer gets
     /// its frames in one wake and one write.
-    fn route_waiting(&self, first: EventBatch, live: &mut broadcast::Receiver<EventBatch>) {
+    pub(super) fn route_waiting(
+        &self,
+        first: EventBatch,
+        live: &mut broadcast::Receiver<EventBatch>,
+    ) {
         let mut batches = vec![first];
         while batches.len() < COALESCE {
             match live.try_recv() {
@@ -538,12 +510,6 @@ impl Hub {
     }
 
     /// Every live client catches up from the feed (the router lagged).
-    fn replay_all(self: &Arc<Self>) {
-        for client in self.clients() {
-            super::replay::start(self, &client, None);
-        }
-    }
-
     /// The async runtime the clients' tasks run on.
     pub fn runtime(&self) -> &tokio::runtime::Handle {
         &self.runtime

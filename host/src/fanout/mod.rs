@@ -9,6 +9,7 @@
 //! - `client`: one client's subscription, feed cursor and bounded queue.
 //! - `hub`: routing each batch to every client (grouped, evaluated once).
 //! - `replay`: catching a client up from the feed (`since`).
+//! - `router`: the thread that routes each batch the feed publishes.
 //! - `connection`: the socket: admission, reader, writer, heartbeats.
 //! - `metrics`: connections, messages, bytes, drops, latency.
 
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod metrics;
 pub mod protocol;
 pub mod replay;
+pub mod router;
 pub mod subject;
 
 pub use connection::WsConfig;

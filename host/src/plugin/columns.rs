@@ -19,6 +19,10 @@ use crate::wit;
 // the crate plugin authors use owns them, so host and guests cannot disagree.
 pub use vatswim_plugin_api::columns::{NO_INT, NO_SQUAWK, NO_TIME, column, section};
 
+/// What a detector's `reads` may name besides the record's sections: the
+/// context's airport reference data.
+pub const AIRPORTS: &str = "airports";
+
 /// What a detector reads of each flight: the sections and, within each,
 /// the columns (a manifest's `reads`: `"position"` is every column of the
 /// section, `"position.squawk"` one). Columns it does not read are not
@@ -97,7 +101,7 @@ impl ReadSet {
 /// columns it names; none for `"airports"` (context, not a section). The
 /// error names what is unknown and what is known.
 pub fn parse_read(name: &str) -> Result<Option<(usize, u32)>, String> {
-    if name == super::manifest::AIRPORTS {
+    if name == AIRPORTS {
         return Ok(None);
     }
     let (section, column) = match name.split_once('.') {

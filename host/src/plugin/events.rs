@@ -5,7 +5,6 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::manifest::Kind;
-use super::slot::origin_label;
 use super::version::Version;
 
 /// What happened to a plugin.
@@ -68,7 +67,7 @@ impl PluginEvent {
             action,
             kind: Some(version.kind()),
             version: Some(version.description.version.clone()),
-            origin: Some(origin_label(&version.origin)),
+            origin: Some(version.origin.label()),
             message,
         }
     }

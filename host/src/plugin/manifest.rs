@@ -64,10 +64,6 @@ impl Default for Limits {
     }
 }
 
-/// What a detector's `reads` may name besides the record's sections: the
-/// context's airport reference data.
-pub const AIRPORTS: &str = "airports";
-
 /// A plugin's manifest.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]

@@ -4,7 +4,8 @@
 //! cycle of such links could never be ordered, so the registry refuses the
 //! detector that would close one, naming the plugins in it.
 
-use super::manifest::{AIRPORTS, Manifest};
+use super::columns::AIRPORTS;
+use super::manifest::Manifest;
 
 /// Whether `reader` reads something `writer` writes (never itself).
 pub fn reads_what_writes(reader: &Manifest, writer: &Manifest) -> bool {

@@ -3,7 +3,12 @@
 //! the most a manifest may give its plugin.
 
 use super::manifest::{CEILING, Limits};
-use super::source::{MAX_COMPONENT_BYTES, MAX_MANIFEST_BYTES};
+
+/// The largest component file loaded by default, bytes (a Python or
+/// JavaScript component is 12-18 MB).
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+/// The largest manifest file loaded by default, bytes.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
 
 /// The operator's bounds on plugin files and their limits.
 #[derive(Debug, Clone, PartialEq)]

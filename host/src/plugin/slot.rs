@@ -638,7 +638,7 @@ impl Slot {
             kind: version.as_ref().map(|v| v.kind()),
             version: version.as_ref().map(|v| v.description.version.clone()),
             summary: version.as_ref().map(|v| v.description.summary.clone()),
-            origin: version.as_ref().map(|v| origin_label(&v.origin)),
+            origin: version.as_ref().map(|v| v.origin.label()),
             tier: version.as_ref().map(|v| v.tier),
             status: self.status(),
             last_error,
@@ -654,13 +654,5 @@ impl Slot {
                 .as_ref()
                 .map(|v| (v.memory_bytes() as f64 / 1_048_576.0 * 10.0).round() / 10.0),
         }
-    }
-}
-
-/// "builtin" or the file's path.
-pub fn origin_label(origin: &Origin) -> String {
-    match origin {
-        Origin::Builtin => "builtin".into(),
-        Origin::File(path) => path.display().to_string(),
     }
 }

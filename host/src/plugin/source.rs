@@ -93,7 +93,7 @@ pub enum SourceError {
 pub fn resolve(
     dir: Option<&Path>,
     name: &str,
-    policy: &super::Policy,
+    policy: &super::policy::Policy,
 ) -> Result<Option<Source>, SourceError> {
     let builtin = builtin(name);
     let wasm_path = dir.map(|d| d.join(format!("{name}.wasm")));
@@ -122,12 +122,6 @@ pub fn resolve(
         None => Ok(None),
     }
 }
-
-/// The largest component file loaded by default, bytes (a Python or
-/// JavaScript component is 12-18 MB).
-pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
-/// The largest manifest file loaded by default, bytes.
-pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
 
 fn read_text(path: &Path, limit: u64) -> Result<String, SourceError> {
     let bytes = read_bounded(path, "manifest", limit)?;

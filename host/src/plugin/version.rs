@@ -27,6 +27,16 @@ pub enum Origin {
     File(std::path::PathBuf),
 }
 
+impl Origin {
+    /// "builtin" or the file's path.
+    pub fn label(&self) -> String {
+        match self {
+            Origin::Builtin => "builtin".into(),
+            Origin::File(path) => path.display().to_string(),
+        }
+    }
+}
+
 /// A ready-to-instantiate component of one of the three worlds.
 pub enum WorldPre {
     /// The detector world.

@@ -5,18 +5,19 @@
 //! Shutdown (the future resolving): stop taking requests and snapshots,
 //! let the cycle in flight commit, stop.
 //!
+//! - `config`: what the gateway is told to run.
 //! - `lock`: one gateway per data directory.
 //! - `leader`: the pipeline and the source, over a restored store.
 //! - `member`: a cluster member following, then leading (docs/CLUSTER.md).
 
 mod adl;
+mod config;
 mod leader;
 mod lock;
 mod member;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,130 +36,24 @@ use crate::auth::{Gatekeeper, keystore};
 use crate::cluster::lease::Holder;
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::db::{Backend, Checkpointer, CycleStore, PgUrl};
-use crate::fanout::{Hub, WsConfig, connection};
+use crate::fanout::{Hub, connection};
 use crate::feed::{self, ChangeFeed, HighWater};
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::net::{AddressTable, ConnectionLimits, GuardedListener};
-use crate::pipeline::{Retention, Shared, Work};
+use crate::pipeline::{Shared, Work};
 use crate::plugin::{EventSink, PluginEvent, Registry, watcher};
 use crate::shutdown::Shutdown;
-use crate::source::sim::SimConfig;
 use crate::store::FlightsView;
 use crate::tls::{self, SwappableCert, TlsConfig, TlsListener};
+
+pub use config::{AuthConfig, ServerConfig, SourceConfig};
 
 /// How often the write-ahead log is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
 /// Snapshots waiting for the pipeline; a source waits beyond this.
 const WORK_QUEUE: usize = 4;
-
-/// Where flight data comes from.
-#[derive(Debug, Clone)]
-pub enum SourceConfig {
-    /// The VATSIM v3 feed over HTTP.
-    Vatsim {
-        /// Its URL.
-        url: String,
-        /// Time between polls.
-        interval: Duration,
-        /// How long one fetch may take.
-        timeout: Duration,
-    },
-    /// The built-in simulator.
-    Sim {
-        /// Its settings (a start time of 0 means now).
-        config: SimConfig,
-        /// How much faster than real time.
-        speed: f64,
-        /// Stop after this many snapshots.
-        stop_after: Option<u64>,
-    },
-    /// A recording made by `swim record`.
-    Replay {
-        /// The file.
-        file: PathBuf,
-        /// How much faster than recorded.
-        speed: f64,
-    },
-}
-
-/// Everything the server needs.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// State: the database, the compiled-plugin cache.
-    pub data_dir: PathBuf,
-    /// The plugins directory.
-    pub plugins_dir: PathBuf,
-    /// The source.
-    pub source: SourceConfig,
-    /// PERTI's ADL, read beside the source (docs/ADL.md).
-    pub adl: Option<crate::source::adl::AdlConfig>,
-    /// Change feed retention.
-    pub retention: Retention,
-    /// Keys, limits, CORS.
-    pub auth: AuthConfig,
-    /// WebSocket timings.
-    pub ws: WsConfig,
-    /// Serve HTTPS and WSS with this certificate (plain HTTP without).
-    pub tls: Option<TlsConfig>,
-    /// Keep state in this PostgreSQL database instead of the data dir's
-    /// SQLite file.
-    pub database: Option<PgUrl>,
-    /// Run as a member of this cluster (needs `database`).
-    pub cluster: Option<ClusterConfig>,
-    /// Per-address cap, first-request deadline and idle timeout of
-    /// accepted connections.
-    pub http: crate::net::ConnectionLimits,
-    /// What the plugins directory may hold: file sizes, the ceiling on
-    /// manifests' limits.
-    pub plugins: crate::plugin::Policy,
-}
-
-/// Access control settings.
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    /// Require keys (off only for a private gateway behind another gate).
-    pub enabled: bool,
-    /// Paths under the API that need no key.
-    pub open_paths: Vec<String>,
-    /// Origins browsers may call from.
-    pub cors_origins: Vec<String>,
-    /// How long audit rows are kept.
-    pub audit_retention: Duration,
-    /// Audit rows kept at most (the newest).
-    pub audit_max_rows: u64,
-    /// Requests a minute from one client address that present no valid key.
-    pub anonymous_per_minute: u32,
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        AuthConfig {
-            enabled: true,
-            open_paths: vec!["/health".into(), "/metrics".into()],
-            cors_origins: Vec::new(),
-            audit_retention: Duration::from_secs(90 * 86_400),
-            audit_max_rows: crate::auth::audit::DEFAULT_MAX_ROWS,
-            anonymous_per_minute: 60,
-        }
-    }
-}
-
-impl ServerConfig {
-    /// The SQLite file.
-    pub fn db_path(&self) -> PathBuf {
-        self.data_dir.join("swim.db")
-    }
-
-    /// Where state is kept.
-    pub fn backend(&self) -> Backend {
-        match &self.database {
-            Some(url) => Backend::Postgres(url.clone()),
-            None => Backend::Sqlite(self.db_path()),
-        }
-    }
-}
 
 /// Runs the gateway on `listener` until `shutdown` resolves.
 pub async fn run(
@@ -245,7 +140,7 @@ pub async fn run_observed(
         signal.clone(),
         config.ws.filter_budget_percent,
     );
-    let fanout_thread = hub.spawn()?;
+    let fanout_thread = crate::fanout::router::spawn(&hub)?;
     tokio::spawn(connection::heartbeats(hub.clone(), config.ws.heartbeat));
     let state = AppState {
         shared: shared.clone(),
