@@ -205,3 +205,84 @@ fn a_wrong_key_is_told_so() {
     assert!(asked.contains("Enter an API key"), "{asked}");
     browser.screenshot(TEST);
 }
+
+/// The event list opens with the feed's recent events (not empty until the
+/// next one), continues live from their last seq with no gap and no
+/// duplicate, shows every type (a plugin's own too), filters by type, and
+/// an empty TMI panel says so.
+#[test]
+fn the_event_list_opens_with_history_and_continues_live_without_a_gap() {
+    const TEST: &str = "event-history";
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(
+        &["demo", "--flights", "300", "--speed", "20", "--seed", "7"],
+        tmp.path(),
+    );
+    let key = gw.key.clone().unwrap();
+    let long = Duration::from_secs(60);
+    crate::gateway::wait_for("40 events in the feed", long, || {
+        let events = gw.events_since(0, "-flight.positions");
+        (events.len() >= 40).then_some(())
+    });
+    let browser = Browser::open();
+    let opened = Instant::now();
+    browser.goto(&format!("{}/dashboard#key={key}", root(&gw)));
+    let shown = wait_page(&browser, TEST, "the recent events on open", long, || {
+        let n = browser.count("[data-testid=event-list] li[data-seq]");
+        (n >= 20).then_some(n)
+    });
+    eprintln!(
+        "{shown} events shown {:?} after the page was asked for",
+        opened.elapsed()
+    );
+    let empty = browser.text("[data-testid=tmi-table]").unwrap_or_default();
+    assert!(empty.contains("no active programs"), "{empty}");
+
+    // Live events join the list; then the list, newest first, is exactly
+    // the feed's events (positions batches aside) over the seqs it spans.
+    let first_live = gw.ok("/health")["data"]["last_seq"].as_u64().unwrap();
+    wait_page(
+        &browser,
+        TEST,
+        "live events after the history",
+        long,
+        || {
+            let newest = browser.script(
+            "return Number(document.querySelector('[data-testid=event-list] li[data-seq]').dataset.seq)",
+        );
+            (newest.as_u64()? > first_live + 5).then_some(())
+        },
+    );
+    let listed = browser.script(
+        "return [...document.querySelectorAll('[data-testid=event-list] li[data-seq]')].map((li) => Number(li.dataset.seq))",
+    );
+    let mut listed: Vec<u64> = serde_json::from_value(listed).unwrap();
+    listed.reverse();
+    let (oldest, newest) = (listed[0], *listed.last().unwrap());
+    let feed: Vec<u64> = gw
+        .events_since(oldest - 1, "-flight.positions")
+        .iter()
+        .filter_map(|e| e["seq"].as_u64())
+        .filter(|seq| *seq <= newest)
+        .collect();
+    assert_eq!(
+        listed, feed,
+        "the list against the feed: a gap or a duplicate"
+    );
+
+    // A type filter hides the rest.
+    browser.script(
+        "const f = document.getElementById('event-filter'); f.value = 'flight.dep';
+         f.dispatchEvent(new Event('input')); return 0",
+    );
+    let visible = browser.script(
+        "return [...document.querySelectorAll('[data-testid=event-list] li[data-seq]')]
+           .filter((li) => !li.hidden).map((li) => li.dataset.type)",
+    );
+    let visible: Vec<String> = serde_json::from_value(visible).unwrap();
+    assert!(
+        visible.iter().all(|t| t.starts_with("flight.dep")),
+        "{visible:?}"
+    );
+    browser.screenshot(TEST);
+}

@@ -5,12 +5,16 @@
 
 const API = '/api/swim/v1';
 const MAX_EVENTS = 100;
-const EVENT_CHANNELS = ['flight.positions', 'flight.departed', 'flight.arrived', 'flight.created',
-  'flight.deleted', 'flight.emergency', 'tmi.issued', 'tmi.modified', 'tmi.released', 'system.plugin'];
+// Every channel, plugin-defined ones too (`flight.fast`, ...): the list
+// shows all but the positions batches, which redraw the map instead.
+const EVENT_CHANNELS = ['*'];
 
 const $ = (id) => document.getElementById(id);
 let key = null;
 let socket = null;
+// The seq of the newest event in the list: history and live meet here, so
+// an event is shown once however the two overlap.
+let lastSeq = 0;
 
 function keyFromPage() {
   const fragment = new URLSearchParams(location.hash.slice(1)).get('key');
@@ -166,6 +170,19 @@ async function drawPrograms() {
     p.times?.end?.slice(0, 16)]);
   rows($('tmi-flights'), controlled.data, (f) => [f.callsign, f.tmi.program, f.route.departure, f.route.destination,
     f.tmi.ground_stop.held ? 'held' : f.times.edct?.slice(11, 16)]);
+  if (!all.length) emptyRow($('tmi'), 5, 'no active programs');
+  if (!controlled.data.length) emptyRow($('tmi-flights'), 5, 'no controlled flights');
+}
+
+/** A table with nothing to show says so, in one row across it. */
+function emptyRow(tbody, columns, text) {
+  const td = document.createElement('td');
+  td.colSpan = columns;
+  td.className = 'empty';
+  td.textContent = text;
+  const tr = document.createElement('tr');
+  tr.append(td);
+  tbody.replaceChildren(tr);
 }
 
 async function drawHealth() {
@@ -183,13 +200,50 @@ async function clientsByTier() {
 }
 
 function addEvent(message) {
+  if (message.seq <= lastSeq || message.type === 'flight.positions') return;
+  lastSeq = message.seq;
   const li = document.createElement('li');
   const d = message.data || {};
   const what = d.callsign || d.plugin || d.program_name || d.airport || '';
   li.textContent = `${message.timestamp?.slice(11, 19) ?? ''} ${message.type} ${what} ${d.action || ''}`.trim();
   li.dataset.type = message.type;
+  li.dataset.seq = message.seq;
+  li.hidden = !shownType(message.type);
+  $('events-empty')?.remove();
   $('events').prepend(li);
   while ($('events').children.length > MAX_EVENTS) $('events').lastChild.remove();
+}
+
+/** Whether the type filter (a prefix, e.g. `tmi.` or `flight.dep`) lets a type through. */
+function shownType(type) {
+  const wanted = $('event-filter').value.trim();
+  return !wanted || type.startsWith(wanted);
+}
+
+/** The newest events from /events, so the list is not empty on open. */
+async function loadHistory() {
+  const health = await api('/health');
+  const last = health.data.last_seq || 0;
+  let since = Math.max(0, last - 2000);
+  let events = [];
+  // The feed's tail, page by page, without the positions batches (the
+  // map's, and the bulk of the bytes); the newest MAX_EVENTS are kept.
+  while (since < last) {
+    const page = await api(`/events?since=${since}&limit=500&channels=-flight.positions`);
+    events = events.concat(page.data.events).slice(-MAX_EVENTS);
+    if (page.data.next_since <= since) break;
+    since = page.data.next_since;
+  }
+  events.forEach(addEvent);
+  // Live picks up after the last seq these pages covered.
+  lastSeq = Math.max(lastSeq, since);
+  if (!$('events').children.length) {
+    const li = document.createElement('li');
+    li.id = 'events-empty';
+    li.className = 'empty';
+    li.textContent = 'no events yet';
+    $('events').append(li);
+  }
 }
 
 // ---- the live feed ----------------------------------------------------------
@@ -205,7 +259,9 @@ function connect() {
   socket = new WebSocket(`${scheme}://${location.host}${API}/ws?api_key=${encodeURIComponent(key)}`);
   socket.onopen = () => {
     $('connection').textContent = 'live';
-    socket.send(JSON.stringify({ action: 'subscribe', channels: EVENT_CHANNELS }));
+    // Live from where the history ended: no gap, and `addEvent` drops
+    // anything already shown.
+    socket.send(JSON.stringify({ action: 'subscribe', channels: EVENT_CHANNELS, since: lastSeq }));
   };
   socket.onmessage = (frame) => {
     const message = JSON.parse(frame.data);
@@ -240,11 +296,15 @@ async function start() {
     return report(error);
   }
   showError('');
-  await Promise.all([drawPlugins(), drawPrograms(), drawHealth()]).catch(report);
+  await Promise.all([drawPlugins(), drawPrograms(), drawHealth(), loadHistory()]).catch(report);
   setInterval(() => drawHealth().catch(report), 5000);
   setInterval(() => drawPlugins().catch(report), 10000);
   connect();
 }
+
+$('event-filter').addEventListener('input', () => {
+  for (const li of $('events').children) li.hidden = li.dataset.type ? !shownType(li.dataset.type) : false;
+});
 
 $('key-form').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -49,7 +49,9 @@ pub struct EventsParams {
     /// At most this many (default 100; above 10000 is served as 10000).
     #[param(value_type = Option<u64>, minimum = 1)]
     limit: Option<String>,
-    /// Event types, comma-separated; `prefix.*` allowed.
+    /// Event types, comma-separated; `prefix.*` allowed; `-type` leaves a
+    /// type out (`-flight.positions`: every event but the positions
+    /// batches).
     channels: Option<String>,
 }
 

@@ -257,8 +257,18 @@ impl ChangeFeed {
     }
 }
 
+/// Whether an event is on the channels asked for: one a channel names (all
+/// when only exclusions are given) and none a `-channel` excludes
+/// (`-flight.positions`: everything but the positions batches).
 fn wanted(e: &Event, kinds: Option<&[String]>) -> bool {
-    kinds.is_none_or(|kinds| kinds.iter().any(|k| channel_matches(k, &e.kind)))
+    let Some(kinds) = kinds else {
+        return true;
+    };
+    let (excluded, included): (Vec<&String>, Vec<&String>) =
+        kinds.iter().partition(|k| k.starts_with('-'));
+    let excluded = excluded.iter().any(|k| channel_matches(&k[1..], &e.kind));
+    let included = included.is_empty() || included.iter().any(|k| channel_matches(k, &e.kind));
+    included && !excluded
 }
 
 /// Whether a channel name (`flight.departed`, `flight.*`, `*`) covers an event kind.
@@ -366,6 +376,20 @@ mod tests {
         assert_eq!((seqs(&page), page.gap_from), (vec![3, 4, 5], Some(3)));
         assert_eq!(live.try_recv().unwrap().events.len(), 5);
         assert!(channel_matches("*", "system.plugin"));
+        let event = |kind: &str| Event {
+            seq: 1,
+            kind: kind.into(),
+            timestamp: 0,
+            flight_uid: None,
+            data: crate::feed::event::payload(&serde_json::json!({})),
+        };
+        let but_positions = ["-flight.positions".to_string()];
+        assert!(wanted(&event("flight.fast"), Some(&but_positions)));
+        assert!(!wanted(&event("flight.positions"), Some(&but_positions)));
+        let tmi_not_released = ["tmi.*".to_string(), "-tmi.released".to_string()];
+        assert!(wanted(&event("tmi.issued"), Some(&tmi_not_released)));
+        assert!(!wanted(&event("tmi.released"), Some(&tmi_not_released)));
+        assert!(!wanted(&event("flight.departed"), Some(&tmi_not_released)));
         assert!(!channel_matches("flight.departed", "flight.arrived"));
     }
 
