@@ -286,3 +286,109 @@ fn the_event_list_opens_with_history_and_continues_live_without_a_gap() {
     );
     browser.screenshot(TEST);
 }
+
+/// An operator runs a ground stop from the page: the form asks first (a
+/// "no" issues nothing), a "yes" issues it through the same REST call and
+/// shows the API's answer, flights are held in `/tmi/controlled`, and the
+/// program's Release button ends it. A callsign search shows a flight.
+#[test]
+fn an_operator_runs_a_ground_stop_from_the_page_and_finds_a_flight() {
+    const TEST: &str = "ground-stop-form";
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(
+        &[
+            "demo",
+            "--flights",
+            "300",
+            "--speed",
+            "20",
+            "--seed",
+            "5",
+            "--hub",
+            "KJFK",
+        ],
+        tmp.path(),
+    );
+    let key = gw.key.clone().unwrap();
+    let long = Duration::from_secs(60);
+    let browser = Browser::open();
+    browser.goto(&format!("{}/dashboard#key={key}", root(&gw)));
+    wait_page(&browser, TEST, "the empty TMI panel", long, || {
+        let table = browser.text("[data-testid=tmi-table]")?;
+        table.contains("no active programs").then_some(())
+    });
+    let submit = |confirmed: bool| {
+        browser.script(&format!(
+            "window.confirm = () => {confirmed};
+             document.getElementById('tmi-type').value = 'GS';
+             document.getElementById('tmi-airport').value = 'kjfk';
+             document.getElementById('tmi-hours').value = '2';
+             document.querySelector('[data-testid=tmi-form]').requestSubmit(); return 0"
+        ))
+    };
+    let ground_stops = || gw.ok("/tmi/programs")["data"]["ground_stops"].clone();
+    // Declined: nothing is issued.
+    submit(false);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        ground_stops(),
+        json!([]),
+        "a declined confirmation issued a program"
+    );
+    // Confirmed: issued, and the answer is shown.
+    submit(true);
+    wait_page(&browser, TEST, "the API's answer in the page", long, || {
+        let answer = browser.text("[data-testid=tmi-answer]")?;
+        answer.contains("GS_KJFK").then_some(answer)
+    });
+    wait_page(
+        &browser,
+        TEST,
+        "the ground stop in the TMI table",
+        long,
+        || {
+            browser
+                .text("[data-testid=tmi-table]")?
+                .contains("GS_KJFK")
+                .then_some(())
+        },
+    );
+    let held = crate::gateway::wait_for("flights held by it", long, || {
+        let controlled = gw.ok("/tmi/controlled?type=gs")["data"].clone();
+        let held: Vec<_> = controlled
+            .as_array()?
+            .iter()
+            .filter(|f| f["tmi"]["ground_stop"]["held"] == true)
+            .cloned()
+            .collect();
+        (!held.is_empty()).then_some(held)
+    });
+    assert!(
+        held.iter().all(|f| f["route"]["destination"] == "KJFK"),
+        "{held:?}"
+    );
+    // Released from its row.
+    browser.script(
+        "window.confirm = () => true; document.querySelector('[data-release]').click(); return 0",
+    );
+    wait_page(&browser, TEST, "the program released", long, || {
+        let table = browser.text("[data-testid=tmi-table]")?;
+        table.contains("no active programs").then_some(())
+    });
+    assert_eq!(ground_stops(), json!([]));
+
+    // A callsign search shows that flight's record.
+    let callsign = gw.ok("/flights?per_page=1")["data"][0]["identity"]["aircraft_identification"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    browser.script(&format!(
+        "const s = document.querySelector('[data-testid=flight-search]'); s.value = '{callsign}';
+         s.dispatchEvent(new KeyboardEvent('keydown', {{key: 'Enter'}})); return 0"
+    ));
+    wait_page(&browser, TEST, "the searched flight's record", long, || {
+        let record = browser.text("[data-testid=flight-record]")?;
+        record.contains(&format!("\"{callsign}\"")).then_some(())
+    });
+    browser.screenshot(TEST);
+}

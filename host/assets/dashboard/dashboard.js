@@ -30,15 +30,18 @@ function showError(message) {
   $('error').hidden = !message;
 }
 
-async function api(path) {
-  const response = await fetch(API + path, { headers: { 'X-API-Key': key } });
-  const body = await response.json().catch(() => ({}));
+/** A call of the API with the page's key; `method` and `body` for writes. */
+async function api(path, { method = 'GET', body } = {}) {
+  const headers = { 'X-API-Key': key };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(API + path, { method, headers, body: body && JSON.stringify(body) });
+  const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error(body.message || `${path}: HTTP ${response.status}`);
+    const error = new Error(answer.message || `${path}: HTTP ${response.status}`);
     error.status = response.status;
     throw error;
   }
-  return body;
+  return answer;
 }
 
 // ---- the map ----------------------------------------------------------------
@@ -132,6 +135,18 @@ async function showFlight(uid) {
   $('flight').textContent = JSON.stringify(body.data, null, 1);
 }
 
+/** A flight by callsign: its record shown, the map centred on it. */
+async function findFlight(callsign) {
+  const body = await api(`/flight?callsign=${encodeURIComponent(callsign)}&format=legacy`).catch((error) => {
+    $('flight').textContent = error.status === 404 ? `No flight ${callsign} is connected.` : error.message;
+    return null;
+  });
+  if (!body) return;
+  $('flight').textContent = JSON.stringify(body.data, null, 1);
+  const position = body.data.position;
+  if (position) map.setView([position.latitude, position.longitude], Math.max(map.getZoom(), 7));
+}
+
 // ---- the tables -------------------------------------------------------------
 
 function rows(tbody, items, cells) {
@@ -170,8 +185,47 @@ async function drawPrograms() {
     p.times?.end?.slice(0, 16)]);
   rows($('tmi-flights'), controlled.data, (f) => [f.callsign, f.tmi.program, f.route.departure, f.route.destination,
     f.tmi.ground_stop.held ? 'held' : f.times.edct?.slice(11, 16)]);
-  if (!all.length) emptyRow($('tmi'), 5, 'no active programs');
+  for (const [i, tr] of [...$('tmi').children].entries()) tr.append(releaseCell(all[i]));
+  if (!all.length) emptyRow($('tmi'), 6, 'no active programs');
   if (!controlled.data.length) emptyRow($('tmi-flights'), 5, 'no controlled flights');
+}
+
+/** A program row's Release button. */
+function releaseCell(program) {
+  const td = document.createElement('td');
+  const button = document.createElement('button');
+  button.textContent = 'Release';
+  button.dataset.release = program.id;
+  button.addEventListener('click', () => release(program).catch(report));
+  td.append(button);
+  return td;
+}
+
+/** Shows the API's answer to an operator's action. */
+function showAnswer(text) {
+  $('tmi-answer').textContent = text;
+}
+
+async function release(program) {
+  if (!confirm(`Release ${program.program_id} (${program.airport})?`)) return;
+  const answer = await api(`/tmi/programs/${program.id}`, { method: 'DELETE' })
+    .catch((error) => ({ error: error.message }));
+  showAnswer(JSON.stringify(answer, null, 1));
+  await drawPrograms();
+}
+
+/** The TMI form: a ground stop or a GDP at an airport for some hours. */
+async function issueProgram() {
+  const type = $('tmi-type').value;
+  const airport = $('tmi-airport').value.trim().toUpperCase();
+  const hours = Number($('tmi-hours').value) || 2;
+  const body = { program_type: type, airport, end_time: new Date(Date.now() + hours * 3600e3).toISOString() };
+  if (type === 'GDP') body.rate = Number($('tmi-rate').value) || 30;
+  const what = type === 'GDP' ? `a GDP at ${airport}, ${body.rate} an hour` : `a ground stop at ${airport}`;
+  if (!confirm(`Issue ${what} for ${hours} h?`)) return;
+  const answer = await api('/tmi/programs', { method: 'POST', body }).catch((error) => ({ error: error.message }));
+  showAnswer(JSON.stringify(answer, null, 1));
+  await drawPrograms();
 }
 
 /** A table with nothing to show says so, in one row across it. */
@@ -301,6 +355,15 @@ async function start() {
   setInterval(() => drawPlugins().catch(report), 10000);
   connect();
 }
+
+$('flight-search').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && event.target.value.trim()) findFlight(event.target.value.trim()).catch(report);
+});
+
+$('tmi-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  issueProgram().catch(report);
+});
 
 $('event-filter').addEventListener('input', () => {
   for (const li of $('events').children) li.hidden = li.dataset.type ? !shownType(li.dataset.type) : false;
