@@ -184,6 +184,12 @@ impl Filter {
             && self.departs_within(s.off_blocks_utc)
     }
 
+    /// Whether it has a departure window (its subjects need off-block
+    /// times).
+    pub fn reads_departure(&self) -> bool {
+        self.dep_window_start.is_some() || self.dep_window_end.is_some()
+    }
+
     /// PERTI's departure window: a flight with no off-block time passes
     /// (it may be en route with nothing filed).
     fn departs_within(&self, off_blocks: Option<i64>) -> bool {

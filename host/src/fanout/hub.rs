@@ -596,11 +596,13 @@ impl BatchSubjects {
         let mut offset = Vec::with_capacity(events.len());
         let mut total = 0;
         for e in events {
-            let filtered = groups
+            let mut filtering = groups
                 .iter()
-                .any(|g| g.filter_key.is_some() && g.subscription.wants(&e.kind));
-            let s = if filtered {
-                Subjects::of(e, view)
+                .filter(|g| g.filter_key.is_some() && g.subscription.wants(&e.kind))
+                .peekable();
+            let s = if filtering.peek().is_some() {
+                let departures = filtering.any(|g| g.subscription.filter().reads_departure());
+                Subjects::of(e, view, departures)
             } else {
                 Subjects::None
             };
@@ -697,7 +699,7 @@ mod tests {
                 {"callsign": "DAL3", "flight_uid": 3, "dep": "KATL", "arr": "KLAX", "latitude": 33.0, "longitude": -84.0}
             ]})),
         };
-        let subjects = Subjects::of(&event, &FlightsView::default());
+        let subjects = Subjects::of(&event, &FlightsView::default(), false);
         let cut = |filters: serde_json::Value| {
             let filter = Filter::parse(&filters).unwrap();
             select(&event, &subjects, &filter, |_| true, &mut None)
@@ -736,7 +738,7 @@ mod tests {
             flight_uid: None,
             data: payload(&json!({"program_id": 1, "program_type": "GS", "airport": "KJFK"})),
         };
-        let subjects = Subjects::of(&event, &FlightsView::default());
+        let subjects = Subjects::of(&event, &FlightsView::default(), false);
         let passes = |filters: serde_json::Value| {
             let filter = Filter::parse(&filters).unwrap();
             select(&event, &subjects, &filter, |_| false, &mut None).is_some()

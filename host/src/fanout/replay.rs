@@ -130,11 +130,12 @@ fn frames(
     let plugin = hub.plugin_filter(&client.id);
     let view = hub.view();
     let filtered = !subscription.filter().is_empty();
+    let departures = subscription.filter().reads_departure();
     let subjects: Vec<Subjects> = events
         .iter()
         .map(|e| {
             if filtered && subscription.wants(&e.kind) {
-                Subjects::of(e, &view)
+                Subjects::of(e, &view, departures)
             } else {
                 Subjects::None
             }

@@ -83,10 +83,13 @@ struct Batch<'a> {
 
 impl Subjects {
     /// The subjects of an event; `view` completes what the payload lacks.
-    pub fn of(event: &Event, view: &FlightsView) -> Subjects {
+    /// A positions batch's entries get their off-block times only with
+    /// `departures` (a record lookup per flight, for a departure window
+    /// only).
+    pub fn of(event: &Event, view: &FlightsView, departures: bool) -> Subjects {
         let data = event.data.get();
         if event.kind == "flight.positions" {
-            return Subjects::Batch(batch(data, view));
+            return Subjects::Batch(batch(data, departures.then_some(view)));
         }
         if event.kind.starts_with("tmi.") {
             return program_airport(data).map_or(Subjects::None, Subjects::Airport);
@@ -139,9 +142,9 @@ fn program_airport(data: &str) -> Option<String> {
         .map(|p| p.airport.to_ascii_uppercase())
 }
 
-/// A positions batch's entries; each entry's off-block time is the
-/// record's (an entry carries none).
-fn batch(data: &str, view: &FlightsView) -> Vec<(Subject, Range<usize>)> {
+/// A positions batch's entries; with `view`, each entry's off-block time
+/// is its record's (an entry carries none).
+fn batch(data: &str, view: Option<&FlightsView>) -> Vec<(Subject, Range<usize>)> {
     let Ok(batch) = serde_json::from_str::<Batch>(data) else {
         return Vec::new();
     };
@@ -154,7 +157,7 @@ fn batch(data: &str, view: &FlightsView) -> Vec<(Subject, Range<usize>)> {
             let fields = serde_json::from_str::<Fields>(raw.get()).unwrap_or_default();
             let mut subject = Subject::from(fields);
             subject.off_blocks_utc = view
-                .by_uid(subject.flight_uid)
+                .and_then(|v| v.by_uid(subject.flight_uid))
                 .and_then(|r| r.off_blocks_utc());
             (subject, start..start + raw.get().len())
         })
@@ -270,7 +273,7 @@ mod tests {
                  "longitude": -20.0, "altitude_ft": 37000, "current_artcc": null, "phase": "enroute"}
             ]}),
         );
-        let Subjects::Batch(b) = Subjects::of(&e, &FlightsView::default()) else {
+        let Subjects::Batch(b) = Subjects::of(&e, &FlightsView::default(), false) else {
             panic!("not a batch");
         };
         assert_eq!(b.len(), 2);
@@ -286,6 +289,6 @@ mod tests {
     #[test]
     fn events_about_no_flight_have_no_subject() {
         let e = event("tmi.issued", serde_json::json!({"program_id": 3}));
-        assert!(Subjects::of(&e, &FlightsView::default()).is_empty());
+        assert!(Subjects::of(&e, &FlightsView::default(), false).is_empty());
     }
 }
