@@ -32,6 +32,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/dashboard/leaflet.css"),
     ),
     (
+        "countries-50m.json",
+        "application/json",
+        include_bytes!("../assets/dashboard/countries-50m.json"),
+    ),
+    (
+        "airports.csv",
+        "text/csv; charset=utf-8",
+        include_bytes!("../data/airports.csv"),
+    ),
+    (
         "boundaries.geojson",
         "application/geo+json",
         include_bytes!("../assets/dashboard/boundaries.geojson"),
@@ -74,5 +84,32 @@ async fn asset(Path(file): Path<String>) -> Response {
             format!("no dashboard asset {file:?}"),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// A second top-level `function NAME` silently replaces the first in a
+    /// browser script (no error, no warning): a drawing helper once took
+    /// the name of the function that fetches the positions, and every
+    /// redraw fetched them again for each aircraft.
+    #[test]
+    fn the_page_script_declares_each_function_once() {
+        let script = std::str::from_utf8(super::ASSETS[0].2).unwrap();
+        assert_eq!(super::ASSETS[0].0, "dashboard.js");
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for line in script.lines() {
+            let declared = line
+                .strip_prefix("async function ")
+                .or_else(|| line.strip_prefix("function "));
+            if let Some(name) = declared.and_then(|rest| rest.split('(').next()) {
+                *seen.entry(name.trim()).or_default() += 1;
+            }
+        }
+        assert!(seen.len() > 20, "functions found: {seen:?}");
+        let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "declared more than once: {twice:?}");
     }
 }

@@ -84,10 +84,11 @@ fn the_dashboard_shows_the_live_picture_and_follows_it() {
     let drawn = browser.script("return Number(document.getElementById('map').dataset.drawn)");
     assert!(drawn.as_u64().unwrap() > 0, "none drawn in view: {drawn}");
 
-    // A click on an aircraft (where the canvas drew it) shows its record.
+    // A click on an aircraft (where the canvas drew it on its own, not in
+    // a disc) shows its record.
     let target = browser.script(
         "const size = map.getSize();
-         const f = aircraft.flights.find((f) => f.x > 20 && f.y > 20 && f.x < size.x - 20 && f.y < size.y - 20);
+         const f = aircraft.flights.find((f) => f.single && f.x > 20 && f.y > 20 && f.x < size.x - 20 && f.y < size.y - 20);
          return [f.x, f.y, f.uid];",
     );
     browser.click_at(
@@ -389,6 +390,232 @@ fn an_operator_runs_a_ground_stop_from_the_page_and_finds_a_flight() {
     wait_page(&browser, TEST, "the searched flight's record", long, || {
         let record = browser.text("[data-testid=flight-record]")?;
         record.contains(&format!("\"{callsign}\"")).then_some(())
+    });
+    browser.screenshot(TEST);
+}
+
+/// Pixel counts of the map's canvases, as fractions of their area: land
+/// (its fill), coastline (its stroke) and the aircraft layer's painted
+/// pixels; the layer's own counts.
+fn map_pixels(browser: &Browser) -> serde_json::Value {
+    browser.script(
+        "const share = (canvas, wanted) => {
+           const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+           let n = 0;
+           for (let i = 0; i < data.length; i += 4) if (wanted(data[i], data[i + 1], data[i + 2], data[i + 3])) n++;
+           return n / (canvas.width * canvas.height);
+         };
+         const near = (v, want, by) => Math.abs(v - want) <= by;
+         const base = baseRenderer._container;
+         const d = map.getContainer().dataset;
+         return {
+           land: share(base, (r, g, b, a) => a > 250 && near(r, 0x1b, 3) && near(g, 0x27, 3) && near(b, 0x33, 3)),
+           coast: share(base, (r, g, b, a) => a > 0 && near(r, 0x5a, 14) && near(g, 0x7d, 14) && near(b, 0x9c, 14)),
+           aircraft: share(aircraft.canvas, (r, g, b, a) => a > 0),
+           solid: share(aircraft.canvas, (r, g, b, a) => a > 200),
+           drawn: Number(d.drawn), clusters: Number(d.clusters), draw_ms: Number(d.drawMs),
+           singles: Number(d.singles), labels: Number(d.labels),
+           flights: aircraft.flights.length, zoom: map.getZoom(),
+         };",
+    )
+}
+
+/// The map at `flights` flights, as an operator first sees it: land and
+/// coastlines under the boundaries, the view fitted to the traffic, crowds
+/// of aircraft drawn as discs with their count (never one blob), and, zoomed
+/// in on the densest, aircraft one by one with airport labels.
+fn the_map_reads_at(flights: usize) {
+    let test = format!("map-{flights}");
+    let tmp = tempfile::tempdir().unwrap();
+    let count = flights.to_string();
+    let gw = Gateway::start(&["demo", "--flights", &count, "--seed", "3"], tmp.path());
+    let key = gw.key.clone().unwrap();
+    let browser = Browser::open();
+    browser.goto(&format!("{}/dashboard#key={key}", root(&gw)));
+    let long = Duration::from_secs(120);
+    wait_page(
+        &browser,
+        &test,
+        "the base map and the aircraft",
+        long,
+        || {
+            let ready = browser.script(
+                "return map.getContainer().dataset.base === 'drawn' && aircraft.flights.length > 0",
+            );
+            ready.as_bool()?.then_some(())
+        },
+    );
+    // Leaflet draws its canvas layers on the next frame.
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = map_pixels(&browser);
+    eprintln!("{flights} flights, opening view: {seen}");
+    browser.screenshot(&test);
+    let share = |name: &str| seen[name].as_f64().unwrap();
+    assert!(share("land") > 0.05, "land fill under the map: {seen}");
+    assert!(share("coast") > 0.0002, "coastline strokes: {seen}");
+    // The opening view holds (nearly) all the traffic.
+    let on_map = seen["flights"].as_f64().unwrap();
+    assert!(
+        seen["drawn"].as_f64().unwrap() >= 0.9 * on_map,
+        "the opening view fits the traffic: {seen}"
+    );
+    assert!(seen["clusters"].as_u64().unwrap() > 0, "{seen}");
+    // Solid yellow is a single aircraft's triangle (discs are translucent).
+    // Against the same view drawn one by one (no discs), the crowds cover
+    // a small part of what they did.
+    browser.script(
+        "window.keptCells = crowdedCells; crowdedCells = () => new Map(); aircraft.redraw(); return 0",
+    );
+    let one_by_one = map_pixels(&browser);
+    browser.script("crowdedCells = window.keptCells; aircraft.redraw(); return 0");
+    eprintln!("{flights} flights, one by one: {one_by_one}");
+    let blob = one_by_one["solid"].as_f64().unwrap();
+    assert!(
+        share("solid") < 0.03 && share("solid") < blob / 3.0,
+        "the aircraft cover the map as one blob: {seen}; one by one: {one_by_one}"
+    );
+
+    // Zoomed in on the densest disc (zoom 6): it comes apart into smaller
+    // discs and single aircraft, and the airports there are labelled.
+    let densest = browser.script(
+        "const densest = aircraft.clusters.reduce((a, b) => (a.length >= b.length ? a : b));
+         map.setView(map.containerPointToLatLng([densest.x, densest.y]), 6, { animate: false });
+         return densest.length",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let close = map_pixels(&browser);
+    eprintln!("{flights} flights, zoomed in on a disc of {densest}: {close}");
+    browser.screenshot(&format!("{test}-zoomed"));
+    let largest = browser.script("return Math.max(0, ...aircraft.clusters.map((c) => c.length))");
+    assert!(
+        largest.as_u64().unwrap() < densest.as_u64().unwrap(),
+        "the densest disc ({densest}) came apart: the largest now {largest}"
+    );
+    assert!(close["singles"].as_u64().unwrap() > 0, "{close}");
+    assert!(close["labels"].as_u64().unwrap() > 0, "{close}");
+}
+
+#[test]
+fn the_map_reads_at_2000_flights() {
+    the_map_reads_at(2_000);
+}
+
+#[test]
+fn the_map_reads_at_10000_flights() {
+    the_map_reads_at(10_000);
+}
+
+/// An operator follows a flight (its track and events), amends a ground
+/// stop from the form, sees the keys and their usage, and quarantines a
+/// plugin and restores it, each action confirmed and answered in the page.
+#[test]
+fn an_operator_follows_a_flight_amends_a_program_and_acts_on_keys_and_plugins() {
+    const TEST: &str = "operator";
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(
+        &[
+            "demo",
+            "--flights",
+            "300",
+            "--speed",
+            "20",
+            "--seed",
+            "5",
+            "--hub",
+            "KJFK",
+        ],
+        tmp.path(),
+    );
+    let key = gw.key.clone().unwrap();
+    let long = Duration::from_secs(60);
+    let departed = crate::gateway::wait_for("a departure", long, || {
+        gw.events_since(0, "flight.departed").into_iter().next()
+    });
+    let browser = Browser::open();
+    browser.goto(&format!("{}/dashboard#key={key}", root(&gw)));
+    wait_page(&browser, TEST, "the keys table", long, || {
+        let table = browser.text("[data-testid=keys-table]")?;
+        table.contains("system").then_some(())
+    });
+
+    // Follow the departed flight: its track and its departure.
+    let callsign = departed["data"]["callsign"].as_str().unwrap();
+    browser.script(&format!(
+        "const s = document.querySelector('[data-testid=flight-search]'); s.value = '{callsign}';
+         s.dispatchEvent(new KeyboardEvent('keydown', {{key: 'Enter'}})); return 0"
+    ));
+    wait_page(&browser, TEST, "its track and its departure", long, || {
+        let points = browser.script(
+            "return Number(document.querySelector('[data-testid=flight-track]').dataset.points || 0)",
+        );
+        let departure = browser.count(&format!(
+            "[data-testid=flight-events] li[data-seq='{}']",
+            departed["seq"]
+        ));
+        (points.as_u64()? > 0 && departure == 1).then_some(())
+    });
+
+    // A ground stop from the form, amended from its row to end in 5 h.
+    browser.script(
+        "window.confirm = () => true;
+         document.getElementById('tmi-type').value = 'GS';
+         document.getElementById('tmi-airport').value = 'KJFK';
+         document.getElementById('tmi-hours').value = '2';
+         document.querySelector('[data-testid=tmi-form]').requestSubmit(); return 0",
+    );
+    wait_page(&browser, TEST, "the program's Amend button", long, || {
+        (browser.count("[data-amend]") == 1).then_some(())
+    });
+    browser.script(
+        "document.querySelector('[data-amend]').click();
+         document.getElementById('tmi-hours').value = '5';
+         document.querySelector('[data-testid=tmi-form]').requestSubmit(); return 0",
+    );
+    let ends_in_hours = || {
+        let end = gw.ok("/tmi/programs")["data"]["ground_stops"][0]["times"]["end"].clone();
+        let end = chrono::DateTime::parse_from_rfc3339(end.as_str()?).ok()?;
+        Some((end.timestamp_millis() - swim::health::wall_ms()) as f64 / 3_600_000.0)
+    };
+    let hours = crate::gateway::wait_for("the program amended", long, || {
+        ends_in_hours().filter(|h| *h > 4.5)
+    });
+    assert!(hours < 5.1, "ends in {hours} h");
+    let answer = browser.text("[data-testid=tmi-answer]").unwrap_or_default();
+    assert!(answer.contains("GS_KJFK"), "{answer}");
+
+    // Quarantine the departure detector from its row; then restore it.
+    let act = |action: &str| {
+        browser.script(&format!(
+            "window.confirm = () => true;
+             document.querySelector(\"[data-testid=plugin-actions][data-plugin=departure][data-action={action}]\").click();
+             return 0"
+        ))
+    };
+    let status = || {
+        gw.ok("/plugins")["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "departure")
+            .map(|p| p["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    act("quarantine");
+    crate::gateway::wait_for("departure quarantined", long, || {
+        (status() == "quarantined").then_some(())
+    });
+    wait_page(&browser, TEST, "the Restore button", long, || {
+        (browser.count("[data-testid=plugin-actions][data-plugin=departure][data-action=restore]")
+            == 1)
+            .then_some(())
+    });
+    let answer = browser
+        .text("[data-testid=plugin-answer]")
+        .unwrap_or_default();
+    assert!(answer.contains("quarantined"), "{answer}");
+    act("restore");
+    crate::gateway::wait_for("departure active again", long, || {
+        (status() == "active").then_some(())
     });
     browser.screenshot(TEST);
 }

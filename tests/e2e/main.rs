@@ -16,6 +16,7 @@ mod hardening;
 mod ingest;
 mod new_plugin;
 mod openapi;
+mod operator;
 mod plugin_examples;
 mod plugins_cli;
 mod readme;

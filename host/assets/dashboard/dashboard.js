@@ -46,26 +46,96 @@ async function api(path, { method = 'GET', body } = {}) {
 
 // ---- the map ----------------------------------------------------------------
 
-const map = L.map('map', { worldCopyJump: true, attributionControl: false }).setView([39, -95], 4);
+const map = L.map('map', { worldCopyJump: true, attributionControl: false, preferCanvas: true }).setView([39, -95], 4);
+// The base layers on one canvas of their own: thousands of outline paths
+// as SVG elements made panning crawl.
+const baseRenderer = L.canvas({ padding: 0.2 });
+const LAND = '#1b2733';
+const COAST = '#5a7d9c';
 
-fetch('/dashboard/assets/boundaries.geojson')
+/** Decodes a TopoJSON object (quantized, delta-encoded arcs) into GeoJSON. */
+function topoFeatures(topo, name) {
+  const [sx, sy] = topo.transform.scale;
+  const [tx, ty] = topo.transform.translate;
+  const arcs = topo.arcs.map((arc) => {
+    let x = 0;
+    let y = 0;
+    return arc.map(([dx, dy]) => [(x += dx) * sx + tx, (y += dy) * sy + ty]);
+  });
+  const ring = (ids) => ids.flatMap((id, i) => {
+    const points = id < 0 ? arcs[~id].slice().reverse() : arcs[id];
+    return i ? points.slice(1) : points; // an arc starts where the last ended
+  });
+  const polygon = (rings) => rings.map(ring);
+  return topo.objects[name].geometries.map((g) => ({
+    type: 'Feature',
+    properties: g.properties || {},
+    geometry: g.type === 'Polygon'
+      ? { type: 'Polygon', coordinates: polygon(g.arcs) }
+      : { type: 'MultiPolygon', coordinates: g.arcs.map(polygon) },
+  }));
+}
+
+// Land and coastlines, then country borders, then the FIR/ARTCC outlines.
+const baseLayers = fetch('/dashboard/assets/countries-50m.json')
+  .then((r) => r.json())
+  .then((topo) => {
+    L.geoJSON(topoFeatures(topo, 'land'), {
+      renderer: baseRenderer, interactive: false,
+      style: { color: COAST, weight: 1, fillColor: LAND, fillOpacity: 1 },
+    }).addTo(map);
+    L.geoJSON(topoFeatures(topo, 'countries'), {
+      renderer: baseRenderer, interactive: false,
+      style: { color: '#34495c', weight: 0.6, fill: false },
+    }).addTo(map);
+  })
+  .then(() => fetch('/dashboard/assets/boundaries.geojson'))
   .then((r) => r.json())
   .then((geo) => L.geoJSON(geo, {
-    style: (f) => ({ color: f.properties.oceanic ? '#24425e' : '#35516e', weight: 1, fill: false }),
-    interactive: false,
-  }).addTo(map));
+    renderer: baseRenderer, interactive: false,
+    style: (f) => ({ color: f.properties.oceanic ? '#1f3850' : '#2c5077', weight: 0.7, fill: false, dashArray: f.properties.oceanic ? '4 4' : null }),
+  }).addTo(map))
+  .then(() => { map.getContainer().dataset.base = 'drawn'; })
+  .catch(report);
+
+/** Airports for labels at closer zooms: `icao,lat,lon,...` per line. */
+let airports = [];
+fetch('/dashboard/assets/airports.csv')
+  .then((r) => r.text())
+  .then((text) => {
+    airports = text.trim().split('\n').slice(1).map((line) => {
+      const [icao, lat, lon] = line.split(',');
+      return { icao, lat: Number(lat), lon: Number(lon) };
+    });
+  });
+
+// Below this zoom, crowded aircraft are drawn as one disc with their count.
+const SEPARATE_AT_ZOOM = 9;
+// The side of a clustering cell, px, and the aircraft a cell needs to be a disc.
+const CELL_PX = 44;
+const CLUSTER_MIN = 4;
+// Airport labels from this zoom on.
+const LABELS_AT_ZOOM = 6;
 
 /**
  * Every aircraft on one canvas, drawn as a triangle along its heading:
- * 10,000 DOM markers took 1.7 s to redraw here, a canvas a few ms. A click
- * picks the nearest aircraft within 10 px.
+ * 10,000 DOM markers took 1.7 s to redraw here, a canvas a few ms. Where
+ * aircraft crowd (a hub at a continental view) a cell of them is one disc
+ * with their count, so the boundaries and the rest stay readable; they
+ * separate as you zoom in. A click picks the nearest aircraft within
+ * 10 px, or zooms into a disc.
  */
 const AircraftLayer = L.Layer.extend({
   onAdd(m) {
     this.canvas = L.DomUtil.create('canvas', 'aircraft-canvas');
     this.canvas.dataset.testid = 'aircraft-canvas';
-    m.getPanes().overlayPane.appendChild(this.canvas);
+    // A pane of its own above the outlines (overlayPane, 400), whichever
+    // of them loads last.
+    const pane = m.getPane('aircraft') || m.createPane('aircraft');
+    pane.style.zIndex = 450;
+    pane.appendChild(this.canvas);
     this.flights = [];
+    this.clusters = [];
     m.on('moveend zoomend resize', this.redraw, this);
     m.on('click', this.pick, this);
     this.redraw();
@@ -80,30 +150,44 @@ const AircraftLayer = L.Layer.extend({
     this.redraw();
   },
   redraw() {
+    const started = performance.now();
     const m = this._map;
     const size = m.getSize();
     L.DomUtil.setPosition(this.canvas, m.containerPointToLayerPoint([0, 0]));
     this.canvas.width = size.x;
     this.canvas.height = size.y;
     const ctx = this.canvas.getContext('2d');
+    const visible = this.place(size);
+    const cells = m.getZoom() < SEPARATE_AT_ZOOM ? crowdedCells(visible) : new Map();
+    this.clusters = [...cells.values()].filter((c) => c.length >= CLUSTER_MIN);
     ctx.fillStyle = '#ffd166';
-    let drawn = 0;
+    for (const f of visible) {
+      f.single = !(cells.get(f.cell)?.length >= CLUSTER_MIN);
+      if (f.single) drawPlane(ctx, f);
+    }
+    this.clusters.forEach((c) => drawCluster(ctx, c));
+    const labels = m.getZoom() >= LABELS_AT_ZOOM ? drawLabels(ctx, m, size) : 0;
+    const data = m.getContainer().dataset;
+    data.labels = String(labels);
+    data.singles = String(visible.length - this.clusters.reduce((n, c) => n + c.length, 0));
+    data.drawn = String(visible.length);
+    data.clusters = String(this.clusters.length);
+    data.drawMs = (performance.now() - started).toFixed(1);
+  },
+  /** Each flight's screen point; those in view. */
+  place(size) {
+    const m = this._map;
+    const visible = [];
     for (const f of this.flights) {
       const p = m.latLngToContainerPoint([f.lat, f.lon]);
       f.x = p.x;
       f.y = p.y;
+      f.single = false;
       if (p.x < -8 || p.y < -8 || p.x > size.x + 8 || p.y > size.y + 8) continue;
-      const a = ((f.heading || 0) * Math.PI) / 180;
-      const [sin, cos] = [Math.sin(a), Math.cos(a)];
-      // Nose 6 px ahead, tail corners 4 px behind and 3.5 px aside.
-      ctx.beginPath();
-      ctx.moveTo(p.x + 6 * sin, p.y - 6 * cos);
-      ctx.lineTo(p.x - 4 * sin + 3.5 * cos, p.y + 4 * cos + 3.5 * sin);
-      ctx.lineTo(p.x - 4 * sin - 3.5 * cos, p.y + 4 * cos - 3.5 * sin);
-      ctx.fill();
-      drawn++;
+      f.cell = Math.floor(p.x / CELL_PX) + Math.floor(p.y / CELL_PX) * 10000;
+      visible.push(f);
     }
-    m.getContainer().dataset.drawn = String(drawn);
+    return visible;
   },
   pick(event) {
     const { x, y } = event.containerPoint;
@@ -111,12 +195,76 @@ const AircraftLayer = L.Layer.extend({
     let bestDistance = 100; // 10 px, squared
     for (const f of this.flights) {
       const d = (f.x - x) ** 2 + (f.y - y) ** 2;
-      if (d < bestDistance) [best, bestDistance] = [f, d];
+      if (f.single && d < bestDistance) [best, bestDistance] = [f, d];
     }
-    if (best) showFlight(best.uid).catch(report);
+    if (best) return selectFlight(best.uid).catch(report);
+    const disc = this.clusters.find((c) => (c.x - x) ** 2 + (c.y - y) ** 2 <= c.radius ** 2);
+    if (disc) this._map.setView(this._map.containerPointToLatLng([disc.x, disc.y]), this._map.getZoom() + 2);
   },
 });
+
+/** The visible aircraft grouped by screen cell. */
+function crowdedCells(visible) {
+  const cells = new Map();
+  for (const f of visible) {
+    const cell = cells.get(f.cell);
+    if (cell) cell.push(f);
+    else cells.set(f.cell, [f]);
+  }
+  return cells;
+}
+
+/** One aircraft: a triangle along its heading. */
+function drawPlane(ctx, f) {
+  const a = ((f.heading || 0) * Math.PI) / 180;
+  const [sin, cos] = [Math.sin(a), Math.cos(a)];
+  // Nose 6 px ahead, tail corners 4 px behind and 3.5 px aside.
+  ctx.beginPath();
+  ctx.moveTo(f.x + 6 * sin, f.y - 6 * cos);
+  ctx.lineTo(f.x - 4 * sin + 3.5 * cos, f.y + 4 * cos + 3.5 * sin);
+  ctx.lineTo(f.x - 4 * sin - 3.5 * cos, f.y + 4 * cos - 3.5 * sin);
+  ctx.fill();
+}
+
+/** A crowded cell: a disc at its aircraft's mean point, sized by their count. */
+function drawCluster(ctx, cell) {
+  cell.x = cell.reduce((sum, f) => sum + f.x, 0) / cell.length;
+  cell.y = cell.reduce((sum, f) => sum + f.y, 0) / cell.length;
+  cell.radius = Math.min(CELL_PX / 2 - 2, 7 + 2.5 * Math.log2(cell.length));
+  ctx.beginPath();
+  ctx.arc(cell.x, cell.y, cell.radius, 0, 2 * Math.PI);
+  ctx.fillStyle = 'rgba(255, 209, 102, 0.35)';
+  ctx.fill();
+  ctx.strokeStyle = '#ffd166';
+  ctx.lineWidth = 1;
+  ctx.stroke();
+  ctx.fillStyle = '#fff4d6';
+  ctx.font = '10px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(String(cell.length), cell.x, cell.y);
+}
+
+/** The airports in view, by ICAO code; how many. */
+function drawLabels(ctx, m, size) {
+  ctx.font = '10px system-ui, sans-serif';
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'middle';
+  ctx.fillStyle = '#7fc8ff';
+  let drawn = 0;
+  for (const a of airports) {
+    const p = m.latLngToContainerPoint([a.lat, a.lon]);
+    if (p.x < 0 || p.y < 0 || p.x > size.x || p.y > size.y) continue;
+    ctx.fillRect(p.x - 1.5, p.y - 1.5, 3, 3);
+    ctx.fillText(a.icao, p.x + 4, p.y);
+    drawn++;
+  }
+  return drawn;
+}
+
 const aircraft = new AircraftLayer().addTo(map);
+// The opening view fits the traffic once; after that the operator's view is theirs.
+let fitted = false;
 
 async function drawAircraft() {
   const geo = await api('/positions');
@@ -128,23 +276,76 @@ async function drawAircraft() {
   })));
   $('flight-count').textContent = geo.features.length;
   map.getContainer().dataset.aircraft = String(geo.features.length);
+  if (!fitted && aircraft.flights.length) {
+    fitted = true;
+    map.fitBounds(trafficBounds(aircraft.flights), { padding: [20, 20], maxZoom: 7 });
+  }
 }
 
-async function showFlight(uid) {
+/** The box holding most of the traffic (2nd to 98th percentile each way, so one stray flight does not zoom the world out). */
+function trafficBounds(flights) {
+  const lats = flights.map((f) => f.lat).sort((a, b) => a - b);
+  const lons = flights.map((f) => f.lon).sort((a, b) => a - b);
+  const at = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return L.latLngBounds([at(lats, 0.02), at(lons, 0.02)], [at(lats, 0.98), at(lons, 0.98)]);
+}
+
+// ---- one flight: record, track, events ---------------------------------------
+
+let trackLine = null;
+let selected = null;
+
+/** Shows a flight's record, draws its track and lists its events. */
+async function selectFlight(uid) {
+  selected = uid;
   const body = await api(`/flight?flight_uid=${uid}&format=legacy`);
   $('flight').textContent = JSON.stringify(body.data, null, 1);
+  const track = await drawTrack(uid);
+  if (track) await listFlightEvents(uid, track.since_seq);
 }
 
-/** A flight by callsign: its record shown, the map centred on it. */
+async function drawTrack(uid) {
+  const { data } = await api(`/flight/track?flight_uid=${uid}`);
+  if (selected !== uid) return null;
+  trackLine?.remove();
+  const points = data.points.map((p) => [p.lat, p.lon]);
+  trackLine = L.polyline(points, { color: '#7fffd4', weight: 2, interactive: false }).addTo(map);
+  const first = data.points[0];
+  $('flight-track').dataset.points = String(points.length);
+  $('flight-track').textContent = points.length
+    ? `Track: ${points.length} points since ${new Date(first.t).toISOString().slice(11, 16)}Z`
+    : 'Track: no position yet';
+  return data;
+}
+
+/** The flight's events, paged from where the gateway first saw it. */
+async function listFlightEvents(uid, sinceSeq) {
+  const health = await api('/health');
+  // A flight seen since long ago: its last 500,000 events' worth of feed.
+  let since = Math.max(sinceSeq, (health.data.last_seq || 0) - 500000);
+  let events = [];
+  for (let page = 0; page < 20 && since < health.data.last_seq; page++) {
+    const body = await api(`/events?since=${since}&limit=200&flight_uid=${uid}&channels=-flight.positions`);
+    events = events.concat(body.data.events).slice(-50);
+    if (body.data.next_since <= since) break;
+    since = body.data.next_since;
+  }
+  if (selected !== uid) return;
+  const items = events.reverse().map(flightEventItem);
+  $('flight-events').replaceChildren(...items);
+  if (!items.length) emptyItem($('flight-events'), 'no events for this flight yet');
+}
+
+/** A flight by callsign: selected, the map centred on it. */
 async function findFlight(callsign) {
   const body = await api(`/flight?callsign=${encodeURIComponent(callsign)}&format=legacy`).catch((error) => {
     $('flight').textContent = error.status === 404 ? `No flight ${callsign} is connected.` : error.message;
     return null;
   });
   if (!body) return;
-  $('flight').textContent = JSON.stringify(body.data, null, 1);
   const position = body.data.position;
   if (position) map.setView([position.latitude, position.longitude], Math.max(map.getZoom(), 7));
+  await selectFlight(body.data.flight_uid);
 }
 
 // ---- the tables -------------------------------------------------------------
@@ -165,6 +366,63 @@ async function drawPlugins() {
   const body = await api('/plugins').catch((error) => panelError($('plugins'), error));
   if (!body) return;
   rows($('plugins'), body.data, (p) => [p.name, p.kind, p.status, p.tier, p.calls, p.faults, Math.round(p.mean_call_us)]);
+  for (const [i, tr] of [...$('plugins').children].entries()) tr.append(pluginActions(body.data[i]));
+}
+
+/** A plugin row's Quarantine or Restore button. */
+function pluginActions(plugin) {
+  const held = plugin.status === 'quarantined' || plugin.rejected;
+  const action = held ? 'restore' : 'quarantine';
+  return buttonCell(held ? 'Restore' : 'Quarantine', { 'data-testid': 'plugin-actions', 'data-plugin': plugin.name, 'data-action': action },
+    () => actOnPlugin(plugin, action));
+}
+
+async function actOnPlugin(plugin, action) {
+  const what = action === 'restore' ? `Put ${plugin.name} back in service` : `Quarantine ${plugin.name} (it stops being called)`;
+  if (!confirm(`${what}?`)) return;
+  const options = action === 'quarantine' ? { method: 'POST', body: { reason: 'from the dashboard' } } : { method: 'POST' };
+  const answer = await api(`/plugins/${encodeURIComponent(plugin.name)}/${action}`, options)
+    .catch((error) => ({ error: error.message }));
+  $('plugin-answer').textContent = JSON.stringify(answer, null, 1);
+  await drawPlugins();
+}
+
+/** A cell holding one button with these attributes. */
+function buttonCell(label, attributes, onClick) {
+  const td = document.createElement('td');
+  const button = document.createElement('button');
+  button.textContent = label;
+  for (const [name, value] of Object.entries(attributes)) button.setAttribute(name, value);
+  button.addEventListener('click', () => onClick().catch(report));
+  td.append(button);
+  return td;
+}
+
+/** Every key with its usage (system key), each revocable. */
+async function drawKeys() {
+  const body = await api('/keys').catch((error) => (error.status === 404 ? { data: null } : panelError($('keys'), error)));
+  if (!body) return;
+  if (!body.data) return emptyRow($('keys'), 9, 'access control is off on this gateway');
+  rows($('keys'), body.data, (k) => [k.id, k.key_prefix, k.tier, k.owner, keyState(k),
+    k.last_used_at?.slice(0, 16).replace('T', ' '), k.requests, (k.bytes_out / 1e6).toFixed(1)]);
+  for (const [i, tr] of [...$('keys').children].entries()) {
+    const k = body.data[i];
+    tr.append(k.is_active ? buttonCell('Revoke', { 'data-revoke': k.id }, () => revokeKey(k)) : document.createElement('td'));
+  }
+  if (!body.data.length) emptyRow($('keys'), 9, 'no keys');
+}
+
+function keyState(k) {
+  if (k.revoked_at) return 'revoked';
+  if (k.expires_at && Date.parse(k.expires_at) < Date.now()) return 'expired';
+  return k.is_active ? 'active' : 'inactive';
+}
+
+async function revokeKey(k) {
+  if (!confirm(`Revoke key ${k.id} (${k.key_prefix}..., ${k.owner})? Its holder is refused from the next request.`)) return;
+  const answer = await api(`/keys/${k.id}`, { method: 'DELETE' }).catch((error) => ({ error: error.message }));
+  $('keys-answer').textContent = JSON.stringify(answer, null, 1);
+  await drawKeys();
 }
 
 /** A panel this key may not read says so in place; other errors go up. */
@@ -185,19 +443,15 @@ async function drawPrograms() {
     p.times?.end?.slice(0, 16)]);
   rows($('tmi-flights'), controlled.data, (f) => [f.callsign, f.tmi.program, f.route.departure, f.route.destination,
     f.tmi.ground_stop.held ? 'held' : f.times.edct?.slice(11, 16)]);
-  for (const [i, tr] of [...$('tmi').children].entries()) tr.append(releaseCell(all[i]));
+  for (const [i, tr] of [...$('tmi').children].entries()) tr.append(programActions(all[i]));
   if (!all.length) emptyRow($('tmi'), 6, 'no active programs');
   if (!controlled.data.length) emptyRow($('tmi-flights'), 5, 'no controlled flights');
 }
 
-/** A program row's Release button. */
-function releaseCell(program) {
-  const td = document.createElement('td');
-  const button = document.createElement('button');
-  button.textContent = 'Release';
-  button.dataset.release = program.id;
-  button.addEventListener('click', () => release(program).catch(report));
-  td.append(button);
+/** A program row's Amend and Release buttons. */
+function programActions(program) {
+  const td = buttonCell('Release', { 'data-release': program.id }, () => release(program));
+  td.prepend(buttonCell('Amend', { 'data-amend': program.id }, async () => startAmend(program)).firstChild, ' ');
   return td;
 }
 
@@ -214,18 +468,59 @@ async function release(program) {
   await drawPrograms();
 }
 
-/** The TMI form: a ground stop or a GDP at an airport for some hours. */
-async function issueProgram() {
+// The program the form amends, when it amends one (else it issues).
+let amending = null;
+
+/** The form takes a program's values; its submit amends that program. */
+function startAmend(program) {
+  amending = program;
+  $('tmi-type').value = program.program_type;
+  $('tmi-airport').value = program.airport;
+  for (const id of ['tmi-type', 'tmi-airport']) $(id).disabled = true;
+  const left = (Date.parse(program.times?.end) - Date.now()) / 3600e3;
+  $('tmi-hours').value = Math.max(1, Math.round(left));
+  if (program.rates?.program_rate) $('tmi-rate').value = program.rates.program_rate;
+  $('tmi-submit').textContent = `Amend ${program.program_id}`;
+  $('tmi-cancel').hidden = false;
+}
+
+function stopAmend() {
+  amending = null;
+  for (const id of ['tmi-type', 'tmi-airport']) $(id).disabled = false;
+  $('tmi-submit').textContent = 'Issue';
+  $('tmi-cancel').hidden = true;
+}
+
+/** The TMI form: issues a ground stop or a GDP at an airport for some hours, or amends the program chosen. */
+async function submitProgram() {
   const type = $('tmi-type').value;
   const airport = $('tmi-airport').value.trim().toUpperCase();
   const hours = Number($('tmi-hours').value) || 2;
-  const body = { program_type: type, airport, end_time: new Date(Date.now() + hours * 3600e3).toISOString() };
+  const body = { end_time: new Date(Date.now() + hours * 3600e3).toISOString() };
   if (type === 'GDP') body.rate = Number($('tmi-rate').value) || 30;
-  const what = type === 'GDP' ? `a GDP at ${airport}, ${body.rate} an hour` : `a ground stop at ${airport}`;
-  if (!confirm(`Issue ${what} for ${hours} h?`)) return;
-  const answer = await api('/tmi/programs', { method: 'POST', body }).catch((error) => ({ error: error.message }));
+  let request;
+  if (amending) {
+    const rate = type === 'GDP' ? `, ${body.rate} an hour` : '';
+    if (!confirm(`Amend ${amending.program_id}: end in ${hours} h${rate}?`)) return;
+    request = api(`/tmi/programs/${amending.id}`, { method: 'PATCH', body });
+  } else {
+    Object.assign(body, { program_type: type, airport });
+    const what = type === 'GDP' ? `a GDP at ${airport}, ${body.rate} an hour` : `a ground stop at ${airport}`;
+    if (!confirm(`Issue ${what} for ${hours} h?`)) return;
+    request = api('/tmi/programs', { method: 'POST', body });
+  }
+  const answer = await request.catch((error) => ({ error: error.message }));
   showAnswer(JSON.stringify(answer, null, 1));
+  if (!answer.error) stopAmend();
   await drawPrograms();
+}
+
+/** A list with nothing to show says so. */
+function emptyItem(list, text) {
+  const li = document.createElement('li');
+  li.className = 'empty';
+  li.textContent = text;
+  list.replaceChildren(li);
 }
 
 /** A table with nothing to show says so, in one row across it. */
@@ -266,6 +561,21 @@ function addEvent(message) {
   $('events-empty')?.remove();
   $('events').prepend(li);
   while ($('events').children.length > MAX_EVENTS) $('events').lastChild.remove();
+}
+
+/** A live event of the selected flight, newest first. */
+function addFlightEvent(message) {
+  $('flight-events').querySelector('.empty')?.remove();
+  $('flight-events').prepend(flightEventItem(message));
+}
+
+/** One event in the selected flight's list. */
+function flightEventItem(e) {
+  const li = document.createElement('li');
+  li.dataset.type = e.type;
+  li.dataset.seq = e.seq;
+  li.textContent = `${e.timestamp?.slice(11, 19) ?? ''} ${e.type} ${e.data?.action || ''}`.trim();
+  return li;
 }
 
 /** Whether the type filter (a prefix, e.g. `tmi.` or `flight.dep`) lets a type through. */
@@ -321,10 +631,11 @@ function connect() {
     const message = JSON.parse(frame.data);
     if (message.type === 'error') return showError(message.message);
     if (message.type === 'flight.positions') {
-      return soon(() => Promise.all([drawAircraft(), drawPrograms()]).catch(report));
+      return soon(() => Promise.all([drawAircraft(), drawPrograms(), selected && drawTrack(selected)]).catch(report));
     }
     if (!message.seq) return;
     addEvent(message);
+    if (selected && message.data?.flight_uid === selected) addFlightEvent(message);
     if (message.type === 'system.plugin') drawPlugins().catch(report);
     if (message.type.startsWith('tmi.')) drawPrograms().catch(report);
   };
@@ -350,9 +661,10 @@ async function start() {
     return report(error);
   }
   showError('');
-  await Promise.all([drawPlugins(), drawPrograms(), drawHealth(), loadHistory()]).catch(report);
+  await Promise.all([drawPlugins(), drawKeys(), drawPrograms(), drawHealth(), loadHistory()]).catch(report);
   setInterval(() => drawHealth().catch(report), 5000);
   setInterval(() => drawPlugins().catch(report), 10000);
+  setInterval(() => drawKeys().catch(report), 10000);
   connect();
 }
 
@@ -362,8 +674,10 @@ $('flight-search').addEventListener('keydown', (event) => {
 
 $('tmi-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  issueProgram().catch(report);
+  submitProgram().catch(report);
 });
+
+$('tmi-cancel').addEventListener('click', stopAmend);
 
 $('event-filter').addEventListener('input', () => {
   for (const li of $('events').children) li.hidden = li.dataset.type ? !shownType(li.dataset.type) : false;

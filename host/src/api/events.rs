@@ -10,7 +10,7 @@ use super::params::{ApiQuery, WHOLE_MAX, optional, whole};
 use super::response::{ApiError, Envelope};
 use super::state::AppState;
 use crate::auth::layer::ErrorBody;
-use crate::feed::Event;
+use crate::feed::{Event, Selection};
 
 /// Default and largest page of events.
 const DEFAULT_LIMIT: usize = 100;
@@ -53,6 +53,11 @@ pub struct EventsParams {
     /// type out (`-flight.positions`: every event but the positions
     /// batches).
     channels: Option<String>,
+    /// Only the events about this flight (`flight_uid` of `/flights`): its
+    /// departure, arrival, TMI control, a partner's updates. A read looks at
+    /// up to 50,000 archived events; `next_since` says where to go on.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    flight_uid: Option<String>,
 }
 
 /// The change feed for polling consumers: keep `next_since` and ask again.
@@ -86,18 +91,28 @@ pub async fn list(
         .as_deref()
         .filter(|c| !c.is_empty())
         .map(|c| c.split(',').map(|s| s.trim().to_string()).collect());
+    let flight_uid = optional(&params.flight_uid, |v| whole("flight_uid", v, 0, WHOLE_MAX))?;
     let last_seq = feed.last_seq();
     let reader = feed.clone();
-    let page = tokio::task::spawn_blocking(move || reader.after(since, limit, channels.as_deref()))
+    let read = move || {
+        let selection = Selection {
+            kinds: channels.as_deref(),
+            flight_uid,
+        };
+        reader.selected_after(since, limit, &selection)
+    };
+    let page = tokio::task::spawn_blocking(read)
         .await
         .map_err(|e| ApiError::unavailable(format!("change feed read failed: {e}")))?
         .map_err(|e| ApiError::unavailable(format!("change feed read failed: {e}")))?;
     // With a channel filter, a short page still covers everything up to
     // the last committed seq.
-    let next_since = match page.events.last() {
-        Some(e) if page.events.len() == limit => e.seq,
-        Some(e) => e.seq.max(last_seq).max(since),
-        None => last_seq.max(since),
+    let next_since = match (page.events.last(), page.scanned_to) {
+        (Some(e), _) if page.events.len() == limit => e.seq,
+        // A narrow selection stopped reading part way: on from there.
+        (_, Some(scanned_to)) => scanned_to,
+        (Some(e), None) => e.seq.max(last_seq).max(since),
+        (None, None) => last_seq.max(since),
     };
     let as_of = state.shared.view.load().as_of;
     let body = EventsPage {

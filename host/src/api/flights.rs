@@ -5,8 +5,8 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::cache;
 use super::params::{ApiQuery, one_of, optional};
@@ -223,26 +223,13 @@ pub async fn one(
             ));
         }
     };
-    let found = if let Some(gufi) = params.gufi.as_deref() {
-        view.by_any_gufi(gufi).cloned()
-    } else if let Some(uid) = params.flight_uid.as_deref() {
-        let uid = super::params::whole("flight_uid", uid, 0, super::params::WHOLE_MAX)?;
-        view.by_uid(uid).cloned()
-    } else if let Some(key) = params.flight_key.as_deref() {
-        view.by_flight_key(key).cloned()
-    } else if let Some(callsign) = params.callsign.as_deref() {
-        // The connected flight if there is one, else the latest.
-        let all: Vec<_> = view.by_callsign(callsign).cloned().collect();
-        all.iter()
-            .find(|r| r.progress.is_some_and(|p| p.is_active))
-            .or(all.iter().max_by_key(|r| r.flight_uid))
-            .cloned()
-    } else {
-        return Err(ApiError::missing(
-            "Missing required parameter: gufi, flight_uid, flight_key or callsign",
-        ));
+    let ids = FlightIds {
+        gufi: params.gufi.as_deref(),
+        flight_uid: params.flight_uid.as_deref(),
+        flight_key: params.flight_key.as_deref(),
+        callsign: params.callsign.as_deref(),
     };
-    let record = found.ok_or_else(|| ApiError::not_found("Flight not found"))?;
+    let record = ids.find(&view)?;
     let ctx = render::Context::new(state.shared.programs.load_full());
     let derived = render::Derived::of(&record, &ctx);
     if legacy {
@@ -251,6 +238,100 @@ pub async fn one(
     }
     let flight = FoundFlight::Fixm(render::fixm_detail(&record, &derived));
     Ok(Envelope::new(flight, view.as_of).into_response())
+}
+
+/// The ways to name one flight (`/flight`, `/flight/track`).
+struct FlightIds<'a> {
+    gufi: Option<&'a str>,
+    flight_uid: Option<&'a str>,
+    flight_key: Option<&'a str>,
+    callsign: Option<&'a str>,
+}
+
+impl FlightIds<'_> {
+    /// The flight named by the first identifier given; a callsign finds
+    /// the connected flight if there is one, else the latest.
+    fn find(&self, view: &FlightsView) -> Result<Arc<FlightRecord>, ApiError> {
+        let found = if let Some(gufi) = self.gufi {
+            view.by_any_gufi(gufi).cloned()
+        } else if let Some(uid) = self.flight_uid {
+            let uid = super::params::whole("flight_uid", uid, 0, super::params::WHOLE_MAX)?;
+            view.by_uid(uid).cloned()
+        } else if let Some(key) = self.flight_key {
+            view.by_flight_key(key).cloned()
+        } else if let Some(callsign) = self.callsign {
+            let all: Vec<_> = view.by_callsign(callsign).cloned().collect();
+            all.iter()
+                .find(|r| r.progress.is_some_and(|p| p.is_active))
+                .or(all.iter().max_by_key(|r| r.flight_uid))
+                .cloned()
+        } else {
+            return Err(ApiError::missing(
+                "Missing required parameter: gufi, flight_uid, flight_key or callsign",
+            ));
+        };
+        found.ok_or_else(|| ApiError::not_found("Flight not found"))
+    }
+}
+
+/// The parameters of `/flight/track`: one flight, named as `/flight` names it.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TrackParams {
+    /// GUFI: the UUID, or the legacy `VAT-YYYYMMDD-CALLSIGN-DEPT-DEST`.
+    gufi: Option<String>,
+    /// The flight's uid.
+    #[param(value_type = Option<u64>)]
+    flight_uid: Option<String>,
+    /// The flight key.
+    flight_key: Option<String>,
+    /// A callsign: the connected flight, else the latest.
+    callsign: Option<String>,
+}
+
+/// A flight's track.
+#[derive(Serialize, ToSchema)]
+pub struct FlightTrack {
+    flight_uid: u64,
+    callsign: Option<String>,
+    #[serde(flatten)]
+    track: crate::store::track::Track,
+}
+
+/// Where one flight has been since the gateway first saw it: its
+/// positions, oldest first (at least 30 s apart, or 1,000 ft; at most 128,
+/// evened out over a long flight), and `since_seq`, after which the change
+/// feed holds its events (`/events?flight_uid=...&since=...`). The
+/// gateway's addition: PERTI has no track read.
+#[utoipa::path(get, path = "/flight/track", tag = "flights", params(TrackParams),
+    responses(
+        (status = 200, description = "The track", body = Envelope<FlightTrack>),
+        (status = 400, description = "No identifier, or a parameter is wrong; the message names it", body = ErrorBody),
+        (status = 404, description = "No such flight", body = ErrorBody),
+    ))]
+pub async fn track(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<TrackParams>,
+) -> Result<Response, ApiError> {
+    let view = state.shared.view.load_full();
+    let ids = FlightIds {
+        gufi: params.gufi.as_deref(),
+        flight_uid: params.flight_uid.as_deref(),
+        flight_key: params.flight_key.as_deref(),
+        callsign: params.callsign.as_deref(),
+    };
+    let record = ids.find(&view)?;
+    let track = state
+        .shared
+        .tracks
+        .of(record.flight_uid)
+        .unwrap_or_default();
+    let body = FlightTrack {
+        flight_uid: record.flight_uid,
+        callsign: record.identity.as_ref().map(|i| i.callsign.to_string()),
+        track,
+    };
+    Ok(Envelope::new(body, view.as_of).into_response())
 }
 
 /// The query parameters of `/flight/{gufi}`.

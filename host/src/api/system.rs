@@ -1,7 +1,7 @@
 //! `GET /`, `/health`, `/plugins`, `/metrics`, `/openapi.json`, and the
 //! simulator's ground truth when the simulator is the source.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -11,6 +11,7 @@ use super::state::AppState;
 use crate::auth::layer::ErrorBody;
 use crate::health::wall_ms;
 use crate::plugin::Status;
+use crate::plugin::registry::OperatorError;
 
 /// What this API is and what it serves: version, endpoints, tiers.
 #[utoipa::path(get, path = "/", tag = "system",
@@ -169,6 +170,97 @@ pub async fn plugins(State(state): State<AppState>) -> Response {
         })
         .collect();
     Envelope::new(data, as_of).into_response()
+}
+
+/// What an operator may say when quarantining a plugin.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct QuarantineBody {
+    /// Why, for the log, `/plugins` and the `system.plugin` event
+    /// (at most 256 bytes; default "by an operator").
+    reason: Option<String>,
+}
+
+/// Takes a plugin out of service now (system key): it is not called until
+/// restored or its file changes; no built-in takes its place. Answers its
+/// status. In a cluster it applies to the instance that answers.
+#[utoipa::path(post, path = "/plugins/{name}/quarantine", tag = "system",
+    params(("name" = String, Path, description = "The plugin's name (`GET /plugins`)")),
+    request_body(content = Option<QuarantineBody>, description = "Optional: `{\"reason\": \"...\"}`"),
+    responses(
+        (status = 200, description = "Quarantined (or already was): its status", body = Object),
+        (status = 400, description = "The body is not `{reason}` or the reason is too long", body = ErrorBody),
+        (status = 403, description = "Not a system key (`FORBIDDEN`)", body = ErrorBody),
+        (status = 404, description = "No plugin of that name", body = ErrorBody),
+        (status = 409, description = "Nothing loaded to quarantine (`NOTHING_LOADED`)", body = ErrorBody),
+    ))]
+pub async fn quarantine(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let reason = quarantine_reason(&body)?;
+    let status = state
+        .registry
+        .quarantine(&name, &reason)
+        .map_err(operator_error)?;
+    Ok(Envelope::new(status, wall_ms()).into_response())
+}
+
+/// The reason in a quarantine's body, which may be empty.
+fn quarantine_reason(body: &[u8]) -> Result<String, ApiError> {
+    const MAX_REASON: usize = 256;
+    let parsed: QuarantineBody = if body.iter().all(u8::is_ascii_whitespace) {
+        QuarantineBody::default()
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_param("body", format!("not {{\"reason\": \"...\"}}: {e}")))?
+    };
+    let reason = parsed.reason.unwrap_or_default();
+    if reason.len() > MAX_REASON {
+        return Err(ApiError::bad_param(
+            "reason",
+            format!("{} bytes; at most {MAX_REASON}", reason.len()),
+        ));
+    }
+    Ok(if reason.trim().is_empty() {
+        "by an operator".into()
+    } else {
+        reason
+    })
+}
+
+/// Puts a plugin back in service (system key): lifts its quarantine (an
+/// operator's or one for faults), or, when its file's version gave way to
+/// the built-in, loads the file again. Answers its status.
+#[utoipa::path(post, path = "/plugins/{name}/restore", tag = "system",
+    params(("name" = String, Path, description = "The plugin's name (`GET /plugins`)")),
+    responses(
+        (status = 200, description = "Its status after", body = Object),
+        (status = 403, description = "Not a system key (`FORBIDDEN`)", body = ErrorBody),
+        (status = 404, description = "No plugin of that name", body = ErrorBody),
+    ))]
+pub async fn restore(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    // A reload compiles: off the async workers.
+    let registry = state.registry.clone();
+    let status = tokio::task::spawn_blocking(move || registry.restore(&name))
+        .await
+        .map_err(|e| ApiError::unavailable(format!("restore failed: {e}")))?
+        .map_err(operator_error)?;
+    Ok(Envelope::new(status, wall_ms()).into_response())
+}
+
+fn operator_error(error: OperatorError) -> ApiError {
+    match error {
+        OperatorError::Unknown(_) => ApiError::not_found(error.to_string()),
+        OperatorError::Refused(message) => ApiError {
+            status: StatusCode::CONFLICT,
+            code: "NOTHING_LOADED",
+            message,
+        },
+    }
 }
 
 /// Prometheus metrics in the OpenMetrics text format (no key).

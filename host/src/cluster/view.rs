@@ -68,6 +68,7 @@ impl Mirror {
             .filter(|r| r.progress.is_some_and(|p| p.is_active));
         shared.metrics.active_flights.set(active.count() as u64);
         shared.metrics.last_seq.set(shared.feed.last_seq());
+        shared.tracks.record(&view, shared.feed.last_seq());
         shared.view.store(Arc::new(view));
         shared
             .programs

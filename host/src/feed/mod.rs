@@ -53,6 +53,32 @@ pub struct Page {
     /// The oldest seq the feed still holds, when the reader asked for an
     /// older one (the events between are gone by retention).
     pub gap_from: Option<u64>,
+    /// Set when the read stopped before the committed end because it had
+    /// scanned `MAX_SCANNED` archived events without filling the page (a
+    /// narrow selection over a long archive): the seq it read up to, where
+    /// the next page starts.
+    pub scanned_to: Option<u64>,
+}
+
+/// Archived events one read looks at, at most, for a selection that
+/// matches few of them: a request for one flight's events costs a bounded
+/// read however long the archive is, and pages on from `scanned_to`.
+pub const MAX_SCANNED: usize = 50_000;
+
+/// Which events a reader wants: channels (`kinds`, as `/events` names
+/// them) and, optionally, only those about one flight.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Selection<'a> {
+    /// Channels; `None` is every channel.
+    pub kinds: Option<&'a [String]>,
+    /// Only events about this flight.
+    pub flight_uid: Option<u64>,
+}
+
+impl Selection<'_> {
+    fn wants(&self, e: &Event) -> bool {
+        self.flight_uid.is_none_or(|uid| e.flight_uid == Some(uid)) && wanted(e, self.kinds)
+    }
 }
 
 /// The change feed.
@@ -198,17 +224,31 @@ impl ChangeFeed {
         limit: usize,
         kinds: Option<&[String]>,
     ) -> Result<Page, ArchiveError> {
-        if let Some(page) = self.read_memory(after_seq, limit, kinds) {
+        let selection = Selection {
+            kinds,
+            flight_uid: None,
+        };
+        self.selected_after(after_seq, limit, &selection)
+    }
+
+    /// Up to `limit` events after `after_seq` that `selection` wants.
+    pub fn selected_after(
+        &self,
+        after_seq: u64,
+        limit: usize,
+        selection: &Selection,
+    ) -> Result<Page, ArchiveError> {
+        if let Some(page) = self.read_memory(after_seq, limit, selection) {
             return Ok(page);
         }
         match &self.archive {
-            Some(archive) => self.read_archive(archive.as_ref(), after_seq, limit, kinds),
+            Some(archive) => self.read_archive(archive.as_ref(), after_seq, limit, selection),
             None => Ok(Page::default()),
         }
     }
 
     /// The page if memory still holds the event after `after_seq`.
-    fn read_memory(&self, after_seq: u64, limit: usize, kinds: Option<&[String]>) -> Option<Page> {
+    fn read_memory(&self, after_seq: u64, limit: usize, selection: &Selection) -> Option<Page> {
         let recent = self.recent.read();
         let oldest = recent.front().map_or(self.last_seq() + 1, |e| e.seq);
         // Saturating: `after_seq` comes from clients (u64::MAX included).
@@ -219,12 +259,16 @@ impl ChangeFeed {
         let start = recent.partition_point(|e| e.seq <= after_seq);
         let events = recent
             .range(start..)
-            .filter(|e| wanted(e, kinds))
+            .filter(|e| selection.wants(e))
             .take(limit)
             .cloned()
             .collect();
         let gap_from = (next < oldest).then_some(oldest);
-        Some(Page { events, gap_from })
+        Some(Page {
+            events,
+            gap_from,
+            scanned_to: None,
+        })
     }
 
     fn read_archive(
@@ -232,28 +276,41 @@ impl ChangeFeed {
         archive: &dyn EventArchive,
         after_seq: u64,
         limit: usize,
-        kinds: Option<&[String]>,
+        selection: &Selection,
     ) -> Result<Page, ArchiveError> {
         let oldest = archive.oldest_seq()?.unwrap_or(self.last_seq() + 1);
         let gap_from = (after_seq.saturating_add(1) < oldest).then_some(oldest);
         let mut events = Vec::new();
         let mut cursor = after_seq;
-        // Page through the archive until `limit` wanted events are found
-        // or the committed end is reached.
+        let mut scanned = 0;
+        // Page through the archive until `limit` wanted events are found,
+        // the committed end is reached, or `MAX_SCANNED` were looked at.
         while events.len() < limit && cursor < self.last_seq() {
+            if scanned >= MAX_SCANNED {
+                return Ok(Page {
+                    events,
+                    gap_from,
+                    scanned_to: Some(cursor),
+                });
+            }
             let rows = archive.events_after(cursor, limit.max(1_000))?;
             let Some(last) = rows.last().map(|e| e.seq) else {
                 break;
             };
+            scanned += rows.len();
             cursor = last.min(self.last_seq());
             events.extend(
                 rows.into_iter()
-                    .filter(|e| e.seq <= self.last_seq() && wanted(e, kinds))
+                    .filter(|e| e.seq <= self.last_seq() && selection.wants(e))
                     .take(limit - events.len())
                     .map(Arc::new),
             );
         }
-        Ok(Page { events, gap_from })
+        Ok(Page {
+            events,
+            gap_from,
+            scanned_to: None,
+        })
     }
 }
 
@@ -365,6 +422,55 @@ mod tests {
             10
         );
         assert_eq!(feed.after(10, 100, None).unwrap().events.len(), 0);
+    }
+
+    #[test]
+    fn one_flights_events_are_read_in_bounded_steps_over_a_long_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("swim.db");
+        let mut db = Database::open(&path).unwrap();
+        // 120,000 events; every 40,000th is about flight 7.
+        let n = 120_000;
+        let mut all = events(1..=n);
+        for e in all.iter_mut().filter(|e| e.seq % 40_000 == 0) {
+            e.flight_uid = Some(7);
+        }
+        db.persist_cycle(&CycleWrite {
+            changes: &[],
+            events: &all,
+            next_seq: n + 1,
+            next_uid: 1,
+            disconnected_at: &|_| None,
+            programs: &[],
+        })
+        .unwrap();
+        let archive = crate::db::SqliteArchive::new(path);
+        let feed = ChangeFeed::new(0, Some(Box::new(archive)), 10);
+        feed.publish(all);
+        let flight = Selection {
+            kinds: None,
+            flight_uid: Some(7),
+        };
+        let mut found = Vec::new();
+        let mut since = 0;
+        let mut reads = 0;
+        loop {
+            let page = feed.selected_after(since, 100, &flight).unwrap();
+            reads += 1;
+            found.extend(seqs(&page));
+            match page.scanned_to {
+                Some(to) => {
+                    assert!(to > since && to - since <= (MAX_SCANNED + 1_000) as u64);
+                    since = to;
+                }
+                None => break,
+            }
+        }
+        assert_eq!(found, [40_000, 80_000, 120_000]);
+        assert!(
+            reads >= 3,
+            "each read looked at a bounded part: {reads} reads"
+        );
     }
 
     #[test]

@@ -127,6 +127,8 @@ pub struct Shared {
     pub health: Arc<Health>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Where each flight has been, from the views published.
+    pub tracks: crate::store::Tracks,
 }
 
 /// The pipeline's thread state.
@@ -462,6 +464,9 @@ impl Worker {
                 .filter(|r| r.progress.is_some_and(|p| p.is_active))
                 .count() as u64,
         );
+        self.shared
+            .tracks
+            .record(&view, self.shared.feed.last_seq());
         self.shared.view.store(Arc::new(view));
     }
 

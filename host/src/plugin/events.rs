@@ -17,8 +17,11 @@ pub enum PluginAction {
     Reloaded,
     /// A file failed validation (the old version, if any, stays live).
     Failed,
-    /// Repeated faults: no longer called until its file changes.
+    /// Repeated faults, or an operator: no longer called until its file
+    /// changes or an operator restores it.
     Quarantined,
+    /// An operator lifted a quarantine.
+    Restored,
     /// Its file was removed (a built-in falls back to the embedded version).
     Unloaded,
 }
@@ -31,6 +34,7 @@ impl PluginAction {
             PluginAction::Reloaded => "reloaded",
             PluginAction::Failed => "failed",
             PluginAction::Quarantined => "quarantined",
+            PluginAction::Restored => "restored",
             PluginAction::Unloaded => "unloaded",
         }
     }

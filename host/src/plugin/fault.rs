@@ -38,6 +38,13 @@ pub enum Fault {
         /// The last of them.
         last: String,
     },
+    /// An operator took the plugin out of service (`POST
+    /// /plugins/{name}/quarantine`); it is not called until restored.
+    #[error("quarantined by an operator ({reason}); POST /plugins/{{name}}/restore puts it back")]
+    HeldByOperator {
+        /// What the operator said.
+        reason: String,
+    },
 }
 
 impl Fault {

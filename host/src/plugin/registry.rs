@@ -393,8 +393,42 @@ impl Registry {
             .find(|s| s.current().is_some_and(|v| v.manifest.route() == route))
     }
 
+    /// Takes `name` out of service at an operator's word (`Slot::quarantine`);
+    /// its status after, or why not.
+    pub fn quarantine(&self, name: &str, reason: &str) -> Result<PluginStatus, OperatorError> {
+        let slot = self
+            .slot(name)
+            .ok_or_else(|| OperatorError::Unknown(name.into()))?;
+        slot.quarantine(reason).map_err(OperatorError::Refused)?;
+        Ok(slot.snapshot())
+    }
+
+    /// Puts `name` back in service: lifts its quarantine, or, when its
+    /// file's version gave way to the built-in, loads the file again (as
+    /// changing it would; a file that still fails leaves the built-in).
+    pub fn restore(&self, name: &str) -> Result<PluginStatus, OperatorError> {
+        let slot = self
+            .slot(name)
+            .ok_or_else(|| OperatorError::Unknown(name.into()))?;
+        if !slot.restore() && slot.is_rejected() {
+            self.reload(name);
+        }
+        Ok(slot.snapshot())
+    }
+
     /// Every plugin's status.
     pub fn statuses(&self) -> Vec<PluginStatus> {
         self.slots.read().values().map(|s| s.snapshot()).collect()
     }
+}
+
+/// Why an operator's action on a plugin was not done.
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    /// No plugin has that name.
+    #[error("no plugin is called {0:?} (GET /plugins lists them)")]
+    Unknown(String),
+    /// The plugin cannot take the action now.
+    #[error("{0}")]
+    Refused(String),
 }

@@ -230,6 +230,10 @@ pub struct PluginStatus {
     /// that failed to load: why. What runs meanwhile is the previous
     /// version or the built-in (`origin` says which), or nothing.
     pub rejected: Option<String>,
+    /// Quarantined by an operator (`POST /plugins/{name}/quarantine`), not
+    /// for faults: counted in `/health`, not a problem.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub held_by_operator: bool,
     /// Calls made.
     pub calls: u64,
     /// Calls that faulted.
@@ -242,8 +246,13 @@ pub struct PluginStatus {
 
 impl PluginStatus {
     /// Why this plugin needs an operator's attention, if it does: a file
-    /// that failed to load, a quarantine, or nothing running at all.
+    /// that failed to load, a quarantine for faults, or nothing running at
+    /// all. An operator's own hold is not one: it would turn `/health` 503
+    /// (and a load balancer away) for what the operator chose.
     pub fn problem(&self) -> Option<String> {
+        if self.held_by_operator {
+            return None;
+        }
         match (&self.rejected, self.status) {
             (Some(why), _) => Some(format!(
                 "its file was rejected ({why}); running: {}",
@@ -315,6 +324,59 @@ impl Slot {
     /// Removes the current version (its file is gone and there is no built-in).
     pub fn clear(&self) {
         self.current.store(None);
+    }
+
+    /// Takes the current version out of service at an operator's word: it
+    /// is not called until `restore` (or its file changes). No built-in
+    /// takes over: the operator asked for this plugin off. `Err` when
+    /// nothing is loaded.
+    pub fn quarantine(&self, reason: &str) -> Result<(), String> {
+        let version = self
+            .current()
+            .ok_or_else(|| format!("{} has no version loaded to quarantine", self.name))?;
+        let held = Fault::HeldByOperator {
+            reason: reason.to_string(),
+        };
+        {
+            let mut health = self.health.lock();
+            if health.quarantined.is_some() {
+                return Ok(());
+            }
+            health.quarantined = Some(held.clone());
+            health.last_error = Some(held.to_string());
+        }
+        tracing::warn!(plugin = %self.name, "{held}");
+        (self.events)(PluginEvent::about(
+            PluginAction::Quarantined,
+            &version,
+            Some(held.to_string()),
+        ));
+        Ok(())
+    }
+
+    /// Lifts a quarantine (an operator's or one for faults) on the current
+    /// version: it is called again, its fault count starts over. Whether
+    /// there was one to lift.
+    pub fn restore(&self) -> bool {
+        let version = {
+            let mut health = self.health.lock();
+            if health.quarantined.take().is_none() {
+                return false;
+            }
+            health.consecutive_faults = 0;
+            self.current()
+        };
+        tracing::info!(plugin = %self.name, "restored by an operator");
+        if let Some(version) = version {
+            (self.events)(PluginEvent::about(PluginAction::Restored, &version, None));
+        }
+        true
+    }
+
+    /// Whether a file's version gave way to the built-in (quarantined for
+    /// faults, or failed to load): a restore reloads the file.
+    pub fn is_rejected(&self) -> bool {
+        self.health.lock().rejected.is_some()
     }
 
     /// Records a failed load; the current version, if any, stays live.
@@ -627,9 +689,10 @@ impl Slot {
     /// A snapshot for operators.
     pub fn snapshot(&self) -> PluginStatus {
         let version = self.current();
-        let (last_error, rejected) = {
+        let (last_error, rejected, held) = {
             let health = self.health.lock();
-            (health.last_error.clone(), health.rejected.clone())
+            let held = matches!(health.quarantined, Some(Fault::HeldByOperator { .. }));
+            (health.last_error.clone(), health.rejected.clone(), held)
         };
         let calls = self.stats.calls.load(Ordering::Relaxed);
         let nanos = self.stats.nanos.load(Ordering::Relaxed);
@@ -643,6 +706,7 @@ impl Slot {
             status: self.status(),
             last_error,
             rejected,
+            held_by_operator: held,
             calls,
             faults: self.stats.faults.load(Ordering::Relaxed),
             mean_call_us: if calls == 0 {

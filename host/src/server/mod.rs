@@ -114,6 +114,7 @@ pub async fn run_observed(
         ),
         health: Arc::new(Health::default()),
         metrics: Arc::new(Metrics::default()),
+        tracks: Default::default(),
     });
     observe(&shared.feed);
     let shared_limits = start.shared_limits();

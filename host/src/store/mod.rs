@@ -8,13 +8,16 @@
 //! - `partner`: finding and creating the flights partners' ingest names.
 //! - `progress`: phase, distance to go, ETA and ARTCCs the host derives.
 //! - `view`: the read-only picture REST serves, built once per cycle.
+//! - `track`: where each flight has been, from the views published.
 
 pub mod authority;
 pub mod flights;
 pub mod motion;
 pub mod partner;
 pub mod progress;
+pub mod track;
 pub mod view;
 
 pub use flights::{Change, FlightStore};
+pub use track::Tracks;
 pub use view::FlightsView;
