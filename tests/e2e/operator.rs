@@ -123,6 +123,19 @@ fn an_operator_quarantines_a_plugin_and_restores_it() {
     );
     let (status, body) = post_as(&gw, &key, "/plugins/departure/quarantine", "[1]");
     assert_eq!(status, 400, "{body}");
+    // No body and `null` are no reason given: an idle plugin held and freed.
+    for body in ["", "null"] {
+        let (status, answer) = post_as(&gw, &key, "/plugins/fleet/quarantine", body);
+        assert_eq!(status, 200, "{body:?}: {answer}");
+        assert!(
+            answer["data"]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("no reason given")
+        );
+        let (status, answer) = post_as(&gw, &key, "/plugins/fleet/restore", "");
+        assert_eq!((status, &answer["data"]["status"]), (200, &json!("active")));
+    }
 
     let (status, body) = post_as(
         &gw,

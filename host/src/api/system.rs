@@ -176,7 +176,7 @@ pub async fn plugins(State(state): State<AppState>) -> Response {
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct QuarantineBody {
     /// Why, for the log, `/plugins` and the `system.plugin` event
-    /// (at most 256 bytes; default "by an operator").
+    /// (at most 256 bytes; default "no reason given").
     reason: Option<String>,
 }
 
@@ -209,13 +209,14 @@ pub async fn quarantine(
 /// The reason in a quarantine's body, which may be empty.
 fn quarantine_reason(body: &[u8]) -> Result<String, ApiError> {
     const MAX_REASON: usize = 256;
-    let parsed: QuarantineBody = if body.iter().all(u8::is_ascii_whitespace) {
-        QuarantineBody::default()
+    // No body, `null` and `{}` all mean "no reason given".
+    let parsed: Option<QuarantineBody> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_param("body", format!("not {{\"reason\": \"...\"}}: {e}")))?
     };
-    let reason = parsed.reason.unwrap_or_default();
+    let reason = parsed.and_then(|b| b.reason).unwrap_or_default();
     if reason.len() > MAX_REASON {
         return Err(ApiError::bad_param(
             "reason",
@@ -223,7 +224,7 @@ fn quarantine_reason(body: &[u8]) -> Result<String, ApiError> {
         ));
     }
     Ok(if reason.trim().is_empty() {
-        "by an operator".into()
+        "no reason given".into()
     } else {
         reason
     })
