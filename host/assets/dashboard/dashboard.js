@@ -199,7 +199,14 @@ const AircraftLayer = L.Layer.extend({
     }
     if (best) return selectFlight(best.uid).catch(report);
     const disc = this.clusters.find((c) => (c.x - x) ** 2 + (c.y - y) ** 2 <= c.radius ** 2);
-    if (disc) this._map.setView(this._map.containerPointToLatLng([disc.x, disc.y]), this._map.getZoom() + 2);
+    if (disc) return this._map.setView(this._map.containerPointToLatLng([disc.x, disc.y]), this._map.getZoom() + 2);
+    // Drawn alone a moment ago and in a disc's cell now (the sky moved
+    // under the pointer): still the aircraft the operator saw.
+    for (const f of this.flights) {
+      const d = (f.x - x) ** 2 + (f.y - y) ** 2;
+      if (d < bestDistance) [best, bestDistance] = [f, d];
+    }
+    if (best) selectFlight(best.uid).catch(report);
   },
 });
 

@@ -81,16 +81,7 @@ pub async fn run_observed(
         Some(files) => Some((files.load()?, files.clone())),
         None => None,
     };
-    // The one shutdown signal: the caller's future, or a fatal error
-    // inside (a cycle that cannot be committed, a lost lease), triggers it.
-    let signal = Shutdown::new();
-    tokio::spawn({
-        let signal = signal.clone();
-        async move {
-            shutdown.await;
-            signal.trigger();
-        }
-    });
+    let signal = one_signal(shutdown);
     let backend = config.backend();
     let (work_tx, work_rx) = mpsc::channel::<Work>(WORK_QUEUE);
     let (plugin_tx, plugin_rx) = std::sync::mpsc::channel::<PluginEvent>();
@@ -100,22 +91,7 @@ pub async fn run_observed(
         Err(e) => tracing::warn!("cannot read or raise the open-file limit: {e}"),
     }
     let start = Start::open(&config, &backend, &listener).await?;
-    let shared = Arc::new(Shared {
-        view: ArcSwap::from_pointee(FlightsView::default()),
-        programs: ArcSwap::from_pointee(Vec::new()),
-        controllers: ArcSwap::default(),
-        feed: Arc::new(
-            ChangeFeed::new(
-                start.last_seq(),
-                Some(backend.archive()),
-                feed::RECENT_EVENTS,
-            )
-            .with_epoch(start.epoch().to_string()),
-        ),
-        health: Arc::new(Health::default()),
-        metrics: Arc::new(Metrics::default()),
-        tracks: Default::default(),
-    });
+    let shared = new_shared(&start, &backend);
     observe(&shared.feed);
     let shared_limits = start.shared_limits();
     let gate = {
@@ -185,6 +161,49 @@ pub async fn run_observed(
     if let Some(task) = begun.membership {
         let _ = task.await;
     }
+    let stopped = stop_leading(&outcome).await;
+    let _ = tokio::task::spawn_blocking(move || fanout_thread.join()).await?;
+    stopped
+}
+
+/// The one shutdown signal: the caller's future, or a fatal error inside
+/// (a cycle that cannot be committed, a lost lease), triggers it.
+fn one_signal(shutdown: impl Future<Output = ()> + Send + 'static) -> Shutdown {
+    let signal = Shutdown::new();
+    tokio::spawn({
+        let signal = signal.clone();
+        async move {
+            shutdown.await;
+            signal.trigger();
+        }
+    });
+    signal
+}
+
+/// What the pipeline publishes and every reader reads, empty until the
+/// first cycle; the change feed goes on from where the store left off.
+fn new_shared(start: &Start, backend: &Backend) -> Arc<Shared> {
+    let feed = ChangeFeed::new(
+        start.last_seq(),
+        Some(backend.archive()),
+        feed::RECENT_EVENTS,
+    )
+    .with_epoch(start.epoch().to_string());
+    Arc::new(Shared {
+        view: ArcSwap::from_pointee(FlightsView::default()),
+        programs: ArcSwap::from_pointee(Vec::new()),
+        controllers: ArcSwap::default(),
+        feed: Arc::new(feed),
+        health: Arc::new(Health::default()),
+        metrics: Arc::new(Metrics::default()),
+        tracks: Default::default(),
+    })
+}
+
+/// Stops the pipeline if this instance leads, then releases its lease (the
+/// last cycle is committed and relayed: the next leader may start). The
+/// error that ended leading on its own (a lost lease) wins over the stop's.
+async fn stop_leading(outcome: &Mutex<member::Outcome>) -> anyhow::Result<()> {
     let (running, failed, lease) = {
         let mut outcome = outcome.lock();
         (
@@ -197,11 +216,9 @@ pub async fn run_observed(
         Some(running) => running.stop().await,
         None => Ok(()),
     };
-    // The last cycle is committed and relayed: the next leader may start.
     if let Some(lease) = lease {
         let _ = tokio::time::timeout(Duration::from_secs(2), lease.release()).await;
     }
-    let _ = tokio::task::spawn_blocking(move || fanout_thread.join()).await?;
     failed.map_or(stopped, Err)
 }
 
