@@ -54,8 +54,10 @@ pub struct EventsParams {
     /// batches).
     channels: Option<String>,
     /// Only the events about this flight (`flight_uid` of `/flights`): its
-    /// departure, arrival, TMI control, a partner's updates. A read looks at
-    /// up to 50,000 archived events; `next_since` says where to go on.
+    /// departure, arrival, TMI control, a partner's updates. A read of the
+    /// archive with a narrow selection (this, or few `channels`) looks at
+    /// up to 50,000 archived events, then answers what it found: go on from
+    /// `next_since`.
     #[param(value_type = Option<u64>, minimum = 0)]
     flight_uid: Option<String>,
 }

@@ -98,41 +98,54 @@ pub struct Tracks {
 
 #[derive(Default)]
 struct Book {
-    by_uid: HashMap<u64, Track>,
-    /// The view version last recorded (a view is recorded once).
-    version: u64,
+    by_uid: HashMap<u64, Kept>,
+    /// Views recorded: a track not in the latest goes.
+    round: u64,
     /// The feed's last seq when the previous view was recorded.
     previous_seq: u64,
 }
 
+struct Kept {
+    /// The last round whose view held the flight.
+    round: u64,
+    track: Track,
+}
+
 impl Tracks {
     /// Adds the positions of a newly published `view`; `last_seq` is the
-    /// change feed's last seq with the view's cycle committed.
+    /// change feed's last seq with the view's cycle committed. A view
+    /// recorded twice adds nothing (a point must have moved on).
     pub fn record(&self, view: &FlightsView, last_seq: u64) {
         let mut book = self.inner.lock();
-        if view.version == book.version && view.version != 0 {
-            return;
-        }
-        book.version = view.version;
-        let since_seq = book.previous_seq;
+        book.round += 1;
+        let (round, since_seq) = (book.round, book.previous_seq);
         book.previous_seq = last_seq;
-        let mut seen = HashMap::with_capacity(view.flights.len());
         for record in &view.flights {
-            let mut track = book.by_uid.remove(&record.flight_uid).unwrap_or(Track {
-                since_seq,
-                points: Vec::new(),
-            });
+            let kept = book
+                .by_uid
+                .entry(record.flight_uid)
+                .or_insert_with(|| Kept {
+                    round,
+                    track: Track {
+                        since_seq,
+                        points: Vec::new(),
+                    },
+                });
+            kept.round = round;
             if let Some(position) = &record.position {
-                track.add(TrackPoint::of(position));
+                kept.track.add(TrackPoint::of(position));
             }
-            seen.insert(record.flight_uid, track);
         }
-        book.by_uid = seen;
+        book.by_uid.retain(|_, kept| kept.round == round);
     }
 
     /// A flight's track, if the gateway has seen it since it started.
     pub fn of(&self, flight_uid: u64) -> Option<Track> {
-        self.inner.lock().by_uid.get(&flight_uid).cloned()
+        self.inner
+            .lock()
+            .by_uid
+            .get(&flight_uid)
+            .map(|kept| kept.track.clone())
     }
 }
 
