@@ -11,7 +11,6 @@ pub const API_PREFIX: &str = "/api/swim/v1";
 
 pub mod api;
 pub mod auth;
-pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod dashboard;

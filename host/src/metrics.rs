@@ -244,9 +244,10 @@ pub struct Metrics {
     pub implausible_groundspeeds: Counter,
 }
 
-impl Collector for Metrics {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
-        let counters = [
+impl Metrics {
+    /// The counters without labels: name, help, counter.
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 8] {
+        [
             ("swim_cycles", "Cycles run.", &self.cycles),
             (
                 "swim_snapshots_rejected",
@@ -279,11 +280,12 @@ impl Collector for Metrics {
                 "Partner ingest items for flights the gateway does not know.",
                 &self.ingest_not_found,
             ),
-        ];
-        for (name, help, c) in counters {
-            encode_counter(&mut encoder, name, help, c.get())?;
-        }
-        let gauges = [
+        ]
+    }
+
+    /// The gauges without labels: name, help, gauge.
+    fn gauges(&self) -> [(&'static str, &'static str, &Gauge); 5] {
+        [
             ("swim_flights", "Flights in the store.", &self.flights),
             (
                 "swim_active_flights",
@@ -301,8 +303,16 @@ impl Collector for Metrics {
                 "Events in the cluster's stream this instance has not yet published.",
                 &self.stream_lag,
             ),
-        ];
-        for (name, help, g) in gauges {
+        ]
+    }
+}
+
+impl Collector for Metrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        for (name, help, c) in self.counters() {
+            encode_counter(&mut encoder, name, help, c.get())?;
+        }
+        for (name, help, g) in self.gauges() {
             encode_gauge(&mut encoder, name, help, g.get() as i64)?;
         }
         encode_counters(

@@ -375,3 +375,163 @@ fn the_file_checker_sees_re_exports_reach_backs_and_lists() {
     closed.get_mut("mod").unwrap().insert("client".into());
     assert!(cycle_from("client", &closed).is_some());
 }
+
+/// docs/ARCHITECTURE.md's "Every file" section: each module directory
+/// (`api/render`) and its files (a sub-module by its directory's name), in
+/// the order listed.
+fn documented_files() -> BTreeMap<String, Vec<String>> {
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ARCHITECTURE.md");
+    let text = std::fs::read_to_string(doc).unwrap();
+    let section = text
+        .split("## Every file, module by module")
+        .nth(1)
+        .expect("the section's heading")
+        .split("\n## ")
+        .next()
+        .unwrap_or_default();
+    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut module = String::new();
+    let quoted = |line: &str| {
+        line.split('`')
+            .nth(1)
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string()
+    };
+    for line in section.lines() {
+        if line.starts_with("### `") {
+            module = quoted(line);
+        } else if line.starts_with("- `") {
+            files.entry(module.clone()).or_default().push(quoted(line));
+        }
+    }
+    files
+}
+
+/// What is wrong with the list of one module's files: a file not listed,
+/// one listed that is not there, or one listed before a file it uses.
+fn files_out_of_order(
+    module: &str,
+    listed: &[String],
+    deps: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for file in deps.keys().filter(|f| *f != "mod") {
+        if !listed.contains(file) {
+            wrong.push(format!("{module}/{file} is not listed"));
+        }
+    }
+    for (at, file) in listed.iter().enumerate() {
+        let Some(uses) = deps.get(file) else {
+            wrong.push(format!("{module}/{file} is listed but is not there"));
+            continue;
+        };
+        for used in uses.iter().filter(|u| *u != "mod") {
+            if listed
+                .iter()
+                .position(|l| l == used)
+                .is_some_and(|p| p > at)
+            {
+                wrong.push(format!("{module}/{file} uses {used}, listed after it"));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn every_file_is_listed_after_the_files_it_uses() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let documented = documented_files();
+    let dirs = module_dirs(&src);
+    let mut wrong = Vec::new();
+    for dir in &dirs {
+        let module = dir.strip_prefix(&src).unwrap().display().to_string();
+        let listed = documented.get(&module).cloned().unwrap_or_default();
+        wrong.extend(files_out_of_order(
+            &module,
+            &listed,
+            &file_dependencies(&src, dir),
+        ));
+    }
+    let modules: Vec<String> = dirs
+        .iter()
+        .map(|d| d.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    for module in documented.keys().filter(|m| !modules.contains(m)) {
+        wrong.push(format!("{module}/ is listed but is not a module"));
+    }
+    assert!(
+        wrong.is_empty(),
+        "docs/ARCHITECTURE.md, Every file: {wrong:#?}"
+    );
+}
+
+#[test]
+fn the_file_list_check_sees_a_file_missing_or_out_of_order() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let deps = file_dependencies(&src, &src.join("fanout"));
+    let mut listed = documented_files()["fanout"].clone();
+    assert!(files_out_of_order("fanout", &listed, &deps).is_empty());
+    let (hub, client) = (
+        listed.iter().position(|f| f == "hub").unwrap(),
+        listed.iter().position(|f| f == "client").unwrap(),
+    );
+    listed.swap(hub, client);
+    assert!(
+        files_out_of_order("fanout", &listed, &deps)
+            .contains(&"fanout/hub uses client, listed after it".to_string()),
+        "{listed:?}"
+    );
+    listed.retain(|f| f != "hub");
+    assert!(
+        files_out_of_order("fanout", &listed, &deps)
+            .contains(&"fanout/hub is not listed".to_string())
+    );
+}
+
+/// The names the host gives its threads (`thread::Builder::name`), and
+/// where a thread is started without one, outside tests.
+fn threads(dir: &Path) -> (BTreeSet<String>, Vec<String>) {
+    let (mut named, mut unnamed) = (BTreeSet::new(), Vec::new());
+    for file in sources(dir) {
+        let code = code_of(&file);
+        for (at, _) in code.match_indices("thread::Builder::new()") {
+            let rest = &code[at..];
+            if let Some(name) = rest
+                .split(".name(\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+            {
+                named.insert(name.to_string());
+            }
+        }
+        if code.contains("thread::spawn(") {
+            unnamed.push(file.display().to_string());
+        }
+    }
+    (named, unnamed)
+}
+
+#[test]
+fn every_thread_is_named_and_in_the_threads_table() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let (named, unnamed) = threads(&src);
+    assert!(named.len() >= 8, "found the threads: {named:?}");
+    assert!(unnamed.is_empty(), "threads without a name: {unnamed:?}");
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ARCHITECTURE.md");
+    let text = std::fs::read_to_string(doc).unwrap();
+    let table = text
+        .split("## Threads and tasks")
+        .nth(1)
+        .and_then(|t| t.split("\n## ").next())
+        .expect("the threads table");
+    let missing: Vec<&String> = named
+        .iter()
+        .filter(|n| !table.contains(&format!("`{n}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "threads not in docs/ARCHITECTURE.md's table: {missing:?}"
+    );
+}

@@ -16,105 +16,36 @@ pub const NO_SQUAWK: u16 = u16::MAX;
 /// Absent whole number in a column.
 pub const NO_INT: i32 = i32::MIN;
 
-/// Bits of `FlightRows::sections`.
-pub mod section {
-    /// The flight exists on this side of the change.
-    pub const EXISTS: u16 = 1;
-    /// `identity`.
-    pub const IDENTITY: u16 = 2;
-    /// `flight_plan`.
-    pub const FLIGHT_PLAN: u16 = 4;
-    /// `position`.
-    pub const POSITION: u16 = 8;
-    /// `progress`.
-    pub const PROGRESS: u16 = 16;
-    /// `times`.
-    pub const TIMES: u16 = 32;
-    /// `tmi`.
-    pub const TMI: u16 = 64;
-    /// `track`.
-    pub const TRACK: u16 = 128;
-    /// `metering`.
-    pub const METERING: u16 = 256;
-    /// Every section.
-    pub const ALL: u16 = 0x1ff;
+// `section` (the bits of `FlightRows::sections`), `column` (each section's
+// columns, in order) and `for_each_section!`, generated from the WIT.
+include!(concat!(env!("OUT_DIR"), "/columns.rs"));
+
+/// The bit of column `name` in a section's column mask (`columns` is its
+/// list in `column`); used in constants, so a name the WIT does not have
+/// fails the build.
+pub const fn column_bit(columns: &[&str], name: &str) -> u32 {
+    let mut i = 0;
+    while i < columns.len() {
+        if same(columns[i].as_bytes(), name.as_bytes()) {
+            return i as u32;
+        }
+        i += 1;
+    }
+    panic!("no such column in this section")
 }
 
-/// The columns of each section, in the WIT's order: a manifest's `reads`
-/// may name one as `"section.column"` (e.g. `"position.squawk"`), and bit
-/// `i` of a section's column mask is column `i` here. A column the plugin
-/// does not read arrives empty; the views read it as absent (`None`, `""`,
-/// NaN, `i32::MIN`, 0).
-pub mod column {
-    /// Each section's name, its bit and its columns.
-    pub const SECTIONS: [(&str, u16, &[&str]); 8] = [
-        ("identity", super::section::IDENTITY, IDENTITY),
-        ("flight_plan", super::section::FLIGHT_PLAN, FLIGHT_PLAN),
-        ("position", super::section::POSITION, POSITION),
-        ("progress", super::section::PROGRESS, PROGRESS),
-        ("times", super::section::TIMES, TIMES),
-        ("tmi", super::section::TMI, TMI),
-        ("track", super::section::TRACK, TRACK),
-        ("metering", super::section::METERING, METERING),
-    ];
-    /// `identity`.
-    pub const IDENTITY: &[&str] = &["callsign", "cid"];
-    /// `flight_plan`.
-    pub const FLIGHT_PLAN: &[&str] = &[
-        "dept_icao",
-        "dest_icao",
-        "alt_icao",
-        "aircraft_type",
-        "altitude_ft",
-        "tas_kts",
-        "route",
-        "remarks",
-        "rules",
-        "deptime",
-    ];
-    /// `position`.
-    pub const POSITION: &[&str] = &[
-        "lat",
-        "lon",
-        "altitude_ft",
-        "heading_deg",
-        "groundspeed_kts",
-        "vertical_rate_fpm",
-        "squawk",
-        "updated_at",
-    ];
-    /// `progress`.
-    pub const PROGRESS: &[&str] = &[
-        "phase",
-        "is_active",
-        "dist_to_dest_nm",
-        "pct_complete",
-        "eta_utc",
-    ];
-    /// `times`.
-    pub const TIMES: &[&str] = &["out_utc", "off_utc", "on_utc", "in_utc"];
-    /// `tmi`.
-    pub const TMI: &[&str] = &[
-        "gs_held",
-        "ctl_type",
-        "program_id",
-        "slot_time_utc",
-        "edct_utc",
-        "delay_minutes",
-        "eta_utc",
-    ];
-    /// `track`.
-    pub const TRACK: &[&str] = &["source", "squawk", "updated_at"];
-    /// `metering`.
-    pub const METERING: &[&str] = &[
-        "sta_utc",
-        "metering_time_utc",
-        "metering_point",
-        "delay_minutes",
-        "frozen",
-        "stream",
-        "status",
-    ];
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Row `row` of a column, or `absent` when the plugin does not read it
@@ -367,10 +298,10 @@ impl<'a> FlightView<'a> {
 
     /// `identity`, if present and read.
     pub fn identity(&self) -> Option<IdentityView<'a>> {
-        let IdentityColumns { callsign, cid } = &self.rows.identity;
+        let c: &'a IdentityColumns = &self.rows.identity;
         self.has(section::IDENTITY).then(|| IdentityView {
-            callsign: callsign.get(self.row),
-            cid: at(cid, self.row, 0),
+            callsign: c.callsign.get(self.row),
+            cid: at(&c.cid, self.row, 0),
         })
     }
 

@@ -108,13 +108,33 @@ fn each_subcommand_help_lists_only_its_own_options() {
     for own in ["--port", "--data-dir", "--plugins-dir", "--hub"] {
         assert!(demo.contains(own), "demo lacks {own}:\n{demo}");
     }
-    let bench = help(&["bench", "fanout", "--help"]);
+}
+
+/// `swim bench` runs `swim-bench` from beside `swim` with the arguments as
+/// given and passes its exit status on; without it, it says how to build
+/// it. (The benchmarks' own help is tested in `bench/tests/`.)
+#[test]
+fn swim_bench_runs_the_benchmark_binary_beside_it_or_says_how_to_build_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let swim = tmp.path().join("swim");
+    std::fs::copy(env!("CARGO_BIN_EXE_swim"), &swim).unwrap();
+    let run = |args: &[&str]| Command::new(&swim).args(args).output().unwrap();
+    let missing = run(&["bench", "cycle"]);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(!missing.status.success(), "{stderr}");
     assert!(
-        !bench.contains("--data-dir") && !bench.contains("[`"),
-        "{bench}"
+        stderr.contains("swim-bench") && stderr.contains("cargo build --release -p vatswim-bench"),
+        "{stderr}"
     );
-    assert!(
-        bench.contains("[default: 1000]"),
-        "a big default run:\n{bench}"
+    // A stand-in that shows what it was given and fails as a benchmark can.
+    let bench = tmp.path().join("swim-bench");
+    std::fs::write(&bench, "#!/bin/sh\necho \"given: $*\"\nexit 3\n").unwrap();
+    std::fs::set_permissions(&bench, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(&["bench", "fanout", "--help", "--clients", "5"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "given: fanout --help --clients 5"
     );
 }

@@ -189,14 +189,7 @@ fn answer(
     sequence: bool,
     ApiQuery(params): ApiQuery<MeteringParams>,
 ) -> Result<Response, ApiError> {
-    let airport = airport.trim().to_ascii_uppercase();
-    if !(3..=4).contains(&airport.len()) || !airport.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(ApiError {
-            status: axum::http::StatusCode::BAD_REQUEST,
-            code: "INVALID_AIRPORT",
-            message: format!("{airport:?} is not an airport code (3 or 4 letters or digits)"),
-        });
-    }
+    let airport = airport_code(&airport)?;
     let q = MeteringQuery::parse(&params)?;
     let view = state.shared.view.load_full();
     let ctx = render::Context::new(state.shared.programs.load_full());
@@ -231,10 +224,30 @@ fn answer(
         "summary": summary(&rows, fixm),
         "flights": rows,
     });
-    Ok(match q.format {
-        Format::Fixm | Format::Json => Envelope::new(data, view.as_of).into_response(),
+    Ok(respond(q.format, data, &rows, view.as_of))
+}
+
+/// The airport in the path, upper-cased; a 400 naming it if it is not a
+/// code.
+fn airport_code(airport: &str) -> Result<String, ApiError> {
+    let airport = airport.trim().to_ascii_uppercase();
+    if !(3..=4).contains(&airport.len()) || !airport.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError {
+            status: axum::http::StatusCode::BAD_REQUEST,
+            code: "INVALID_AIRPORT",
+            message: format!("{airport:?} is not an airport code (3 or 4 letters or digits)"),
+        });
+    }
+    Ok(airport)
+}
+
+/// The answer in the format asked for: the envelope (JSON, FIXM names),
+/// XML, one row a line, or CSV.
+fn respond(format: Format, data: Value, rows: &[Map<String, Value>], as_of: i64) -> Response {
+    match format {
+        Format::Fixm | Format::Json => Envelope::new(data, as_of).into_response(),
         Format::Xml => {
-            let value = serde_json::to_value(Envelope::new(data, view.as_of)).unwrap_or_default();
+            let value = serde_json::to_value(Envelope::new(data, as_of)).unwrap_or_default();
             let body = render::xml("swim_metering", "flight", &value);
             (
                 [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
@@ -251,10 +264,10 @@ fn answer(
         }
         Format::Csv => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            render::csv_of_rows(&rows),
+            render::csv_of_rows(rows),
         )
             .into_response(),
-    })
+    }
 }
 
 /// The airport's arrivals, each with its sequence number: the rank by STA

@@ -434,80 +434,88 @@ impl Snapshot {
 
     fn program_json(&self, p: &Program) -> Value {
         let flights: Vec<&Arc<FlightRecord>> = self.controlled_by(p).collect();
-        let delays: Vec<i64> = flights
-            .iter()
-            .filter_map(|r| r.tmi.and_then(|t| t.delay_minutes).map(i64::from))
-            .collect();
         match p.kind {
-            ControlType::Gs => json!({
-                "program_id": p.id,
-                "program_guid": null,
-                "program_name": gs_name(p),
-                "program_type": "GS",
-                "ctl_element": p.airport,
-                "element_type": "APT",
-                "status": status_name(p),
-                "is_proposed": false,
-                "is_active": p.in_force(self.as_of.max(p.updated_utc)),
-                "start_utc": format_iso_millis(p.start_utc),
-                "end_utc": format_iso_millis(p.end_utc),
-                "cumulative_start": format_iso_millis(p.start_utc),
-                "cumulative_end": format_iso_millis(p.end_utc),
-                "adv_number": null,
-                "scope_type": "MANUAL",
-                "scope_tier": null,
-                "scope_distance_nm": null,
-                "scope_airports": p.scope.airports.join(" "),
-                "scope_centers": p.scope.artccs.join(" "),
-                // Only flights on the ground are held.
-                "exempt_airborne": true,
-                "exempt_within_min": null,
-                "impacting_condition": null,
-                "cause_text": p.reason,
-                "prob_extension": null,
-                "total_flights": flights.len(),
-                "controlled_flights": flights.len(),
-                "exempt_flights": 0,
-                "created_by": null,
-                "created_utc": format_iso_millis(p.created_utc),
-                "activated_by": null,
-                "activated_utc": format_iso_millis(p.created_utc),
-            }),
-            ControlType::Gdp => {
-                let assigned = flights
-                    .iter()
-                    .filter(|r| r.tmi.is_some_and(|t| t.slot_time_utc.is_some()))
-                    .count();
-                json!({
-                    "id": p.id,
-                    "program_id": gdp_name(p),
-                    "ctl_element": p.airport,
-                    "status": status_name(p),
-                    "program_start_utc": format_iso_millis(p.start_utc),
-                    "program_end_utc": format_iso_millis(p.end_utc),
-                    "program_rate": p.rate,
-                    "program_rates_hourly": null,
-                    "reserve_rate": 0,
-                    "delay_limit_minutes": null,
-                    "scope_centers": p.scope.artccs.join(" "),
-                    "scope_airports": p.scope.airports.join(" "),
-                    "scope_tier": null,
-                    "scope_distance_nm": null,
-                    "impacting_condition": null,
-                    "cause_text": p.reason,
-                    "probability_of_extension": null,
-                    "adv_number": null,
-                    "total_flights": flights.len(),
-                    "affected_flights": assigned,
-                    "exempt_flights": 0,
-                    "avg_delay_min": average(&delays),
-                    "max_delay_min": delays.iter().max().copied().unwrap_or(0),
-                    "slot_utilization": utilization(assigned, total_slots(p)),
-                    "created_utc": format_iso_millis(p.created_utc),
-                })
-            }
+            ControlType::Gs => self.ground_stop_json(p, flights.len()),
+            ControlType::Gdp => gdp_json(p, &flights),
         }
     }
+
+    /// A ground stop as PERTI's `/tmi/gs` lists it.
+    fn ground_stop_json(&self, p: &Program, flights: usize) -> Value {
+        json!({
+            "program_id": p.id,
+            "program_guid": null,
+            "program_name": gs_name(p),
+            "program_type": "GS",
+            "ctl_element": p.airport,
+            "element_type": "APT",
+            "status": status_name(p),
+            "is_proposed": false,
+            "is_active": p.in_force(self.as_of.max(p.updated_utc)),
+            "start_utc": format_iso_millis(p.start_utc),
+            "end_utc": format_iso_millis(p.end_utc),
+            "cumulative_start": format_iso_millis(p.start_utc),
+            "cumulative_end": format_iso_millis(p.end_utc),
+            "adv_number": null,
+            "scope_type": "MANUAL",
+            "scope_tier": null,
+            "scope_distance_nm": null,
+            "scope_airports": p.scope.airports.join(" "),
+            "scope_centers": p.scope.artccs.join(" "),
+            // Only flights on the ground are held.
+            "exempt_airborne": true,
+            "exempt_within_min": null,
+            "impacting_condition": null,
+            "cause_text": p.reason,
+            "prob_extension": null,
+            "total_flights": flights,
+            "controlled_flights": flights,
+            "exempt_flights": 0,
+            "created_by": null,
+            "created_utc": format_iso_millis(p.created_utc),
+            "activated_by": null,
+            "activated_utc": format_iso_millis(p.created_utc),
+        })
+    }
+}
+
+/// A GDP as PERTI's `/tmi/gdp` lists it, with its flights' delays and slots.
+fn gdp_json(p: &Program, flights: &[&Arc<FlightRecord>]) -> Value {
+    let delays: Vec<i64> = flights
+        .iter()
+        .filter_map(|r| r.tmi.and_then(|t| t.delay_minutes).map(i64::from))
+        .collect();
+    let assigned = flights
+        .iter()
+        .filter(|r| r.tmi.is_some_and(|t| t.slot_time_utc.is_some()))
+        .count();
+    json!({
+        "id": p.id,
+        "program_id": gdp_name(p),
+        "ctl_element": p.airport,
+        "status": status_name(p),
+        "program_start_utc": format_iso_millis(p.start_utc),
+        "program_end_utc": format_iso_millis(p.end_utc),
+        "program_rate": p.rate,
+        "program_rates_hourly": null,
+        "reserve_rate": 0,
+        "delay_limit_minutes": null,
+        "scope_centers": p.scope.artccs.join(" "),
+        "scope_airports": p.scope.airports.join(" "),
+        "scope_tier": null,
+        "scope_distance_nm": null,
+        "impacting_condition": null,
+        "cause_text": p.reason,
+        "probability_of_extension": null,
+        "adv_number": null,
+        "total_flights": flights.len(),
+        "affected_flights": assigned,
+        "exempt_flights": 0,
+        "avg_delay_min": average(&delays),
+        "max_delay_min": delays.iter().max().copied().unwrap_or(0),
+        "slot_utilization": utilization(assigned, total_slots(p)),
+        "created_utc": format_iso_millis(p.created_utc),
+    })
 }
 
 /// The documented status names: a GS ends `COMPLETED` (or `PURGED` when

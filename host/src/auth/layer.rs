@@ -92,25 +92,11 @@ pub async fn require_key(
     if gate.is_open(request.uri().path()) {
         return next.run(request).await;
     }
-    let now = wall_ms();
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let client = peer.map(|p| p.to_string());
+    let asked = Asked::of(&request);
+    let (now, peer) = (asked.at, asked.peer);
+    let (method, path) = (&asked.method, asked.path.as_str());
     let presented = presented_key(request.headers(), request.uri().query());
-    let audit = |prefix: Option<String>, status: StatusCode, detail: Option<String>| AuditRow {
-        at: now,
-        key_prefix: prefix,
-        client_addr: client.clone(),
-        method: method.to_string(),
-        path: path.clone(),
-        status: status.as_u16(),
-        bytes: 0,
-        detail,
-    };
+    let audit = |prefix, status, detail| asked.audit(prefix, status, detail);
     let key = match gate.authenticate(presented.as_deref(), now) {
         Ok(key) => key,
         Err(e) => {
@@ -128,7 +114,7 @@ pub async fn require_key(
         Decision::Allowed { limit, remaining } => (limit, remaining),
         Decision::Limited { limit, retry_after } => return too_many(limit, retry_after),
     };
-    let need = need(&method, &path);
+    let need = need(method, path);
     if let Some(message) = forbidden(&key, &need) {
         gate.audit(audit(
             Some(key.key_prefix.clone()),
@@ -151,6 +137,47 @@ pub async fn require_key(
         gate.audit(row);
     }
     with_limits(response, limit, remaining)
+}
+
+/// A request as the audit log records it.
+struct Asked {
+    at: i64,
+    method: Method,
+    path: String,
+    peer: Option<SocketAddr>,
+}
+
+impl Asked {
+    fn of(request: &Request) -> Asked {
+        Asked {
+            at: wall_ms(),
+            method: request.method().clone(),
+            path: request.uri().path().to_string(),
+            peer: request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        }
+    }
+
+    /// Its audit row: who (`prefix`), the answer, why.
+    fn audit(
+        &self,
+        prefix: Option<String>,
+        status: StatusCode,
+        detail: Option<String>,
+    ) -> AuditRow {
+        AuditRow {
+            at: self.at,
+            key_prefix: prefix,
+            client_addr: self.peer.map(|p| p.to_string()),
+            method: self.method.to_string(),
+            path: self.path.clone(),
+            status: status.as_u16(),
+            bytes: 0,
+            detail,
+        }
+    }
 }
 
 /// Why the key may not do this, if it may not.

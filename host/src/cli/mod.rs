@@ -1,6 +1,7 @@
 //! The `swim` command line (README.md, Commands): one binary, subcommands.
 
 mod adl;
+mod bench;
 mod keys;
 mod options;
 mod plugins;
@@ -76,9 +77,14 @@ pub enum Command {
         #[command(subcommand)]
         cmd: plugins::PluginsCommand,
     },
-    /// Benchmarks (figures, not pass/fail).
-    #[command(subcommand)]
-    Bench(crate::bench::BenchCommand),
+    /// Benchmarks (figures, not pass/fail): runs `swim-bench`, built beside
+    /// this binary (`cargo build --release` builds both).
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// The benchmark and its options (`swim bench --help` lists them).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// PERTI's ADL source: check a database before pointing a gateway at it.
     #[command(subcommand)]
     Adl(adl::AdlCommand),
@@ -91,13 +97,10 @@ pub fn main() -> ExitCode {
     // to be told which serves a client built without naming one.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
-    // Benchmarks print figures; their log would only get in the way.
-    let default_level = if matches!(cli.command, Command::Bench(_)) {
-        "warn"
-    } else {
-        "info"
-    };
-    telemetry::init(cli.log_format, default_level);
+    if let Command::Bench { args } = &cli.command {
+        return bench::run(args);
+    }
+    telemetry::init(cli.log_format, "info");
     let result = match &cli.command {
         Command::Demo { gateway, args } => serve::demo(gateway, args),
         Command::Serve { gateway, args } => serve::serve(gateway, args),
@@ -109,7 +112,7 @@ pub fn main() -> ExitCode {
             cmd,
         } => keys::run(&database.backend(data), data, cmd),
         Command::Plugins { data, plugins, cmd } => plugins::run(data, plugins, cmd),
-        Command::Bench(cmd) => crate::bench::run(cmd),
+        Command::Bench { .. } => unreachable!("handled before the log starts"),
         Command::Adl(cmd) => adl::run(cmd),
     };
     match result {

@@ -223,32 +223,46 @@ async fn session(
     let seq = hub.feed.last_seq();
     let client = Client::new(hub.next_client_id(), tier, now, seq, hub.metrics.clone());
     hub.add(client.clone());
-    client.reply(
-        json!({"type": "connected", "data": {
-            "client_id": client.id,
-            "server_time": format_iso_millis(now),
-            "version": env!("CARGO_PKG_VERSION"),
-            "tier": tier.as_str(),
-            "seq": seq,
-            "last_seq": seq,
-            "epoch": hub.feed.epoch(),
-        }})
-        .to_string(),
-    );
+    client.reply(connected(&client, &hub, tier, now, seq));
+    let mut socket = socket;
+    let open = serve(
+        &mut socket,
+        &client,
+        &hub,
+        gate.as_deref(),
+        key.as_deref(),
+        config,
+    )
+    .await;
+    if open {
+        Box::pin(finish(socket, &client, &hub, config)).await;
+    }
+    // The key's connection is free before the connection stops counting.
+    drop(slot);
+    hub.remove(&client);
+}
+
+/// Serves a connection until it closes: true if the socket is still open
+/// (a close to send), false if the client went.
+async fn serve(
+    socket: &mut WebSocket,
+    client: &Arc<Client>,
+    hub: &Arc<Hub>,
+    gate: Option<&Gatekeeper>,
+    key: Option<&ApiKey>,
+    config: WsConfig,
+) -> bool {
     // One task per connection: it writes the client's queue, reads its
     // messages, pings it and re-checks its key. (A reader and a writer
     // task each, with their timers, cost twice the memory of an idle
     // connection.) While a write is in progress nothing is read: a client
     // that does not read its messages is the one being waited for.
-    let mut socket = socket;
-    let gate = gate.as_deref();
-    let key = key.as_deref();
     let mut closing = client.closing_watch();
     let mut ping = tokio::time::interval(config.ping);
     ping.tick().await;
     let mut recheck = tokio::time::interval(config.key_recheck);
     let mut rate = MessageRate::default();
-    let open = loop {
+    loop {
         tokio::select! {
             biased;
             // (Not the watch's guard: it must not live across the awaits below.)
@@ -260,7 +274,7 @@ async fn session(
                 });
             }
             message = socket.recv() => {
-                if !received(message, &client, &hub, &mut rate) {
+                if !received(message, client, hub, &mut rate) {
                     // The client went; whatever it is told now is lost.
                     client.close(Close { code: 1000, error: None });
                     break false;
@@ -271,30 +285,49 @@ async fn session(
                 // Boxed, as the other awaits that are not waits: a
                 // suspended future is as large as its largest state, and
                 // an idle connection is suspended in the select.
-                if !Box::pin(write(&mut socket, &client, &hub, &frames, config)).await {
+                if !Box::pin(write(socket, client, hub, &frames, config)).await {
                     break false;
                 }
             }
             _ = ping.tick() => {
-                if !Box::pin(ping_or_close(&mut socket, &client, config)).await {
+                if !Box::pin(ping_or_close(socket, client, config)).await {
                     break false;
                 }
             }
             _ = recheck.tick() => {
-                if let (Some(gate), Some(key)) = (gate, key)
-                    && let Err(e) = gate.still_valid(key, wall_ms())
-                {
-                    client.close(Close::with_error(protocol::CLOSE_AUTH_FAILED, "AUTH_FAILED", &format!("{} ({})", e.message(), e.code())));
+                if let (Some(gate), Some(key)) = (gate, key) {
+                    recheck_key(gate, key, client);
                 }
             }
         }
-    };
-    if open {
-        Box::pin(finish(socket, &client, &hub, config)).await;
     }
-    // The key's connection is free before the connection stops counting.
-    drop(slot);
-    hub.remove(&client);
+}
+
+/// The `connected` message a client gets first.
+fn connected(client: &Client, hub: &Hub, tier: Tier, now: i64, seq: u64) -> String {
+    json!({"type": "connected", "data": {
+        "client_id": client.id,
+        "server_time": format_iso_millis(now),
+        "version": env!("CARGO_PKG_VERSION"),
+        "tier": tier.as_str(),
+        "seq": seq,
+        "last_seq": seq,
+        "epoch": hub.feed.epoch(),
+    }})
+    .to_string()
+}
+
+/// Closes the connection if its key has been revoked or has expired since
+/// it connected.
+fn recheck_key(gate: &Gatekeeper, key: &ApiKey, client: &Client) {
+    if let Err(e) = gate.still_valid(key, wall_ms()) {
+        let message = format!("{} ({})", e.message(), e.code());
+        client.close(Close::with_error(
+            protocol::CLOSE_AUTH_FAILED,
+            "AUTH_FAILED",
+            &message,
+        ));
+    }
 }
 
 /// Writes a batch of frames; false if the socket is gone.
@@ -631,73 +664,15 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>, rate: &mut MessageRate)
             ignored_filters,
             since,
         } => {
-            if let Err(e) = within_limits(client, &channels, &filters) {
-                client.reply(protocol::error(e.code, &e.message, json!({})));
-                return;
-            }
-            if let Some(spec) = &filters.plugin
-                && let Err((code, message)) = use_plugin_filter(client, hub, spec, rate)
-            {
-                client.reply(protocol::error(code, &message, json!({})));
-                return;
-            }
-            // A position the feed cannot serve (another epoch, beyond its
-            // end) gets RESUME_GAP, and the client goes on live from here.
-            let since =
-                since.and_then(|s| match hub.feed.check_resume(s.seq, s.epoch.as_deref()) {
-                    Ok(()) => Some(s.seq),
-                    Err(gap) => {
-                        client.reply(resume_gap(hub, &gap));
-                        None
-                    }
-                });
-            // With `since`, the client leaves live routing before its
-            // subscription grows, so no live event of a new channel
-            // reaches it ahead of the replay (that would be a duplicate).
-            let replay = since.is_some() && replay::hold(client, since);
-            let merged = {
-                let mut subscription = client.subscription.lock();
-                subscription.add(channels.iter().cloned(), *filters);
-                subscription.filter().to_json()
+            let asked = Subscribe {
+                channels,
+                filters,
+                ignored_filters,
+                since,
             };
-            // Events after `since` follow (only messages that carry an
-            // event have a `seq`).
-            let from = since.unwrap_or_else(|| client.position.lock().cursor);
-            let mut subscribed = json!({
-                "channels": channels,
-                "filters": merged,
-                "since": from,
-                "last_seq": hub.feed.last_seq(),
-                "epoch": hub.feed.epoch(),
-            });
-            if !ignored_filters.is_empty() {
-                subscribed["ignored_filters"] = json!(ignored_filters);
-            }
-            client.reply(protocol::reply("subscribed", subscribed, now));
-            if replay {
-                replay::spawn(hub, client);
-            }
+            subscribe(asked, client, hub, rate, now);
         }
-        Action::Unsubscribe { channels } => {
-            let all = channels.is_empty();
-            client
-                .subscription
-                .lock()
-                .remove((!all).then_some(&channels[..]));
-            if all {
-                hub.drop_plugin_filter(client);
-            }
-            let named = if all {
-                vec!["all".to_string()]
-            } else {
-                channels
-            };
-            client.reply(protocol::reply(
-                "unsubscribed",
-                json!({"channels": named}),
-                now,
-            ));
-        }
+        Action::Unsubscribe { channels } => unsubscribe(channels, client, hub, now),
         Action::Ping => {
             client.reply(protocol::reply("pong", json!({}), now));
         }
@@ -719,6 +694,99 @@ fn act(text: &str, client: &Arc<Client>, hub: &Arc<Hub>, rate: &mut MessageRate)
             ));
         }
     }
+}
+
+/// What a `subscribe` message asks for.
+struct Subscribe {
+    channels: Vec<String>,
+    filters: Box<super::filter::Filter>,
+    ignored_filters: Vec<String>,
+    since: Option<Box<protocol::Since>>,
+}
+
+/// Adds channels and filters to the client's subscription (within its
+/// tier's bounds), replaying from `since` first when asked.
+fn subscribe(
+    asked: Subscribe,
+    client: &Arc<Client>,
+    hub: &Arc<Hub>,
+    rate: &mut MessageRate,
+    now: i64,
+) {
+    let Subscribe {
+        channels,
+        filters,
+        ignored_filters,
+        since,
+    } = asked;
+    if let Err(e) = within_limits(client, &channels, &filters) {
+        client.reply(protocol::error(e.code, &e.message, json!({})));
+        return;
+    }
+    if let Some(spec) = &filters.plugin
+        && let Err((code, message)) = use_plugin_filter(client, hub, spec, rate)
+    {
+        client.reply(protocol::error(code, &message, json!({})));
+        return;
+    }
+    // A position the feed cannot serve (another epoch, beyond its
+    // end) gets RESUME_GAP, and the client goes on live from here.
+    let since = since.and_then(|s| match hub.feed.check_resume(s.seq, s.epoch.as_deref()) {
+        Ok(()) => Some(s.seq),
+        Err(gap) => {
+            client.reply(resume_gap(hub, &gap));
+            None
+        }
+    });
+    // With `since`, the client leaves live routing before its
+    // subscription grows, so no live event of a new channel
+    // reaches it ahead of the replay (that would be a duplicate).
+    let replay = since.is_some() && replay::hold(client, since);
+    let merged = {
+        let mut subscription = client.subscription.lock();
+        subscription.add(channels.iter().cloned(), *filters);
+        subscription.filter().to_json()
+    };
+    // Events after `since` follow (only messages that carry an
+    // event have a `seq`).
+    let from = since.unwrap_or_else(|| client.position.lock().cursor);
+    let mut subscribed = json!({
+        "channels": channels,
+        "filters": merged,
+        "since": from,
+        "last_seq": hub.feed.last_seq(),
+        "epoch": hub.feed.epoch(),
+    });
+    if !ignored_filters.is_empty() {
+        subscribed["ignored_filters"] = json!(ignored_filters);
+    }
+    client.reply(protocol::reply("subscribed", subscribed, now));
+    if replay {
+        replay::spawn(hub, client);
+    }
+}
+
+/// Removes the named channels, or everything (and the client's wasm
+/// filter) when none are named.
+fn unsubscribe(channels: Vec<String>, client: &Arc<Client>, hub: &Arc<Hub>, now: i64) {
+    let all = channels.is_empty();
+    client
+        .subscription
+        .lock()
+        .remove((!all).then_some(&channels[..]));
+    if all {
+        hub.drop_plugin_filter(client);
+    }
+    let named = if all {
+        vec!["all".to_string()]
+    } else {
+        channels
+    };
+    client.reply(protocol::reply(
+        "unsubscribed",
+        json!({"channels": named}),
+        now,
+    ));
 }
 
 /// Whether the subscription a subscribe would leave is within the

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use super::{IngestBatch, IngestReport};
 use crate::flight::FlightRecord;
 use crate::store::authority::Writer;
+use crate::store::partner::Lookup;
 use crate::store::{Change, FlightStore};
+use crate::wit::IngestItem;
 
 /// The longest text each field may hold, bytes: generous for real
 /// traffic (VATSIM callsigns are at most 10 characters, routes run to a
@@ -66,16 +68,7 @@ pub fn apply(
     batch: &IngestBatch,
     now: i64,
 ) -> (Vec<Change>, IngestReport) {
-    let mut report = IngestReport::default();
-    // An adapter's entry for an item it also passed on names a field it
-    // left out (an error) or, marked so, one it ignored (a warning); the
-    // item applies either way (plugin-api `ItemError::warning`).
-    for e in &batch.errors {
-        match e.message.strip_prefix(vatswim_plugin_api::WARNING) {
-            Some(warning) => report.warning(e.index, e.field.as_str(), warning),
-            None => report.problem(e.index, e.field.as_str(), e.message.as_str()),
-        }
-    }
+    let mut report = adapter_notes(batch);
     let writer = Writer::Plugin {
         name: &batch.adapter,
         kind: crate::wit::Kind::IngestAdapter,
@@ -91,21 +84,16 @@ pub fn apply(
         }
         let (uid, created) = match lookup.resolve(store, &item.patch.flight) {
             Some(uid) => (uid, false),
-            None if batch.creates_flights => {
-                match store.create_for_partner(&item.patch.fields, now) {
-                    Some(uid) => {
-                        before.entry(uid).or_insert(None);
-                        if let Some(id) = store.get(uid).and_then(|r| r.identity.clone()) {
-                            lookup.add(&id.callsign, uid);
-                        }
-                        (uid, true)
-                    }
-                    None => {
-                        report.problem(item.index, "callsign", "a new flight needs a callsign");
-                        continue;
-                    }
+            None if batch.creates_flights => match create(store, &mut lookup, item, now) {
+                Some(uid) => {
+                    before.entry(uid).or_insert(None);
+                    (uid, true)
                 }
-            }
+                None => {
+                    report.problem(item.index, "callsign", "a new flight needs a callsign");
+                    continue;
+                }
+            },
             None => {
                 report.not_found += 1;
                 continue;
@@ -130,7 +118,41 @@ pub fn apply(
         store.after_partner_write(uid, now);
     }
     report.finish();
-    let changes = before
+    (changes(store, before), report)
+}
+
+/// The report, opened with what the adapter said of items it passed on: a
+/// field it left out (an error) or, marked so, one it ignored (a warning);
+/// the item applies either way (plugin-api `ItemError::warning`).
+fn adapter_notes(batch: &IngestBatch) -> IngestReport {
+    let mut report = IngestReport::default();
+    for e in &batch.errors {
+        match e.message.strip_prefix(vatswim_plugin_api::WARNING) {
+            Some(warning) => report.warning(e.index, e.field.as_str(), warning),
+            None => report.problem(e.index, e.field.as_str(), e.message.as_str()),
+        }
+    }
+    report
+}
+
+/// A flight made for a partner's item naming one the gateway does not
+/// have (none without a callsign); later items find it by callsign.
+fn create(
+    store: &mut FlightStore,
+    lookup: &mut Lookup,
+    item: &IngestItem,
+    now: i64,
+) -> Option<u64> {
+    let uid = store.create_for_partner(&item.patch.fields, now)?;
+    if let Some(id) = store.get(uid).and_then(|r| r.identity.clone()) {
+        lookup.add(&id.callsign, uid);
+    }
+    Some(uid)
+}
+
+/// Each touched flight that the batch changed, before and after.
+fn changes(store: &FlightStore, before: BTreeMap<u64, Option<Arc<FlightRecord>>>) -> Vec<Change> {
+    before
         .into_iter()
         .filter_map(|(uid, before)| {
             let after = store.get(uid).cloned();
@@ -140,14 +162,13 @@ pub fn apply(
                 after,
             })
         })
-        .collect();
-    (changes, report)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wit::{FieldValue, FlightRef, IngestItem, Patch};
+    use crate::wit::{FieldValue, FlightRef, Patch};
 
     fn item(index: u32, flight: FlightRef, fields: Vec<FieldValue>) -> IngestItem {
         IngestItem {

@@ -17,6 +17,8 @@ use crate::wit;
 
 // The sentinels, section bits and column names are part of the contract;
 // the crate plugin authors use owns them, so host and guests cannot disagree.
+use vatswim_plugin_api as guest;
+use vatswim_plugin_api::columns::column_bit;
 pub use vatswim_plugin_api::columns::{NO_INT, NO_SQUAWK, NO_TIME, column, section};
 
 /// What a detector's `reads` may name besides the record's sections: the
@@ -164,124 +166,138 @@ pub fn project(all: &wit::Changes, reads: ReadSet) -> wit::Changes {
     }
 }
 
-fn project_rows(all: &wit::FlightRows, reads: ReadSet) -> wit::FlightRows {
-    let m = |bit: u16| reads.columns_of(bit);
-    let read = reads.sections();
-    wit::FlightRows {
-        flight_uid: all.flight_uid.clone(),
-        // A section the detector does not read is absent for it.
-        sections: all.sections.iter().map(|s| s & read).collect(),
-        identity: project_identity(&all.identity, m(section::IDENTITY)),
-        flight_plan: project_flight_plan(&all.flight_plan, m(section::FLIGHT_PLAN)),
-        position: project_position(&all.position, m(section::POSITION)),
-        progress: project_progress(&all.progress, m(section::PROGRESS)),
-        times: project_times(&all.times, m(section::TIMES)),
-        tmi: project_tmi(&all.tmi, m(section::TMI)),
-        track: project_track(&all.track, m(section::TRACK)),
-        metering: project_metering(&all.metering, m(section::METERING)),
+/// A column of either kind: a list of values, or strings packed in one text.
+trait Column: Clone {
+    /// A column with no rows.
+    fn empty() -> Self;
+    /// How many rows it holds.
+    fn rows(&self) -> usize;
+}
+
+impl<T: Clone> Column for Vec<T> {
+    fn empty() -> Self {
+        Vec::new()
+    }
+    fn rows(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Column for wit::StringColumn {
+    fn empty() -> Self {
+        string_column()
+    }
+    fn rows(&self) -> usize {
+        self.ends.len()
+    }
+}
+
+/// A value appended to a column: the value itself to a list, text to a
+/// string column.
+trait PushValue<V> {
+    fn push_value(&mut self, value: V);
+}
+
+impl<T> PushValue<T> for Vec<T> {
+    fn push_value(&mut self, value: T) {
+        self.push(value);
+    }
+}
+
+impl<S: AsRef<str>> PushValue<S> for wit::StringColumn {
+    fn push_value(&mut self, value: S) {
+        push_str(self, value.as_ref());
+    }
+}
+
+/// A host column as its twin in the guest crate's types.
+trait IntoGuest<G> {
+    fn into_guest(self) -> G;
+}
+
+impl<T> IntoGuest<Vec<T>> for Vec<T> {
+    fn into_guest(self) -> Vec<T> {
+        self
+    }
+}
+
+impl IntoGuest<guest::StringColumn> for wit::StringColumn {
+    fn into_guest(self) -> guest::StringColumn {
+        guest::StringColumn {
+            text: self.text,
+            ends: self.ends,
+        }
     }
 }
 
 /// Column `bit` of a section if the mask has it, else an empty column.
-fn keep<T: Clone>(m: u32, bit: u32, column: &[T]) -> Vec<T> {
-    if wants(m, bit) {
-        column.to_vec()
-    } else {
-        Vec::new()
-    }
-}
-
-fn keep_str(m: u32, bit: u32, column: &wit::StringColumn) -> wit::StringColumn {
+fn keep<C: Column>(m: u32, bit: u32, column: &C) -> C {
     if wants(m, bit) {
         column.clone()
     } else {
-        string_column()
+        C::empty()
     }
 }
 
-fn project_identity(c: &wit::IdentityColumns, m: u32) -> wit::IdentityColumns {
-    wit::IdentityColumns {
-        callsign: keep_str(m, 0, &c.callsign),
-        cid: keep(m, 1, &c.cid),
-    }
+/// The code over every column, generated from the WIT's table
+/// (`for_each_section!`): nothing here lists a section's columns by hand.
+macro_rules! every_column {
+    ($($section:ident $SECTION:ident $Record:ident { $($column:ident),* })*) => {
+        /// Columns with no rows.
+        pub fn empty_rows() -> wit::FlightRows {
+            wit::FlightRows {
+                flight_uid: Vec::new(),
+                sections: Vec::new(),
+                $($section: wit::$Record { $($column: Column::empty()),* },)*
+            }
+        }
+
+        fn project_rows(all: &wit::FlightRows, reads: ReadSet) -> wit::FlightRows {
+            let read = reads.sections();
+            wit::FlightRows {
+                flight_uid: all.flight_uid.clone(),
+                // A section the detector does not read is absent for it.
+                sections: all.sections.iter().map(|s| s & read).collect(),
+                $($section: {
+                    let (c, m) = (&all.$section, reads.columns_of(section::$SECTION));
+                    wit::$Record {$(
+                        $column: keep(
+                            m,
+                            const { column_bit(column::$SECTION, stringify!($column)) },
+                            &c.$column,
+                        ),
+                    )*}
+                },)*
+            }
+        }
+
+        /// How many rows each column holds, as `(section, column, rows)`.
+        pub fn column_rows(rows: &wit::FlightRows) -> Vec<(&'static str, &'static str, usize)> {
+            vec![$($((stringify!($section), stringify!($column), rows.$section.$column.rows()),)*)*]
+        }
+
+        /// The same columns in the guest crate's types, for the plugins'
+        /// logic run natively (`swim-bench plugins`, tests): each column
+        /// moved, not copied.
+        pub fn guest_rows(r: wit::FlightRows) -> guest::FlightRows {
+            guest::FlightRows {
+                flight_uid: r.flight_uid,
+                sections: r.sections,
+                $($section: guest::$Record {
+                    $($column: IntoGuest::into_guest(r.$section.$column)),*
+                },)*
+            }
+        }
+    };
 }
 
-fn project_flight_plan(c: &wit::FlightPlanColumns, m: u32) -> wit::FlightPlanColumns {
-    wit::FlightPlanColumns {
-        dept_icao: keep_str(m, 0, &c.dept_icao),
-        dest_icao: keep_str(m, 1, &c.dest_icao),
-        alt_icao: keep_str(m, 2, &c.alt_icao),
-        aircraft_type: keep_str(m, 3, &c.aircraft_type),
-        altitude_ft: keep(m, 4, &c.altitude_ft),
-        tas_kts: keep(m, 5, &c.tas_kts),
-        route: keep_str(m, 6, &c.route),
-        remarks: keep_str(m, 7, &c.remarks),
-        rules: keep_str(m, 8, &c.rules),
-        deptime: keep_str(m, 9, &c.deptime),
-    }
-}
+vatswim_plugin_api::for_each_section!(every_column);
 
-fn project_position(c: &wit::PositionColumns, m: u32) -> wit::PositionColumns {
-    wit::PositionColumns {
-        lat: keep(m, 0, &c.lat),
-        lon: keep(m, 1, &c.lon),
-        altitude_ft: keep(m, 2, &c.altitude_ft),
-        heading_deg: keep(m, 3, &c.heading_deg),
-        groundspeed_kts: keep(m, 4, &c.groundspeed_kts),
-        vertical_rate_fpm: keep(m, 5, &c.vertical_rate_fpm),
-        squawk: keep(m, 6, &c.squawk),
-        updated_at: keep(m, 7, &c.updated_at),
-    }
-}
-
-fn project_progress(c: &wit::ProgressColumns, m: u32) -> wit::ProgressColumns {
-    wit::ProgressColumns {
-        phase: keep(m, 0, &c.phase),
-        is_active: keep(m, 1, &c.is_active),
-        dist_to_dest_nm: keep(m, 2, &c.dist_to_dest_nm),
-        pct_complete: keep(m, 3, &c.pct_complete),
-        eta_utc: keep(m, 4, &c.eta_utc),
-    }
-}
-
-fn project_times(c: &wit::TimesColumns, m: u32) -> wit::TimesColumns {
-    wit::TimesColumns {
-        out_utc: keep(m, 0, &c.out_utc),
-        off_utc: keep(m, 1, &c.off_utc),
-        on_utc: keep(m, 2, &c.on_utc),
-        in_utc: keep(m, 3, &c.in_utc),
-    }
-}
-
-fn project_tmi(c: &wit::TmiColumns, m: u32) -> wit::TmiColumns {
-    wit::TmiColumns {
-        gs_held: keep(m, 0, &c.gs_held),
-        ctl_type: keep(m, 1, &c.ctl_type),
-        program_id: keep(m, 2, &c.program_id),
-        slot_time_utc: keep(m, 3, &c.slot_time_utc),
-        edct_utc: keep(m, 4, &c.edct_utc),
-        delay_minutes: keep(m, 5, &c.delay_minutes),
-        eta_utc: keep(m, 6, &c.eta_utc),
-    }
-}
-
-fn project_track(c: &wit::TrackColumns, m: u32) -> wit::TrackColumns {
-    wit::TrackColumns {
-        source: keep_str(m, 0, &c.source),
-        squawk: keep(m, 1, &c.squawk),
-        updated_at: keep(m, 2, &c.updated_at),
-    }
-}
-
-fn project_metering(c: &wit::MeteringColumns, m: u32) -> wit::MeteringColumns {
-    wit::MeteringColumns {
-        sta_utc: keep(m, 0, &c.sta_utc),
-        metering_time_utc: keep(m, 1, &c.metering_time_utc),
-        metering_point: keep_str(m, 2, &c.metering_point),
-        delay_minutes: keep(m, 3, &c.delay_minutes),
-        frozen: keep(m, 4, &c.frozen),
-        stream: keep_str(m, 5, &c.stream),
-        status: keep_str(m, 6, &c.status),
+/// A cycle's changes in the guest crate's types (see [`guest_rows`]).
+pub fn guest_changes(c: wit::Changes) -> guest::Changes {
+    guest::Changes {
+        before: guest_rows(c.before),
+        after: guest_rows(c.after),
     }
 }
 
@@ -395,79 +411,75 @@ fn wants(columns: u32, column: u32) -> bool {
     columns & (1 << column) != 0
 }
 
-/// Pushes `$value` onto `$column` if the mask has bit `$bit`: one line per
-/// column, in the WIT's order (`column::*` names the bits).
-macro_rules! push_if {
-    ($mask:expr; $($bit:literal => $column:expr, $value:expr;)*) => {
-        $(if wants($mask, $bit) {
-            $column.push($value);
+/// Appends each value to its column if the mask has the column's bit; a
+/// column is named, its bit comes from the WIT's order (`column::*`), so a
+/// name the WIT does not have fails the build.
+macro_rules! push_columns {
+    ($c:expr, $mask:expr, $SECTION:ident; $($column:ident <- $value:expr),* $(,)?) => {
+        $(if wants($mask, const { column_bit(column::$SECTION, stringify!($column)) }) {
+            $c.$column.push_value($value);
         })*
     };
-}
-
-/// Appends `value` to a string column if the mask has bit `bit`.
-fn push_str_if(columns: u32, bit: u32, column: &mut wit::StringColumn, value: &str) {
-    if wants(columns, bit) {
-        push_str(column, value);
-    }
 }
 
 fn push_identity(c: &mut wit::IdentityColumns, s: Option<&Identity>, m: u32) {
     let d = Identity::default();
     let s = s.unwrap_or(&d);
-    push_str_if(m, 0, &mut c.callsign, &s.callsign);
-    push_if!(m; 1 => c.cid, s.cid;);
+    push_columns!(c, m, IDENTITY;
+        callsign <- &s.callsign,
+        cid <- s.cid,
+    );
 }
 
 fn push_flight_plan(c: &mut wit::FlightPlanColumns, s: Option<&FlightPlan>, m: u32) {
     let d = FlightPlan::default();
     let s = s.unwrap_or(&d);
-    push_str_if(m, 0, &mut c.dept_icao, &s.dept_icao);
-    push_str_if(m, 1, &mut c.dest_icao, &s.dest_icao);
-    push_str_if(m, 2, &mut c.alt_icao, &s.alt_icao);
-    push_str_if(m, 3, &mut c.aircraft_type, &s.aircraft_type);
-    push_if!(m;
-        4 => c.altitude_ft, opt_int(s.altitude_ft);
-        5 => c.tas_kts, opt_int(s.tas_kts);
+    push_columns!(c, m, FLIGHT_PLAN;
+        dept_icao <- &s.dept_icao,
+        dest_icao <- &s.dest_icao,
+        alt_icao <- &s.alt_icao,
+        aircraft_type <- &s.aircraft_type,
+        altitude_ft <- opt_int(s.altitude_ft),
+        tas_kts <- opt_int(s.tas_kts),
+        route <- &s.route,
+        remarks <- &s.remarks,
+        rules <- &s.rules,
+        deptime <- &s.deptime,
     );
-    push_str_if(m, 6, &mut c.route, &s.route);
-    push_str_if(m, 7, &mut c.remarks, &s.remarks);
-    push_str_if(m, 8, &mut c.rules, &s.rules);
-    push_str_if(m, 9, &mut c.deptime, &s.deptime);
 }
 
 fn push_position(c: &mut wit::PositionColumns, s: Option<&Position>, m: u32) {
     let s = s.copied().unwrap_or_default();
-    push_if!(m;
-        0 => c.lat, s.lat;
-        1 => c.lon, s.lon;
-        2 => c.altitude_ft, s.altitude_ft;
-        3 => c.heading_deg, s.heading_deg;
-        4 => c.groundspeed_kts, s.groundspeed_kts;
-        5 => c.vertical_rate_fpm, s.vertical_rate_fpm;
-        6 => c.squawk, s.squawk.unwrap_or(NO_SQUAWK);
-        7 => c.updated_at, s.updated_at;
+    push_columns!(c, m, POSITION;
+        lat <- s.lat,
+        lon <- s.lon,
+        altitude_ft <- s.altitude_ft,
+        heading_deg <- s.heading_deg,
+        groundspeed_kts <- s.groundspeed_kts,
+        vertical_rate_fpm <- s.vertical_rate_fpm,
+        squawk <- s.squawk.unwrap_or(NO_SQUAWK),
+        updated_at <- s.updated_at,
     );
 }
 
 fn push_progress(c: &mut wit::ProgressColumns, s: Option<&Progress>, m: u32) {
     let s = s.copied().unwrap_or_default();
-    push_if!(m;
-        0 => c.phase, s.phase.index();
-        1 => c.is_active, u8::from(s.is_active);
-        2 => c.dist_to_dest_nm, opt_float(s.dist_to_dest_nm);
-        3 => c.pct_complete, opt_float(s.pct_complete);
-        4 => c.eta_utc, opt_time(s.eta_utc);
+    push_columns!(c, m, PROGRESS;
+        phase <- s.phase.index(),
+        is_active <- u8::from(s.is_active),
+        dist_to_dest_nm <- opt_float(s.dist_to_dest_nm),
+        pct_complete <- opt_float(s.pct_complete),
+        eta_utc <- opt_time(s.eta_utc),
     );
 }
 
 fn push_times(c: &mut wit::TimesColumns, s: Option<&Times>, m: u32) {
     let s = s.copied().unwrap_or_default();
-    push_if!(m;
-        0 => c.out_utc, opt_time(s.out_utc);
-        1 => c.off_utc, opt_time(s.off_utc);
-        2 => c.on_utc, opt_time(s.on_utc);
-        3 => c.in_utc, opt_time(s.in_utc);
+    push_columns!(c, m, TIMES;
+        out_utc <- opt_time(s.out_utc),
+        off_utc <- opt_time(s.off_utc),
+        on_utc <- opt_time(s.on_utc),
+        in_utc <- opt_time(s.in_utc),
     );
 }
 
@@ -478,116 +490,39 @@ fn push_tmi(c: &mut wit::TmiColumns, s: Option<&Tmi>, m: u32) {
         Some(ControlType::Gs) => 1,
         Some(ControlType::Gdp) => 2,
     };
-    push_if!(m;
-        0 => c.gs_held, u8::from(s.gs_held);
-        1 => c.ctl_type, ctl_type;
-        2 => c.program_id, s.program_id.unwrap_or(0);
-        3 => c.slot_time_utc, opt_time(s.slot_time_utc);
-        4 => c.edct_utc, opt_time(s.edct_utc);
-        5 => c.delay_minutes, opt_int(s.delay_minutes);
-        6 => c.eta_utc, opt_time(s.eta_utc);
+    push_columns!(c, m, TMI;
+        gs_held <- u8::from(s.gs_held),
+        ctl_type <- ctl_type,
+        program_id <- s.program_id.unwrap_or(0),
+        slot_time_utc <- opt_time(s.slot_time_utc),
+        edct_utc <- opt_time(s.edct_utc),
+        delay_minutes <- opt_int(s.delay_minutes),
+        eta_utc <- opt_time(s.eta_utc),
     );
 }
 
 fn push_track(c: &mut wit::TrackColumns, s: Option<&Track>, m: u32) {
     let d = Track::default();
     let s = s.unwrap_or(&d);
-    push_str_if(m, 0, &mut c.source, &s.source);
-    push_if!(m;
-        1 => c.squawk, s.squawk.unwrap_or(NO_SQUAWK);
-        2 => c.updated_at, s.updated_at;
+    push_columns!(c, m, TRACK;
+        source <- &s.source,
+        squawk <- s.squawk.unwrap_or(NO_SQUAWK),
+        updated_at <- s.updated_at,
     );
 }
 
 fn push_metering(c: &mut wit::MeteringColumns, s: Option<&Metering>, m: u32) {
     let d = Metering::default();
     let s = s.unwrap_or(&d);
-    push_if!(m;
-        0 => c.sta_utc, opt_time(s.sta_utc);
-        1 => c.metering_time_utc, opt_time(s.metering_time_utc);
+    push_columns!(c, m, METERING;
+        sta_utc <- opt_time(s.sta_utc),
+        metering_time_utc <- opt_time(s.metering_time_utc),
+        metering_point <- s.metering_point.as_deref().unwrap_or(""),
+        delay_minutes <- opt_int(s.delay_minutes),
+        frozen <- u8::from(s.frozen),
+        stream <- s.stream.as_deref().unwrap_or(""),
+        status <- s.status.as_deref().unwrap_or(""),
     );
-    push_str_if(
-        m,
-        2,
-        &mut c.metering_point,
-        s.metering_point.as_deref().unwrap_or(""),
-    );
-    push_if!(m;
-        3 => c.delay_minutes, opt_int(s.delay_minutes);
-        4 => c.frozen, u8::from(s.frozen);
-    );
-    push_str_if(m, 5, &mut c.stream, s.stream.as_deref().unwrap_or(""));
-    push_str_if(m, 6, &mut c.status, s.status.as_deref().unwrap_or(""));
-}
-
-/// Columns with no rows.
-pub fn empty_rows() -> wit::FlightRows {
-    wit::FlightRows {
-        flight_uid: Vec::new(),
-        sections: Vec::new(),
-        identity: wit::IdentityColumns {
-            callsign: string_column(),
-            cid: Vec::new(),
-        },
-        flight_plan: wit::FlightPlanColumns {
-            dept_icao: string_column(),
-            dest_icao: string_column(),
-            alt_icao: string_column(),
-            aircraft_type: string_column(),
-            altitude_ft: Vec::new(),
-            tas_kts: Vec::new(),
-            route: string_column(),
-            remarks: string_column(),
-            rules: string_column(),
-            deptime: string_column(),
-        },
-        position: wit::PositionColumns {
-            lat: Vec::new(),
-            lon: Vec::new(),
-            altitude_ft: Vec::new(),
-            heading_deg: Vec::new(),
-            groundspeed_kts: Vec::new(),
-            vertical_rate_fpm: Vec::new(),
-            squawk: Vec::new(),
-            updated_at: Vec::new(),
-        },
-        progress: wit::ProgressColumns {
-            phase: Vec::new(),
-            is_active: Vec::new(),
-            dist_to_dest_nm: Vec::new(),
-            pct_complete: Vec::new(),
-            eta_utc: Vec::new(),
-        },
-        times: wit::TimesColumns {
-            out_utc: Vec::new(),
-            off_utc: Vec::new(),
-            on_utc: Vec::new(),
-            in_utc: Vec::new(),
-        },
-        tmi: wit::TmiColumns {
-            gs_held: Vec::new(),
-            ctl_type: Vec::new(),
-            program_id: Vec::new(),
-            slot_time_utc: Vec::new(),
-            edct_utc: Vec::new(),
-            delay_minutes: Vec::new(),
-            eta_utc: Vec::new(),
-        },
-        track: wit::TrackColumns {
-            source: string_column(),
-            squawk: Vec::new(),
-            updated_at: Vec::new(),
-        },
-        metering: wit::MeteringColumns {
-            sta_utc: Vec::new(),
-            metering_time_utc: Vec::new(),
-            metering_point: string_column(),
-            delay_minutes: Vec::new(),
-            frozen: Vec::new(),
-            stream: string_column(),
-            status: string_column(),
-        },
-    }
 }
 
 /// No changes: what a smoke call sees.
@@ -642,4 +577,318 @@ pub fn subjects<'a>(items: impl IntoIterator<Item = Subject<'a>>) -> wit::Subjec
         c.phase.push(s.phase.index());
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flight::Reporter;
+
+    /// The read set of a manifest's `reads`.
+    fn reading(names: &[&str]) -> ReadSet {
+        let names = names.iter().map(|n| n.to_string()).collect();
+        ReadSet::of(Some(&names))
+    }
+
+    fn full_flight() -> FlightRecord {
+        FlightRecord {
+            flight_uid: 42,
+            identity: Some(std::sync::Arc::new(Identity {
+                callsign: "BAW117".into(),
+                cid: 1_234_567,
+                ..Identity::default()
+            })),
+            flight_plan: Some(std::sync::Arc::new(FlightPlan {
+                dept_icao: "EGLL".into(),
+                dest_icao: "KJFK".into(),
+                alt_icao: "KBOS".into(),
+                aircraft_type: "B77W".into(),
+                altitude_ft: Some(37_000),
+                tas_kts: None,
+                route: "CPT UL9 KENUK".into(),
+                remarks: "/v/ ünïcode".into(),
+                rules: "I".into(),
+                deptime: "1830".into(),
+            })),
+            position: Some(Position {
+                lat: 51.47,
+                lon: -0.45,
+                altitude_ft: 83,
+                heading_deg: 270,
+                groundspeed_kts: 0,
+                vertical_rate_fpm: 0,
+                squawk: None,
+                updated_at: 1_700_000_000_000,
+                reported_by: Reporter::Feed,
+            }),
+            progress: Some(Progress {
+                phase: Phase::Descending,
+                is_active: true,
+                dist_to_dest_nm: Some(88.5),
+                pct_complete: None,
+                eta_utc: Some(1_700_000_900_000),
+                ..Progress::default()
+            }),
+            times: Some(Times {
+                out_utc: Some(1),
+                off_utc: Some(2),
+                on_utc: None,
+                in_utc: None,
+            }),
+            tmi: Some(Tmi {
+                gs_held: true,
+                ctl_type: Some(ControlType::Gs),
+                program_id: Some(7),
+                slot_time_utc: None,
+                edct_utc: Some(3),
+                delay_minutes: Some(-5),
+                eta_utc: Some(4),
+            }),
+            track: Some(Track {
+                source: "radar".into(),
+                squawk: Some(7700),
+                updated_at: 9,
+            }),
+            metering: Some(Metering {
+                sta_utc: Some(10),
+                metering_time_utc: None,
+                metering_point: Some("CAMRN".into()),
+                delay_minutes: None,
+                frozen: true,
+                stream: None,
+                status: Some("frozen".into()),
+            }),
+            partner_created: false,
+            tmi_controller: None,
+        }
+    }
+
+    #[test]
+    fn every_field_reads_back_through_the_guest_views() {
+        let (old, new) = (
+            FlightRecord {
+                flight_uid: 42,
+                ..FlightRecord::default()
+            },
+            full_flight(),
+        );
+        let changes = guest_changes(changes(
+            ReadSet::ALL,
+            [(42, Some(&old), Some(&new)), (43, None, None)],
+        ));
+        assert_eq!(changes.len(), 2);
+        let change = changes.iter().next().unwrap();
+        let before = change.before().expect("exists before");
+        assert!(
+            before.position().is_none() && before.identity().is_none(),
+            "absent sections stay absent"
+        );
+        let f = change.after().unwrap();
+        assert_eq!(
+            f.identity().unwrap(),
+            guest::IdentityView {
+                callsign: "BAW117",
+                cid: 1_234_567
+            }
+        );
+        let fp = f.flight_plan().unwrap();
+        assert_eq!(
+            (fp.dept_icao, fp.dest_icao, fp.alt_icao, fp.aircraft_type),
+            ("EGLL", "KJFK", "KBOS", "B77W")
+        );
+        assert_eq!(
+            (fp.altitude_ft, fp.tas_kts, fp.route, fp.remarks),
+            (Some(37_000), None, "CPT UL9 KENUK", "/v/ ünïcode")
+        );
+        assert_eq!((fp.rules, fp.deptime), ("I", "1830"));
+        let p = f.position().unwrap();
+        assert_eq!(
+            (
+                p.lat,
+                p.lon,
+                p.altitude_ft,
+                p.heading_deg,
+                p.squawk,
+                p.updated_at
+            ),
+            (51.47, -0.45, 83, 270, None, 1_700_000_000_000)
+        );
+        let pr = f.progress().unwrap();
+        assert_eq!(
+            (
+                pr.phase,
+                pr.is_active,
+                pr.dist_to_dest_nm,
+                pr.pct_complete,
+                pr.eta_utc
+            ),
+            (
+                guest::Phase::Descending,
+                true,
+                Some(88.5),
+                None,
+                Some(1_700_000_900_000)
+            )
+        );
+        assert_eq!(
+            f.times().unwrap(),
+            guest::TimesView {
+                out_utc: Some(1),
+                off_utc: Some(2),
+                on_utc: None,
+                in_utc: None
+            }
+        );
+        let t = f.tmi().unwrap();
+        assert_eq!(
+            (
+                t.gs_held,
+                t.ctl_type,
+                t.program_id,
+                t.slot_time_utc,
+                t.edct_utc,
+                t.delay_minutes
+            ),
+            (true, 1, Some(7), None, Some(3), Some(-5))
+        );
+        assert_eq!(
+            f.track().unwrap(),
+            guest::TrackView {
+                source: "radar",
+                squawk: Some(7700),
+                updated_at: 9
+            }
+        );
+        let m = f.metering().unwrap();
+        assert_eq!(
+            (
+                m.sta_utc,
+                m.metering_time_utc,
+                m.metering_point,
+                m.frozen,
+                m.stream,
+                m.status
+            ),
+            (Some(10), None, "CAMRN", true, "", "frozen")
+        );
+
+        let gone = changes.iter().nth(1).unwrap();
+        assert_eq!(gone.flight_uid(), 43);
+        assert!(gone.before().is_none() && gone.after().is_none());
+    }
+
+    #[test]
+    fn sections_a_plugin_does_not_read_are_not_sent() {
+        let flight = full_flight();
+        let cols = changes(reading(&["position"]), [(42, None, Some(&flight))]);
+        assert_eq!(cols.after.position.lat, [51.47]);
+        assert!(cols.after.identity.cid.is_empty() && cols.after.flight_plan.route.text.is_empty());
+        let changes = guest_changes(cols);
+        let f = changes.iter().next().unwrap().after().unwrap();
+        assert!(f.position().is_some() && f.identity().is_none() && f.times().is_none());
+    }
+
+    #[test]
+    fn columns_a_plugin_does_not_read_are_not_sent_and_read_as_absent() {
+        let flight = full_flight();
+        let reads = reading(&["position.squawk", "flight_plan.dest_icao", "times"]);
+        let cols = changes(reads, [(42, None, Some(&flight))]);
+        let (p, fp) = (&cols.after.position, &cols.after.flight_plan);
+        assert!(p.lat.is_empty() && p.altitude_ft.is_empty() && p.updated_at.is_empty());
+        assert_eq!(p.squawk, [NO_SQUAWK], "the read column has its row");
+        assert_eq!(fp.dest_icao.text, "KJFK");
+        assert!(
+            fp.route.text.is_empty() && fp.remarks.text.is_empty() && fp.dept_icao.text.is_empty()
+        );
+        assert_eq!(
+            cols.after.times.off_utc,
+            [2],
+            "a whole section is every column"
+        );
+
+        let changes = guest_changes(cols);
+        let f = changes.iter().next().unwrap().after().unwrap();
+        let position = f
+            .position()
+            .expect("a section with a read column is present");
+        assert_eq!(position.squawk, None);
+        assert!(position.lat.is_nan() && position.altitude_ft == NO_INT);
+        let plan = f.flight_plan().unwrap();
+        assert_eq!(
+            (plan.dest_icao, plan.dept_icao, plan.route),
+            ("KJFK", "", "")
+        );
+        assert_eq!(plan.altitude_ft, None);
+        assert_eq!(f.times().unwrap().off_utc, Some(2));
+        assert!(f.identity().is_none() && f.tmi().is_none());
+    }
+
+    #[test]
+    fn a_detectors_columns_copied_from_the_gathered_ones_are_those_built_for_it() {
+        let (old, new) = (full_flight(), {
+            let mut f = full_flight();
+            f.flight_uid = 43;
+            f
+        });
+        let squawk = reading(&["position.squawk"]);
+        let arrival = reading(&["position.lat", "flight_plan.dest_icao", "times", "airports"]);
+        let edct = reading(&["identity.callsign", "tmi.edct_utc"]);
+        let all = squawk.union(arrival).union(edct);
+        assert!(all.airports() && arrival.airports() && !squawk.airports());
+        let items = || {
+            [
+                (42, Some(&old), Some(&new)),
+                (44, None, Some(&new)),
+                (45, Some(&old), None),
+            ]
+        };
+        let gathered = changes(all, items());
+        for reads in [squawk, arrival, edct, all] {
+            let direct = changes(reads, items());
+            assert_eq!(
+                format!("{:?}", project(&gathered, reads)),
+                format!("{direct:?}"),
+                "{reads:?}"
+            );
+        }
+    }
+
+    /// The columns holding rows, as `section.column`.
+    fn filled(rows: &wit::FlightRows) -> Vec<String> {
+        column_rows(rows)
+            .into_iter()
+            .filter(|(_, _, rows)| *rows > 0)
+            .map(|(section, column, _)| format!("{section}.{column}"))
+            .collect()
+    }
+
+    /// Each column named in a manifest's `reads` (the WIT's names) fills
+    /// that column and no other, built directly or copied from columns
+    /// gathered for everything: the bit a name stands for and the column
+    /// built for it agree, for every column the WIT has (what each carries
+    /// is checked through the guest's views above).
+    #[test]
+    fn each_column_round_trips_by_name() {
+        let flight = full_flight();
+        let all = changes(ReadSet::ALL, [(42, None, Some(&flight))]);
+        let every = filled(&all.after);
+        let listed: usize = column::SECTIONS.iter().map(|(_, _, c)| c.len()).sum();
+        assert_eq!(every.len(), listed, "reading everything fills every column");
+        for (section, _, names) in column::SECTIONS {
+            for name in names {
+                let one = format!("{section}.{name}");
+                let reads = reading(&[&one]);
+                let built = changes(reads, [(42, None, Some(&flight))]);
+                let projected = project(&all, reads);
+                for rows in [&built.after, &projected.after] {
+                    assert_eq!(filled(rows), std::slice::from_ref(&one), "{one}");
+                }
+                assert_eq!(
+                    format!("{:?}", built.after),
+                    format!("{:?}", projected.after),
+                    "{one}"
+                );
+            }
+        }
+    }
 }

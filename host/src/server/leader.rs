@@ -82,16 +82,9 @@ pub(super) fn lead(
         plugin_rx,
     } = ready;
     let programs = store.programs(wall_ms())?;
-    // A restarted simulator continues from where the data stopped, so
-    // event times never go backwards across a restart.
-    let resume_after = restored
-        .records
-        .iter()
-        .filter_map(|r| r.position.map(|p| p.updated_at))
-        .max();
     let simulator = match &config.source {
         SourceConfig::Sim { config, .. } => {
-            Some(open_simulator(store.as_mut(), config, resume_after)?)
+            Some(open_simulator(store.as_mut(), config, &restored)?)
         }
         _ => None,
     };
@@ -126,19 +119,7 @@ pub(super) fn lead(
     // a finite source (replay, `--stop-after`) is done.
     let requests_open = work_tx.clone();
     let work = work_tx.downgrade();
-    let adl_task = config.adl.clone().map(|adl| {
-        let health = &shared.health;
-        health.add_source(
-            adl::NAME,
-            "adl",
-            Some(adl::server_of(&adl.connection_string)),
-        );
-        let to = super::adl::ThroughAdapter {
-            registry: adapters,
-            work: work_tx.clone(),
-        };
-        tokio::spawn(adl::run(adl, to, health.clone()))
-    });
+    let adl_task = start_adl(&config, &shared, adapters, &work_tx);
     let (source_task, sim) = start_source(&config.source, simulator, work_tx, &shared.health);
     leading.store(Some(Arc::new(Leading { work, sim })));
     Ok(Running {
@@ -149,14 +130,43 @@ pub(super) fn lead(
     })
 }
 
+/// PERTI's ADL beside the feed, when configured: its items go through
+/// the `adl` adapter into the pipeline.
+fn start_adl(
+    config: &ServerConfig,
+    shared: &Shared,
+    adapters: Arc<Registry>,
+    work: &mpsc::Sender<Work>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let adl = config.adl.clone()?;
+    let health = &shared.health;
+    health.add_source(
+        adl::NAME,
+        "adl",
+        Some(adl::server_of(&adl.connection_string)),
+    );
+    let to = super::adl::ThroughAdapter {
+        registry: adapters,
+        work: work.clone(),
+    };
+    Some(tokio::spawn(adl::run(adl, to, health.clone())))
+}
+
 /// The simulator: the stored world resumed when the settings ask for it
 /// (its flights continue where the data stopped), else a new world,
 /// stored so that the next start resumes it.
 fn open_simulator(
     store: &mut dyn CycleStore,
     config: &SimConfig,
-    resume_after: Option<i64>,
+    restored: &Restored,
 ) -> anyhow::Result<Simulator> {
+    // A restarted simulator continues from where the data stopped, so
+    // event times never go backwards across a restart.
+    let resume_after = restored
+        .records
+        .iter()
+        .filter_map(|r| r.position.map(|p| p.updated_at))
+        .max();
     let airports = AirportTable::embedded();
     // The next whole second: after anything stamped at startup.
     let now = (wall_ms() / 1000 + 1) * 1000;

@@ -72,10 +72,7 @@ pub async fn run_observed(
     shutdown: impl Future<Output = ()> + Send + 'static,
     observe: impl FnOnce(&Arc<ChangeFeed>),
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
-    // Before anything in it is opened: one gateway per data directory.
-    let _data_dir = lock::DataDirLock::acquire(&config.data_dir)?;
+    let _data_dir = claim_data_dir(&config)?;
     // A bad certificate refuses the start before anything else is opened.
     let tls = match &config.tls {
         Some(files) => Some((files.load()?, files.clone())),
@@ -86,14 +83,103 @@ pub async fn run_observed(
     let (work_tx, work_rx) = mpsc::channel::<Work>(WORK_QUEUE);
     let (plugin_tx, plugin_rx) = std::sync::mpsc::channel::<PluginEvent>();
     let (registry, _watch) = open_registry(&config, plugin_sink(plugin_tx, &work_tx)).await?;
+    raise_open_file_limit();
+    let start = Start::open(&config, &backend, &listener).await?;
+    let shared = new_shared(&start, &backend);
+    observe(&shared.feed);
+    let (gate, housekeeping) =
+        start_gate(&config, &backend, start.shared_limits(), &signal).await?;
+    let (hub, fanout_thread) = start_fanout(&config, &shared, &registry, &signal)?;
+    let state = AppState {
+        shared: shared.clone(),
+        registry: registry.clone(),
+        started: Instant::now(),
+        leading: Default::default(),
+        gate: gate.clone(),
+        cors_origins: config.auth.cors_origins.clone(),
+        hub: hub.clone(),
+        ws: config.ws,
+        cluster_plugins: start.share_plugins(&config, &registry, &signal),
+        cache: Default::default(),
+        connections: Default::default(),
+    };
+    let guard = (connection_limits(&config), state.connections.clone());
+    let ready = leader::Ready {
+        config: config.clone(),
+        shared,
+        registry,
+        signal: signal.clone(),
+        leading: state.leading.clone(),
+        work_tx,
+        work_rx,
+        plugin_rx,
+    };
+    let outcome = Arc::new(Mutex::new(member::Outcome::default()));
+    let begun = start.begin(ready, outcome.clone()).await?;
+    serve_http(listener, api::router(state), tls, guard, &signal).await?;
+    close_websockets(&hub).await;
+    let stopping = Stopping {
+        housekeeping,
+        gate,
+        membership: begun.membership,
+        outcome,
+        fanout_thread,
+    };
+    stopping.wait().await
+}
+
+/// The data directory, made if need be and locked before anything in it is
+/// opened: one gateway per data directory.
+fn claim_data_dir(config: &ServerConfig) -> anyhow::Result<lock::DataDirLock> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    lock::DataDirLock::acquire(&config.data_dir)
+}
+
+/// As many open files as the system lets this process have: each
+/// connection is one.
+fn raise_open_file_limit() {
     match crate::net::raise_open_file_limit() {
         Ok(limit) => tracing::info!(limit, "open-file limit"),
         Err(e) => tracing::warn!("cannot read or raise the open-file limit: {e}"),
     }
-    let start = Start::open(&config, &backend, &listener).await?;
-    let shared = new_shared(&start, &backend);
-    observe(&shared.feed);
-    let shared_limits = start.shared_limits();
+}
+
+/// The fan-out's hub, its router thread, and the heartbeats to its clients.
+fn start_fanout(
+    config: &ServerConfig,
+    shared: &Arc<Shared>,
+    registry: &Arc<Registry>,
+    signal: &Shutdown,
+) -> anyhow::Result<(Arc<Hub>, std::thread::JoinHandle<()>)> {
+    let hub = Hub::new(
+        shared.clone(),
+        registry.clone(),
+        signal.clone(),
+        config.ws.filter_budget_percent,
+    );
+    let fanout_thread = crate::fanout::router::spawn(&hub)?;
+    tokio::spawn(connection::heartbeats(hub.clone(), config.ws.heartbeat));
+    Ok((hub, fanout_thread))
+}
+
+/// What every connection is held to; an idle WebSocket is pinged, so it
+/// must not time out between pings.
+fn connection_limits(config: &ServerConfig) -> ConnectionLimits {
+    ConnectionLimits {
+        idle: config.http.idle.max(config.ws.ping * 2),
+        ..config.http
+    }
+}
+
+/// The keys' gate (none without keys), what it shares with the other
+/// instances of a cluster, and its housekeeping task.
+async fn start_gate(
+    config: &ServerConfig,
+    backend: &Backend,
+    shared_limits: Option<SharedLimitsParts>,
+    signal: &Shutdown,
+) -> anyhow::Result<(Option<Arc<Gatekeeper>>, Option<tokio::task::JoinHandle<()>>)> {
     let gate = {
         let (config, backend, shared) = (config.clone(), backend.clone(), shared_limits.clone());
         tokio::task::spawn_blocking(move || open_gate(&config, &backend, shared)).await??
@@ -111,59 +197,37 @@ pub async fn run_observed(
     let housekeeping = gate
         .clone()
         .map(|g| tokio::spawn(keep_house(g, signal.clone())));
-    let hub = Hub::new(
-        shared.clone(),
-        registry.clone(),
-        signal.clone(),
-        config.ws.filter_budget_percent,
-    );
-    let fanout_thread = crate::fanout::router::spawn(&hub)?;
-    tokio::spawn(connection::heartbeats(hub.clone(), config.ws.heartbeat));
-    let state = AppState {
-        shared: shared.clone(),
-        registry: registry.clone(),
-        started: Instant::now(),
-        leading: Default::default(),
-        gate: gate.clone(),
-        cors_origins: config.auth.cors_origins.clone(),
-        hub: hub.clone(),
-        ws: config.ws,
-        cluster_plugins: start.share_plugins(&config, &registry, &signal),
-        cache: Default::default(),
-        connections: Default::default(),
-    };
-    // An idle WebSocket is pinged: it must not time out between pings.
-    let limits = crate::net::ConnectionLimits {
-        idle: config.http.idle.max(config.ws.ping * 2),
-        ..config.http
-    };
-    let guard = (limits, state.connections.clone());
-    let ready = leader::Ready {
-        config: config.clone(),
-        shared,
-        registry,
-        signal: signal.clone(),
-        leading: state.leading.clone(),
-        work_tx,
-        work_rx,
-        plugin_rx,
-    };
-    let outcome = Arc::new(Mutex::new(member::Outcome::default()));
-    let begun = start.begin(ready, outcome.clone()).await?;
-    serve_http(listener, api::router(state), tls, guard, &signal).await?;
-    close_websockets(&hub).await;
-    if let Some(task) = housekeeping {
-        let _ = task.await;
+    Ok((gate, housekeeping))
+}
+
+/// What is waited for once the HTTP server has stopped, in order.
+struct Stopping {
+    housekeeping: Option<tokio::task::JoinHandle<()>>,
+    gate: Option<Arc<Gatekeeper>>,
+    membership: Option<tokio::task::JoinHandle<()>>,
+    outcome: Arc<Mutex<member::Outcome>>,
+    fanout_thread: std::thread::JoinHandle<()>,
+}
+
+impl Stopping {
+    /// Lets the tasks finish, writes the keys' usage, stops leading (the
+    /// pipeline's last cycle) and the fan-out thread; the pipeline's error,
+    /// if it failed.
+    async fn wait(self) -> anyhow::Result<()> {
+        if let Some(task) = self.housekeeping {
+            let _ = task.await;
+        }
+        if let Some(gate) = self.gate {
+            tokio::task::spawn_blocking(move || gate.flush_usage()).await?;
+        }
+        if let Some(task) = self.membership {
+            let _ = task.await;
+        }
+        let stopped = stop_leading(&self.outcome).await;
+        let fanout_thread = self.fanout_thread;
+        let _ = tokio::task::spawn_blocking(move || fanout_thread.join()).await?;
+        stopped
     }
-    if let Some(gate) = gate {
-        tokio::task::spawn_blocking(move || gate.flush_usage()).await?;
-    }
-    if let Some(task) = begun.membership {
-        let _ = task.await;
-    }
-    let stopped = stop_leading(&outcome).await;
-    let _ = tokio::task::spawn_blocking(move || fanout_thread.join()).await?;
-    stopped
 }
 
 /// The one shutdown signal: the caller's future, or a fatal error inside

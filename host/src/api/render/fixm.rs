@@ -348,11 +348,6 @@ pub fn fixm_flight<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmFlight<'a> {
 
 /// A flight as `/flight` answers it.
 pub fn fixm_detail<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmDetail<'a> {
-    let tmi = r.tmi.unwrap_or_default();
-    let (eta, actual) = (
-        time(r.progress.and_then(|p| p.eta_utc)),
-        r.times.unwrap_or_default(),
-    );
     FixmDetail {
         gufi: gufi(r),
         gufi_legacy: r.identity.as_deref().map(|i| i.gufi_legacy.as_str()),
@@ -363,56 +358,72 @@ pub fn fixm_detail<'a>(r: &'a FlightRecord, d: &Derived<'a>) -> FixmDetail<'a> {
         flight_plan: plan(r),
         position: position(r),
         progress: progress(r, d),
-        times: TimesNested {
-            estimated: Estimated {
-                off_block_time: time(r.eobt_utc()),
-                arrival_source: eta.as_ref().map(|_| ETA_SOURCE),
-                arrival_method: eta.as_ref().map(|_| ETA_METHOD),
-                time_of_arrival: eta,
-                runway_arrival: None,
-            },
-            actual: Actual {
-                off_block_time: time(actual.out_utc),
-                time_of_departure: time(actual.off_utc),
-                landing_time: time(actual.on_utc),
-                in_block_time: time(actual.in_utc),
-            },
-            controlled: Controlled {
-                time_of_departure: time(tmi.edct_utc),
-                time_of_arrival: time(tmi.slot_time_utc),
-                edct: time(tmi.edct_utc),
-            },
-            simtraffic: SimTraffic::default(),
-            estimated_elapsed_time: d.ete_minutes,
-        },
-        tmi: TmiNested {
-            is_controlled: is_controlled(&tmi),
-            control_type: tmi.ctl_type,
-            program_name: d.program.map(|p| p.name()),
-            control_element: d.program.map(|p| p.airport.as_str()),
-            exempt_indicator: false,
-            exempt_reason: None,
-            ground_stop: GroundStop {
-                held: tmi.gs_held,
-                release_time: d.gs_release(&tmi),
-            },
-            slot: Slot {
-                time: time(tmi.slot_time_utc),
-                status: None,
-                program_id: tmi.program_id,
-                slot_id: None,
-            },
-            delay: Delay {
-                value: tmi.delay_minutes,
-                status: None,
-            },
-            flow_event_code: None,
-            flow_gs_exempt: None,
-        },
+        times: times(r, d),
+        tmi: tmi(r, d),
         metering: metering(r),
         track: track(r),
         schema_version: SCHEMA_VERSION,
         meta: meta(r),
+    }
+}
+
+/// `times`: estimated, actual (OOOI) and controlled.
+fn times(r: &FlightRecord, d: &Derived<'_>) -> TimesNested {
+    let tmi = r.tmi.unwrap_or_default();
+    let (eta, actual) = (
+        time(r.progress.and_then(|p| p.eta_utc)),
+        r.times.unwrap_or_default(),
+    );
+    TimesNested {
+        estimated: Estimated {
+            off_block_time: time(r.eobt_utc()),
+            arrival_source: eta.as_ref().map(|_| ETA_SOURCE),
+            arrival_method: eta.as_ref().map(|_| ETA_METHOD),
+            time_of_arrival: eta,
+            runway_arrival: None,
+        },
+        actual: Actual {
+            off_block_time: time(actual.out_utc),
+            time_of_departure: time(actual.off_utc),
+            landing_time: time(actual.on_utc),
+            in_block_time: time(actual.in_utc),
+        },
+        controlled: Controlled {
+            time_of_departure: time(tmi.edct_utc),
+            time_of_arrival: time(tmi.slot_time_utc),
+            edct: time(tmi.edct_utc),
+        },
+        simtraffic: SimTraffic::default(),
+        estimated_elapsed_time: d.ete_minutes,
+    }
+}
+
+/// `tmi`: the program controlling the flight, its slot and delay.
+fn tmi<'a>(r: &FlightRecord, d: &Derived<'a>) -> TmiNested<'a> {
+    let tmi = r.tmi.unwrap_or_default();
+    TmiNested {
+        is_controlled: is_controlled(&tmi),
+        control_type: tmi.ctl_type,
+        program_name: d.program.map(|p| p.name()),
+        control_element: d.program.map(|p| p.airport.as_str()),
+        exempt_indicator: false,
+        exempt_reason: None,
+        ground_stop: GroundStop {
+            held: tmi.gs_held,
+            release_time: d.gs_release(&tmi),
+        },
+        slot: Slot {
+            time: time(tmi.slot_time_utc),
+            status: None,
+            program_id: tmi.program_id,
+            slot_id: None,
+        },
+        delay: Delay {
+            value: tmi.delay_minutes,
+            status: None,
+        },
+        flow_event_code: None,
+        flow_gs_exempt: None,
     }
 }
 

@@ -209,81 +209,20 @@ impl SimFlight {
         if t < s.connect || t >= s.disconnect {
             return None;
         }
-        let secs = |from: i64| (t - from) as f64 / 1000.0;
-        let span = |a: i64, b: i64| (b - a) as f64 / 1000.0;
-        let v = self.cruise_kts;
-        let cruise_alt = f64::from(self.cruise_alt_ft);
-        let (dep_elev, dest_elev) = (
-            f64::from(self.dep.elevation_ft),
-            f64::from(self.dest.elevation_ft),
-        );
         // Distance along the route's great circle: negative on the ground
         // before the departure field (the gate, the taxiway, the runway,
         // lifting off at the field's point), past the route's length on
         // the ground after landing. A flight taxiing moves (speeding up
         // from the gate, slowing to a stop at the other), so the samples
         // either side of OUT and IN say when it started or stopped.
-        let length = self.route.length_nm;
-        let taxi = self.taxi_kts;
-        let taxi_out_nm = ramped(taxi, span(s.out, s.roll), span(s.out, s.roll), true).0;
-        let (roll_nm, rollout_nm) = (
-            (taxi + LIFTOFF_KTS) / 2.0 * ROLL_S / 3600.0,
-            (TOUCHDOWN_KTS + taxi) / 2.0 * ROLLOUT_S / 3600.0,
-        );
-        let (flown, alt, gs) = if t < s.out {
-            (-(taxi_out_nm + roll_nm), dep_elev, 0.0)
-        } else if t < s.roll {
-            let (taxied, gs) = ramped(taxi, secs(s.out), span(s.out, s.roll), true);
-            (taxied - taxi_out_nm - roll_nm, dep_elev, gs)
-        } else if t < s.off {
-            // A rolling takeoff: from taxi speed to liftoff speed.
-            let tau = secs(s.roll);
-            let rolled = (taxi * tau + (LIFTOFF_KTS - taxi) * tau * tau / (2.0 * ROLL_S)) / 3600.0;
-            let gs = taxi + (LIFTOFF_KTS - taxi) * tau / ROLL_S;
-            (rolled - roll_nm, dep_elev, gs)
-        } else if t < s.top_of_climb {
-            let (tau, total) = (secs(s.off), span(s.off, s.top_of_climb));
-            let flown =
-                (LIFTOFF_KTS * tau + (v - LIFTOFF_KTS) * tau * tau / (2.0 * total)) / 3600.0;
-            let gs = LIFTOFF_KTS + (v - LIFTOFF_KTS) * tau / total;
-            (flown, dep_elev + self.climb_fpm * tau / 60.0, gs)
-        } else if t < s.top_of_descent {
-            (
-                self.climb_nm + v * secs(s.top_of_climb) / 3600.0,
-                cruise_alt,
-                v,
-            )
+        let (flown, alt, gs) = if t < s.off {
+            self.departing(t)
         } else if t < s.on {
-            let (tau, total) = (secs(s.top_of_descent), span(s.top_of_descent, s.on));
-            let start = length - self.descent_nm;
-            let flown =
-                start + (v * tau - (v - TOUCHDOWN_KTS) * tau * tau / (2.0 * total)) / 3600.0;
-            let gs = v - (v - TOUCHDOWN_KTS) * tau / total;
-            (
-                flown.min(length),
-                (cruise_alt - DESCENT_FPM * tau / 60.0).max(dest_elev),
-                gs,
-            )
-        } else if t < s.vacated {
-            let tau = secs(s.on);
-            let rolled = (TOUCHDOWN_KTS * tau
-                - (TOUCHDOWN_KTS - taxi) * tau * tau / (2.0 * ROLLOUT_S))
-                / 3600.0;
-            let gs = TOUCHDOWN_KTS - (TOUCHDOWN_KTS - taxi) * tau / ROLLOUT_S;
-            (length + rolled, dest_elev, gs)
-        } else if t < s.arrived_in {
-            let (taxied, gs) = ramped(taxi, secs(s.vacated), span(s.vacated, s.arrived_in), false);
-            (length + rollout_nm + taxied, dest_elev, gs)
+            self.flying(t)
         } else {
-            let taxi_in_nm = ramped(
-                taxi,
-                span(s.vacated, s.arrived_in),
-                span(s.vacated, s.arrived_in),
-                false,
-            )
-            .0;
-            (length + rollout_nm + taxi_in_nm, dest_elev, 0.0)
+            self.arriving(t)
         };
+        let length = self.route.length_nm;
         let (lat, lon) = if (0.0..=length).contains(&flown) {
             self.route.point(flown)
         } else {
@@ -296,6 +235,81 @@ impl SimFlight {
             groundspeed_kts: gs.round() as i32,
             heading_deg: self.route.heading(flown).round() as i32 % 360,
         })
+    }
+
+    /// Distance flown, altitude and groundspeed before wheels off: at the
+    /// gate, taxiing out, rolling.
+    fn departing(&self, t: i64) -> (f64, f64, f64) {
+        let s = &self.schedule;
+        let taxi = self.taxi_kts;
+        let dep_elev = f64::from(self.dep.elevation_ft);
+        let taxi_out_nm = ramped(taxi, span(s.out, s.roll), span(s.out, s.roll), true).0;
+        let roll_nm = (taxi + LIFTOFF_KTS) / 2.0 * ROLL_S / 3600.0;
+        if t < s.out {
+            (-(taxi_out_nm + roll_nm), dep_elev, 0.0)
+        } else if t < s.roll {
+            let (taxied, gs) = ramped(taxi, secs(t, s.out), span(s.out, s.roll), true);
+            (taxied - taxi_out_nm - roll_nm, dep_elev, gs)
+        } else {
+            // A rolling takeoff: from taxi speed to liftoff speed.
+            let tau = secs(t, s.roll);
+            let rolled = (taxi * tau + (LIFTOFF_KTS - taxi) * tau * tau / (2.0 * ROLL_S)) / 3600.0;
+            let gs = taxi + (LIFTOFF_KTS - taxi) * tau / ROLL_S;
+            (rolled - roll_nm, dep_elev, gs)
+        }
+    }
+
+    /// The same from wheels off to wheels on: climb, cruise, descent.
+    fn flying(&self, t: i64) -> (f64, f64, f64) {
+        let s = &self.schedule;
+        let v = self.cruise_kts;
+        let cruise_alt = f64::from(self.cruise_alt_ft);
+        if t < s.top_of_climb {
+            let (tau, total) = (secs(t, s.off), span(s.off, s.top_of_climb));
+            let flown =
+                (LIFTOFF_KTS * tau + (v - LIFTOFF_KTS) * tau * tau / (2.0 * total)) / 3600.0;
+            let gs = LIFTOFF_KTS + (v - LIFTOFF_KTS) * tau / total;
+            let dep_elev = f64::from(self.dep.elevation_ft);
+            (flown, dep_elev + self.climb_fpm * tau / 60.0, gs)
+        } else if t < s.top_of_descent {
+            let flown = self.climb_nm + v * secs(t, s.top_of_climb) / 3600.0;
+            (flown, cruise_alt, v)
+        } else {
+            let length = self.route.length_nm;
+            let (tau, total) = (secs(t, s.top_of_descent), span(s.top_of_descent, s.on));
+            let start = length - self.descent_nm;
+            let flown =
+                start + (v * tau - (v - TOUCHDOWN_KTS) * tau * tau / (2.0 * total)) / 3600.0;
+            let gs = v - (v - TOUCHDOWN_KTS) * tau / total;
+            let dest_elev = f64::from(self.dest.elevation_ft);
+            let alt = (cruise_alt - DESCENT_FPM * tau / 60.0).max(dest_elev);
+            (flown.min(length), alt, gs)
+        }
+    }
+
+    /// The same from wheels on: the rollout, taxiing in, at the gate.
+    fn arriving(&self, t: i64) -> (f64, f64, f64) {
+        let s = &self.schedule;
+        let taxi = self.taxi_kts;
+        let length = self.route.length_nm;
+        let dest_elev = f64::from(self.dest.elevation_ft);
+        let rollout_nm = (TOUCHDOWN_KTS + taxi) / 2.0 * ROLLOUT_S / 3600.0;
+        if t < s.vacated {
+            let tau = secs(t, s.on);
+            let rolled = (TOUCHDOWN_KTS * tau
+                - (TOUCHDOWN_KTS - taxi) * tau * tau / (2.0 * ROLLOUT_S))
+                / 3600.0;
+            let gs = TOUCHDOWN_KTS - (TOUCHDOWN_KTS - taxi) * tau / ROLLOUT_S;
+            (length + rolled, dest_elev, gs)
+        } else if t < s.arrived_in {
+            let taxi_in = span(s.vacated, s.arrived_in);
+            let (taxied, gs) = ramped(taxi, secs(t, s.vacated), taxi_in, false);
+            (length + rollout_nm + taxied, dest_elev, gs)
+        } else {
+            let taxi_in = span(s.vacated, s.arrived_in);
+            let taxi_in_nm = ramped(taxi, taxi_in, taxi_in, false).0;
+            (length + rollout_nm + taxi_in_nm, dest_elev, 0.0)
+        }
     }
 
     /// Great-circle distance of the route, nm.
@@ -364,6 +378,16 @@ fn spread(serial: u32, salt: u64) -> f64 {
 fn cruise_altitude(length_nm: f64, ceiling: i32) -> i32 {
     let alt = (8_000.0 + length_nm * 70.0).min(f64::from(ceiling));
     (alt / 1_000.0).round() as i32 * 1_000
+}
+
+/// Seconds from `from` to `t` (milliseconds).
+fn secs(t: i64, from: i64) -> f64 {
+    (t - from) as f64 / 1000.0
+}
+
+/// Seconds from `a` to `b` (milliseconds).
+fn span(a: i64, b: i64) -> f64 {
+    (b - a) as f64 / 1000.0
 }
 
 #[cfg(test)]

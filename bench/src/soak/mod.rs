@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use self::client::{ClientLog, Plan};
 use self::verify::Findings;
-use crate::auth::{KeyStore, NewKey, Tier};
+use swim::auth::{KeyStore, NewKey, Tier};
 
 /// What to run.
 #[derive(Debug, Clone, clap::Args)]
@@ -318,7 +318,7 @@ fn slope_mb_per_min(samples: &[Sample], value: impl Fn(&Sample) -> u64) -> f64 {
 
 /// A system key in the data dir's database (before the server opens it).
 fn system_key(data_dir: &Path) -> anyhow::Result<String> {
-    let keys = crate::auth::SqliteKeys::open(&data_dir.join("swim.db"))?;
+    let keys = swim::auth::SqliteKeys::open(&data_dir.join("swim.db"))?;
     let new = NewKey {
         tier: Tier::System,
         owner: "soak".into(),
@@ -327,7 +327,7 @@ fn system_key(data_dir: &Path) -> anyhow::Result<String> {
         can_write: false,
         sources: Vec::new(),
     };
-    Ok(keys.create(&new, crate::health::wall_ms())?.0)
+    Ok(keys.create(&new, swim::health::wall_ms())?.0)
 }
 
 fn free_address() -> anyhow::Result<String> {
@@ -381,7 +381,7 @@ struct Server {
 impl Server {
     fn start(data_dir: &Path, address: &str, args: &SoakArgs) -> anyhow::Result<Server> {
         let log = std::fs::File::create(data_dir.join("demo.log"))?;
-        let child = Command::new(std::env::current_exe()?)
+        let child = Command::new(crate::exe::swim()?)
             .args(["demo", "--listen", address, "--data-dir"])
             .arg(data_dir)
             .args(["--flights", &args.flights.to_string()])

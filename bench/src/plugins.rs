@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use super::inputs;
 use super::measure::median_p99;
 use super::slots::builtin_slot;
-use crate::plugin::columns::ReadSet;
-use crate::plugin::slot::{DEFAULT_FILTER_BUDGET_PERCENT, FilterTrial};
-use crate::plugin::source;
-use crate::plugin::{Loader, Slot};
-use crate::wit::{self, Context};
+use swim::plugin::columns::ReadSet;
+use swim::plugin::slot::{DEFAULT_FILTER_BUDGET_PERCENT, FilterTrial};
+use swim::plugin::source;
+use swim::plugin::{Loader, Slot};
+use swim::wit::{self, Context};
 use vatswim_plugin_api as guest;
 use vatswim_plugin_api::{Detector, IngestAdapter, SubscriptionFilter};
 
@@ -43,7 +43,7 @@ pub fn run(items: usize, rounds: usize, examples: Option<&std::path::Path>) -> a
         "bench plugins: {items} items per batch, median of {rounds} batches; {}",
         super::machine()
     );
-    let loader = Loader::new(None)?;
+    let loader = super::slots::loader(None)?;
     detectors(&loader, items, rounds)?;
     track(&loader, items, rounds)?.print();
     fleet(&loader, items, rounds)?.print();
@@ -199,7 +199,7 @@ fn detector<D: Detector>(
 /// A built-in's manifest with each `reads` entry widened to its section.
 fn whole_sections(name: &str) -> anyhow::Result<String> {
     let builtin = source::builtin(name).ok_or_else(|| anyhow::anyhow!("no built-in {name}"))?;
-    let mut manifest = crate::plugin::Manifest::parse(builtin.manifest, name)?;
+    let mut manifest = swim::plugin::Manifest::parse(builtin.manifest, name)?;
     manifest.reads = manifest.reads.map(|reads| {
         reads
             .iter()

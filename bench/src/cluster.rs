@@ -10,9 +10,9 @@ use std::process::{Command, Stdio};
 use anyhow::Context as _;
 
 use super::fanout::{self, ClientReport, KillOnDrop, Others};
-use crate::auth::PgKeys;
-use crate::cluster::ClusterConfig;
-use crate::db::PgUrl;
+use swim::auth::PgKeys;
+use swim::cluster::ClusterConfig;
+use swim::db::PgUrl;
 
 /// Runs both set-ups and prints each and their ratio.
 pub fn run(
@@ -111,7 +111,7 @@ fn follower(
     dir: &std::path::Path,
     n: usize,
 ) -> anyhow::Result<(String, KillOnDrop)> {
-    let exe = std::env::current_exe()?;
+    let exe = crate::exe::swim()?;
     let mut child = Command::new(exe)
         .args(["demo", "--port", "0", "--data-dir"])
         .arg(dir)
@@ -146,7 +146,7 @@ fn clean_up(nats: &str, stream: &str, url: &PgUrl) {
         .build();
     if let Ok(runtime) = runtime {
         runtime.block_on(async {
-            if let Ok(client) = crate::cluster::connect(nats, "bench").await {
+            if let Ok(client) = swim::cluster::connect(nats, "bench").await {
                 let js = async_nats::jetstream::new(client);
                 let _ = js.delete_stream(stream).await;
                 let _ = js.delete_key_value(format!("{stream}_LEADER")).await;

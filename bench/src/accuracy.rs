@@ -21,13 +21,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 
-use crate::feed::Event;
-use crate::pipeline::{CycleOutput, Pipeline};
-use crate::plugin::{Registry, events};
-use crate::reference::AirportTable;
-use crate::source::sim::{SimConfig, SimFlight, Simulator, State, Truth};
-use crate::source::vatsim;
-use crate::store::motion::Implausible;
+use swim::feed::Event;
+use swim::pipeline::{CycleOutput, Pipeline};
+use swim::plugin::{Registry, events};
+use swim::reference::AirportTable;
+use swim::source::sim::{SimConfig, SimFlight, Simulator, State, Truth};
+use swim::source::vatsim;
+use swim::store::motion::Implausible;
 use vatswim_plugin_api::geo::distance_nm;
 use vatswim_plugin_api::time::{format_utc, parse_rfc3339};
 
@@ -224,86 +224,120 @@ pub fn measure(mix: Mix, args: &AccuracyArgs) -> anyhow::Result<Outcome> {
         start_ms: T0,
         hub: None,
     };
-    let mut sim = Simulator::new(config, AirportTable::embedded());
     let plugins = tempfile::tempdir()?;
     let registry = Registry::open(Some(plugins.path().to_path_buf()), None, events::log_only())?;
-    let mut pipeline = Pipeline::new(registry.clone(), 1, 1);
-    let mut tally = Tally::default();
-    let mut adl = AdlPartner::default();
-    let mut metering = MeteringPartner::default();
-    let tracks = TrackPartner {
-        share: if mix == Mix::Tracks {
-            args.track_share
-        } else {
-            0.0
+    let mut run = Run {
+        sim: Simulator::new(config, AirportTable::embedded()),
+        pipeline: Pipeline::new(registry.clone(), 1, 1),
+        registry,
+        tally: Tally::default(),
+        adl: AdlPartner::default(),
+        metering: MeteringPartner::default(),
+        tracks: TrackPartner {
+            share: if mix == Mix::Tracks {
+                args.track_share
+            } else {
+                0.0
+            },
         },
     };
     let snapshots = args.minutes * 60_000 / FEED_MS as u64;
     for n in 0..snapshots {
-        let bytes = sim.next_snapshot();
-        let now = sim.now();
+        let bytes = run.sim.next_snapshot();
+        let now = run.sim.now();
         if n > 0 {
-            for t in (now - FEED_MS + 1_000..now).step_by(1_000) {
-                let items = tracks.items(&sim, t);
-                let out = ingest(
-                    &registry,
-                    &mut pipeline,
-                    "track",
-                    &|c| json!({"tracks": c}),
-                    items,
-                    t,
-                )?;
-                tally.add(out, &pipeline, &sim);
-            }
+            run.tracks_since_the_last_snapshot(now)?;
         }
-        let out = pipeline.run_snapshot(&vatsim::parse(&bytes)?, now);
-        tally.add(Some(out), &pipeline, &sim);
+        let out = run.pipeline.run_snapshot(&vatsim::parse(&bytes)?, now);
+        run.tally.add(Some(out), &run.pipeline, &run.sim);
         if mix == Mix::Partners {
-            let rows = adl.rows(&sim, now);
-            let out = ingest(
-                &registry,
-                &mut pipeline,
-                "adl",
-                &|c| json!({"flights": c}),
-                rows,
-                now,
-            )?;
-            tally.add(out, &pipeline, &sim);
-            for (airport, records) in metering.records(&sim, now) {
-                let body = |c: &[Value]| json!({"airport": airport, "metering": c});
-                let out = ingest(&registry, &mut pipeline, "metering", &body, records, now)?;
-                tally.add(out, &pipeline, &sim);
-            }
-            metering.check(&pipeline);
+            run.partners(now)?;
         }
     }
-    let truth = sim.truth();
-    let groups = match mix {
-        Mix::Tracks => vec![
-            ("flights tracked every 1 s".to_string(), tracks.group(1..=1)),
-            (
-                "flights tracked every 2-5 s".to_string(),
-                tracks.group(2..=5),
-            ),
-            ("flights on the feed alone".to_string(), tracks.group(0..=0)),
-        ]
-        .into_iter()
-        .map(|(label, keep)| (label, score_oooi(&truth, &tally.events, &pipeline, &keep)))
-        .collect(),
-        _ => vec![(
-            "every flight".to_string(),
-            score_oooi(&truth, &tally.events, &pipeline, &|_: u32| true),
-        )],
-    };
-    Ok(Outcome {
-        mix,
-        groups,
-        edct: (mix == Mix::Partners).then(|| adl.score(&tally.events)),
-        metering: (mix == Mix::Partners).then_some(metering.score),
-        implausible: tally.implausible,
-        position_error_m: tally.position_error_m,
-        events: tally.published,
-    })
+    Ok(run.outcome(mix))
+}
+
+/// One source mix being measured: the simulator, the gateway's pipeline
+/// and plugins, what they published, and the partners the simulator plays.
+struct Run {
+    sim: Simulator,
+    registry: std::sync::Arc<Registry>,
+    pipeline: Pipeline,
+    tally: Tally,
+    adl: AdlPartner,
+    metering: MeteringPartner,
+    tracks: TrackPartner,
+}
+
+impl Run {
+    /// The tracking partner's reports, one second apart, between the last
+    /// snapshot and the one at `now`.
+    fn tracks_since_the_last_snapshot(&mut self, now: i64) -> anyhow::Result<()> {
+        for t in (now - FEED_MS + 1_000..now).step_by(1_000) {
+            let items = self.tracks.items(&self.sim, t);
+            let body = |c: &[Value]| json!({"tracks": c});
+            let out = ingest(&self.registry, &mut self.pipeline, "track", &body, items, t)?;
+            self.tally.add(out, &self.pipeline, &self.sim);
+        }
+        Ok(())
+    }
+
+    /// The ADL's rows and the metering partner's records at `now`.
+    fn partners(&mut self, now: i64) -> anyhow::Result<()> {
+        let rows = self.adl.rows(&self.sim, now);
+        let body = |c: &[Value]| json!({"flights": c});
+        let out = ingest(&self.registry, &mut self.pipeline, "adl", &body, rows, now)?;
+        self.tally.add(out, &self.pipeline, &self.sim);
+        for (airport, records) in self.metering.records(&self.sim, now) {
+            let body = |c: &[Value]| json!({"airport": airport, "metering": c});
+            let out = ingest(
+                &self.registry,
+                &mut self.pipeline,
+                "metering",
+                &body,
+                records,
+                now,
+            )?;
+            self.tally.add(out, &self.pipeline, &self.sim);
+        }
+        self.metering.check(&self.pipeline);
+        Ok(())
+    }
+
+    /// The scores: OOOI per group of flights (by how often they were
+    /// tracked), EDCTs and metering with the partners.
+    fn outcome(self, mix: Mix) -> Outcome {
+        let truth = self.sim.truth();
+        let score = |keep: &dyn Fn(u32) -> bool| {
+            score_oooi(&truth, &self.tally.events, &self.pipeline, keep)
+        };
+        let groups = match mix {
+            Mix::Tracks => vec![
+                (
+                    "flights tracked every 1 s".to_string(),
+                    score(&self.tracks.group(1..=1)),
+                ),
+                (
+                    "flights tracked every 2-5 s".to_string(),
+                    score(&self.tracks.group(2..=5)),
+                ),
+                (
+                    "flights on the feed alone".to_string(),
+                    score(&self.tracks.group(0..=0)),
+                ),
+            ],
+            _ => vec![("every flight".to_string(), score(&|_: u32| true))],
+        };
+        Outcome {
+            mix,
+            groups,
+            edct: (mix == Mix::Partners).then(|| self.adl.score(&self.tally.events)),
+            metering: (mix == Mix::Partners).then_some(self.metering.score),
+            implausible: self.tally.implausible,
+            position_error_m: self.tally.position_error_m,
+            events: self.tally.published,
+        }
+    }
 }
 
 /// What the cycles published, as far as the bench scores it.
@@ -587,17 +621,13 @@ impl MeteringPartner {
     }
 }
 
-/// OOOI of the flights `keep` holds (by cid), against the truth: OFF and
-/// ON from the events, OUT and IN from the records. A time in the first
-/// or the last feed interval is not scored either way (the detectors never
-/// saw the flight before it, or after it: 40 ft up a second before the
-/// last snapshot is still "on the ground" by the 200 ft rule).
-fn score_oooi(
-    truth: &Truth,
+/// Each OOOI time the gateway published, by name and callsign: OFF and ON
+/// from the events, OUT and IN from the records (they are fields, not
+/// events).
+fn detected_oooi(
     events: &[Event],
     pipeline: &Pipeline,
-    keep: &dyn Fn(u32) -> bool,
-) -> Oooi {
+) -> BTreeMap<&'static str, HashMap<String, Vec<i64>>> {
     let mut detected: BTreeMap<&'static str, HashMap<String, Vec<i64>>> = BTreeMap::new();
     for (kind, key, name) in [
         ("flight.departed", "off_utc", "OFF"),
@@ -630,6 +660,21 @@ fn score_oooi(
             }
         }
     }
+    detected
+}
+
+/// OOOI of the flights `keep` holds (by cid), against the truth: OFF and
+/// ON from the events, OUT and IN from the records. A time in the first
+/// or the last feed interval is not scored either way (the detectors never
+/// saw the flight before it, or after it: 40 ft up a second before the
+/// last snapshot is still "on the ground" by the 200 ft rule).
+fn score_oooi(
+    truth: &Truth,
+    events: &[Event],
+    pipeline: &Pipeline,
+    keep: &dyn Fn(u32) -> bool,
+) -> Oooi {
+    let mut detected = detected_oooi(events, pipeline);
     let kept: HashMap<&str, bool> = truth
         .flights
         .iter()

@@ -6,7 +6,7 @@
 //! feed alone once had its times up to 19.8 s late (the sample that showed
 //! the change, not the instant it happened).
 
-use swim::bench::accuracy::{AccuracyArgs, Mix, Score, measure};
+use vatswim_bench::accuracy::{AccuracyArgs, Mix, Score, measure};
 
 fn args() -> AccuracyArgs {
     AccuracyArgs {

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use super::inputs;
 use super::median_p99;
-use crate::plugin::engine::Tier;
-use crate::plugin::{Slot, events, source, watcher};
-use crate::wit::Context;
+use swim::plugin::engine::Tier;
+use swim::plugin::{Slot, events, source, watcher};
+use swim::wit::Context;
 
 /// What the calling thread saw.
 #[derive(Default)]
@@ -49,7 +49,7 @@ pub fn run(rounds: usize) -> anyhow::Result<()> {
     let (mut live, mut optimized) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
     for round in 1..=rounds {
         let bytes = with_unique_section(base.wasm, round as u64);
-        let digest = crate::plugin::engine::digest(&bytes);
+        let digest = swim::plugin::engine::digest(&bytes);
         let started = Instant::now();
         write_atomically(dir.path(), "probe.wasm", &bytes)?;
         wait_for(&slot, &digest, None)?;
@@ -85,7 +85,7 @@ fn spawn_caller(
     counts: Arc<CallerCounts>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
-    let changes = inputs::squawk_changes(100, crate::plugin::columns::ReadSet::ALL);
+    let changes = inputs::squawk_changes(100, swim::plugin::columns::ReadSet::ALL);
     std::thread::spawn(move || {
         let ctx = Context::empty(0);
         while !stop.load(Ordering::Relaxed) {

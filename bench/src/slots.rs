@@ -3,10 +3,27 @@
 
 use std::sync::Arc;
 
-use crate::plugin::engine::Tier;
-use crate::plugin::source::{self, Source};
-use crate::plugin::version::{FilterParams, Origin};
-use crate::plugin::{Loader, Slot, events};
+use swim::plugin::engine::Tier;
+use swim::plugin::manifest::Limits;
+use swim::plugin::policy::Policy;
+use swim::plugin::source::{self, Source};
+use swim::plugin::version::{FilterParams, Origin};
+use swim::plugin::{Loader, Slot, events};
+
+/// The loader the benchmarks time plugins with: the gateway's, with a
+/// ceiling that lets a manifest give a benchmark's batches (10,000 items,
+/// a debug build) room no gateway's operator would allow by default.
+pub fn loader(cache_dir: Option<std::path::PathBuf>) -> anyhow::Result<Loader> {
+    let policy = Policy {
+        ceiling: Limits {
+            call_timeout_ms: 60_000,
+            memory_mb: 1024,
+            ..Policy::default().ceiling
+        },
+        ..Policy::default()
+    };
+    Ok(Loader::new(cache_dir)?.with_policy(policy))
+}
 
 /// Loads a built-in into a fresh slot, with `manifest` replacing its own if given.
 pub fn builtin_slot(

@@ -10,12 +10,12 @@ use anyhow::Context as _;
 use super::inputs;
 use super::measure::time_median;
 use super::slots::{builtin_slot, installed};
-use crate::plugin::columns::ReadSet;
-use crate::plugin::engine::Tier;
-use crate::plugin::slot::{DEFAULT_FILTER_BUDGET_PERCENT, FilterTrial};
-use crate::plugin::source::{self, Source};
-use crate::plugin::version::{FilterParams, Origin};
-use crate::plugin::{Loader, Slot};
+use swim::plugin::columns::ReadSet;
+use swim::plugin::engine::Tier;
+use swim::plugin::slot::{DEFAULT_FILTER_BUDGET_PERCENT, FilterTrial};
+use swim::plugin::source::{self, Source};
+use swim::plugin::version::{FilterParams, Origin};
+use swim::plugin::{Loader, Slot};
 
 /// An example, its language, and the built-in it is compared with.
 const EXAMPLES: [(&str, &str, &str); 3] = [
@@ -66,7 +66,7 @@ pub fn run(loader: &Loader, dir: &Path, items: usize, rounds: usize) -> anyhow::
 /// compile cache, each with its validation and smoke test.
 fn load_costs(name: &str, lang: &str, bytes: &[u8], manifest: &str) -> anyhow::Result<()> {
     let cache = tempfile::tempdir()?;
-    let loader = Loader::new(Some(cache.path().to_path_buf()))?;
+    let loader = super::slots::loader(Some(cache.path().to_path_buf()))?;
     let source = source_of(name, bytes.to_vec(), manifest.to_string());
     let timed = |tier| -> anyhow::Result<Duration> {
         let started = Instant::now();

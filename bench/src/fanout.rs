@@ -3,7 +3,7 @@
 //!
 //! This process runs the gateway (simulator source) and records when the
 //! change feed publishes each event; a child process (`swim bench
-//! fanout-clients`, the same binary) holds the clients, so the server's
+//! fanout-clients`, this binary again) holds the clients, so the server's
 //! memory and CPU are its own. The parent streams `seq publish_us` lines
 //! to the child; the child matches them with each client's receive times
 //! (both read the same system clock) and reports publish-to-receive
@@ -24,9 +24,9 @@ use serde_json::json;
 use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::auth::{KeyStore, NewKey, Tier};
-use crate::server::{self, AuthConfig, ServerConfig, SourceConfig};
-use crate::source::sim::SimConfig;
+use swim::auth::{KeyStore, NewKey, Tier};
+use swim::server::{self, AuthConfig, ServerConfig, SourceConfig};
+use swim::source::sim::SimConfig;
 
 /// What the child reports.
 #[derive(Debug, Serialize, Deserialize)]
@@ -145,7 +145,7 @@ pub fn run(
     mix: Mix,
 ) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let keys = crate::auth::SqliteKeys::open(&dir.path().join("swim.db"))?;
+    let keys = swim::auth::SqliteKeys::open(&dir.path().join("swim.db"))?;
     let key_list = system_keys(&keys, clients)?;
     let config = sim_config(dir.path(), flights, speed);
     println!("{}", super::machine());
@@ -206,7 +206,7 @@ pub(super) fn system_keys(keys: &dyn KeyStore, clients: usize) -> anyhow::Result
             can_write: false,
             sources: Vec::new(),
         };
-        key_list.push(keys.create(&new, crate::health::wall_ms())?.0);
+        key_list.push(keys.create(&new, swim::health::wall_ms())?.0);
     }
     Ok(key_list)
 }
@@ -235,7 +235,7 @@ pub(super) fn sim_config(dir: &std::path::Path, flights: usize, speed: f64) -> S
         database: None,
         cluster: None,
         // Every bench client connects from loopback.
-        http: crate::net::ConnectionLimits {
+        http: swim::net::ConnectionLimits {
             per_address: 0,
             ..Default::default()
         },
@@ -314,40 +314,12 @@ pub(super) async fn drive_clients(
     run: Run,
     published: Published,
 ) -> anyhow::Result<Measured> {
-    let Run {
-        clients,
-        seconds,
-        mix,
-    } = run;
-    let exe = std::env::current_exe()?;
-    let mut child = tokio::process::Command::new(exe)
-        .args([
-            "bench",
-            "fanout-clients",
-            "--url",
-            url,
-            "--keys",
-            &keys.join(","),
-        ])
-        .args([
-            "--clients",
-            &clients.to_string(),
-            "--seconds",
-            &seconds.to_string(),
-            "--mix",
-            mix.as_str(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting the client process")?;
+    let (clients, seconds) = (run.clients, run.seconds);
+    let mut child = client_process(url, keys, run)?;
     let mut stdin = child.stdin.take().expect("piped");
     let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
     let rss_before = super::rss_kb("self");
-    let mut report = None;
-    let mut cpu_at_go = None;
-    let mut cpu_at_report = 0.0;
+    let mut heard = Heard::default();
     let mut events_published = 0u64;
     let mut feed_tick = tokio::time::interval(Duration::from_millis(50));
     let deadline = tokio::time::sleep(Duration::from_secs(seconds) + 2 * SLACK);
@@ -366,36 +338,12 @@ pub(super) async fn drive_clients(
             }
             line = lines.next_line() => {
                 let Some(line) = line? else { break };
-                if let Some(n) = line.strip_prefix("connected ") {
-                    // Every client connected and idle (not subscribed yet).
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    let n: usize = n.parse().unwrap_or(clients);
-                    let grown = super::rss_kb("self").saturating_sub(rss_before);
-                    println!(
-                        "server RSS: {} MB before, +{} MB with {n} idle connections = {:.1} KB per connection",
-                        rss_before / 1024,
-                        grown / 1024,
-                        grown as f64 / n.max(1) as f64
-                    );
-                    cpu_at_go = Some(cpu_seconds());
-                    tokio::io::AsyncWriteExt::write_all(&mut stdin, b"go\n").await?;
-                } else if let Some(json) = line.strip_prefix("report ") {
-                    cpu_at_report = cpu_seconds();
-                    report = Some(serde_json::from_str::<ClientReport>(json)?);
-                } else {
-                    println!("{line}");
-                }
+                heard.line(&line, clients, rss_before, &mut stdin).await?;
             }
             _ = feed_tick.tick() => {
-                let batch: Vec<(u64, u64)> = std::mem::take(&mut *published.lock());
-                if cpu_at_go.is_some() && report.is_none() {
-                    events_published += batch.len() as u64;
-                }
-                if !batch.is_empty() {
-                    let text: String = batch.iter().map(|(s, t)| format!("pub {s} {t}\n")).collect();
-                    if tokio::io::AsyncWriteExt::write_all(&mut stdin, text.as_bytes()).await.is_err() {
-                        break;
-                    }
+                let Ok(sent) = pass_on_publishes(&published, &mut stdin).await else { break };
+                if heard.cpu_at_go.is_some() && heard.report.is_none() {
+                    events_published += sent as u64;
                 }
             }
         }
@@ -407,7 +355,114 @@ pub(super) async fn drive_clients(
     {
         let _ = child.kill().await;
     }
-    let r = report.context("the client process reported nothing")?;
+    let r = heard
+        .report
+        .context("the client process reported nothing")?;
+    print_clients(&r);
+    // The child reports after its clients stopped: the span from go to
+    // the report is the traffic's seconds plus their closing.
+    let cpu_seconds = heard
+        .cpu_at_go
+        .map_or(f64::NAN, |go| heard.cpu_at_report - go);
+    Ok(Measured {
+        report: r,
+        cpu_seconds,
+        events_published,
+    })
+}
+
+/// What the clients' process has said, and this process's CPU time when
+/// it said it.
+#[derive(Default)]
+struct Heard {
+    report: Option<ClientReport>,
+    cpu_at_go: Option<f64>,
+    cpu_at_report: f64,
+}
+
+impl Heard {
+    /// One line from the clients' process: all connected (then measure
+    /// the idle connections and say go), its report, or something to show.
+    async fn line(
+        &mut self,
+        line: &str,
+        clients: usize,
+        rss_before: u64,
+        stdin: &mut tokio::process::ChildStdin,
+    ) -> anyhow::Result<()> {
+        if let Some(n) = line.strip_prefix("connected ") {
+            // Every client connected and idle (not subscribed yet).
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            print_idle_rss(n.parse().unwrap_or(clients), rss_before);
+            self.cpu_at_go = Some(cpu_seconds());
+            tokio::io::AsyncWriteExt::write_all(stdin, b"go\n").await?;
+        } else if let Some(json) = line.strip_prefix("report ") {
+            self.cpu_at_report = cpu_seconds();
+            self.report = Some(serde_json::from_str::<ClientReport>(json)?);
+        } else {
+            println!("{line}");
+        }
+        Ok(())
+    }
+}
+
+/// Tells the clients' process the publish time of each event published
+/// since the last call; how many.
+async fn pass_on_publishes(
+    published: &Published,
+    stdin: &mut tokio::process::ChildStdin,
+) -> std::io::Result<usize> {
+    let batch: Vec<(u64, u64)> = std::mem::take(&mut *published.lock());
+    if !batch.is_empty() {
+        let text: String = batch
+            .iter()
+            .map(|(s, t)| format!("pub {s} {t}\n"))
+            .collect();
+        tokio::io::AsyncWriteExt::write_all(stdin, text.as_bytes()).await?;
+    }
+    Ok(batch.len())
+}
+
+/// The clients' process (this binary's `fanout-clients`), its stdin and
+/// stdout piped: it is told when to go and what was published, and
+/// prints its report.
+fn client_process(url: &str, keys: &[String], run: Run) -> anyhow::Result<tokio::process::Child> {
+    let Run {
+        clients,
+        seconds,
+        mix,
+    } = run;
+    tokio::process::Command::new(crate::exe::this()?)
+        .args(["fanout-clients", "--url", url, "--keys", &keys.join(",")])
+        .args([
+            "--clients",
+            &clients.to_string(),
+            "--seconds",
+            &seconds.to_string(),
+            "--mix",
+            mix.as_str(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the client process")
+}
+
+/// What the server holds per idle connection (every client connected,
+/// none subscribed yet).
+fn print_idle_rss(n: usize, rss_before: u64) {
+    let grown = super::rss_kb("self").saturating_sub(rss_before);
+    println!(
+        "server RSS: {} MB before, +{} MB with {n} idle connections = {:.1} KB per connection",
+        rss_before / 1024,
+        grown / 1024,
+        grown as f64 / n.max(1) as f64
+    );
+}
+
+/// The clients' report, as the bench prints it.
+fn print_clients(r: &ClientReport) {
     println!(
         "clients {} (connect failures {}, closed early {}), {:.0} s",
         r.clients, r.connect_failures, r.closed_early, r.seconds
@@ -432,14 +487,6 @@ pub(super) async fn drive_clients(
         "publish-to-receive: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
         r.latency_ms_p50, r.latency_ms_p99, r.latency_ms_max, r.samples
     );
-    // The child reports after its clients stopped: the span from go to
-    // the report is the traffic's seconds plus their closing.
-    let cpu_seconds = cpu_at_go.map_or(f64::NAN, |go| cpu_at_report - go);
-    Ok(Measured {
-        report: r,
-        cpu_seconds,
-        events_published,
-    })
 }
 
 /// Upper bounds of the p50 and p99 buckets of the server's
@@ -518,101 +565,156 @@ pub fn clients(url: &str, keys: &[String], run: Run) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the clients count together: messages and bytes received, how
+/// connections failed or ended, and each event's receipt time.
+#[derive(Default)]
+struct Tally {
+    messages: AtomicU64,
+    bytes: AtomicU64,
+    failures: AtomicU64,
+    closed: AtomicU64,
+    endings: Mutex<BTreeMap<String, u64>>,
+    receipts: Mutex<Vec<(u64, u64)>>,
+}
+
+impl Tally {
+    fn ended(&self, why: String) {
+        *self.endings.lock().entry(why).or_default() += 1;
+    }
+
+    fn failed(&self, why: String) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        self.ended(why);
+    }
+
+    fn closed(&self, why: String) {
+        self.closed.fetch_add(1, Ordering::Relaxed);
+        self.ended(why);
+    }
+}
+
+/// What every client waits on: a bound on connects in flight, the barrier
+/// all have connected (or failed) at, the parent's go and the stop.
+#[derive(Clone)]
+struct Signals {
+    connecting: Arc<tokio::sync::Semaphore>,
+    connected: Arc<tokio::sync::Barrier>,
+    go: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+/// One client: connects, waits for the go, subscribes, reads until the
+/// stop, and records when each event arrived.
+async fn one_client(i: usize, url: String, mix: Mix, tally: Arc<Tally>, mut signals: Signals) {
+    let permit = signals.connecting.acquire_owned().await;
+    let socket =
+        tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(&url)).await;
+    drop(permit);
+    signals.connected.wait().await;
+    let mut ws = match socket {
+        Ok(Ok((ws, _))) => ws,
+        Ok(Err(e)) => return tally.failed(format!("connect failed: {e}")),
+        Err(_) => return tally.failed("connect timed out".into()),
+    };
+    let _ = signals.go.wait_for(|g| *g).await;
+    let subscribe = Message::text(subscription(i, mix).to_string());
+    if ws.send(subscribe).await.is_err() {
+        return tally.closed("closed before subscribing".into());
+    }
+    let mut mine = Vec::new();
+    loop {
+        let message = tokio::select! {
+            _ = signals.stop.wait_for(|s| *s) => break,
+            m = ws.next() => m,
+        };
+        match message {
+            Some(Ok(Message::Text(t))) => {
+                tally.messages.fetch_add(1, Ordering::Relaxed);
+                tally.bytes.fetch_add(t.len() as u64, Ordering::Relaxed);
+                if let Some(seq) = seq_of(&t) {
+                    mine.push((seq, now_us()));
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                let why = frame.map_or("close without a code".into(), |f| {
+                    format!("close {}", u16::from(f.code))
+                });
+                tally.closed(why);
+                break;
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                tally.closed(format!("error: {e}"));
+                break;
+            }
+            None => {
+                tally.closed("ended without a close".into());
+                break;
+            }
+        }
+    }
+    tally.receipts.lock().extend(mine);
+}
+
+/// What the parent says on stdin: "go" when its traffic starts, then
+/// "pub SEQ MICROS" per event it published.
+#[derive(Default)]
+struct FromParent {
+    publishes: Mutex<HashMap<u64, u64>>,
+    started: Mutex<Option<std::time::Instant>>,
+}
+
+/// Reads the parent's lines on a thread of their own; `go` is sent on
+/// its "go".
+fn listen_to_parent(go: tokio::sync::watch::Sender<bool>) -> Arc<FromParent> {
+    let parent = Arc::new(FromParent::default());
+    let heard = parent.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(std::io::stdin())
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line == "go" {
+                *heard.started.lock() = Some(std::time::Instant::now());
+                let _ = go.send(true);
+            } else if let Some(rest) = line.strip_prefix("pub ") {
+                let mut it = rest.split(' ').filter_map(|x| x.parse::<u64>().ok());
+                if let (Some(seq), Some(at)) = (it.next(), it.next()) {
+                    heard.publishes.lock().insert(seq, at);
+                }
+            }
+        }
+    });
+    parent
+}
+
+/// The child's side of the fan-out bench: `n` clients over `url` (several,
+/// comma-separated, for a cluster), traffic for `seconds`, then the report.
 async fn run_clients(url: &str, keys: &[String], run: Run) -> anyhow::Result<ClientReport> {
     let Run {
         clients: n,
         seconds,
-        mix,
+        ..
     } = run;
     let (go_tx, go_rx) = tokio::sync::watch::channel(false);
     // A watch, not a Notify: a client busy with a message when the stop
     // comes still sees it at its next wait (a missed notify_waiters left
     // clients running forever).
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let endings: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
-    let receipts: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
-    let (messages, bytes, failures, closed) = (
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicU64::new(0)),
-    );
-    let gate = Arc::new(tokio::sync::Semaphore::new(256));
-    let connected = Arc::new(tokio::sync::Barrier::new(n + 1));
-    let mut tasks = Vec::with_capacity(n);
-    // Several gateways (a cluster): clients spread over them in turn.
-    let urls: Vec<&str> = url.split(',').collect();
-    for i in 0..n {
-        let url = format!(
-            "{}?api_key={}",
-            urls[i % urls.len()],
-            keys[(i / Tier::System.websocket_connections() as usize).min(keys.len() - 1)]
-        );
-        let (mut go, mut stop, receipts) = (go_rx.clone(), stop_rx.clone(), receipts.clone());
-        let endings = endings.clone();
-        let (messages, bytes, failures, closed) = (
-            messages.clone(),
-            bytes.clone(),
-            failures.clone(),
-            closed.clone(),
-        );
-        let (gate, connected) = (gate.clone(), connected.clone());
-        tasks.push(tokio::spawn(async move {
-            let ended = |why: String| *endings.lock().entry(why).or_default() += 1;
-            let permit = gate.acquire_owned().await;
-            let socket =
-                tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(&url)).await;
-            drop(permit);
-            connected.wait().await;
-            let mut ws = match socket {
-                Ok(Ok((ws, _))) => ws,
-                Ok(Err(e)) => {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                    return ended(format!("connect failed: {e}"));
-                }
-                Err(_) => {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                    return ended("connect timed out".into());
-                }
-            };
-            let _ = go.wait_for(|g| *g).await;
-            if ws
-                .send(Message::text(subscription(i, mix).to_string()))
-                .await
-                .is_err()
-            {
-                closed.fetch_add(1, Ordering::Relaxed);
-                return ended("closed before subscribing".into());
-            }
-            let mut mine = Vec::new();
-            loop {
-                tokio::select! {
-                    _ = stop.wait_for(|s| *s) => break,
-                    m = ws.next() => match m {
-                        Some(Ok(Message::Text(t))) => {
-                            messages.fetch_add(1, Ordering::Relaxed);
-                            bytes.fetch_add(t.len() as u64, Ordering::Relaxed);
-                            if let Some(seq) = seq_of(&t) {
-                                mine.push((seq, now_us()));
-                            }
-                        }
-                        Some(Ok(Message::Close(frame))) => {
-                            closed.fetch_add(1, Ordering::Relaxed);
-                            ended(frame.map_or("close without a code".into(), |f| format!("close {}", u16::from(f.code))));
-                            break;
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => { closed.fetch_add(1, Ordering::Relaxed); ended(format!("error: {e}")); break; }
-                        None => { closed.fetch_add(1, Ordering::Relaxed); ended("ended without a close".into()); break; }
-                    }
-                }
-            }
-            receipts.lock().extend(mine);
-        }));
-    }
+    let tally = Arc::new(Tally::default());
+    let signals = Signals {
+        connecting: Arc::new(tokio::sync::Semaphore::new(256)),
+        connected: Arc::new(tokio::sync::Barrier::new(n + 1)),
+        go: go_rx.clone(),
+        stop: stop_rx,
+    };
+    let tasks = spawn_clients(url, keys, run, &tally, &signals);
     // Every client connects or fails within its timeout; the bound here is
     // for a runtime too starved to run their timers.
-    if tokio::time::timeout(SLACK, connected.wait()).await.is_err() {
+    if tokio::time::timeout(SLACK, signals.connected.wait())
+        .await
+        .is_err()
+    {
         println!(
             "FAILED: not every client had connected or failed after {} s",
             SLACK.as_secs()
@@ -620,58 +722,68 @@ async fn run_clients(url: &str, keys: &[String], run: Run) -> anyhow::Result<Cli
     }
     println!(
         "connected {}",
-        n - failures.load(Ordering::Relaxed) as usize
+        n - tally.failures.load(Ordering::Relaxed) as usize
     );
-    // Publish times from the parent, and its go.
-    let publishes: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
-    let recorder = publishes.clone();
-    let go_tx = Arc::new(go_tx);
-    let go = go_tx.clone();
-    let start = Arc::new(Mutex::new(None::<std::time::Instant>));
-    let started = start.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(std::io::stdin())
-            .lines()
-            .map_while(Result::ok)
-        {
-            if line == "go" {
-                *started.lock() = Some(std::time::Instant::now());
-                let _ = go.send(true);
-            } else if let Some(rest) = line.strip_prefix("pub ") {
-                let mut it = rest.split(' ').filter_map(|x| x.parse::<u64>().ok());
-                if let (Some(seq), Some(at)) = (it.next(), it.next()) {
-                    recorder.lock().insert(seq, at);
-                }
-            }
-        }
-    });
-    let mut rx = go_tx.subscribe();
-    if tokio::time::timeout(SLACK, rx.wait_for(|g| *g))
-        .await
-        .is_err()
-    {
+    let parent = listen_to_parent(go_tx);
+    let mut go = go_rx;
+    // (An error: the parent closed our stdin without a go.)
+    if !matches!(
+        tokio::time::timeout(SLACK, go.wait_for(|g| *g)).await,
+        Ok(Ok(_))
+    ) {
         println!("FAILED: the parent never said go");
     }
     // Counting starts with the traffic.
-    messages.store(0, Ordering::Relaxed);
-    bytes.store(0, Ordering::Relaxed);
+    tally.messages.store(0, Ordering::Relaxed);
+    tally.bytes.store(0, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let elapsed = start
+    let elapsed = parent
+        .started
         .lock()
         .map_or(seconds as f64, |s| s.elapsed().as_secs_f64());
     let _ = stop_tx.send(true);
+    wait_for_clients(tasks, &tally).await;
+    let _ = std::io::stdout().flush();
+    Ok(report(n, elapsed, &tally, &parent.publishes.lock()))
+}
+
+/// The clients' tasks: client `i` on gateway `i mod` the number given
+/// (several, comma-separated, for a cluster), keys shared as many at a time
+/// as a system key may connect.
+fn spawn_clients(
+    url: &str,
+    keys: &[String],
+    run: Run,
+    tally: &Arc<Tally>,
+    signals: &Signals,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let urls: Vec<&str> = url.split(',').collect();
+    let per_key = Tier::System.websocket_connections() as usize;
+    (0..run.clients)
+        .map(|i| {
+            let key = &keys[(i / per_key).min(keys.len() - 1)];
+            let url = format!("{}?api_key={key}", urls[i % urls.len()]);
+            tokio::spawn(one_client(i, url, run.mix, tally.clone(), signals.clone()))
+        })
+        .collect()
+}
+
+/// Waits up to 10 s for the stopped clients to finish; those that do not
+/// are counted.
+async fn wait_for_clients(tasks: Vec<tokio::task::JoinHandle<()>>, tally: &Tally) {
     let finish_by = tokio::time::Instant::now() + Duration::from_secs(10);
     for t in tasks {
         if tokio::time::timeout_at(finish_by, t).await.is_err() {
-            *endings
-                .lock()
-                .entry("did not stop in time".into())
-                .or_default() += 1;
+            tally.ended("did not stop in time".into());
         }
     }
-    let _ = std::io::stdout().flush();
-    let publishes = publishes.lock();
-    let mut latencies: Vec<f64> = receipts
+}
+
+/// The clients' figures: publish-to-receive latency from the parent's
+/// publish times and the clients' receipts.
+fn report(n: usize, seconds: f64, tally: &Tally, publishes: &HashMap<u64, u64>) -> ClientReport {
+    let mut latencies: Vec<f64> = tally
+        .receipts
         .lock()
         .iter()
         .filter_map(|(seq, at)| {
@@ -687,19 +799,19 @@ async fn run_clients(url: &str, keys: &[String], run: Run) -> anyhow::Result<Cli
             .copied()
             .unwrap_or(f64::NAN)
     };
-    Ok(ClientReport {
+    ClientReport {
         clients: n,
-        connect_failures: failures.load(Ordering::Relaxed) as usize,
-        closed_early: closed.load(Ordering::Relaxed) as usize,
-        seconds: elapsed,
-        messages: messages.load(Ordering::Relaxed),
-        bytes: bytes.load(Ordering::Relaxed),
+        connect_failures: tally.failures.load(Ordering::Relaxed) as usize,
+        closed_early: tally.closed.load(Ordering::Relaxed) as usize,
+        seconds,
+        messages: tally.messages.load(Ordering::Relaxed),
+        bytes: tally.bytes.load(Ordering::Relaxed),
         latency_ms_p50: at(0.5),
         latency_ms_p99: at(0.99),
         latency_ms_max: at(1.0),
         samples: latencies.len(),
-        endings: std::mem::take(&mut *endings.lock()),
-    })
+        endings: std::mem::take(&mut *tally.endings.lock()),
+    }
 }
 
 #[cfg(test)]

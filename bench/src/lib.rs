@@ -1,11 +1,17 @@
 //! `swim bench`: benchmarks that print figures (docs/BENCHMARKS.md). They are
 //! not tests: nothing here passes or fails on speed.
+//!
+//! They live in their own crate and binary (`swim-bench`, which `swim
+//! bench` runs) so the gateway carries no native copies of the plugins: the
+//! plugins bench times the built-ins' logic compiled natively against the
+//! same logic as wasm.
 
 pub mod accuracy;
 mod broadcast;
 mod cluster;
 mod cycle;
 mod examples;
+mod exe;
 mod fanout;
 mod feed;
 mod inputs;

@@ -12,15 +12,15 @@
 use std::time::{Duration, Instant};
 
 use super::{feed, median_p99};
-use crate::db::{Checkpointer, CycleWrite, Database};
-use crate::feed::ChangeFeed;
-use crate::pipeline::Pipeline;
-use crate::pipeline::throttle::WriteThrottle;
-use crate::plugin::{Registry, events};
-use crate::reference::AirportTable;
-use crate::source::sim::{SimConfig, Simulator};
-use crate::source::vatsim;
-use crate::store::FlightsView;
+use swim::db::{Checkpointer, CycleWrite, Database};
+use swim::feed::ChangeFeed;
+use swim::pipeline::Pipeline;
+use swim::pipeline::throttle::WriteThrottle;
+use swim::plugin::{Registry, events};
+use swim::reference::AirportTable;
+use swim::source::sim::{SimConfig, Simulator};
+use swim::source::vatsim;
+use swim::store::FlightsView;
 
 /// Where the bench's snapshots come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,6 +57,10 @@ const T0: i64 = 1_768_564_800_000;
 struct Samples(Vec<Duration>);
 
 impl Samples {
+    fn add(&mut self, d: Duration) {
+        self.0.push(d);
+    }
+
     fn print(&mut self, stage: &str) {
         let (median, p99) = median_p99(&mut self.0);
         println!(
@@ -81,11 +85,11 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let mut db = Database::open(&data.path().join("swim.db"))?;
     let _checkpointer = Checkpointer::spawn(&data.path().join("swim.db"), Duration::from_secs(2))?;
-    let feed_out = ChangeFeed::new(0, None, crate::feed::RECENT_EVENTS);
+    let feed_out = ChangeFeed::new(0, None, swim::feed::RECENT_EVENTS);
     let plugins = tempfile::tempdir()?;
     let registry = Registry::open(Some(plugins.path().to_path_buf()), None, events::log_only())?;
     let detectors: Vec<String> = registry
-        .active(crate::plugin::Kind::Detector)
+        .active(swim::plugin::Kind::Detector)
         .iter()
         .map(|s| s.name().to_string())
         .collect();
@@ -96,9 +100,7 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
     let mut throttle = WriteThrottle::default();
     persist(&mut db, &pipeline, &out, &mut throttle, T0)?;
 
-    let (mut parse, mut merge, mut detect, mut patch, mut events, mut total, mut bare) =
-        Default::default();
-    let (mut persisted, mut viewed, mut published, mut worker) = Default::default();
+    let mut stages = Stages::default();
     let (mut changes, mut emitted, mut size, mut rows) = (0, 0, 0, 0);
     for cycle in 1..=cycles as u64 {
         let bytes = next_bytes(cycle);
@@ -110,24 +112,18 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
         let out = pipeline.run_snapshot(&snapshot, now);
         let lap = Instant::now();
         rows += persist(&mut db, &pipeline, &out, &mut throttle, now)?;
-        record(&mut persisted, lap.elapsed());
+        stages.persisted.add(lap.elapsed());
         let lap = Instant::now();
         std::hint::black_box(FlightsView::build(pipeline.store(), cycle, 0));
-        record(&mut viewed, lap.elapsed());
+        stages.viewed.add(lap.elapsed());
         let lap = Instant::now();
         feed_out.publish(out.events.clone());
-        record(&mut published, lap.elapsed());
-        record(&mut total, started.elapsed());
-        record(&mut worker, started.elapsed() - parsed);
-        record(&mut parse, parsed);
-        record(&mut merge, out.timings.merge);
-        record(&mut detect, out.timings.detect);
-        record(&mut patch, out.timings.patch);
-        record(&mut events, out.timings.events);
+        stages.published.add(lap.elapsed());
+        stages.add_cycle(started.elapsed(), parsed, &out.timings);
         (changes, emitted) = (changes + out.changes.len(), emitted + out.events.len());
         let started = Instant::now();
         std::hint::black_box(serde_json::from_slice::<serde_json::Value>(&bytes)?);
-        record(&mut bare, started.elapsed());
+        stages.bare.add(started.elapsed());
     }
     println!(
         "  snapshot {:.1} MB; per cycle {} changed flights, {} rows written, {} events",
@@ -136,21 +132,13 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
         rows / cycles.max(1),
         emitted / cycles.max(1)
     );
-    for (stage, samples) in [
-        ("parse", &mut parse),
-        ("merge", &mut merge),
-        ("detect (wasm)", &mut detect),
-        ("patch", &mut patch),
-        ("events", &mut events),
-        ("persist (SQLite)", &mut persisted),
-        ("view (REST)", &mut viewed),
-        ("publish", &mut published),
-        ("total", &mut total),
-        ("pipeline thread", &mut worker),
-        ("bare serde Value", &mut bare),
-    ] {
-        samples.print(stage);
-    }
+    stages.print();
+    print_detector_calls(&registry, &detectors);
+    Ok(())
+}
+
+/// Each detector's mean time a call, as the registry measured it.
+fn print_detector_calls(registry: &Registry, detectors: &[String]) {
     let calls: Vec<String> = registry
         .statuses()
         .iter()
@@ -161,13 +149,6 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
         "  detect per detector, mean ms a call: {}",
         calls.join(", ")
     );
-    let bare = median_p99(&mut bare.0).0.as_secs_f64();
-    println!(
-        "  total / bare parse {:.2}x; the pipeline thread's share (the parse runs beside it) {:.2}x",
-        median_p99(&mut total.0).0.as_secs_f64() / bare,
-        median_p99(&mut worker.0).0.as_secs_f64() / bare,
-    );
-    Ok(())
 }
 
 /// The cycle's SQLite transaction, as the pipeline's thread writes it;
@@ -175,7 +156,7 @@ pub fn run(flights: u64, cycles: usize, kind: BenchFeed) -> anyhow::Result<()> {
 fn persist(
     db: &mut Database,
     pipeline: &Pipeline,
-    out: &crate::pipeline::CycleOutput,
+    out: &swim::pipeline::CycleOutput,
     throttle: &mut WriteThrottle,
     now: i64,
 ) -> anyhow::Result<usize> {
@@ -192,6 +173,61 @@ fn persist(
     Ok(rows.len())
 }
 
-fn record(samples: &mut Samples, d: Duration) {
-    samples.0.push(d);
+/// Each stage's time, cycle by cycle.
+#[derive(Default)]
+struct Stages {
+    parse: Samples,
+    merge: Samples,
+    detect: Samples,
+    patch: Samples,
+    events: Samples,
+    persisted: Samples,
+    viewed: Samples,
+    published: Samples,
+    total: Samples,
+    worker: Samples,
+    bare: Samples,
+}
+
+impl Stages {
+    /// A cycle's total, its parse, and the pipeline's own stages.
+    fn add_cycle(
+        &mut self,
+        total: Duration,
+        parsed: Duration,
+        timings: &swim::pipeline::StageTimings,
+    ) {
+        self.total.add(total);
+        self.worker.add(total - parsed);
+        self.parse.add(parsed);
+        self.merge.add(timings.merge);
+        self.detect.add(timings.detect);
+        self.patch.add(timings.patch);
+        self.events.add(timings.events);
+    }
+
+    /// Median and p99 per stage, then the total against a bare parse.
+    fn print(&mut self) {
+        for (stage, samples) in [
+            ("parse", &mut self.parse),
+            ("merge", &mut self.merge),
+            ("detect (wasm)", &mut self.detect),
+            ("patch", &mut self.patch),
+            ("events", &mut self.events),
+            ("persist (SQLite)", &mut self.persisted),
+            ("view (REST)", &mut self.viewed),
+            ("publish", &mut self.published),
+            ("total", &mut self.total),
+            ("pipeline thread", &mut self.worker),
+            ("bare serde Value", &mut self.bare),
+        ] {
+            samples.print(stage);
+        }
+        let bare = median_p99(&mut self.bare.0).0.as_secs_f64();
+        println!(
+            "  total / bare parse {:.2}x; the pipeline thread's share (the parse runs beside it) {:.2}x",
+            median_p99(&mut self.total.0).0.as_secs_f64() / bare,
+            median_p99(&mut self.worker.0).0.as_secs_f64() / bare,
+        );
+    }
 }

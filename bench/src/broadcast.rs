@@ -22,8 +22,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::fanout::{self, Measured, Mix, Published, Run, Traffic};
-use crate::fanout::connection;
-use crate::server::SourceConfig;
+use swim::fanout::connection;
+use swim::server::SourceConfig;
 
 /// Runs both and prints their figures and ratios.
 pub fn run(clients: usize, rate: f64, seconds: u64) -> anyhow::Result<()> {
@@ -161,7 +161,7 @@ async fn publish(frames: broadcast::Sender<Utf8Bytes>, rate: f64, published: Pub
         // from the front of the frame).
         let text: Utf8Bytes = format!(
             r#"{{"seq":{seq},"type":"flight.positions","timestamp":"{}","data":{{"count":1,"positions":[{}]}}}}"#,
-            crate::time::format_iso_millis(crate::health::wall_ms()),
+            swim::time::format_iso_millis(swim::health::wall_ms()),
             position(seq)
         )
         .into();
@@ -185,7 +185,7 @@ fn position(n: u64) -> serde_json::Value {
 /// flight's track posted `rate` times a second (`ingest`).
 fn gateway(run: Run, rate: f64) -> anyhow::Result<Measured> {
     let dir = tempfile::tempdir()?;
-    let keys = crate::auth::SqliteKeys::open(&dir.path().join("swim.db"))?;
+    let keys = swim::auth::SqliteKeys::open(&dir.path().join("swim.db"))?;
     let key_list = fanout::system_keys(&keys, run.clients)?;
     let mut config = fanout::sim_config(dir.path(), 20, 1.0);
     if let SourceConfig::Sim { stop_after, .. } = &mut config.source {

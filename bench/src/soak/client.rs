@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::verify::Session;
-use crate::source::sim::rng::Rng;
+use swim::source::sim::rng::Rng;
 
 /// What every client shares.
 pub struct Plan {

@@ -1,0 +1,28 @@
+//! The executables a benchmark starts: the gateway as an operator runs it
+//! (`swim`, built beside `swim-bench`), and this binary again for a
+//! benchmark's client side.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+/// `swim`, from the directory `swim-bench` runs from.
+pub fn swim() -> anyhow::Result<PathBuf> {
+    let this = this()?;
+    let dir = this
+        .parent()
+        .with_context(|| format!("{} has no directory", this.display()))?;
+    let swim = dir.join(format!("swim{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(
+        swim.is_file(),
+        "this benchmark starts the gateway, {}, which is not there: build it with \
+         `cargo build --release -p vatswim-host`",
+        swim.display()
+    );
+    Ok(swim)
+}
+
+/// This benchmark binary.
+pub fn this() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("cannot tell where swim-bench is")
+}
