@@ -47,6 +47,8 @@ type File = (PathBuf, String);
 const WORKSPACE_MANIFEST: &str = include_str!("../../../Cargo.toml");
 const WORKSPACE_LOCK: &str = include_str!("../../../Cargo.lock");
 const API_MANIFEST: &str = include_str!("../../../plugin-api/Cargo.toml");
+/// plugin-api's build script: it generates the column table from the WIT.
+const API_BUILD: &str = include_str!("../../../plugin-api/build.rs");
 /// plugin-api's sources, as `src/NAME`.
 const API_SOURCES: &[(&str, &str)] = &[
     ("lib.rs", include_str!("../../../plugin-api/src/lib.rs")),
@@ -148,6 +150,10 @@ fn rust_project(name: &str, world: World) -> anyhow::Result<Vec<File>> {
         (
             "vendor/vatswim-plugin-api/Cargo.toml".into(),
             vendored_api_manifest()?,
+        ),
+        (
+            "vendor/vatswim-plugin-api/build.rs".into(),
+            API_BUILD.to_string(),
         ),
     ];
     for (file, text) in API_SOURCES {
