@@ -95,7 +95,12 @@ impl Gateway {
             "the sources' first answers",
             Duration::from_secs(120),
             || {
-                let (_, body) = self.get("/health");
+                // Listening comes before serving: a gateway loading large
+                // plugins (a JavaScript component is 18 MB) takes
+                // connections it answers only once they are loaded, so a
+                // request that times out meanwhile is asked again.
+                let response = self.request("/health").send().ok()?;
+                let body: Value = serde_json::from_str(&response.text().ok()?).ok()?;
                 (body["data"]["status"] != "starting").then_some(())
             },
         );
