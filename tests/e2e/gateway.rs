@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// One gateway at a time: each runs the simulator, the pipeline and
-/// wasm detectors whose calls have wall-clock deadlines, and tests
-/// running several at once on two cores would measure the machine, not
-/// the gateway.
+/// One gateway at a time within this process: each runs the simulator,
+/// the pipeline and wasm detectors whose calls have wall-clock deadlines.
+/// Under `cargo test` (every test in this process) gateways take turns;
+/// under cargo-nextest each test is a process of its own, two run side by
+/// side, and `.config/nextest.toml` says which tests must not share the
+/// machine.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The turn to run gateways (held by each gateway, or by a test running a
