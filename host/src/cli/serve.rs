@@ -335,6 +335,15 @@ pub fn serve(cli: &GatewayOptions, args: &ServeArgs) -> anyhow::Result<ExitCode>
     }
     config.cluster = args.cluster.config(file.cluster.as_ref());
     config.adl = adl_from(file.adl.as_ref(), args.adl_connection_string.clone())?;
+    apply_retention_and_auth(&file, &mut config);
+    apply_connections(&file, &mut config);
+    apply_plugins(&file, &mut config);
+    cli.data.ensure()?;
+    run_server(listen, config, || Ok(Vec::new()))
+}
+
+/// The config file's `[retention]` and `[auth]` over the defaults.
+fn apply_retention_and_auth(file: &FileConfig, config: &mut ServerConfig) {
     let r = &file.retention;
     if let Some(h) = r.events_hours {
         config.retention.events = Duration::from_secs(h * 3600);
@@ -355,21 +364,28 @@ pub fn serve(cli: &GatewayOptions, args: &ServeArgs) -> anyhow::Result<ExitCode>
     }
     auth.audit_max_rows = a.audit_max_rows.unwrap_or(auth.audit_max_rows);
     auth.anonymous_per_minute = a.anonymous_per_minute.unwrap_or(auth.anonymous_per_minute);
+}
+
+/// The config file's `[websocket]` and `[http]` timings and bounds.
+fn apply_connections(file: &FileConfig, config: &mut ServerConfig) {
     let w = &file.websocket;
-    let seconds =
-        |s: Option<u64>, default: Duration| s.map_or(default, |s| Duration::from_secs(s.max(1)));
-    config.ws.heartbeat = seconds(w.heartbeat_s, config.ws.heartbeat);
-    config.ws.ping = seconds(w.ping_s, config.ws.ping);
-    config.ws.ping_timeout = seconds(w.ping_timeout_s, config.ws.ping_timeout);
-    config.ws.key_recheck = seconds(w.key_recheck_s, config.ws.key_recheck);
+    config.ws.heartbeat = seconds_or(w.heartbeat_s, config.ws.heartbeat);
+    config.ws.ping = seconds_or(w.ping_s, config.ws.ping);
+    config.ws.ping_timeout = seconds_or(w.ping_timeout_s, config.ws.ping_timeout);
+    config.ws.key_recheck = seconds_or(w.key_recheck_s, config.ws.key_recheck);
     if let Some(percent) = w.filter_budget_percent {
         config.ws.filter_budget_percent = percent.clamp(1, 100);
     }
     let h = &file.http;
     let http = &mut config.http;
     http.per_address = h.max_connections_per_address.unwrap_or(http.per_address);
-    http.first_request = seconds(h.first_request_timeout_s, http.first_request);
-    http.idle = seconds(h.idle_timeout_s, http.idle);
+    http.first_request = seconds_or(h.first_request_timeout_s, http.first_request);
+    http.idle = seconds_or(h.idle_timeout_s, http.idle);
+}
+
+/// The config file's `[plugins]`: the operator's bounds on plugin files
+/// and limits.
+fn apply_plugins(file: &FileConfig, config: &mut ServerConfig) {
     let p = &file.plugins;
     let plugins = &mut config.plugins;
     if let Some(mb) = p.max_component_mb {
@@ -379,8 +395,11 @@ pub fn serve(cli: &GatewayOptions, args: &ServeArgs) -> anyhow::Result<ExitCode>
     ceiling.call_timeout_ms = p.max_call_timeout_ms.unwrap_or(ceiling.call_timeout_ms);
     ceiling.memory_mb = p.max_memory_mb.unwrap_or(ceiling.memory_mb);
     ceiling.fault_threshold = p.max_fault_threshold.unwrap_or(ceiling.fault_threshold);
-    cli.data.ensure()?;
-    run_server(listen, config, || Ok(Vec::new()))
+}
+
+/// `s` seconds (at least one), or `default` when not given.
+fn seconds_or(s: Option<u64>, default: Duration) -> Duration {
+    s.map_or(default, |s| Duration::from_secs(s.max(1)))
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {

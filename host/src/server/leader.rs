@@ -88,15 +88,8 @@ pub(super) fn lead(
         }
         _ => None,
     };
-    let next_seq = restored.next_seq;
-    let flights = FlightStore::restore(
-        restored.next_uid,
-        restored.records,
-        restored.disconnected_at,
-    );
     let adapters = registry.clone();
-    let pipeline = Pipeline::with_store(registry, flights, next_seq)
-        .with_programs(Programs::restore(programs, wall_ms()));
+    let pipeline = restored_pipeline(registry, restored, programs);
     let mut worker = Worker::new(
         pipeline,
         Some(store),
@@ -128,6 +121,22 @@ pub(super) fn lead(
         adl_task,
         pipeline_thread,
     })
+}
+
+/// The pipeline over the flights, seq and programs the store restored.
+fn restored_pipeline(
+    registry: Arc<Registry>,
+    restored: Restored,
+    programs: Vec<crate::tmi::Program>,
+) -> Pipeline {
+    let next_seq = restored.next_seq;
+    let flights = FlightStore::restore(
+        restored.next_uid,
+        restored.records,
+        restored.disconnected_at,
+    );
+    Pipeline::with_store(registry, flights, next_seq)
+        .with_programs(Programs::restore(programs, wall_ms()))
 }
 
 /// PERTI's ADL beside the feed, when configured: its items go through
