@@ -8,18 +8,15 @@ use anyhow::Context as _;
 
 /// `swim`, from the directory `swim-bench` runs from.
 pub fn swim() -> anyhow::Result<PathBuf> {
-    let this = this()?;
-    let dir = this
-        .parent()
-        .with_context(|| format!("{} has no directory", this.display()))?;
-    let swim = dir.join(format!("swim{}", std::env::consts::EXE_SUFFIX));
+    let name = format!("swim{}", std::env::consts::EXE_SUFFIX);
+    let path = swim::cli::beside_this_executable(&name)?;
     anyhow::ensure!(
-        swim.is_file(),
+        path.is_file(),
         "this benchmark starts the gateway, {}, which is not there: build it with \
          `cargo build --release -p vatswim-host`",
-        swim.display()
+        path.display()
     );
-    Ok(swim)
+    Ok(path)
 }
 
 /// This benchmark binary.

@@ -38,6 +38,22 @@ fn wait_page<T>(
     }
 }
 
+/// Busy, fast skies around KJFK: departures every few seconds.
+fn busy_demo(dir: &std::path::Path) -> Gateway {
+    let args = [
+        "demo",
+        "--flights",
+        "300",
+        "--speed",
+        "20",
+        "--seed",
+        "5",
+        "--hub",
+        "KJFK",
+    ];
+    Gateway::start(&args, dir)
+}
+
 fn root(gw: &Gateway) -> String {
     gw.base.trim_end_matches(swim::API_PREFIX).to_string()
 }
@@ -46,21 +62,7 @@ fn root(gw: &Gateway) -> String {
 fn the_dashboard_shows_the_live_picture_and_follows_it() {
     const TEST: &str = "live-picture";
     let tmp = tempfile::tempdir().unwrap();
-    // Busy, fast skies: departures every few seconds.
-    let gw = Gateway::start(
-        &[
-            "demo",
-            "--flights",
-            "300",
-            "--speed",
-            "20",
-            "--seed",
-            "5",
-            "--hub",
-            "KJFK",
-        ],
-        tmp.path(),
-    );
+    let gw = busy_demo(tmp.path());
     let key = gw.key.clone().unwrap();
     let browser = Browser::open();
     browser.goto(&format!("{}/dashboard#key={key}", root(&gw)));
@@ -310,20 +312,7 @@ fn the_event_list_opens_with_history_and_continues_live_without_a_gap() {
 fn an_operator_runs_a_ground_stop_from_the_page_and_finds_a_flight() {
     const TEST: &str = "ground-stop-form";
     let tmp = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(
-        &[
-            "demo",
-            "--flights",
-            "300",
-            "--speed",
-            "20",
-            "--seed",
-            "5",
-            "--hub",
-            "KJFK",
-        ],
-        tmp.path(),
-    );
+    let gw = busy_demo(tmp.path());
     let key = gw.key.clone().unwrap();
     let long = Duration::from_secs(60);
     let browser = Browser::open();
@@ -526,20 +515,7 @@ fn the_map_reads_at_10000_flights() {
 fn an_operator_follows_a_flight_amends_a_program_and_acts_on_keys_and_plugins() {
     const TEST: &str = "operator";
     let tmp = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(
-        &[
-            "demo",
-            "--flights",
-            "300",
-            "--speed",
-            "20",
-            "--seed",
-            "5",
-            "--hub",
-            "KJFK",
-        ],
-        tmp.path(),
-    );
+    let gw = busy_demo(tmp.path());
     let key = gw.key.clone().unwrap();
     let long = Duration::from_secs(60);
     let departed = crate::gateway::wait_for("a departure", long, || {

@@ -12,7 +12,8 @@ const BENCH_BINARY: &str = "swim-bench";
 
 /// Runs `swim-bench` with `args`, passing its exit status on.
 pub fn run(args: &[OsString]) -> ExitCode {
-    let binary = match beside_this_executable() {
+    let name = format!("{BENCH_BINARY}{}", std::env::consts::EXE_SUFFIX);
+    let binary = match beside_this_executable(&name) {
         Ok(binary) => binary,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -39,12 +40,13 @@ pub fn run(args: &[OsString]) -> ExitCode {
     }
 }
 
-/// `swim-bench` in the directory this `swim` runs from.
-fn beside_this_executable() -> anyhow::Result<PathBuf> {
+/// The file `name` in the directory this executable runs from (`swim`
+/// finds `swim-bench` there, and `swim-bench` finds `swim`).
+pub fn beside_this_executable(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()
         .map_err(|e| anyhow::anyhow!("cannot tell where this swim is: {e}"))?;
     let dir = exe
         .parent()
         .ok_or_else(|| anyhow::anyhow!("{} has no directory", exe.display()))?;
-    Ok(dir.join(format!("{BENCH_BINARY}{}", std::env::consts::EXE_SUFFIX)))
+    Ok(dir.join(name))
 }

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use bench::beside_this_executable;
 pub use options::{DEFAULT_PORT, DataDir, Database, GatewayOptions, PluginsDir};
 
 use crate::telemetry::{self, LogFormat};
