@@ -240,6 +240,7 @@ pub(super) fn sim_config(dir: &std::path::Path, flights: usize, speed: f64) -> S
             ..Default::default()
         },
         plugins: Default::default(),
+        webhooks: Default::default(),
     }
 }
 

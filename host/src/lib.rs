@@ -34,4 +34,5 @@ pub mod text;
 pub mod time;
 pub mod tls;
 pub mod tmi;
+pub mod webhook;
 pub mod wit;

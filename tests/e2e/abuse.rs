@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::gateway::{Gateway, create_key, rss_mb, wait_for};
+use crate::gateway::{Gateway, create_key, rss_mb, settled_audit_log, wait_for};
 use crate::ws_client::Ws;
 
 /// `swim serve` on a small simulated world, with a system key as the
@@ -438,9 +438,7 @@ fn failed_requests_from_thousands_of_addresses_cost_bounded_memory_and_audit_row
     });
     assert!(statuses.iter().all(|s| *s == 401), "{:?}", &statuses[..5]);
     let peak = rss_mb(gw.pid());
-    // The audit rows are written from a queue: give it a moment.
-    std::thread::sleep(Duration::from_secs(3));
-    let db = rusqlite::Connection::open(tmp.path().join("swim.db")).unwrap();
+    let db = settled_audit_log(tmp.path());
     let rows: i64 = db
         .query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
         .unwrap();

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::gateway::{Gateway, turn, wait_for};
+use crate::gateway::{Gateway, wait_for};
+use crate::turns::turn;
 use crate::ws_client::Ws;
 
 const NATS: &str = "nats://127.0.0.1:4222";

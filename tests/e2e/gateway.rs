@@ -7,25 +7,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
+
+use crate::turns::{Turn, in_process_turn, turn};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-/// One gateway at a time within this process: each runs the simulator,
-/// the pipeline and wasm detectors whose calls have wall-clock deadlines.
-/// Under `cargo test` (every test in this process) gateways take turns;
-/// under cargo-nextest each test is a process of its own, two run side by
-/// side, and `.config/nextest.toml` says which tests must not share the
-/// machine.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// The turn to run gateways (held by each gateway, or by a test running a
-/// group of them). A test that failed while holding it poisons the lock;
-/// the next test still runs.
-pub fn turn() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// What runs the gateway.
 enum Runner {
@@ -42,7 +29,7 @@ enum Runner {
 pub struct Gateway {
     runner: Runner,
     /// None for a member of a group that holds the turn as a whole.
-    _turn: Option<MutexGuard<'static, ()>>,
+    _turn: Option<Turn>,
     /// `http://127.0.0.1:PORT/api/swim/v1`.
     pub base: String,
     /// The keys `swim demo` printed on its first run.
@@ -122,7 +109,7 @@ impl Gateway {
         stderr: Stdio,
         level: &str,
         envs: &[(&str, &str)],
-        turn: Option<MutexGuard<'static, ()>>,
+        turn: Option<Turn>,
     ) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_swim"))
             .args(args)
@@ -289,7 +276,7 @@ impl Gateway {
     /// `config`; requests use a system key made in its database first.
     pub fn in_process(config: swim::server::ServerConfig) -> Gateway {
         use swim::auth::KeyStore as _;
-        let turn = Some(turn());
+        let turn = Some(in_process_turn());
         std::fs::create_dir_all(&config.data_dir).unwrap();
         let keys = swim::auth::SqliteKeys::open(&config.db_path()).unwrap();
         let new = swim::auth::NewKey {
@@ -344,7 +331,7 @@ impl Drop for Gateway {
                     let stopped = thread.join().expect("the server thread panicked");
                     if !std::thread::panicking() {
                         stopped.expect("the server stopped with an error");
-                        // Still holding the one-at-a-time turn, so no other
+                        // Still holding the in-process turn, so no other
                         // gateway's threads are counted.
                         assert_no_server_threads();
                     }
@@ -415,6 +402,7 @@ pub fn config(dir: &Path, source: swim::server::SourceConfig) -> swim::server::S
         cluster: None,
         http: Default::default(),
         plugins: Default::default(),
+        webhooks: Default::default(),
     }
 }
 
@@ -467,6 +455,25 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Waits until the audit log in `data_dir` (written from a queue) has rows
+/// and no more arrive for half a second.
+pub fn settled_audit_log(data_dir: &Path) -> rusqlite::Connection {
+    let db = rusqlite::Connection::open(data_dir.join("swim.db")).unwrap();
+    let count = || -> i64 {
+        db.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
+            .unwrap()
+    };
+    let mut last = count();
+    wait_for("the audit queue to drain", Duration::from_secs(30), || {
+        std::thread::sleep(Duration::from_millis(400));
+        let now = count();
+        let settled = now > 0 && now == last;
+        last = now;
+        settled.then_some(())
+    });
+    db
 }
 
 /// Waits until the simulator (started with `--stop-after N`) has had its

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::gateway::{Gateway, create_key, rss_mb, wait_for};
+use crate::gateway::{Gateway, create_key, rss_mb, settled_audit_log, wait_for};
 use crate::ws_client::{Ended, Ws};
 
 /// `swim serve` on a small simulated world.
@@ -147,8 +147,7 @@ fn anonymous_requests_are_limited_per_address_and_cannot_fill_the_disk() {
 
     // The audit log holds a row for the first failure of each kind and
     // short paths; the database did not grow by the requests' size.
-    std::thread::sleep(Duration::from_secs(3));
-    let db = rusqlite::Connection::open(tmp.path().join("swim.db")).unwrap();
+    let db = settled_audit_log(tmp.path());
     let (rows, longest): (i64, i64) = db
         .query_row(
             "SELECT COUNT(*), COALESCE(MAX(LENGTH(path)), 0) FROM audit_log",

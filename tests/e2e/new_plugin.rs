@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::gateway::{Gateway, turn, wait_for};
+use crate::gateway::{Gateway, wait_for};
 use crate::guest_build::{self, drop_in};
 use crate::ingest::post;
+use crate::turns::turn;
 use crate::ws_client::Ws;
 
 /// Where the projects build: kept between runs, so only the first run
@@ -94,7 +95,7 @@ fn new_and_built(dir: &Path, name: &str, world: &str) -> PathBuf {
 
 #[test]
 fn a_new_project_of_each_world_builds_checks_and_works_when_dropped_in() {
-    // The builds are heavy: no other test's gateway runs beside them.
+    // The builds are heavy: no other heavy test runs beside them (turns.rs).
     let _turn = turn();
     let tmp = tempfile::tempdir().unwrap();
     let projects = tmp.path().join("projects");
@@ -179,7 +180,7 @@ fn a_new_project_of_each_world_builds_checks_and_works_when_dropped_in() {
 
 #[test]
 fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
-    // The builds are heavy: no other test's gateway runs beside them.
+    // The builds are heavy: no other heavy test runs beside them (turns.rs).
     let _turn = turn();
     let tmp = tempfile::tempdir().unwrap();
     let projects = tmp.path().join("projects");
@@ -206,7 +207,7 @@ fn a_python_adapter_builds_with_componentize_py_and_serves_its_route() {
 
 #[test]
 fn a_javascript_adapter_builds_with_componentize_js_and_serves_its_route() {
-    // The builds are heavy: no other test's gateway runs beside them.
+    // The builds are heavy: no other heavy test runs beside them (turns.rs).
     let _turn = turn();
     let tmp = tempfile::tempdir().unwrap();
     let projects = tmp.path().join("projects");
@@ -315,7 +316,7 @@ fn a_javascript_detector_and_a_python_filter_from_the_templates_work_when_droppe
     let projects = tmp.path().join("projects");
     let plugins = tmp.path().join("data/plugins");
     {
-        let _builds_alone = turn();
+        let _one_heavy_build = turn();
         let (project, wasm) = new_interpreted(&projects, "fastjs", "detector", "js");
         // As the template makes it: the demo's widebodies cruise past its
         // limit.

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::gateway::{self, Gateway, feed_server, turn, wait_for};
+use crate::gateway::{self, Gateway, feed_server, wait_for};
 use crate::guest_build::{self, drop_in, example_project};
 use crate::ingest::post;
+use crate::turns::turn;
 use crate::ws_client::Ws;
 
 /// A pilot of a v3 snapshot, flying `dep`-`arr` (alternate `alt`).
@@ -80,7 +81,7 @@ fn until_active(gw: &Gateway, plugin: &str) {
 fn the_python_vnas_adapter_takes_pertis_track_messages() {
     let tmp = tempfile::tempdir().unwrap();
     {
-        let _builds_alone = turn();
+        let _one_heavy_build = turn();
         let project = example_project("vnas_track", tmp.path());
         let wasm = guest_build::python(&project, "ingest-adapter", "vnas_track");
         drop_in(
@@ -178,7 +179,7 @@ const BOSTON: (&str, &str, &str) = ("KJFK", "KBOS", "KPVD");
 fn the_python_detector_reports_a_landing_at_the_alternate_as_a_diversion() {
     let tmp = tempfile::tempdir().unwrap();
     {
-        let _builds_alone = turn();
+        let _one_heavy_build = turn();
         let project = example_project("diverted", tmp.path());
         let wasm = guest_build::python(&project, "detector", "diverted");
         drop_in(
@@ -278,7 +279,7 @@ fn the_python_detector_reports_a_landing_at_the_alternate_as_a_diversion() {
 fn the_javascript_filter_keeps_the_flights_inside_an_artcc() {
     let tmp = tempfile::tempdir().unwrap();
     {
-        let _builds_alone = turn();
+        let _one_heavy_build = turn();
         let project = example_project("artcc", tmp.path());
         let wasm = guest_build::javascript(&project, "artcc");
         drop_in(

@@ -60,6 +60,7 @@ impl Gateway {
             cluster: None,
             http: Default::default(),
             plugins: Default::default(),
+            webhooks: Default::default(),
         };
         let shutdown = Shutdown::new();
         let signal = shutdown.clone();

@@ -13,7 +13,7 @@
 //! - `response`: envelopes and errors; `etag`: ETag / 304; `cache`: the
 //!   current cycle's rendered `/flights` and `/positions` answers;
 //! - `flights`, `controllers`, `events`, `metering`, `tmi`, `ntml`,
-//!   `ingest`, `keys`, `system`: the handlers.
+//!   `ingest`, `keys`, `system`, `webhooks`: the handlers.
 
 mod cache;
 mod controllers;
@@ -34,6 +34,7 @@ mod routes;
 mod state;
 mod system;
 mod tmi;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{Request, State};

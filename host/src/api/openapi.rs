@@ -47,6 +47,7 @@ pub fn build() -> OpenApi {
             ("metering", "Arrival metering"),
             ("ingest", "Partners' data"),
             ("keys", "API keys"),
+            ("webhooks", "Outbound webhooks: events by signed POST"),
             ("system", "Health, metrics, plugins"),
         ]
         .into_iter()

@@ -7,7 +7,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterE
 use utoipa_axum::routes;
 
 use super::state::AppState;
-use super::{controllers, events, flights, ingest, keys, metering, ntml, system, tmi};
+use super::{controllers, events, flights, ingest, keys, metering, ntml, system, tmi, webhooks};
 
 /// The routes no key guards: health and metrics.
 pub fn open_routes() -> OpenApiRouter<AppState> {
@@ -20,6 +20,7 @@ pub fn open_routes() -> OpenApiRouter<AppState> {
 /// `#[utoipa::path]`, so `/openapi.json` lists exactly what is served.
 pub fn key_routes() -> OpenApiRouter<AppState> {
     let program_body = || DefaultBodyLimit::max(tmi::BODY_LIMIT);
+    let webhook_body = || DefaultBodyLimit::max(webhooks::BODY_LIMIT);
     let router = OpenApiRouter::new()
         .routes(routes!(system::index))
         .routes(routes!(flights::list))
@@ -47,7 +48,19 @@ pub fn key_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ntml::gdp_flights))
         .routes(routes!(ntml::gdp_slots))
         .routes(routes!(metering::airport))
-        .routes(routes!(metering::sequence));
+        .routes(routes!(metering::sequence))
+        .routes(routes!(webhooks::list, webhooks::register).layer(webhook_body()))
+        .routes(
+            routes!(
+                webhooks::list_pertis,
+                webhooks::register_pertis,
+                webhooks::delete_pertis
+            )
+            .layer(webhook_body()),
+        )
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::replay));
     // The ingest handler reads its body within its own limit. Routes may
     // have several segments (`/ingest/vnas/track`, as PERTI's): axum's
     // catch-all, documented as one `{route}` parameter.

@@ -36,6 +36,9 @@ pub struct AppState {
     pub cluster_plugins: Option<Arc<crate::cluster::plugins::ClusterPlugins>>,
     /// Rendered `/flights` and `/positions` answers of the current cycle.
     pub cache: Arc<super::cache::ResponseCache>,
+    /// Outbound webhooks; none where they are not served (a gateway on
+    /// PostgreSQL).
+    pub webhooks: Option<Arc<crate::webhook::Webhooks>>,
     /// Connections open per client address (`/health` reports them).
     pub connections: Arc<crate::net::AddressTable>,
 }

@@ -67,7 +67,10 @@ enum Need {
 /// the API prefix).
 fn need(method: &Method, path: &str) -> Need {
     let path = path.trim_start_matches(crate::API_PREFIX);
-    if path.starts_with("/keys") || path.starts_with("/plugins") {
+    if ["/keys", "/plugins", "/webhooks"]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
         return Need::System;
     }
     let reading = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -285,6 +288,8 @@ mod tests {
         );
         assert_eq!(need(&Method::GET, &p("/plugins")), Need::System);
         assert_eq!(need(&Method::DELETE, &p("/keys/4")), Need::System);
+        assert_eq!(need(&Method::GET, &p("/webhooks/register")), Need::System);
+        assert_eq!(need(&Method::POST, &p("/webhooks")), Need::System);
     }
 
     #[test]

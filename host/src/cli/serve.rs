@@ -206,6 +206,24 @@ struct FileConfig {
     cluster: Option<FileCluster>,
     database: Option<FileDatabase>,
     adl: Option<FileAdl>,
+    #[serde(default)]
+    webhooks: FileWebhooks,
+}
+
+/// `[webhooks]`: where callbacks may point, retries, bounds
+/// (docs/WEBHOOKS.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWebhooks {
+    allow_loopback: Option<bool>,
+    allow_private: Option<bool>,
+    retry_s: Option<Vec<u64>>,
+    circuit_cooldown_s: Option<u64>,
+    timeout_s: Option<u64>,
+    max_batch_events: Option<usize>,
+    max_batch_kb: Option<usize>,
+    dead_letters_kept: Option<usize>,
+    max_webhooks: Option<usize>,
 }
 
 /// `[adl]`: PERTI's ADL beside the feed (docs/ADL.md).
@@ -338,6 +356,7 @@ pub fn serve(cli: &GatewayOptions, args: &ServeArgs) -> anyhow::Result<ExitCode>
     apply_retention_and_auth(&file, &mut config);
     apply_connections(&file, &mut config);
     apply_plugins(&file, &mut config);
+    apply_webhooks(&file.webhooks, &mut config.webhooks);
     cli.data.ensure()?;
     run_server(listen, config, || Ok(Vec::new()))
 }
@@ -395,6 +414,25 @@ fn apply_plugins(file: &FileConfig, config: &mut ServerConfig) {
     ceiling.call_timeout_ms = p.max_call_timeout_ms.unwrap_or(ceiling.call_timeout_ms);
     ceiling.memory_mb = p.max_memory_mb.unwrap_or(ceiling.memory_mb);
     ceiling.fault_threshold = p.max_fault_threshold.unwrap_or(ceiling.fault_threshold);
+}
+
+/// The config file's `[webhooks]` over the defaults.
+fn apply_webhooks(file: &FileWebhooks, webhooks: &mut crate::webhook::WebhookConfig) {
+    let allowed = &mut webhooks.allowed;
+    allowed.loopback = file.allow_loopback.unwrap_or(allowed.loopback);
+    allowed.private = file.allow_private.unwrap_or(allowed.private);
+    if let Some(retry) = &file.retry_s {
+        webhooks.retry = retry.iter().map(|s| Duration::from_secs(*s)).collect();
+    }
+    webhooks.circuit_cooldown = seconds_or(file.circuit_cooldown_s, webhooks.circuit_cooldown);
+    webhooks.timeout = seconds_or(file.timeout_s, webhooks.timeout);
+    let events = file.max_batch_events.unwrap_or(webhooks.max_batch_events);
+    webhooks.max_batch_events = events.clamp(1, 10_000);
+    if let Some(kb) = file.max_batch_kb {
+        webhooks.max_batch_bytes = kb.clamp(1, 64 << 10) << 10;
+    }
+    webhooks.dead_letters_kept = file.dead_letters_kept.unwrap_or(webhooks.dead_letters_kept);
+    webhooks.max_webhooks = file.max_webhooks.unwrap_or(webhooks.max_webhooks);
 }
 
 /// `s` seconds (at least one), or `default` when not given.
@@ -515,6 +553,8 @@ pub fn demo(cli: &GatewayOptions, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let mut config = server_config(cli, source);
     config.tls = args.tls.config(None);
     config.cluster = args.cluster.config(None);
+    // A local demo: webhooks may call a receiver on this machine.
+    config.webhooks.allowed.loopback = true;
     // The keys are made once the address is ours: a first run that cannot
     // listen makes none (it could not show them).
     run_server(listen, config, || {
@@ -573,6 +613,7 @@ fn server_config(cli: &GatewayOptions, source: SourceConfig) -> ServerConfig {
         cluster: None,
         http: Default::default(),
         plugins: Default::default(),
+        webhooks: Default::default(),
     }
 }
 

@@ -25,6 +25,11 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
         "source_state",
         include_str!("../../../migrations/sqlite/0004_source_state.sql"),
     ),
+    (
+        5,
+        "webhooks",
+        include_str!("../../../migrations/sqlite/0005_webhooks.sql"),
+    ),
 ];
 
 /// Runs every migration this database has not had yet; returns how many ran.

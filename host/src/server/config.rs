@@ -71,6 +71,8 @@ pub struct ServerConfig {
     /// What the plugins directory may hold: file sizes, the ceiling on
     /// manifests' limits.
     pub plugins: crate::plugin::Policy,
+    /// Outbound webhooks' targets, retries and bounds.
+    pub webhooks: crate::webhook::WebhookConfig,
 }
 
 /// Access control settings.

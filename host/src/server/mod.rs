@@ -90,6 +90,7 @@ pub async fn run_observed(
     let (gate, housekeeping) =
         start_gate(&config, &backend, start.shared_limits(), &signal).await?;
     let (hub, fanout_thread) = start_fanout(&config, &shared, &registry, &signal)?;
+    let webhooks = start_webhooks(&config, &shared, &signal).await?;
     let state = AppState {
         shared: shared.clone(),
         registry: registry.clone(),
@@ -101,6 +102,7 @@ pub async fn run_observed(
         ws: config.ws,
         cluster_plugins: start.share_plugins(&config, &registry, &signal),
         cache: Default::default(),
+        webhooks,
         connections: Default::default(),
     };
     let guard = (connection_limits(&config), state.connections.clone());
@@ -161,6 +163,27 @@ fn start_fanout(
     let fanout_thread = crate::fanout::router::spawn(&hub)?;
     tokio::spawn(connection::heartbeats(hub.clone(), config.ws.heartbeat));
     Ok((hub, fanout_thread))
+}
+
+/// Outbound webhooks' delivery, on a gateway whose state is its SQLite
+/// file (a cluster's delivery, one instance per webhook, is not built yet).
+async fn start_webhooks(
+    config: &ServerConfig,
+    shared: &Arc<Shared>,
+    signal: &Shutdown,
+) -> anyhow::Result<Option<Arc<crate::webhook::Webhooks>>> {
+    if config.database.is_some() {
+        return Ok(None);
+    }
+    let store = crate::webhook::SqliteWebhooks::open(&config.db_path())?;
+    let webhooks = crate::webhook::Webhooks::start(
+        Arc::new(store),
+        shared.clone(),
+        config.webhooks.clone(),
+        signal.clone(),
+    )
+    .await?;
+    Ok(Some(webhooks))
 }
 
 /// What every connection is held to; an idle WebSocket is pinged, so it

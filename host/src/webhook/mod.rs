@@ -1,0 +1,27 @@
+//! Outbound webhooks (docs/WEBHOOKS.md): partners that cannot hold a
+//! WebSocket open (Discord bots, virtual-airline trackers, serverless
+//! functions) register a callback URL and get the change feed's events by
+//! signed POST, in PERTI's shape.
+//!
+//! - `subscription`: what a partner registers, validated, and what is kept.
+//! - `target`: where a callback may point (no private addresses unless the
+//!   operator allows them).
+//! - `sign`: PERTI's HMAC-SHA256 signature and its check.
+//! - `config`: the operator's settings (`[webhooks]`).
+//! - `store`: webhooks, their cursors and dead letters in the database.
+//! - `batch`: the events after a cursor, filtered, as one signed body.
+//! - `delivery`: one webhook's task: send, retry, circuit, dead letters.
+//! - `service`: the gateway's webhooks, as the `/webhooks` routes use them.
+
+pub mod batch;
+pub mod config;
+pub mod delivery;
+pub mod service;
+pub mod sign;
+pub mod store;
+pub mod subscription;
+pub mod target;
+
+pub use config::WebhookConfig;
+pub use service::{WebhookError, Webhooks};
+pub use store::{SqliteWebhooks, WebhookStore};
