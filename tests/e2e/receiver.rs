@@ -3,10 +3,11 @@
 //! (a status, after a delay), as a partner's endpoint that is up, down,
 //! slow or refusing would.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -17,6 +18,8 @@ pub struct Received {
     pub headers: Vec<(String, String)>,
     /// The raw body.
     pub body: Vec<u8>,
+    /// When it arrived.
+    pub at: Instant,
     /// The status it was answered with.
     pub answered: u16,
 }
@@ -45,12 +48,21 @@ pub struct Answer {
     pub delay: Duration,
 }
 
+/// An answer given once, before the standing one: status, headers, body.
+type Scripted = (u16, Vec<(String, String)>, String);
+
+/// How the endpoint answers: scripted answers first, then the standing one.
+struct Answers {
+    scripted: VecDeque<Scripted>,
+    standing: Answer,
+}
+
 /// The endpoint.
 pub struct Receiver {
     /// `http://127.0.0.1:PORT/hook`.
     pub url: String,
     got: Arc<Mutex<Vec<Received>>>,
-    answer: Arc<Mutex<Answer>>,
+    answers: Arc<Mutex<Answers>>,
 }
 
 impl Receiver {
@@ -59,23 +71,40 @@ impl Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let got = Arc::new(Mutex::new(Vec::new()));
-        let answer = Arc::new(Mutex::new(Answer {
-            status: 200,
-            delay: Duration::ZERO,
+        let answers = Arc::new(Mutex::new(Answers {
+            scripted: VecDeque::new(),
+            standing: Answer {
+                status: 200,
+                delay: Duration::ZERO,
+            },
         }));
-        let (g, a) = (got.clone(), answer.clone());
+        let (g, a) = (got.clone(), answers.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (g, a) = (g.clone(), a.clone());
                 std::thread::spawn(move || serve(stream, &g, &a));
             }
         });
-        Receiver { url, got, answer }
+        Receiver { url, got, answers }
     }
 
     /// Answers from now on with `status` after `delay`.
     pub fn answer(&self, status: u16, delay: Duration) {
-        *self.answer.lock().unwrap() = Answer { status, delay };
+        self.answers.lock().unwrap().standing = Answer { status, delay };
+    }
+
+    /// The next request (after those scripted before) is answered with
+    /// `status`, `headers` and `body`, at once.
+    pub fn answer_once(&self, status: u16, headers: &[(&str, &str)], body: &str) {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        self.answers
+            .lock()
+            .unwrap()
+            .scripted
+            .push_back((status, headers, body.to_string()));
     }
 
     /// Everything received so far.
@@ -93,7 +122,7 @@ impl Receiver {
 }
 
 /// Serves one connection's requests (keep-alive) until it closes.
-fn serve(stream: TcpStream, got: &Mutex<Vec<Received>>, answer: &Mutex<Answer>) {
+fn serve(stream: TcpStream, got: &Mutex<Vec<Received>>, answers: &Mutex<Answers>) {
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     loop {
@@ -124,16 +153,38 @@ fn serve(stream: TcpStream, got: &Mutex<Vec<Received>>, answer: &Mutex<Answer>) 
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let Answer { status, delay } = *answer.lock().unwrap();
-        std::thread::sleep(delay);
+        let at = Instant::now();
+        let (status, extra, text) = next_answer(answers);
         got.lock().unwrap().push(Received {
             headers,
             body,
+            at,
             answered: status,
         });
-        let reply = format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\nok");
+        let mut reply = format!("HTTP/1.1 {status} X\r\n");
+        for (name, value) in extra {
+            reply.push_str(&format!("{name}: {value}\r\n"));
+        }
+        // A 204 has no body (Discord answers its webhooks so).
+        if status != 204 {
+            reply.push_str(&format!("Content-Length: {}\r\n\r\n{text}", text.len()));
+        } else {
+            reply.push_str("\r\n");
+        }
         if writer.write_all(reply.as_bytes()).is_err() {
             return;
         }
     }
+}
+
+/// The next scripted answer, else the standing one (after its delay).
+fn next_answer(answers: &Mutex<Answers>) -> Scripted {
+    let (scripted, Answer { status, delay }) = {
+        let mut answers = answers.lock().unwrap();
+        (answers.scripted.pop_front(), answers.standing)
+    };
+    scripted.unwrap_or_else(|| {
+        std::thread::sleep(delay);
+        (status, Vec::new(), "ok".into())
+    })
 }

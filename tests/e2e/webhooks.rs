@@ -373,3 +373,86 @@ fn a_slow_endpoint_delays_only_its_own_deliveries() {
         "the slow endpoint answered {slow_answered} while the fast one took 10"
     );
 }
+
+/// The seqs a Discord message's embeds name in their footers.
+fn embed_seqs(message: &Value) -> Vec<u64> {
+    message["embeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let footer = e["footer"]["text"].as_str().unwrap();
+            let seq = footer
+                .strip_prefix("seq ")
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap();
+            seq.parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_discord_webhook_gets_embeds_and_waits_out_a_429() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(
+        &["demo", "--flights", "400", "--speed", "30", "--seed", "14"],
+        &tmp.path().join("data"),
+    );
+    // As Discord answers a webhook that posts too fast, then as it takes one.
+    let discord = Receiver::start();
+    discord.answer_once(
+        429,
+        &[("Retry-After", "1"), ("Content-Type", "application/json")],
+        r#"{"message": "You are being rate limited.", "retry_after": 1.5, "global": false}"#,
+    );
+    discord.answer(204, Duration::ZERO);
+    let (status, made) = register(&gw, &discord.url, json!({"format": "discord"}));
+    assert_eq!(status, 201, "{made}");
+    let from = made["webhook"]["cursor"]["seq"].as_u64().unwrap();
+    wait_for("three messages", Duration::from_secs(120), || {
+        (discord.taken().len() >= 3).then_some(())
+    });
+    let all = discord.received();
+    assert_eq!(all[0].answered, 429);
+    let waited = all[1].at - all[0].at;
+    // Discord's body asks for 1.5 s (its header rounds to 1 s); the retry
+    // schedule would have waited 10 s.
+    assert!(
+        waited >= Duration::from_millis(1_500) && waited < Duration::from_secs(9),
+        "retried after {waited:?}"
+    );
+    assert_eq!(all[0].body, all[1].body, "the same message again");
+    let mut delivered = Vec::new();
+    for message in discord.taken() {
+        let body = message.json();
+        assert_eq!(body["username"], "VATSWIM");
+        let embeds = body["embeds"].as_array().unwrap();
+        assert!((1..=10).contains(&embeds.len()), "{} embeds", embeds.len());
+        let text: usize = embeds
+            .iter()
+            .map(|e| {
+                let fields: usize = e["fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["name"].as_str().unwrap().len() + f["value"].as_str().unwrap().len())
+                    .sum();
+                e["title"].as_str().unwrap().len()
+                    + e["footer"]["text"].as_str().unwrap().len()
+                    + fields
+            })
+            .sum();
+        assert!(text <= 6_000, "{text} characters in one message");
+        for e in embeds {
+            let title = e["title"].as_str().unwrap();
+            assert!(
+                title.contains(" departed ") || title.contains(" arrived at "),
+                "{title}"
+            );
+        }
+        delivered.extend(embed_seqs(&body));
+    }
+    assert_none_missing(&gw, &delivered, from, *delivered.iter().max().unwrap());
+}

@@ -6,7 +6,9 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::subscription::{POSITIONS, Webhook};
+use super::config::WebhookConfig;
+use super::discord;
+use super::subscription::{Format, POSITIONS, Webhook};
 use crate::fanout::client::Subscription;
 use crate::fanout::hub::select;
 use crate::fanout::subject::Subjects;
@@ -50,6 +52,22 @@ pub struct Bounds {
     pub bytes: usize,
 }
 
+impl Bounds {
+    /// The operator's bounds, within what the format's receiver takes.
+    pub fn of(format: Format, config: &WebhookConfig) -> Bounds {
+        match format {
+            Format::Json => Bounds {
+                events: config.max_batch_events,
+                bytes: config.max_batch_bytes,
+            },
+            Format::Discord => Bounds {
+                events: config.max_batch_events.min(discord::MAX_EMBEDS),
+                bytes: discord::MAX_CHARS,
+            },
+        }
+    }
+}
+
 /// The events after `after` the webhook wants, as one batch within `bounds`.
 pub fn read(
     feed: &ChangeFeed,
@@ -72,7 +90,7 @@ pub fn read(
     let (mut bytes, mut first) = (0, 0);
     for event in &page.events {
         let item = wanted(view, hook, subscription, event)
-            .map(|data| envelope(event, &data, feed.epoch()));
+            .map(|data| item(hook.format, event, &data, feed.epoch()));
         if let Some(item) = &item
             && !items.is_empty()
             && bytes + item.len() > bounds.bytes
@@ -96,7 +114,10 @@ pub fn read(
             first_seq: first,
             last_seq: read.considered,
             events: items.len(),
-            body: body(hook.id, feed.epoch(), first, read.considered, &items),
+            body: match hook.format {
+                Format::Json => body(hook.id, feed.epoch(), first, read.considered, &items),
+                Format::Discord => discord::message(&items),
+            },
         });
     }
     Ok(read)
@@ -132,10 +153,24 @@ fn wanted(
     Some(cut.data.get().to_string())
 }
 
+/// The event as the format writes it.
+fn item(format: Format, event: &Event, data: &str, epoch: &str) -> String {
+    match format {
+        Format::Json => envelope(event, data, epoch),
+        Format::Discord => discord::embed(event, data, &event_id(epoch, event.seq)),
+    }
+}
+
+/// An event's id: the same every time it is sent.
+fn event_id(epoch: &str, seq: u64) -> String {
+    format!("evt_{epoch}_{seq}")
+}
+
 /// PERTI's event envelope, with the feed position.
 fn envelope(event: &Event, data: &str, epoch: &str) -> String {
     format!(
-        r#"{{"event_id":"evt_{epoch}_{seq}","event_type":{kind},"seq":{seq},"epoch":"{epoch}","timestamp":"{time}","source":"vatswim","data":{data}}}"#,
+        r#"{{"event_id":"{id}","event_type":{kind},"seq":{seq},"epoch":"{epoch}","timestamp":"{time}","source":"vatswim","data":{data}}}"#,
+        id = event_id(epoch, event.seq),
         seq = event.seq,
         kind = serde_json::Value::from(event.kind.as_str()),
         time = format_iso_millis(event.timestamp),

@@ -52,8 +52,9 @@ pub struct Context {
 /// Where a webhook's delivery is, as `/webhooks/{id}/deliveries` shows it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Progress {
-    /// `closed` (delivering), `retrying`, or `open` (the endpoint is down;
-    /// tried again at `next_attempt_utc`).
+    /// `closed` (delivering), `retrying`, `rate-limited` (the endpoint
+    /// said how long to wait), or `open` (the endpoint is down; tried again
+    /// at `next_attempt_utc`).
     pub circuit: &'static str,
     /// Attempts at the batch being sent.
     pub attempts: u32,
@@ -114,6 +115,11 @@ impl Failure {
     pub fn refused(&self) -> bool {
         self.status
             .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429)
+    }
+
+    /// A 429 that says how long to wait (Discord's `retry_after`).
+    pub fn rate_limited(&self) -> Option<Duration> {
+        self.retry_after.filter(|_| self.status == Some(429))
     }
 }
 
@@ -176,10 +182,7 @@ impl Task {
             self.hook.clone(),
             self.subscription.clone(),
         );
-        let bounds = Bounds {
-            events: self.ctx.config.max_batch_events,
-            bytes: self.ctx.config.max_batch_bytes,
-        };
+        let bounds = Bounds::of(self.hook.format, &self.ctx.config);
         let read = tokio::task::spawn_blocking(move || {
             let view = shared.view.load();
             batch::read(&shared.feed, &view, &hook, &subscription, after, bounds)
@@ -200,18 +203,24 @@ impl Task {
                     let events = batch.events;
                     self.store(move |s, id| s.delivered(id, considered, events, wall_ms()))
                         .await;
-                    *self.running.progress.lock() = Progress {
-                        circuit: "closed",
-                        ..Progress::default()
-                    };
+                    self.closed();
                     return true;
                 }
                 Err(failure) => failure,
             };
+            if let Some(wait) = failure.rate_limited() {
+                // Asked to slow down, not a failure: the same attempt again.
+                attempts -= 1;
+                let wait = wait.min(self.ctx.config.circuit_cooldown);
+                if !self.wait("rate-limited", wait).await {
+                    return false;
+                }
+                continue;
+            }
             let error = failure.error.clone();
             self.store(move |s, id| s.failed(id, &error, wall_ms()))
                 .await;
-            let wait = match self.ctx.config.retry.get(attempts as usize - 1) {
+            let (circuit, wait) = match self.ctx.config.retry.get(attempts as usize - 1) {
                 Some(wait) => ("retrying", *wait),
                 None if failure.refused() => {
                     self.dead_letter(batch, considered, attempts, &failure)
@@ -220,16 +229,29 @@ impl Task {
                 }
                 None => ("open", self.ctx.config.circuit_cooldown),
             };
-            let wait = (wait.0, wait.1.max(failure.retry_after.unwrap_or_default()));
-            {
-                let mut progress = self.running.progress.lock();
-                progress.circuit = wait.0;
-                progress.next_attempt_utc = Some(wall_ms() + wait.1.as_millis() as i64);
-            }
-            if !self.pause(wait.1).await {
+            let wait = wait.max(failure.retry_after.unwrap_or_default());
+            if !self.wait(circuit, wait).await {
                 return false;
             }
         }
+    }
+
+    /// Delivering normally again.
+    fn closed(&self) {
+        *self.running.progress.lock() = Progress {
+            circuit: "closed",
+            ..Progress::default()
+        };
+    }
+
+    /// Says why and until when delivery waits, then waits; false if stopped.
+    async fn wait(&self, circuit: &'static str, wait: Duration) -> bool {
+        {
+            let mut progress = self.running.progress.lock();
+            progress.circuit = circuit;
+            progress.next_attempt_utc = Some(wall_ms() + wait.as_millis() as i64);
+        }
+        self.pause(wait).await
     }
 
     async fn dead_letter(&self, batch: &Batch, considered: u64, attempts: u32, failure: &Failure) {
@@ -256,10 +278,7 @@ impl Task {
             s.dead_letter(id, &letter, keep, wall_ms())
         })
         .await;
-        *self.running.progress.lock() = Progress {
-            circuit: "closed",
-            ..Progress::default()
-        };
+        self.closed();
     }
 
     /// Events retention removed before this webhook reached them: a dead
@@ -350,12 +369,21 @@ pub async fn post(http: &reqwest::Client, hook: &Webhook, body: &str) -> Result<
     if status.is_success() {
         return Ok(());
     }
-    let retry_after = answer
+    let header = answer
         .headers()
         .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(|v| v.to_str().ok()?.trim().parse::<f64>().ok());
     let text = answer.text().await.unwrap_or_default();
+    // Discord says how long to wait in its 429 body, to the millisecond.
+    let said = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("retry_after")?.as_f64());
+    let retry_after = header
+        .into_iter()
+        .chain(said)
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .reduce(f64::max)
+        .map(|s| Duration::from_secs_f64(s.min(3_600.0)));
     Err(Failure {
         status: Some(status.as_u16()),
         error: format!("HTTP {status}: {}", crate::text::cut(text, ANSWER_KEPT)),

@@ -9,6 +9,7 @@
 //! - `sign`: PERTI's HMAC-SHA256 signature and its check.
 //! - `config`: the operator's settings (`[webhooks]`).
 //! - `store`: webhooks, their cursors and dead letters in the database.
+//! - `discord`: events as Discord messages (embeds).
 //! - `batch`: the events after a cursor, filtered, as one signed body.
 //! - `delivery`: one webhook's task: send, retry, circuit, dead letters.
 //! - `service`: the gateway's webhooks, as the `/webhooks` routes use them.
@@ -16,6 +17,7 @@
 pub mod batch;
 pub mod config;
 pub mod delivery;
+pub mod discord;
 pub mod service;
 pub mod sign;
 pub mod store;

@@ -29,6 +29,8 @@ pub enum Format {
     /// PERTI's batch: `{batch_id, events: [...], count}`, signed.
     #[default]
     Json,
+    /// Discord webhook messages: an embed per event (`webhook::discord`).
+    Discord,
 }
 
 impl Format {
@@ -36,6 +38,7 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Json => "json",
+            Format::Discord => "discord",
         }
     }
 
@@ -43,6 +46,7 @@ impl Format {
     pub fn parse(name: &str) -> Option<Format> {
         match name {
             "json" => Some(Format::Json),
+            "discord" => Some(Format::Discord),
             _ => None,
         }
     }
@@ -129,15 +133,20 @@ impl NewWebhook {
         }
         let format = match body.format.as_deref() {
             None => Format::Json,
-            Some(name) => {
-                Format::parse(name).ok_or_else(|| format!("format: {name:?}; \"json\" only"))?
-            }
+            Some(name) => Format::parse(name)
+                .ok_or_else(|| format!("format: {name:?}; \"json\" or \"discord\""))?,
         };
+        let channels = channels(body.event_types, body.channels)?;
+        if format == Format::Discord && channels.iter().any(|c| c == POSITIONS) {
+            return Err(format!(
+                "channels: {POSITIONS} is not sent to Discord (a message holds ten embeds)"
+            ));
+        }
         Ok(NewWebhook {
             source_id,
             callback_url: required(body.callback_url, "callback_url")?,
             shared_secret,
-            channels: channels(body.event_types, body.channels)?,
+            channels,
             filters: filters(body.filters)?,
             format,
         })
@@ -316,6 +325,11 @@ mod tests {
         assert!(with("event_types", json!(7)).starts_with("event_types:"));
         assert!(with("source_id", json!("a b")).starts_with("source_id:"));
         assert!(with("format", json!("xml")).starts_with("format:"));
+        let mut discord = pertis();
+        discord["format"] = json!("discord");
+        assert_eq!(parse(discord.clone()).unwrap().format, Format::Discord);
+        discord["event_types"] = json!("flight.positions");
+        assert!(parse(discord).unwrap_err().contains("not sent to Discord"));
         assert!(with("filters", json!({"colour": "red"})).starts_with("filters:"));
         assert!(with("filters", json!({"plugin": {"name": "x"}})).contains("WebSocket"));
         assert!(with("callback", json!("x")).contains("unknown field"));
