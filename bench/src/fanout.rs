@@ -241,6 +241,7 @@ pub(super) fn sim_config(dir: &std::path::Path, flights: usize, speed: f64) -> S
         },
         plugins: Default::default(),
         webhooks: Default::default(),
+        self_service: None,
     }
 }
 

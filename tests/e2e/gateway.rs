@@ -403,6 +403,7 @@ pub fn config(dir: &Path, source: swim::server::SourceConfig) -> swim::server::S
         http: Default::default(),
         plugins: Default::default(),
         webhooks: Default::default(),
+        self_service: None,
     }
 }
 

@@ -23,6 +23,7 @@ mod readme;
 mod receiver;
 mod restart;
 mod resume;
+mod self_service;
 mod tls;
 mod tmi;
 mod turns;

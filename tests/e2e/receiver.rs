@@ -51,11 +51,16 @@ pub struct Answer {
 /// An answer given once, before the standing one: status, headers, body.
 type Scripted = (u16, Vec<(String, String)>, String);
 
-/// How the endpoint answers: scripted answers first, then the standing one.
+/// How the endpoint answers: scripted answers first, then the standing
+/// one, unless a responder answers each request from what it asked.
 struct Answers {
     scripted: VecDeque<Scripted>,
     standing: Answer,
+    responder: Option<Responder>,
 }
+
+/// Answers a request from what it asked (status, body).
+type Responder = fn(&Received) -> (u16, String);
 
 /// The endpoint.
 pub struct Receiver {
@@ -66,6 +71,13 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// An endpoint answering each request as `responder` says.
+    pub fn answering(responder: Responder) -> Receiver {
+        let receiver = Receiver::start();
+        receiver.answers.lock().unwrap().responder = Some(responder);
+        receiver
+    }
+
     /// An endpoint answering 200 at once.
     pub fn start() -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -77,6 +89,7 @@ impl Receiver {
                 status: 200,
                 delay: Duration::ZERO,
             },
+            responder: None,
         }));
         let (g, a) = (got.clone(), answers.clone());
         std::thread::spawn(move || {
@@ -153,14 +166,22 @@ fn serve(stream: TcpStream, got: &Mutex<Vec<Received>>, answers: &Mutex<Answers>
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let at = Instant::now();
-        let (status, extra, text) = next_answer(answers);
-        got.lock().unwrap().push(Received {
+        let mut received = Received {
             headers,
             body,
-            at,
-            answered: status,
-        });
+            at: Instant::now(),
+            answered: 0,
+        };
+        let responder = answers.lock().unwrap().responder;
+        let (status, extra, text) = match responder {
+            Some(respond) => {
+                let (status, text) = respond(&received);
+                (status, Vec::new(), text)
+            }
+            None => next_answer(answers),
+        };
+        received.answered = status;
+        got.lock().unwrap().push(received);
         let mut reply = format!("HTTP/1.1 {status} X\r\n");
         for (name, value) in extra {
             reply.push_str(&format!("{name}: {value}\r\n"));

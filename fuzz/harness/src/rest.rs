@@ -61,6 +61,7 @@ impl Gateway {
             http: Default::default(),
             plugins: Default::default(),
             webhooks: Default::default(),
+            self_service: None,
         };
         let shutdown = Shutdown::new();
         let signal = shutdown.clone();

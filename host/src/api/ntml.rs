@@ -72,7 +72,7 @@ pub async fn create_ground_stop(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(super::tmi::body_error)?;
+    let body = body.map_err(super::response::body_error)?;
     let spec = ProgramSpec::from_ground_stop_json(&body).map_err(super::tmi::invalid)?;
     created(&state, spec, "Ground Stop created").await
 }
@@ -88,7 +88,7 @@ pub async fn create_gdp(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(super::tmi::body_error)?;
+    let body = body.map_err(super::response::body_error)?;
     let spec = ProgramSpec::from_gdp_json(&body).map_err(super::tmi::invalid)?;
     created(&state, spec, "GDP created").await
 }

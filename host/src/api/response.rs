@@ -3,6 +3,7 @@
 //! (`auth::layer::error_response`).
 
 use axum::Json;
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -83,6 +84,19 @@ impl ApiError {
             code: "SERVICE_UNAVAILABLE",
             message: message.into(),
         }
+    }
+}
+
+/// 400 (413 past the route's limit): a request body that could not be read.
+pub fn body_error(rejection: BytesRejection) -> ApiError {
+    ApiError {
+        status: rejection.status(),
+        code: if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            "PAYLOAD_TOO_LARGE"
+        } else {
+            "INVALID_BODY"
+        },
+        message: format!("the body could not be read: {}", rejection.body_text()),
     }
 }
 

@@ -9,11 +9,15 @@ use utoipa_axum::routes;
 use super::state::AppState;
 use super::{controllers, events, flights, ingest, keys, metering, ntml, system, tmi, webhooks};
 
-/// The routes no key guards: health and metrics.
+/// The routes no key guards: health and metrics, and the self-service
+/// keys (a VATSIM Connect token instead).
 pub fn open_routes() -> OpenApiRouter<AppState> {
+    let key_body = || DefaultBodyLimit::max(keys::SELF_SERVICE_BODY);
     OpenApiRouter::new()
         .routes(routes!(system::health))
         .routes(routes!(system::metrics))
+        .routes(routes!(keys::provision).layer(key_body()))
+        .routes(routes!(keys::revoke_own).layer(key_body()))
 }
 
 /// Every route a key guards. Each is registered from its handler's

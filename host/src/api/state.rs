@@ -36,6 +36,9 @@ pub struct AppState {
     pub cluster_plugins: Option<Arc<crate::cluster::plugins::ClusterPlugins>>,
     /// Rendered `/flights` and `/positions` answers of the current cycle.
     pub cache: Arc<super::cache::ResponseCache>,
+    /// Self-service keys; none unless the operator configured VATSIM
+    /// Connect (`[keys]`).
+    pub provisioning: Option<Arc<crate::auth::provision::Provisioning>>,
     /// Outbound webhooks; none where they are not served (a gateway on
     /// PostgreSQL).
     pub webhooks: Option<Arc<crate::webhook::Webhooks>>,

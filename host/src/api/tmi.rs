@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use utoipa::IntoParams;
 
 use super::params::{ApiQuery, WHOLE_MAX, codes, flag_or_false, one_of, optional, whole};
-use super::response::{ApiError, Envelope, Pagination};
+use super::response::{ApiError, Envelope, Pagination, body_error};
 use super::state::AppState;
 use crate::auth::layer::ErrorBody;
 use crate::flight::{ControlType, FlightRecord};
@@ -235,18 +235,6 @@ pub(super) fn invalid(message: String) -> ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "INVALID_BODY",
         message,
-    }
-}
-
-pub(super) fn body_error(rejection: BytesRejection) -> ApiError {
-    ApiError {
-        status: rejection.status(),
-        code: if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            "PAYLOAD_TOO_LARGE"
-        } else {
-            "INVALID_BODY"
-        },
-        message: format!("the body could not be read: {}", rejection.body_text()),
     }
 }
 

@@ -17,9 +17,8 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::params::ApiQuery;
-use super::response::{ApiError, Envelope};
+use super::response::{ApiError, Envelope, body_error};
 use super::state::AppState;
-use super::tmi::body_error;
 use crate::auth::layer::ErrorBody;
 use crate::health::wall_ms;
 use crate::webhook::{WebhookError, Webhooks};

@@ -240,6 +240,18 @@ impl Gatekeeper {
         decision
     }
 
+    /// A request that needs no key but is held to its address's limit
+    /// (self-service keys: each one asks VATSIM Connect).
+    pub fn address_rate(&self, address: Option<IpAddr>) -> Decision {
+        match address.map(crate::net::client_block) {
+            Some(address) => self.anonymous.check(address),
+            None => Decision::Allowed {
+                limit: 0,
+                remaining: 0,
+            },
+        }
+    }
+
     /// Counts a request and its response bytes against the key.
     pub fn count(&self, key: &ApiKey, bytes: u64, now: i64) {
         let mut usage = self.usage.lock();

@@ -95,6 +95,9 @@ pub async fn require_key(
     if gate.is_open(request.uri().path()) {
         return next.run(request).await;
     }
+    if is_self_service(request.uri().path()) {
+        return self_service(&gate, request, next).await;
+    }
     let asked = Asked::of(&request);
     let (now, peer) = (asked.at, asked.peer);
     let (method, path) = (&asked.method, asked.path.as_str());
@@ -140,6 +143,26 @@ pub async fn require_key(
         gate.audit(row);
     }
     with_limits(response, limit, remaining)
+}
+
+/// PERTI's self-service key routes, where a VATSIM Connect token is the
+/// credential (`auth::provision`).
+fn is_self_service(path: &str) -> bool {
+    let path = path.trim_start_matches(crate::API_PREFIX);
+    matches!(path, "/keys/provision" | "/keys/revoke")
+}
+
+/// A self-service request: no key, its address's limit (each one asks
+/// VATSIM Connect), audited.
+async fn self_service(gate: &Gatekeeper, request: Request, next: Next) -> Response {
+    let asked = Asked::of(&request);
+    if let Decision::Limited { limit, retry_after } = gate.address_rate(asked.peer.map(|p| p.ip()))
+    {
+        return too_many(limit, retry_after);
+    }
+    let response = next.run(request).await;
+    gate.audit(asked.audit(None, response.status(), None));
+    response
 }
 
 /// A request as the audit log records it.
@@ -290,6 +313,9 @@ mod tests {
         assert_eq!(need(&Method::DELETE, &p("/keys/4")), Need::System);
         assert_eq!(need(&Method::GET, &p("/webhooks/register")), Need::System);
         assert_eq!(need(&Method::POST, &p("/webhooks")), Need::System);
+        // A VATSIM Connect token, not a key, for PERTI's self-service routes.
+        assert!(is_self_service(&p("/keys/provision")) && is_self_service(&p("/keys/revoke")));
+        assert!(!is_self_service(&p("/keys")) && !is_self_service(&p("/keys/4")));
     }
 
     #[test]

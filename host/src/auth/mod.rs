@@ -10,8 +10,12 @@
 //! - `failures`: repeated auth failures from one address, aggregated.
 //! - `gate`: lookups (cached), checks, usage counting.
 //! - `layer`: the middleware on the REST routes.
+//! - `connect`: VATSIM Connect's user endpoint (who a pilot's token is).
+//! - `provision`: self-service keys (a Connect token in, the pilot's
+//!   developer key out; revoked by its owner).
 
 pub mod audit;
+pub mod connect;
 pub mod connections;
 pub mod failures;
 pub mod gate;
@@ -19,6 +23,7 @@ pub mod key;
 pub mod keystore;
 pub mod layer;
 pub mod limiter;
+pub mod provision;
 pub mod shared;
 
 pub use connections::{ConnectionLimit, ConnectionSlot, Connections};

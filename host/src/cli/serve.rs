@@ -1,6 +1,7 @@
 //! `swim serve`, `swim demo`, `swim replay`, `swim record`: the gateway with
 //! each kind of source, and recording a feed.
 
+use crate::auth::provision::SelfServiceConfig;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -208,6 +209,17 @@ struct FileConfig {
     adl: Option<FileAdl>,
     #[serde(default)]
     webhooks: FileWebhooks,
+    keys: Option<FileKeys>,
+}
+
+/// `[keys]`: self-service keys through VATSIM Connect (off without).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileKeys {
+    /// VATSIM Connect's user endpoint (`https://auth.vatsim.net/api/user`).
+    vatsim_connect_url: String,
+    /// How long a provisioned key lasts (PERTI: 365 days).
+    expires_days: Option<u64>,
 }
 
 /// `[webhooks]`: where callbacks may point, retries, bounds
@@ -357,6 +369,10 @@ pub fn serve(cli: &GatewayOptions, args: &ServeArgs) -> anyhow::Result<ExitCode>
     apply_connections(&file, &mut config);
     apply_plugins(&file, &mut config);
     apply_webhooks(&file.webhooks, &mut config.webhooks);
+    config.self_service = file.keys.as_ref().map(|k| SelfServiceConfig {
+        connect_url: k.vatsim_connect_url.clone(),
+        expires: Duration::from_secs(k.expires_days.unwrap_or(365).max(1) * 86_400),
+    });
     cli.data.ensure()?;
     run_server(listen, config, || Ok(Vec::new()))
 }
@@ -614,6 +630,7 @@ fn server_config(cli: &GatewayOptions, source: SourceConfig) -> ServerConfig {
         http: Default::default(),
         plugins: Default::default(),
         webhooks: Default::default(),
+        self_service: None,
     }
 }
 

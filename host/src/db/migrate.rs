@@ -30,6 +30,11 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
         "webhooks",
         include_str!("../../../migrations/sqlite/0005_webhooks.sql"),
     ),
+    (
+        6,
+        "self_service_keys",
+        include_str!("../../../migrations/sqlite/0006_self_service_keys.sql"),
+    ),
 ];
 
 /// Runs every migration this database has not had yet; returns how many ran.

@@ -73,6 +73,8 @@ pub struct ServerConfig {
     pub plugins: crate::plugin::Policy,
     /// Outbound webhooks' targets, retries and bounds.
     pub webhooks: crate::webhook::WebhookConfig,
+    /// Self-service keys through VATSIM Connect (off without).
+    pub self_service: Option<crate::auth::provision::SelfServiceConfig>,
 }
 
 /// Access control settings.

@@ -103,6 +103,7 @@ pub async fn run_observed(
         cluster_plugins: start.share_plugins(&config, &registry, &signal),
         cache: Default::default(),
         webhooks,
+        provisioning: start_self_service(&config, gate.as_ref())?,
         connections: Default::default(),
     };
     let guard = (connection_limits(&config), state.connections.clone());
@@ -184,6 +185,31 @@ async fn start_webhooks(
     )
     .await?;
     Ok(Some(webhooks))
+}
+
+/// Self-service keys, when VATSIM Connect is configured, keys are on and
+/// kept in the SQLite file (PostgreSQL's ledger is not built yet).
+fn start_self_service(
+    config: &ServerConfig,
+    gate: Option<&Arc<Gatekeeper>>,
+) -> anyhow::Result<Option<Arc<crate::auth::provision::Provisioning>>> {
+    let (Some(self_service), Some(gate)) = (&config.self_service, gate) else {
+        return Ok(None);
+    };
+    if config.database.is_some() {
+        tracing::warn!("self-service keys are not served with a PostgreSQL database yet");
+        return Ok(None);
+    }
+    let provisioning = crate::auth::provision::Provisioning::open(
+        &config.db_path(),
+        gate.clone(),
+        self_service.clone(),
+    )?;
+    tracing::info!(
+        connect = self_service.connect_url,
+        "self-service keys are on"
+    );
+    Ok(Some(Arc::new(provisioning)))
 }
 
 /// What every connection is held to; an idle WebSocket is pinged, so it

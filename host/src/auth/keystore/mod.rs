@@ -116,7 +116,15 @@ pub struct Usage {
 /// Where keys are kept.
 pub trait KeyStore: Send + Sync {
     /// Creates a key; returns the key (shown once) and its record.
-    fn create(&self, new: &NewKey, now: i64) -> anyhow::Result<(String, ApiKey)>;
+    fn create(&self, new: &NewKey, now: i64) -> anyhow::Result<(String, ApiKey)> {
+        let key =
+            super::key::generate(new.tier).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let record = self.insert(&key, new, now)?;
+        Ok((key, record))
+    }
+    /// Keeps `key` (its hash) as a new key; its record (a self-service
+    /// key is derived, not drawn: `auth::provision`).
+    fn insert(&self, key: &str, new: &NewKey, now: i64) -> anyhow::Result<ApiKey>;
     /// Every key, newest first.
     fn list(&self) -> Result<Vec<ApiKey>, DbError>;
     /// The key with this id.

@@ -65,8 +65,7 @@ impl PgKeys {
 const BUMP_VERSION: &str = "UPDATE gateway_state SET value = value + 1 WHERE key = 'keys_version'";
 
 impl KeyStore for PgKeys {
-    fn create(&self, new: &NewKey, now: i64) -> anyhow::Result<(String, ApiKey)> {
-        let key = key::generate(new.tier).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    fn insert(&self, key: &str, new: &NewKey, now: i64) -> anyhow::Result<ApiKey> {
         let id: i64 = self.with("creating a key", |c| {
             let mut tx = c.transaction()?;
             let id = tx
@@ -75,8 +74,8 @@ impl KeyStore for PgKeys {
                        expires_at, can_write, sources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      RETURNING id",
                     &[
-                        &hex::encode(key::hash(&key)),
-                        &key::display_prefix(&key),
+                        &hex::encode(key::hash(key)),
+                        &key::display_prefix(key),
                         &new.tier.as_str(),
                         &new.owner,
                         &new.email,
@@ -94,7 +93,7 @@ impl KeyStore for PgKeys {
         let record = self
             .by_id(id)?
             .ok_or_else(|| anyhow::anyhow!("key {id} vanished"))?;
-        Ok((key, record))
+        Ok(record)
     }
 
     fn list(&self) -> Result<Vec<ApiKey>, DbError> {

@@ -24,16 +24,15 @@ impl SqliteKeys {
 }
 
 impl KeyStore for SqliteKeys {
-    fn create(&self, new: &NewKey, now: i64) -> anyhow::Result<(String, ApiKey)> {
-        let key = key::generate(new.tier).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    fn insert(&self, key: &str, new: &NewKey, now: i64) -> anyhow::Result<ApiKey> {
         let db = self.db.lock();
         db.with(|c| {
             c.execute(
                 "INSERT INTO api_keys (key_hash, key_prefix, tier, owner, email, created_at,
                    expires_at, can_write, sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
-                    hex::encode(key::hash(&key)),
-                    key::display_prefix(&key),
+                    hex::encode(key::hash(key)),
+                    key::display_prefix(key),
                     new.tier.as_str(),
                     new.owner,
                     new.email,
@@ -50,7 +49,7 @@ impl KeyStore for SqliteKeys {
         let record = self
             .by_id(id)?
             .ok_or_else(|| anyhow::anyhow!("key {id} vanished"))?;
-        Ok((key, record))
+        Ok(record)
     }
 
     fn list(&self) -> Result<Vec<ApiKey>, DbError> {
