@@ -314,6 +314,19 @@ fn a_dead_endpoint_loses_nothing_and_a_refused_batch_is_dead_lettered_and_replay
             .any(|r| r.json()["first_seq"] == letter["first_seq"]),
         "the replayed batch was not received"
     );
+    // An operator sees it in /metrics.
+    let (_, metrics) = gw.get_text("/metrics");
+    let value = |name: &str| -> u64 {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in {metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("swim_webhook_failures_total") >= 4 + 3, "{metrics}");
+    assert!(value("swim_webhook_dead_letters_total") >= 1, "{metrics}");
+    assert!(value("swim_webhook_batches_total") >= 1, "{metrics}");
+    assert_eq!(value("swim_webhooks_active"), 2, "{metrics}");
 }
 
 #[test]

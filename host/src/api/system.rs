@@ -268,11 +268,15 @@ fn operator_error(error: OperatorError) -> ApiError {
 #[utoipa::path(get, path = "/metrics", tag = "system", security(()),
     responses((status = 200, description = "The metrics", content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let text = crate::metrics::exposition(vec![
+    let mut collectors: Vec<Box<dyn prometheus_client::collector::Collector>> = vec![
         Box::new(state.shared.metrics.clone()),
         Box::new(state.hub.metrics.clone()),
         Box::new(state.shared.feed.metrics()),
-    ]);
+    ];
+    if let Some(webhooks) = &state.webhooks {
+        collectors.push(Box::new(webhooks.metrics()));
+    }
+    let text = crate::metrics::exposition(collectors);
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
 }
 

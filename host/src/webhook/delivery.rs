@@ -47,6 +47,8 @@ pub struct Context {
     pub config: WebhookConfig,
     /// The gateway's shutdown.
     pub shutdown: Shutdown,
+    /// What every task counts (`/metrics`).
+    pub counts: super::metrics::Counts,
 }
 
 /// Where a webhook's delivery is, as `/webhooks/{id}/deliveries` shows it.
@@ -201,6 +203,8 @@ impl Task {
             let failure = match post(&self.ctx.http, &self.hook, &batch.body).await {
                 Ok(()) => {
                     let events = batch.events;
+                    self.ctx.counts.batches.add(1);
+                    self.ctx.counts.events.add(events as u64);
                     self.store(move |s, id| s.delivered(id, considered, events, wall_ms()))
                         .await;
                     self.closed();
@@ -211,12 +215,14 @@ impl Task {
             if let Some(wait) = failure.rate_limited() {
                 // Asked to slow down, not a failure: the same attempt again.
                 attempts -= 1;
+                self.ctx.counts.rate_limited.add(1);
                 let wait = wait.min(self.ctx.config.circuit_cooldown);
                 if !self.wait("rate-limited", wait).await {
                     return false;
                 }
                 continue;
             }
+            self.ctx.counts.failures.add(1);
             let error = failure.error.clone();
             self.store(move |s, id| s.failed(id, &error, wall_ms()))
                 .await;
@@ -262,6 +268,7 @@ impl Task {
             "webhook batch dead-lettered: {}",
             failure.error
         );
+        self.ctx.counts.dead_letters.add(1);
         let (body, error, status) = (batch.body.clone(), failure.error.clone(), failure.status);
         let (first_seq, events) = (batch.first_seq, batch.events);
         let keep = self.ctx.config.dead_letters_kept;

@@ -12,12 +12,14 @@
 //! - `discord`: events as Discord messages (embeds).
 //! - `batch`: the events after a cursor, filtered, as one signed body.
 //! - `delivery`: one webhook's task: send, retry, circuit, dead letters.
+//! - `metrics`: delivery's figures for `/metrics`.
 //! - `service`: the gateway's webhooks, as the `/webhooks` routes use them.
 
 pub mod batch;
 pub mod config;
 pub mod delivery;
 pub mod discord;
+pub mod metrics;
 pub mod service;
 pub mod sign;
 pub mod store;

@@ -93,6 +93,7 @@ impl Webhooks {
             shared,
             config,
             shutdown,
+            counts: Default::default(),
         });
         let webhooks = Arc::new(Webhooks {
             ctx,
@@ -231,6 +232,11 @@ impl Webhooks {
         })
     }
 
+    /// Delivery's figures for `/metrics`.
+    pub fn metrics(self: &Arc<Self>) -> WebhookMetrics {
+        WebhookMetrics(self.clone())
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         call: impl FnOnce(&dyn WebhookStore) -> Result<T, DbError> + Send + 'static,
@@ -244,4 +250,31 @@ impl Webhooks {
 
 fn no_webhook(id: i64) -> WebhookError {
     WebhookError::NotFound(format!("there is no webhook {id}"))
+}
+
+/// The webhooks as a `/metrics` collector.
+pub struct WebhookMetrics(Arc<Webhooks>);
+
+impl std::fmt::Debug for WebhookMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookMetrics")
+    }
+}
+
+impl prometheus_client::collector::Collector for WebhookMetrics {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> std::fmt::Result {
+        let running = self.0.running.lock();
+        let snapshot = super::metrics::Snapshot {
+            counts: &self.0.ctx.counts,
+            active: running.len(),
+            open: running
+                .values()
+                .filter(|r| r.progress.lock().circuit == "open")
+                .count(),
+        };
+        snapshot.encode(&mut encoder)
+    }
 }
