@@ -25,7 +25,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::Message;
 
 use swim::auth::{KeyStore, NewKey, Tier};
-use swim::server::{self, AuthConfig, ServerConfig, SourceConfig};
+use swim::server::{self, ServerConfig, SourceConfig};
 use swim::source::sim::SimConfig;
 
 /// What the child reports.
@@ -213,35 +213,24 @@ pub(super) fn system_keys(keys: &dyn KeyStore, clients: usize) -> anyhow::Result
 
 /// The gateway on the simulator, with its state in `dir`.
 pub(super) fn sim_config(dir: &std::path::Path, flights: usize, speed: f64) -> ServerConfig {
-    ServerConfig {
-        data_dir: dir.to_path_buf(),
-        plugins_dir: dir.join("plugins"),
-        source: SourceConfig::Sim {
-            config: SimConfig {
-                seed: 3,
-                flights,
-                interval_ms: 15_000,
-                start_ms: 0,
-                hub: None,
-            },
-            speed,
-            stop_after: None,
+    let source = SourceConfig::Sim {
+        config: SimConfig {
+            seed: 3,
+            flights,
+            interval_ms: 15_000,
+            start_ms: 0,
+            hub: None,
         },
-        adl: None,
-        retention: Default::default(),
-        auth: AuthConfig::default(),
-        ws: Default::default(),
-        tls: None,
-        database: None,
-        cluster: None,
+        speed,
+        stop_after: None,
+    };
+    ServerConfig {
         // Every bench client connects from loopback.
         http: swim::net::ConnectionLimits {
             per_address: 0,
             ..Default::default()
         },
-        plugins: Default::default(),
-        webhooks: Default::default(),
-        self_service: None,
+        ..ServerConfig::new(dir, source)
     }
 }
 

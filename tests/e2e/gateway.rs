@@ -389,22 +389,7 @@ fn wait_for_value<E>(timeout: Duration, mut check: impl FnMut() -> Result<(), E>
 
 /// A server config for in-process tests: `source` on the data in `dir`.
 pub fn config(dir: &Path, source: swim::server::SourceConfig) -> swim::server::ServerConfig {
-    swim::server::ServerConfig {
-        data_dir: dir.to_path_buf(),
-        plugins_dir: dir.join("plugins"),
-        source,
-        adl: None,
-        retention: Default::default(),
-        auth: Default::default(),
-        ws: Default::default(),
-        tls: None,
-        database: None,
-        cluster: None,
-        http: Default::default(),
-        plugins: Default::default(),
-        webhooks: Default::default(),
-        self_service: None,
-    }
+    swim::server::ServerConfig::new(dir, source)
 }
 
 /// The simulator as a source.

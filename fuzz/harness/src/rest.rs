@@ -36,32 +36,21 @@ impl Gateway {
     /// Starts a gateway on simulated traffic in a temporary directory.
     pub fn start() -> Gateway {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let config = ServerConfig {
-            data_dir: dir.path().to_path_buf(),
-            plugins_dir: dir.path().join("plugins"),
-            adl: None,
-            source: SourceConfig::Sim {
-                config: swim::source::sim::SimConfig {
-                    seed: 7,
-                    flights: 200,
-                    ..Default::default()
-                },
-                speed: 30.0,
-                stop_after: None,
+        let source = SourceConfig::Sim {
+            config: swim::source::sim::SimConfig {
+                seed: 7,
+                flights: 200,
+                ..Default::default()
             },
-            retention: Default::default(),
+            speed: 30.0,
+            stop_after: None,
+        };
+        let config = ServerConfig {
             auth: AuthConfig {
                 enabled: false,
                 ..Default::default()
             },
-            ws: Default::default(),
-            tls: None,
-            database: None,
-            cluster: None,
-            http: Default::default(),
-            plugins: Default::default(),
-            webhooks: Default::default(),
-            self_service: None,
+            ..ServerConfig::new(dir.path(), source)
         };
         let shutdown = Shutdown::new();
         let signal = shutdown.clone();

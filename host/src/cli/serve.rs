@@ -14,9 +14,7 @@ use serde::Deserialize;
 use super::GatewayOptions;
 use crate::auth::{NewKey, Tier, keystore};
 use crate::cluster::ClusterConfig;
-use crate::fanout::WsConfig;
-use crate::pipeline::Retention;
-use crate::server::{self, AuthConfig, ServerConfig, SourceConfig};
+use crate::server::{self, ServerConfig, SourceConfig};
 use crate::source::adl::{self, AdlConfig};
 use crate::source::recording::RecordingWriter;
 use crate::source::sim::SimConfig;
@@ -617,20 +615,9 @@ pub fn replay(cli: &GatewayOptions, args: &ReplayArgs) -> anyhow::Result<ExitCod
 
 fn server_config(cli: &GatewayOptions, source: SourceConfig) -> ServerConfig {
     ServerConfig {
-        data_dir: cli.data.data_dir.clone(),
         plugins_dir: cli.plugins.resolve(&cli.data),
-        source,
-        adl: None,
-        retention: Retention::default(),
-        auth: AuthConfig::default(),
-        ws: WsConfig::default(),
-        tls: None,
         database: cli.database.database.clone(),
-        cluster: None,
-        http: Default::default(),
-        plugins: Default::default(),
-        webhooks: Default::default(),
-        self_service: None,
+        ..ServerConfig::new(&cli.data.data_dir, source)
     }
 }
 

@@ -108,6 +108,27 @@ impl Default for AuthConfig {
 }
 
 impl ServerConfig {
+    /// `source` with its state in `data_dir` (plugins in its `plugins/`),
+    /// every other setting at its default.
+    pub fn new(data_dir: &std::path::Path, source: SourceConfig) -> ServerConfig {
+        ServerConfig {
+            data_dir: data_dir.to_path_buf(),
+            plugins_dir: data_dir.join("plugins"),
+            source,
+            adl: None,
+            retention: Retention::default(),
+            auth: AuthConfig::default(),
+            ws: WsConfig::default(),
+            tls: None,
+            database: None,
+            cluster: None,
+            http: Default::default(),
+            plugins: Default::default(),
+            webhooks: Default::default(),
+            self_service: None,
+        }
+    }
+
     /// The SQLite file.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("swim.db")
