@@ -163,6 +163,15 @@ impl ChangeFeed {
         FeedMetrics(self.clone())
     }
 
+    /// Whether memory holds every event after `after_seq` (a read of them
+    /// touches no database).
+    pub fn holds_after(&self, after_seq: u64) -> bool {
+        let recent = self.recent.read();
+        recent
+            .front()
+            .is_none_or(|e| after_seq.saturating_add(1) >= e.seq)
+    }
+
     /// The seq of the last published event (0: none yet).
     pub fn last_seq(&self) -> u64 {
         *self.last_seq.read()

@@ -11,12 +11,14 @@
 //! - `store`: webhooks, their cursors and dead letters in the database.
 //! - `discord`: events as Discord messages (embeds).
 //! - `batch`: the events after a cursor, filtered, as one signed body.
+//! - `cursors`: where each webhook stands, written once a second for all.
 //! - `delivery`: one webhook's task: send, retry, circuit, dead letters.
 //! - `metrics`: delivery's figures for `/metrics`.
 //! - `service`: the gateway's webhooks, as the `/webhooks` routes use them.
 
 pub mod batch;
 pub mod config;
+pub mod cursors;
 pub mod delivery;
 pub mod discord;
 pub mod metrics;

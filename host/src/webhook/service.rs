@@ -92,9 +92,15 @@ impl Webhooks {
             store,
             shared,
             config,
-            shutdown,
+            shutdown: shutdown.clone(),
             counts: Default::default(),
+            cursors: Default::default(),
         });
+        tokio::spawn(
+            ctx.cursors
+                .clone()
+                .keep_written(ctx.store.clone(), shutdown),
+        );
         let webhooks = Arc::new(Webhooks {
             ctx,
             running: Mutex::new(HashMap::new()),

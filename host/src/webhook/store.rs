@@ -63,6 +63,23 @@ pub struct NewDeadLetter<'a> {
     pub error: &'a str,
 }
 
+/// A webhook's cursor moved: every event up to `seq` is dealt with, and
+/// the endpoint took `batches` batches of `events` events on the way, the
+/// last at `success_at`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CursorMove {
+    /// The webhook.
+    pub id: i64,
+    /// The new cursor (it never moves back).
+    pub seq: u64,
+    /// Events delivered since the last write.
+    pub events: u64,
+    /// Batches delivered since the last write.
+    pub batches: u64,
+    /// When the endpoint last took a batch, if it did.
+    pub success_at: Option<i64>,
+}
+
 /// Where webhooks are kept.
 pub trait WebhookStore: Send + Sync {
     /// Registers a webhook whose delivery starts after `cursor`.
@@ -74,10 +91,8 @@ pub trait WebhookStore: Send + Sync {
     /// Deactivates a webhook: no more deliveries. False if there was no
     /// active webhook `id`.
     fn deactivate(&self, id: i64, now: i64) -> Result<bool, DbError>;
-    /// The endpoint took a batch of `events` ending the cursor at `seq`.
-    fn delivered(&self, id: i64, seq: u64, events: usize, now: i64) -> Result<(), DbError>;
-    /// Events up to `seq` were filtered out (nothing to send).
-    fn skipped(&self, id: i64, seq: u64) -> Result<(), DbError>;
+    /// Moves cursors (and counts deliveries), all in one transaction.
+    fn advance(&self, moves: &[CursorMove]) -> Result<(), DbError>;
     /// A new epoch: delivery starts over at `cursor`.
     fn restart_at(&self, id: i64, cursor: &Cursor) -> Result<(), DbError>;
     /// An attempt failed.
@@ -166,25 +181,28 @@ impl WebhookStore for SqliteWebhooks {
         })
     }
 
-    fn delivered(&self, id: i64, seq: u64, events: usize, now: i64) -> Result<(), DbError> {
-        self.db.lock().with(|c| {
-            c.execute(
-                "UPDATE webhooks SET cursor_seq = MAX(cursor_seq, ?2), last_success_at = ?3,
-                   consecutive_failures = 0, delivered_events = delivered_events + ?4,
-                   delivered_batches = delivered_batches + 1 WHERE id = ?1",
-                params![id, seq as i64, now, events as i64],
-            )
-            .map(drop)
-        })
-    }
-
-    fn skipped(&self, id: i64, seq: u64) -> Result<(), DbError> {
-        self.db.lock().with(|c| {
-            c.execute(
-                "UPDATE webhooks SET cursor_seq = MAX(cursor_seq, ?2) WHERE id = ?1",
-                params![id, seq as i64],
-            )
-            .map(drop)
+    fn advance(&self, moves: &[CursorMove]) -> Result<(), DbError> {
+        self.db.lock().with_tx(|tx| {
+            let mut update = tx.prepare_cached(
+                "UPDATE webhooks SET cursor_seq = MAX(cursor_seq, ?2),
+                   delivered_events = delivered_events + ?3,
+                   delivered_batches = delivered_batches + ?4,
+                   last_success_at = COALESCE(?5, last_success_at),
+                   consecutive_failures = CASE
+                     WHEN ?5 IS NOT NULL AND COALESCE(last_failure_at, 0) <= ?5 THEN 0
+                     ELSE consecutive_failures END
+                 WHERE id = ?1",
+            )?;
+            for m in moves {
+                update.execute(params![
+                    m.id,
+                    m.seq as i64,
+                    m.events as i64,
+                    m.batches as i64,
+                    m.success_at
+                ])?;
+            }
+            Ok(())
         })
     }
 
@@ -377,8 +395,19 @@ mod tests {
         };
         let hook = store.create(&new(), &cursor, 1_000).unwrap();
         assert_eq!(hook.cursor, cursor);
-        store.delivered(hook.id, 20, 4, 2_000).unwrap();
-        store.skipped(hook.id, 15).unwrap();
+        let delivered = CursorMove {
+            id: hook.id,
+            seq: 20,
+            events: 4,
+            batches: 1,
+            success_at: Some(2_000),
+        };
+        let behind = CursorMove {
+            id: hook.id,
+            seq: 15,
+            ..CursorMove::default()
+        };
+        store.advance(&[delivered, behind]).unwrap();
         store.failed(hook.id, "HTTP 503", 3_000).unwrap();
         let now = store.get(hook.id).unwrap().unwrap();
         assert_eq!(
