@@ -32,6 +32,9 @@ use crate::health::wall_ms;
 use crate::pipeline::Shared;
 use crate::shutdown::Shutdown;
 
+/// Idle connections kept open to one host.
+const IDLE_PER_HOST: usize = 32;
+
 /// The most of an endpoint's answer kept in an error.
 const ANSWER_KEPT: usize = 200;
 
@@ -438,5 +441,8 @@ pub fn client(config: &WebhookConfig) -> anyhow::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .timeout(config.timeout)
         .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+        // Many webhooks often point at one host (a partner's bots): keep a
+        // few connections to it open, not one per webhook.
+        .pool_max_idle_per_host(IDLE_PER_HOST)
         .build()?)
 }
