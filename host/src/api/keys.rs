@@ -10,7 +10,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
@@ -73,7 +72,7 @@ pub async fn revoke(
 }
 
 /// PERTI's `keys/provision` body.
-#[derive(Deserialize, ToSchema)]
+#[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ProvisionBody {
     /// The pilot's VATSIM Connect OAuth access token.
@@ -87,7 +86,7 @@ pub struct ProvisionBody {
 }
 
 /// PERTI's `keys/revoke` body.
-#[derive(Deserialize, ToSchema)]
+#[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct RevokeBody {
     /// A VATSIM Connect OAuth access token of the keys' owner.

@@ -219,14 +219,8 @@ impl Gatekeeper {
     /// `Limited`: the address is over its limit, and the request gets 429.
     /// An IPv6 address is counted by its /64 (`net::client_block`).
     pub fn unauthenticated(&self, address: Option<IpAddr>, mut row: AuditRow) -> Decision {
+        let decision = self.address_rate(address);
         let address = address.map(crate::net::client_block);
-        let decision = match address {
-            Some(address) => self.anonymous.check(address),
-            None => Decision::Allowed {
-                limit: 0,
-                remaining: 0,
-            },
-        };
         if let Decision::Limited { .. } = decision {
             row.status = 429;
             row.detail = Some(format!(

@@ -3,6 +3,9 @@
 //! `timestamp`, `source`, `data`) with its `seq` and `epoch`. The ids
 //! are the same every time a batch is sent, so a receiver drops repeats.
 
+use std::borrow::Cow;
+
+use axum::extract::ws::Utf8Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -24,7 +27,8 @@ const READ_PAGE: usize = 1_000;
 pub struct Batch {
     /// The first event's seq.
     pub first_seq: u64,
-    /// The last event's seq.
+    /// The last event it covers: the cursor once it is delivered (events
+    /// filtered out after the last one sent are covered too).
     pub last_seq: u64,
     /// Events in it.
     pub events: usize,
@@ -124,13 +128,15 @@ pub fn read(
 }
 
 /// The event's data as this webhook gets it (a positions batch cut to the
-/// flights its filters match), or none.
-fn wanted(
+/// flights its filters match), or none. The fan-out's `select` decides;
+/// an empty frame stands for the whole event, so it never serializes a
+/// frame a webhook does not send (the envelope is written from the data).
+fn wanted<'e>(
     view: &FlightsView,
     hook: &Webhook,
     subscription: &Subscription,
-    event: &Event,
-) -> Option<String> {
+    event: &'e Event,
+) -> Option<Cow<'e, str>> {
     if !subscription.wants(&event.kind) || (event.kind == POSITIONS && !hook.wants_positions()) {
         return None;
     }
@@ -140,9 +146,10 @@ fn wanted(
     } else {
         Subjects::of(event, view, filter.reads_departure())
     };
-    let frame = select(event, &subjects, filter, |_| true, &mut None)?;
-    if !matches!(subjects, Subjects::Batch(_)) {
-        return Some(event.data.get().to_string());
+    let mut whole = Some(Utf8Bytes::from_static(""));
+    let frame = select(event, &subjects, filter, |_| true, &mut whole)?;
+    if frame.as_str().is_empty() {
+        return Some(Cow::Borrowed(event.data.get()));
     }
     #[derive(Deserialize)]
     struct Cut<'a> {
@@ -150,7 +157,7 @@ fn wanted(
         data: &'a RawValue,
     }
     let cut: Cut = serde_json::from_str(frame.as_str()).ok()?;
-    Some(cut.data.get().to_string())
+    Some(Cow::Owned(cut.data.get().to_string()))
 }
 
 /// The event as the format writes it.
@@ -184,4 +191,87 @@ fn body(webhook: i64, epoch: &str, first: u64, last: u64, items: &[String]) -> S
         count = items.len(),
         events = items.join(","),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::fanout::filter::Filter;
+    use crate::feed::event::payload;
+    use crate::webhook::subscription::{Cursor, Format};
+
+    fn hook(channels: &[&str], filters: Value) -> (Webhook, Subscription) {
+        let hook = Webhook {
+            id: 1,
+            source_id: "t".into(),
+            direction: "outbound",
+            callback_url: "https://example.net/".into(),
+            shared_secret: "0123456789abcdef".into(),
+            event_types: channels.join(","),
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+            filters: Filter::parse(&filters).unwrap().to_json(),
+            format: Format::Json,
+            is_active: true,
+            created_utc: 0,
+            updated_utc: 0,
+            last_success_utc: None,
+            last_failure_utc: None,
+            consecutive_failures: 0,
+            last_error: None,
+            cursor: Cursor {
+                seq: 0,
+                epoch: "e".into(),
+            },
+            delivered_events: 0,
+            delivered_batches: 0,
+        };
+        let subscription = hook.subscription();
+        (hook, subscription)
+    }
+
+    fn event(kind: &str, data: Value) -> Event {
+        Event {
+            seq: 3,
+            kind: kind.into(),
+            timestamp: 0,
+            flight_uid: None,
+            data: payload(&data),
+        }
+    }
+
+    #[test]
+    fn a_webhook_gets_whole_events_its_filters_pass_and_positions_cut_to_them() {
+        let view = FlightsView::default();
+        let (jfk, sub) = hook(&["flight.*"], json!({"airports": ["KJFK"]}));
+        let departed = event(
+            "flight.departed",
+            json!({"callsign": "DAL1", "flight_uid": 1, "dep": "KJFK", "arr": "KBOS"}),
+        );
+        assert_eq!(
+            wanted(&view, &jfk, &sub, &departed).as_deref(),
+            Some(departed.data.get())
+        );
+        let elsewhere = event(
+            "flight.departed",
+            json!({"callsign": "BAW2", "flight_uid": 2, "dep": "EGLL", "arr": "LFPG"}),
+        );
+        assert_eq!(wanted(&view, &jfk, &sub, &elsewhere), None);
+
+        let positions = event(
+            "flight.positions",
+            json!({"count": 2, "positions": [
+                {"callsign": "DAL1", "flight_uid": 1, "dep": "KJFK", "arr": "KBOS", "latitude": 40.6, "longitude": -73.8},
+                {"callsign": "BAW2", "flight_uid": 2, "dep": "EGLL", "arr": "LFPG", "latitude": 51.5, "longitude": -0.5}
+            ]}),
+        );
+        // Not with `flight.*`: positions only when named.
+        assert_eq!(wanted(&view, &jfk, &sub, &positions), None);
+        let (named, sub) = hook(&["flight.positions"], json!({"airports": ["KJFK"]}));
+        let cut: Value =
+            serde_json::from_str(&wanted(&view, &named, &sub, &positions).unwrap()).unwrap();
+        assert_eq!(cut["count"], 1, "{cut}");
+        assert_eq!(cut["positions"][0]["callsign"], "DAL1");
+    }
 }

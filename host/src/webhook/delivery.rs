@@ -147,7 +147,7 @@ impl Task {
                 self.record_expired(expired).await;
             }
             match read.batch {
-                Some(batch) if !self.deliver(&batch, read.considered).await => return,
+                Some(batch) if !self.deliver(&batch).await => return,
                 Some(_) => {}
                 None if read.considered > cursor => {
                     self.ctx.cursors.moved(self.hook.id, read.considered, None);
@@ -216,7 +216,7 @@ impl Task {
 
     /// Sends `batch` until the endpoint takes it, it is dead-lettered, or
     /// the task stops (false).
-    async fn deliver(&self, batch: &Batch, considered: u64) -> bool {
+    async fn deliver(&self, batch: &Batch) -> bool {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
@@ -227,7 +227,9 @@ impl Task {
                     self.ctx.counts.batches.add(1);
                     self.ctx.counts.events.add(events as u64);
                     let delivered = Some((events, wall_ms()));
-                    self.ctx.cursors.moved(self.hook.id, considered, delivered);
+                    self.ctx
+                        .cursors
+                        .moved(self.hook.id, batch.last_seq, delivered);
                     self.closed();
                     return true;
                 }
@@ -250,8 +252,7 @@ impl Task {
             let (circuit, wait) = match self.ctx.config.retry.get(attempts as usize - 1) {
                 Some(wait) => ("retrying", *wait),
                 None if failure.refused() => {
-                    self.dead_letter(batch, considered, attempts, &failure)
-                        .await;
+                    self.dead_letter(batch, attempts, &failure).await;
                     return true;
                 }
                 None => ("open", self.ctx.config.circuit_cooldown),
@@ -281,7 +282,7 @@ impl Task {
         self.pause(wait).await
     }
 
-    async fn dead_letter(&self, batch: &Batch, considered: u64, attempts: u32, failure: &Failure) {
+    async fn dead_letter(&self, batch: &Batch, attempts: u32, failure: &Failure) {
         tracing::warn!(
             webhook = self.hook.id,
             first_seq = batch.first_seq,
@@ -291,12 +292,12 @@ impl Task {
         );
         self.ctx.counts.dead_letters.add(1);
         let (body, error, status) = (batch.body.clone(), failure.error.clone(), failure.status);
-        let (first_seq, events) = (batch.first_seq, batch.events);
+        let (first_seq, last_seq, events) = (batch.first_seq, batch.last_seq, batch.events);
         let keep = self.ctx.config.dead_letters_kept;
         self.store(move |s, id| {
             let letter = NewDeadLetter {
                 first_seq,
-                last_seq: considered,
+                last_seq,
                 events,
                 body: &body,
                 attempts,
